@@ -1,0 +1,190 @@
+//! Facts: what checks learn and hand to later checks. Each family adds its own fields here.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::redact::Secret;
+
+/// Names of facts, for declaring prerequisites. A check that `needs` a fact waits for the
+/// check that provides it and is skipped when that check did not pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fact {
+    DockerClient,
+    DockerDaemon,
+    DockerConfig,
+    RegistryName,
+    ArmRegistry,
+    LoginServer,
+    Dns,
+    Tls,
+    Challenge,
+    Credential,
+    RefreshToken,
+    AccessToken,
+    Permissions,
+}
+
+impl Fact {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fact::DockerClient => "docker client",
+            Fact::DockerDaemon => "docker daemon",
+            Fact::DockerConfig => "docker config",
+            Fact::RegistryName => "registry name",
+            Fact::ArmRegistry => "registry settings (ARM)",
+            Fact::LoginServer => "login server",
+            Fact::Dns => "DNS answer",
+            Fact::Tls => "TLS session",
+            Fact::Challenge => "registry challenge",
+            Fact::Credential => "credential",
+            Fact::RefreshToken => "ACR refresh token",
+            Fact::AccessToken => "ACR access token",
+            Fact::Permissions => "granted permissions",
+        }
+    }
+}
+
+/// Where the registry is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginServer {
+    /// Lower-case host name, without port.
+    pub host: String,
+    pub port: Option<u16>,
+    /// `https`, or `http` for loopback only.
+    pub scheme: String,
+    /// Where it came from: `flag`, `arm`, `suffix`.
+    pub source: String,
+}
+
+impl LoginServer {
+    /// `host[:port]`, as docker and the challenge's service use it.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{}", self.host, p),
+            None => self.host.clone(),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority())
+    }
+
+    pub fn port_or_default(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.scheme == "http" { 80 } else { 443 })
+    }
+}
+
+/// The registry resource as ARM returns it.
+#[derive(Debug, Clone)]
+pub struct ArmRegistry {
+    pub id: String,
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    /// The whole resource JSON (properties, identity, ...).
+    pub resource: Value,
+}
+
+impl ArmRegistry {
+    pub fn property(&self, path: &str) -> Option<&Value> {
+        let mut v = self.resource.get("properties")?;
+        for part in path.split('.') {
+            v = v.get(part)?;
+        }
+        Some(v)
+    }
+}
+
+/// A parsed Bearer challenge of the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    pub service: String,
+    pub scope: Option<String>,
+}
+
+/// Who the identity is, from token claims (never the token).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityClaims {
+    pub tenant_id: Option<String>,
+    pub object_id: Option<String>,
+    pub app_id: Option<String>,
+    pub upn: Option<String>,
+    pub audience: Option<String>,
+    pub issued_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+/// What kind of username/password pair it looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasicKind {
+    AdminUser,
+    RepositoryToken,
+    ServicePrincipal,
+    RefreshToken,
+    Unknown,
+}
+
+/// The credential the run uses against the registry.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A Microsoft Entra access token (for the ACR audience, or ARM's).
+    Entra {
+        source: String,
+        token: Secret,
+        claims: IdentityClaims,
+    },
+    Basic {
+        source: String,
+        username: String,
+        password: Secret,
+        kind: BasicKind,
+    },
+    Anonymous {
+        source: String,
+    },
+}
+
+impl Credential {
+    pub fn source(&self) -> &str {
+        match self {
+            Credential::Entra { source, .. }
+            | Credential::Basic { source, .. }
+            | Credential::Anonymous { source } => source,
+        }
+    }
+}
+
+/// Actions the registry granted, per scope (`repository:app` -> [pull, push]).
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    pub requested: BTreeMap<String, Vec<String>>,
+    pub granted: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything learnt so far. Read and written through [`crate::checks::CheckCx::facts`].
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub docker_client_version: Option<String>,
+    /// The Docker endpoint, e.g. `unix:///var/run/docker.sock`.
+    pub docker_endpoint: Option<String>,
+    pub docker_config_path: Option<String>,
+    /// Lower-case resource name (corrected when the intent was clear).
+    pub registry_name: Option<String>,
+    pub arm_registry: Option<ArmRegistry>,
+    /// An ARM token of the run's identity, when one could be had.
+    pub arm_token: Option<Secret>,
+    pub login_server: Option<LoginServer>,
+    pub addresses: Vec<std::net::IpAddr>,
+    pub challenge: Option<Challenge>,
+    pub credential: Option<Credential>,
+    pub refresh_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub grants: Option<Grants>,
+    /// Public IP the registry saw, from a 403 body.
+    pub client_ip: Option<String>,
+    /// Anything else a family wants to share, by name.
+    pub extra: BTreeMap<String, Value>,
+}

@@ -1,0 +1,238 @@
+//! The Check trait and the one ordered list of checks.
+//!
+//! A check declares its id, group, title, the facts it needs (prerequisites: it is skipped
+//! when they are missing), the facts it only uses when present, and the facts it provides.
+//! It returns an [`Outcome`]; it never prints.
+
+use std::sync::{Mutex, MutexGuard};
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::cli::CheckArgs;
+use crate::context::Context;
+use crate::finding::RawFinding;
+use crate::lang::Lang;
+use crate::report::{CheckStatus, TimelineEntry};
+
+pub mod facts;
+pub use facts::*;
+
+pub mod authorization;
+pub mod docker;
+pub mod expiry;
+pub mod identity;
+pub mod network;
+pub mod registry;
+
+/// Headings of the human report, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Environment,
+    Registry,
+    Identity,
+    Authorization,
+    Expiry,
+}
+
+impl Group {
+    pub fn title(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Group::Environment, Lang::En) => "Environment",
+            (Group::Environment, Lang::Ja) => "環境",
+            (Group::Registry, Lang::En) => "Registry",
+            (Group::Registry, Lang::Ja) => "レジストリ",
+            (Group::Identity, Lang::En) => "Identity",
+            (Group::Identity, Lang::Ja) => "ID と資格情報",
+            (Group::Authorization, Lang::En) => "Authorization",
+            (Group::Authorization, Lang::Ja) => "アクセス許可",
+            (Group::Expiry, Lang::En) => "Expiry",
+            (Group::Expiry, Lang::Ja) => "有効期限",
+        }
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: CheckStatus,
+    pub message: String,
+    pub evidence: Map<String, Value>,
+    pub findings: Vec<RawFinding>,
+}
+
+impl Outcome {
+    fn new(status: CheckStatus, message: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            message: message.into(),
+            evidence: Map::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn pass(message: impl Into<String>) -> Self {
+        Self::new(CheckStatus::Pass, message)
+    }
+
+    pub fn info(message: impl Into<String>) -> Self {
+        Self::new(CheckStatus::Info, message)
+    }
+
+    pub fn skip(message: impl Into<String>) -> Self {
+        Self::new(CheckStatus::Skip, message)
+    }
+
+    pub fn warn(message: impl Into<String>, finding: RawFinding) -> Self {
+        Self::new(CheckStatus::Warn, message).finding(finding)
+    }
+
+    pub fn fail(message: impl Into<String>, finding: RawFinding) -> Self {
+        Self::new(CheckStatus::Fail, message).finding(finding)
+    }
+
+    pub fn finding(mut self, finding: RawFinding) -> Self {
+        self.findings.push(finding);
+        self
+    }
+
+    pub fn evidence(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.evidence.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// What a check gets: the context, the options, the facts and the language.
+pub struct CheckCx<'a> {
+    pub ctx: &'a Context,
+    pub args: &'a CheckArgs,
+    /// The registry this run is about (`--name` as given).
+    pub target: &'a str,
+    pub lang: Lang,
+    facts: &'a Mutex<Facts>,
+    timeline: &'a Mutex<Vec<TimelineEntry>>,
+}
+
+impl<'a> CheckCx<'a> {
+    pub fn new(
+        ctx: &'a Context,
+        args: &'a CheckArgs,
+        target: &'a str,
+        lang: Lang,
+        facts: &'a Mutex<Facts>,
+        timeline: &'a Mutex<Vec<TimelineEntry>>,
+    ) -> Self {
+        CheckCx {
+            ctx,
+            args,
+            target,
+            lang,
+            facts,
+            timeline,
+        }
+    }
+
+    /// The facts, locked. Keep the guard short: never hold it across an `.await`.
+    pub fn facts(&self) -> MutexGuard<'_, Facts> {
+        match self.facts.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Text in the run's language.
+    pub fn t(&self, en: impl Into<String>, ja: impl Into<String>) -> String {
+        match self.lang {
+            Lang::En => en.into(),
+            Lang::Ja => ja.into(),
+        }
+    }
+
+    /// Puts a credential on the expiry timeline.
+    pub fn record_credential(&self, entry: TimelineEntry) {
+        if let Ok(mut t) = self.timeline.lock() {
+            if !t
+                .iter()
+                .any(|e| e.kind == entry.kind && e.source == entry.source)
+            {
+                t.push(entry);
+            }
+        }
+    }
+
+    pub fn timeline(&self) -> Vec<TimelineEntry> {
+        self.timeline.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+/// One unit of diagnosis.
+pub trait Check: Send + Sync {
+    fn id(&self) -> &'static str;
+    fn group(&self) -> Group;
+    fn title(&self, lang: Lang) -> &'static str;
+    /// Facts that must be present; otherwise the check is skipped with the reason.
+    fn needs(&self) -> &'static [Fact] {
+        &[]
+    }
+    /// Facts used when present: the check waits for their providers but runs either way.
+    fn uses(&self) -> &'static [Fact] {
+        &[]
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[]
+    }
+    /// `Some(reason)` when the options make this check irrelevant (e.g. `--vnet` not given).
+    fn not_requested(&self, _args: &CheckArgs, _lang: Lang) -> Option<String> {
+        None
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome>;
+}
+
+/// Every check, in report order. The engine runs each as soon as the providers of the
+/// facts it needs or uses are done, so the order here is for reading, not for waiting.
+pub fn all() -> Vec<Box<dyn Check>> {
+    let mut checks: Vec<Box<dyn Check>> = Vec::new();
+    checks.extend(docker::checks());
+    checks.extend(registry::checks());
+    checks.extend(network::checks());
+    checks.extend(identity::checks());
+    checks.extend(authorization::checks());
+    checks.extend(expiry::checks());
+    checks
+}
+
+/// A check whose capability is not built yet: declared so the order and prerequisites are
+/// real, reported as skipped with "not yet available" rather than missing.
+pub struct Pending {
+    pub id: &'static str,
+    pub group: Group,
+    pub title: (&'static str, &'static str),
+    pub needs: &'static [Fact],
+    pub provides: &'static [Fact],
+}
+
+impl Check for Pending {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+    fn group(&self) -> Group {
+        self.group
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick(self.title.0, self.title.1)
+    }
+    fn needs(&self) -> &'static [Fact] {
+        self.needs
+    }
+    fn provides(&self) -> &'static [Fact] {
+        self.provides
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            Outcome::skip(cx.t(
+                "not yet available in this version of acr-doctor",
+                "このバージョンの acr-doctor ではまだ利用できません",
+            ))
+        })
+    }
+}

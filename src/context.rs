@@ -1,0 +1,413 @@
+//! The one door to the outside: environment, clock, HTTP, TLS trust, processes and the trace.
+//! Checks never read process globals; tests build a `Context` with their own environment.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use time::OffsetDateTime;
+
+use crate::cli::CheckArgs;
+use crate::redact::Redactor;
+
+/// A problem with what the user gave us (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error(
+        "--resolve {0:?}: expected HOST:PORT:ADDR, for example myregistry.azurecr.io:443:10.1.2.4"
+    )]
+    BadResolve(String),
+    #[error("cannot read trusted certificates from {path}: {reason}")]
+    BadCaFile { path: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A pinned name, as curl's `--resolve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveOverride {
+    pub host: String,
+    pub port: u16,
+    pub addr: IpAddr,
+}
+
+impl ResolveOverride {
+    pub fn parse(spec: &str) -> Result<Self, UsageError> {
+        let bad = || UsageError::BadResolve(spec.to_string());
+        let (host, rest) = spec.split_once(':').ok_or_else(bad)?;
+        let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(ResolveOverride {
+            host: host.to_ascii_lowercase(),
+            port,
+            addr,
+        })
+    }
+}
+
+/// The clock, shiftable in tests (inject skew instead of waiting for it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    pub offset_s: i64,
+}
+
+impl Clock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset_s)
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
+}
+
+/// Lines for `--verbose`: every request with method, URL, status and timing. Scrubbed when printed.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Trace {
+    pub fn push(&self, line: impl Into<String>) {
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(line.into());
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// Everything a check may touch outside its own memory.
+#[derive(Clone)]
+pub struct Context {
+    env: Arc<BTreeMap<String, String>>,
+    pub redactor: Redactor,
+    pub clock: Clock,
+    pub trace: Trace,
+    pub timeout: Duration,
+    pub resolve: Vec<ResolveOverride>,
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Extra roots given by --ca-file / SSL_CERT_FILE, for reporting.
+    pub extra_roots: Vec<String>,
+    http: reqwest::Client,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("timeout", &self.timeout)
+            .field("resolve", &self.resolve)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most bytes acr-doctor reads from any response body.
+pub const BODY_CAP: usize = 1024 * 1024;
+
+impl Context {
+    /// Builds the context from an environment snapshot and the check options.
+    pub fn new(env: BTreeMap<String, String>, args: &CheckArgs) -> Result<Context, UsageError> {
+        let resolve = args
+            .resolve
+            .iter()
+            .map(|s| ResolveOverride::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+            return Err(UsageError::Other(format!(
+                "--timeout {}: expected a number of seconds between 0 and 3600",
+                args.timeout
+            )));
+        }
+        let timeout = Duration::from_secs_f64(args.timeout);
+        let mut ca_files: Vec<PathBuf> = Vec::new();
+        if let Some(path) = &args.ca_file {
+            ca_files.push(path.clone());
+        }
+        if let Some(path) = env.get("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+            ca_files.push(PathBuf::from(path));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            let _ = roots.add(cert);
+        }
+        let mut extra_roots = Vec::new();
+        for path in &ca_files {
+            let certs = read_pem_certs(path)?;
+            for cert in certs {
+                roots.add(cert).map_err(|e| UsageError::BadCaFile {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
+            extra_roots.push(path.display().to_string());
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| UsageError::Other(format!("TLS setup failed: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tls = Arc::new(tls);
+        let http = build_http(&env, &resolve, &tls, timeout)?;
+        Ok(Context {
+            env: Arc::new(env),
+            redactor: Redactor::new(),
+            clock: Clock::default(),
+            trace: Trace::default(),
+            timeout,
+            resolve,
+            tls,
+            extra_roots,
+            http,
+            started: Instant::now(),
+        })
+    }
+
+    /// The process environment as a map (what `main` passes in).
+    pub fn process_env() -> BTreeMap<String, String> {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    }
+
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn env_map(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
+    /// The user's home directory from HOME (or USERPROFILE on Windows).
+    pub fn home(&self) -> Option<PathBuf> {
+        self.env("HOME")
+            .or_else(|| self.env("USERPROFILE"))
+            .map(PathBuf::from)
+    }
+
+    /// The shared HTTP client: connection reuse per host, --resolve, --ca-file and proxies applied.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The address pinned for `host:port` by --resolve, if any.
+    pub fn pinned(&self, host: &str, port: u16) -> Option<IpAddr> {
+        let host = host.to_ascii_lowercase();
+        self.resolve
+            .iter()
+            .find(|r| r.host == host && r.port == port)
+            .map(|r| r.addr)
+    }
+
+    /// Finds a program on PATH (from this context's environment), trying Windows names too.
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        let path = self.env("PATH")?;
+        let sep = if cfg!(windows) { ';' } else { ':' };
+        for dir in path.split(sep).filter(|d| !d.is_empty()) {
+            for name in [program.to_string(), format!("{program}.exe")] {
+                let candidate = Path::new(dir).join(&name);
+                if is_executable(&candidate) {
+                    return Some(candidate);
+                }
+            }
+        }
+        None
+    }
+
+    /// Runs a program with this context's environment, a time bound and optional stdin.
+    /// Output is capped; the child is killed when the bound is reached.
+    pub async fn run(
+        &self,
+        program: &Path,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        bound: Duration,
+    ) -> Result<ProcessOutput, ProcessError> {
+        use tokio::io::AsyncWriteExt;
+        let started = Instant::now();
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(self.env.iter())
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ProcessError::Spawn(e.to_string()))?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            let input = input.to_vec();
+            tokio::spawn(async move {
+                let _ = pipe.write_all(&input).await;
+                let _ = pipe.shutdown().await;
+            });
+        }
+        let output = tokio::time::timeout(bound, child.wait_with_output())
+            .await
+            .map_err(|_| ProcessError::Timeout(bound))?
+            .map_err(|e| ProcessError::Spawn(e.to_string()))?;
+        let cap = |mut v: Vec<u8>| {
+            v.truncate(BODY_CAP);
+            String::from_utf8_lossy(&v).into_owned()
+        };
+        self.trace.push(format!(
+            "exec {} {} -> {} ({} ms)",
+            program.display(),
+            args.join(" "),
+            output
+                .status
+                .code()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
+            started.elapsed().as_millis()
+        ));
+        Ok(ProcessOutput {
+            code: output.status.code(),
+            stdout: cap(output.stdout),
+            stderr: cap(output.stderr),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ProcessOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProcessError {
+    #[error("could not start: {0}")]
+    Spawn(String),
+    #[error("did not finish within {0:?}")]
+    Timeout(Duration),
+}
+
+fn is_executable(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                meta.permissions().mode() & 0o111 != 0
+            }
+            #[cfg(not(unix))]
+            {
+                true
+            }
+        }
+        _ => false,
+    }
+}
+
+fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, UsageError> {
+    let bad = |reason: String| UsageError::BadCaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if meta.len() > 16 * 1024 * 1024 {
+        return Err(bad("larger than 16 MiB".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(format!("not PEM: {e:?}")))?;
+    if certs.is_empty() {
+        return Err(bad("no CERTIFICATE block found".into()));
+    }
+    Ok(certs)
+}
+
+fn build_http(
+    env: &BTreeMap<String, String>,
+    resolve: &[ResolveOverride],
+    tls: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<reqwest::Client, UsageError> {
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured((**tls).clone())
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .timeout(timeout * 2)
+        // Redirects are followed by hand, and never with credentials to another host.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("acr-doctor/", env!("CARGO_PKG_VERSION")))
+        .no_proxy();
+    for r in resolve {
+        builder = builder.resolve(&r.host, SocketAddr::new(r.addr, r.port));
+    }
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env.get(*n).filter(|v| !v.is_empty()).cloned())
+    };
+    let no_proxy = get(&["NO_PROXY", "no_proxy"]);
+    if let Some(proxy) = get(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]) {
+        let p = reqwest::Proxy::https(&proxy)
+            .map_err(|e| UsageError::Other(format!("HTTPS_PROXY {proxy:?} is not a URL: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_string(
+                no_proxy.as_deref().unwrap_or(""),
+            ));
+        builder = builder.proxy(p);
+    }
+    if let Some(proxy) = get(&["HTTP_PROXY", "http_proxy"]) {
+        let p = reqwest::Proxy::http(&proxy)
+            .map_err(|e| UsageError::Other(format!("HTTP_PROXY {proxy:?} is not a URL: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_string(
+                no_proxy.as_deref().unwrap_or(""),
+            ));
+        builder = builder.proxy(p);
+    }
+    builder
+        .build()
+        .map_err(|e| UsageError::Other(format!("HTTP client setup failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_parses_like_curl() {
+        let r = ResolveOverride::parse("reg.azurecr.io:443:10.1.2.4").expect("parse");
+        assert_eq!(r.port, 443);
+        assert_eq!(r.addr.to_string(), "10.1.2.4");
+        let r = ResolveOverride::parse("Reg.azurecr.io:8443:[::1]").expect("parse");
+        assert_eq!(r.host, "reg.azurecr.io");
+        assert!(ResolveOverride::parse("reg.azurecr.io:10.1.2.4").is_err());
+        assert!(ResolveOverride::parse("reg:x:1.2.3.4").is_err());
+    }
+}

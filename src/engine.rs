@@ -1,0 +1,317 @@
+//! Runs the checks: each as soon as its prerequisites are done, independent ones concurrently,
+//! every one bounded in time; reports them in declared order. Never prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+
+use crate::checks::{Check, CheckCx, Fact, Facts, Outcome};
+use crate::cli::CheckArgs;
+use crate::finding::RawFinding;
+use crate::lang::Lang;
+use crate::report::{CheckStatus, TimelineEntry};
+
+/// One check's result as the engine saw it.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub id: &'static str,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// True when the check panicked: a bug in acr-doctor (exit status 3).
+    pub crashed: bool,
+}
+
+/// The state after all checks ran.
+pub struct EngineRun {
+    pub results: Vec<Ran>,
+    pub facts: Facts,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Which checks to run, from --only / --skip (ids or families such as `docker`).
+pub fn selection(checks: &[Box<dyn Check>], args: &CheckArgs) -> BTreeMap<&'static str, Selected> {
+    let matches = |pattern: &str, id: &str| {
+        let pattern = pattern.trim().to_ascii_lowercase();
+        id == pattern || id.starts_with(&format!("{pattern}."))
+    };
+    let providers = providers(checks);
+    let mut chosen: BTreeSet<&'static str> = if args.only.is_empty() {
+        checks.iter().map(|c| c.id()).collect()
+    } else {
+        checks
+            .iter()
+            .filter(|c| args.only.iter().any(|p| matches(p, c.id())))
+            .map(|c| c.id())
+            .collect()
+    };
+    // --only X also runs what X needs.
+    if !args.only.is_empty() {
+        let mut stack: Vec<&'static str> = chosen.iter().copied().collect();
+        while let Some(id) = stack.pop() {
+            if let Some(check) = checks.iter().find(|c| c.id() == id) {
+                for fact in check.needs() {
+                    if let Some(p) = providers.get(fact) {
+                        if chosen.insert(p) {
+                            stack.push(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    checks
+        .iter()
+        .map(|c| {
+            let state = if args.skip.iter().any(|p| matches(p, c.id())) {
+                Selected::SkippedByFlag
+            } else if chosen.contains(c.id()) {
+                Selected::Run
+            } else {
+                Selected::NotSelected
+            };
+            (c.id(), state)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    Run,
+    SkippedByFlag,
+    NotSelected,
+}
+
+fn providers(checks: &[Box<dyn Check>]) -> BTreeMap<Fact, &'static str> {
+    let mut map = BTreeMap::new();
+    for c in checks {
+        for f in c.provides() {
+            map.entry(*f).or_insert(c.id());
+        }
+    }
+    map
+}
+
+type Done = Arc<Ran>;
+
+/// Runs every check and returns their results in declared order.
+pub async fn run(
+    checks: &[Box<dyn Check>],
+    ctx: &crate::context::Context,
+    args: &CheckArgs,
+    target: &str,
+    lang: Lang,
+) -> EngineRun {
+    let facts = Mutex::new(Facts::default());
+    let timeline = Mutex::new(Vec::new());
+    let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline);
+    let selected = selection(checks, args);
+    let providers = providers(checks);
+    // A check's bound: several network steps in a row, each bounded by --timeout.
+    let per_check = ctx.timeout * 4 + Duration::from_secs(2);
+
+    let mut futures: BTreeMap<&'static str, Shared<BoxFuture<'_, Done>>> = BTreeMap::new();
+    let order = topological(checks, &providers);
+    for index in order {
+        let check = checks[index].as_ref();
+        let prereqs: Vec<(Fact, bool, Shared<BoxFuture<'_, Done>>)> = check
+            .needs()
+            .iter()
+            .map(|f| (*f, true))
+            .chain(check.uses().iter().map(|f| (*f, false)))
+            .filter_map(|(fact, hard)| {
+                let provider = providers.get(&fact)?;
+                Some((fact, hard, futures.get(provider)?.clone()))
+            })
+            .collect();
+        let state = selected
+            .get(check.id())
+            .copied()
+            .unwrap_or(Selected::NotSelected);
+        let cx = &cx;
+        let fut: BoxFuture<'_, Done> = async move {
+            let mut waits = Vec::new();
+            for (fact, hard, fut) in prereqs {
+                waits.push((fact, hard, fut.await));
+            }
+            let started = Instant::now();
+            let (outcome, crashed) = match state {
+                Selected::SkippedByFlag => (
+                    Outcome::skip(cx.t("skipped (--skip)", "スキップしました (--skip)")),
+                    false,
+                ),
+                Selected::NotSelected => (
+                    Outcome::skip(cx.t("not selected (--only)", "対象外です (--only)")),
+                    false,
+                ),
+                Selected::Run => {
+                    if let Some(reason) = missing_prerequisite(cx, &waits) {
+                        (Outcome::skip(reason), false)
+                    } else if let Some(reason) = check.not_requested(cx.args, cx.lang) {
+                        (Outcome::skip(reason), false)
+                    } else {
+                        run_one(check, cx, per_check).await
+                    }
+                }
+            };
+            Arc::new(Ran {
+                id: check.id(),
+                outcome,
+                duration: started.elapsed(),
+                crashed,
+            })
+        }
+        .boxed();
+        futures.insert(check.id(), fut.shared());
+    }
+    let all: Vec<_> = checks
+        .iter()
+        .filter_map(|c| futures.get(c.id()).cloned())
+        .collect();
+    let done = futures::future::join_all(all).await;
+    let results = done.into_iter().map(|r| (*r).clone()).collect();
+    drop(futures);
+    EngineRun {
+        results,
+        facts: facts.into_inner().unwrap_or_else(|p| p.into_inner()),
+        timeline: timeline.into_inner().unwrap_or_else(|p| p.into_inner()),
+    }
+}
+
+fn missing_prerequisite(cx: &CheckCx<'_>, waits: &[(Fact, bool, Done)]) -> Option<String> {
+    for (fact, hard, ran) in waits {
+        if !hard {
+            continue;
+        }
+        let usable = matches!(
+            ran.outcome.status,
+            CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Info
+        );
+        if !usable {
+            let state = match ran.outcome.status {
+                CheckStatus::Fail => cx.t("failed", "失敗しました"),
+                _ => cx.t("was skipped", "スキップされました"),
+            };
+            return Some(cx.t(
+                format!("needs the {} from {}, which {state}", fact.name(), ran.id),
+                format!(
+                    "{} の {} が必要ですが、そのチェックは{state}",
+                    ran.id,
+                    fact.name()
+                ),
+            ));
+        }
+    }
+    None
+}
+
+async fn run_one(check: &dyn Check, cx: &CheckCx<'_>, bound: Duration) -> (Outcome, bool) {
+    let fut = AssertUnwindSafe(check.run(cx)).catch_unwind();
+    match tokio::time::timeout(bound, fut).await {
+        Ok(Ok(mut outcome)) => {
+            // A failed check always names a cause.
+            if outcome.status == CheckStatus::Fail && outcome.findings.is_empty() {
+                outcome
+                    .findings
+                    .push(RawFinding::new("UNEXPECTED_ERROR", outcome.message.clone()));
+            }
+            (outcome, false)
+        }
+        Ok(Err(panic)) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let message = cx.t(
+                format!("acr-doctor failed inside this check (a bug): {text}"),
+                format!("このチェックの内部で acr-doctor が失敗しました (不具合です): {text}"),
+            );
+            (
+                Outcome::fail(
+                    message.clone(),
+                    RawFinding::new("UNEXPECTED_ERROR", message).evidence("panic", text),
+                ),
+                true,
+            )
+        }
+        Err(_) => {
+            let message = cx.t(
+                format!("did not finish within {:.0} s", bound.as_secs_f64()),
+                format!("{:.0} 秒以内に完了しませんでした", bound.as_secs_f64()),
+            );
+            (
+                Outcome::fail(
+                    message.clone(),
+                    RawFinding::new("UNEXPECTED_ERROR", message)
+                        .evidence("timeout_s", bound.as_secs_f64()),
+                ),
+                false,
+            )
+        }
+    }
+}
+
+/// Indices of `checks` such that every provider comes before the checks that wait for it.
+/// Panics on a cycle: a programming error caught by the tests.
+fn topological(checks: &[Box<dyn Check>], providers: &BTreeMap<Fact, &'static str>) -> Vec<usize> {
+    let index_of = |id: &str| checks.iter().position(|c| c.id() == id);
+    let mut order = Vec::new();
+    let mut state = vec![0u8; checks.len()]; // 0 new, 1 visiting, 2 done
+    fn visit(
+        i: usize,
+        checks: &[Box<dyn Check>],
+        providers: &BTreeMap<Fact, &'static str>,
+        index_of: &dyn Fn(&str) -> Option<usize>,
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+    ) {
+        match state[i] {
+            2 => return,
+            1 => panic!("check dependency cycle at {}", checks[i].id()),
+            _ => {}
+        }
+        state[i] = 1;
+        let c = &checks[i];
+        for fact in c.needs().iter().chain(c.uses()) {
+            if let Some(j) = providers.get(fact).and_then(|p| index_of(p)) {
+                if j != i {
+                    visit(j, checks, providers, index_of, state, order);
+                }
+            }
+        }
+        state[i] = 2;
+        order.push(i);
+    }
+    for i in 0..checks.len() {
+        visit(i, checks, providers, &index_of, &mut state, &mut order);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_list_has_no_cycles_and_unique_ids() {
+        let checks = crate::checks::all();
+        let providers = providers(&checks);
+        let order = topological(&checks, &providers);
+        assert_eq!(order.len(), checks.len());
+        let ids: BTreeSet<_> = checks.iter().map(|c| c.id()).collect();
+        assert_eq!(ids.len(), checks.len(), "duplicate check ids");
+        for c in &checks {
+            for f in c.needs() {
+                assert!(
+                    providers.contains_key(f),
+                    "{} needs {:?} which nobody provides",
+                    c.id(),
+                    f
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! acr-doctor: diagnose why you cannot log in to, push to or pull from an Azure Container Registry.
+//!
+//! The library is the product; `main.rs` only parses, runs and exits. Tests drive
+//! [`run_check`] with their own environment, exactly as the binary does.
+
+#![forbid(unsafe_code)]
+
+pub mod azure;
+pub mod catalogue;
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod engine;
+pub mod finding;
+pub mod http;
+pub mod lang;
+pub mod protocol;
+pub mod redact;
+pub mod render;
+pub mod report;
+pub mod triage;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::catalogue::fill_placeholders;
+use crate::checks::{Credential, Facts};
+use crate::cli::{CheckArgs, Cloud, FailOn};
+use crate::context::{Context, UsageError};
+use crate::engine::EngineRun;
+use crate::finding::{Finding, Severity};
+use crate::lang::Lang;
+use crate::report::{run_status, CheckResult, Identity, Report, Target, Tool, REPORT_SCHEMA};
+
+/// Exit statuses of CONTRACT.md.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FINDINGS: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INTERNAL: i32 = 3;
+}
+
+/// Parses `check` options from an argument list (without the program name and `check`),
+/// exactly as the command line does: `check_args(&["--name", "x", "--repository", "app"])`.
+pub fn check_args(argv: &[&str]) -> Result<CheckArgs, clap::Error> {
+    use clap::Parser;
+    let mut full = vec!["acr-doctor", "check"];
+    full.extend_from_slice(argv);
+    match cli::Cli::try_parse_from(full)?.command {
+        cli::Command::Check(args) => Ok(*args),
+        _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+    }
+}
+
+/// A finished `check` of one registry.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub report: Report,
+    /// True when a check crashed (a bug in acr-doctor): exit status 3.
+    pub internal_error: bool,
+    /// The `--verbose` trace, already scrubbed.
+    pub trace: Vec<String>,
+}
+
+impl CheckRun {
+    pub fn exit_code(&self, fail_on: FailOn) -> i32 {
+        exit_code(&self.report, self.internal_error, fail_on)
+    }
+}
+
+pub fn exit_code(report: &Report, internal_error: bool, fail_on: FailOn) -> i32 {
+    if internal_error {
+        return exit::INTERNAL;
+    }
+    let threshold = match fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+    };
+    if report.findings.iter().any(|f| f.severity >= threshold) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+/// The cloud in effect: `--cloud`, else the Azure CLI's active cloud when readable, else AzureCloud.
+pub fn effective_cloud(args: &CheckArgs, env: &BTreeMap<String, String>) -> Cloud {
+    if let Some(cloud) = args.cloud {
+        return cloud;
+    }
+    azure::cli_config::active_cloud(env).unwrap_or_default()
+}
+
+/// Runs `acr-doctor check` for one registry with the given environment.
+pub async fn run_check(
+    args: &CheckArgs,
+    target: &str,
+    env: BTreeMap<String, String>,
+    lang: Lang,
+) -> Result<CheckRun, UsageError> {
+    let ctx = Context::new(env, args)?;
+    run_check_with(args, target, &ctx, lang).await
+}
+
+/// Runs `check` with a prepared context (tests shift its clock; fleets share it).
+pub async fn run_check_with(
+    args: &CheckArgs,
+    target: &str,
+    ctx: &Context,
+    lang: Lang,
+) -> Result<CheckRun, UsageError> {
+    if let Some(pw) = &args.password {
+        ctx.redactor.register(pw);
+    }
+    let started_at = ctx.clock.now();
+    let started = std::time::Instant::now();
+    let checks = checks::all();
+    let run = engine::run(&checks, ctx, args, target, lang).await;
+    let cloud = effective_cloud(args, ctx.env_map());
+    let report = build_report(
+        &checks,
+        &run,
+        args,
+        target,
+        cloud,
+        ctx,
+        lang,
+        started_at,
+        started.elapsed(),
+    );
+    let internal_error = run.results.iter().any(|r| r.crashed);
+    let report = scrub_report(&report, &ctx.redactor);
+    let trace = ctx
+        .trace
+        .lines()
+        .into_iter()
+        .map(|l| ctx.redactor.scrub(&l))
+        .collect();
+    Ok(CheckRun {
+        report,
+        internal_error,
+        trace,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    checks: &[Box<dyn checks::Check>],
+    run: &EngineRun,
+    args: &CheckArgs,
+    target: &str,
+    cloud: Cloud,
+    ctx: &Context,
+    lang: Lang,
+    started_at: time::OffsetDateTime,
+    elapsed: std::time::Duration,
+) -> Report {
+    let facts = &run.facts;
+    let login_server = facts.login_server.as_ref().map(|l| l.authority());
+    let identity = identity_of(facts);
+    let registry_name = facts
+        .registry_name
+        .clone()
+        .unwrap_or_else(|| target.to_string());
+    let registry_id = facts.arm_registry.as_ref().map(|r| r.id.clone());
+    let resource_group = facts
+        .arm_registry
+        .as_ref()
+        .map(|r| r.resource_group.clone());
+    let assignee = identity
+        .as_ref()
+        .and_then(|i| i.object_id.clone().or_else(|| i.app_id.clone()))
+        .or_else(|| args.principal.clone());
+    let values: Vec<(&str, Option<&str>)> = vec![
+        ("registry", Some(registry_name.as_str())),
+        ("login-server", login_server.as_deref()),
+        ("repository", args.repository.as_deref()),
+        ("registry-id", registry_id.as_deref()),
+        ("resource-group", resource_group.as_deref()),
+        ("assignee", assignee.as_deref()),
+        (
+            "app-id",
+            identity.as_ref().and_then(|i| i.app_id.as_deref()),
+        ),
+        (
+            "tenant-id",
+            identity.as_ref().and_then(|i| i.tenant_id.as_deref()),
+        ),
+    ];
+
+    let mut results = Vec::new();
+    let mut findings = Vec::new();
+    for (check, ran) in checks.iter().zip(run.results.iter()) {
+        results.push(CheckResult {
+            id: check.id().to_string(),
+            group: Some(check.group().title(lang).to_string()),
+            title: check.title(lang).to_string(),
+            status: ran.outcome.status,
+            duration_ms: ran.duration.as_millis() as u64,
+            message: ran.outcome.message.clone(),
+            evidence: ran.outcome.evidence.clone(),
+        });
+        for raw in &ran.outcome.findings {
+            let cause =
+                catalogue::lookup(raw.code).or_else(|| catalogue::lookup("UNEXPECTED_ERROR"));
+            let Some(cause) = cause else { continue };
+            let entry = cause.entry(lang);
+            let mut solution = raw.solution.clone();
+            solution.extend(entry.solution.iter().map(|s| fill_placeholders(s, &values)));
+            let commands = if raw.commands.is_empty() {
+                entry
+                    .commands
+                    .iter()
+                    .map(|c| fill_placeholders(c, &values))
+                    .collect()
+            } else {
+                raw.commands.clone()
+            };
+            let detail = if raw.detail.is_empty() {
+                entry.explanation.clone()
+            } else {
+                raw.detail.clone()
+            };
+            findings.push(Finding {
+                code: cause.code.to_string(),
+                severity: raw.severity.unwrap_or(cause.severity),
+                check: check.id().to_string(),
+                title: entry.title.clone(),
+                detail,
+                solution,
+                commands,
+                docs: entry.docs.clone(),
+                evidence: raw.evidence.clone(),
+            });
+        }
+    }
+    let mut environment = Map::new();
+    environment.insert("os".into(), Value::from(std::env::consts::OS));
+    environment.insert("arch".into(), Value::from(std::env::consts::ARCH));
+    environment.insert("cloud".into(), Value::from(cloud.name()));
+    if let Some(ep) = &facts.docker_endpoint {
+        environment.insert("docker_endpoint".into(), Value::from(ep.clone()));
+    }
+    if let Some(v) = &facts.docker_client_version {
+        environment.insert("docker_client".into(), Value::from(v.clone()));
+    }
+    if let Some(p) = &facts.docker_config_path {
+        environment.insert("docker_config".into(), Value::from(p.clone()));
+    }
+    for (key, var) in [
+        ("https_proxy", "HTTPS_PROXY"),
+        ("no_proxy", "NO_PROXY"),
+        ("authority_host", "AZURE_AUTHORITY_HOST"),
+        ("arm_endpoint", "ACR_DOCTOR_ARM_ENDPOINT"),
+    ] {
+        if let Some(v) = ctx.env(var).or_else(|| ctx.env(&var.to_ascii_lowercase())) {
+            environment.insert(key.into(), Value::from(v));
+        }
+    }
+    if !ctx.extra_roots.is_empty() {
+        environment.insert("extra_roots".into(), Value::from(ctx.extra_roots.clone()));
+    }
+    if !ctx.resolve.is_empty() {
+        let pins: Vec<String> = ctx
+            .resolve
+            .iter()
+            .map(|r| format!("{}:{}:{}", r.host, r.port, r.addr))
+            .collect();
+        environment.insert("resolve".into(), Value::from(pins));
+    }
+    let mut need: Vec<String> = args.need.iter().map(|n| n.action().to_string()).collect();
+    if need.is_empty() {
+        need.push("pull".into());
+    }
+    Report {
+        schema: REPORT_SCHEMA.to_string(),
+        tool: Tool {
+            name: "acr-doctor".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        target: Target {
+            name: target.to_string(),
+            login_server,
+            repository: args.repository.clone(),
+            cloud: cloud.name().to_string(),
+        },
+        identity,
+        started_at: started_at
+            .replace_nanosecond(0)
+            .unwrap_or(started_at)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        duration_ms: elapsed.as_millis() as u64,
+        status: run_status(&findings),
+        checks: results,
+        findings,
+        environment,
+        timeline: run.timeline.clone(),
+        lang: lang.code().to_string(),
+        need,
+    }
+}
+
+fn identity_of(facts: &Facts) -> Option<Identity> {
+    match facts.credential.as_ref()? {
+        Credential::Entra { source, claims, .. } => Some(Identity {
+            source: source.clone(),
+            tenant_id: claims.tenant_id.clone(),
+            object_id: claims.object_id.clone(),
+            app_id: claims.app_id.clone(),
+            upn: claims.upn.clone(),
+        }),
+        Credential::Basic {
+            source, username, ..
+        } => Some(Identity {
+            source: source.clone(),
+            app_id: uuid_like(username).then(|| username.clone()),
+            upn: Some(username.clone()),
+            ..Default::default()
+        }),
+        Credential::Anonymous { source } => Some(Identity {
+            source: source.clone(),
+            ..Default::default()
+        }),
+    }
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+/// Masks secrets in every string of the report, keeping its structure valid.
+pub fn scrub_report(report: &Report, redactor: &redact::Redactor) -> Report {
+    fn walk(v: &mut Value, r: &redact::Redactor) {
+        match v {
+            Value::String(s) => *s = r.scrub(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, r)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, r)),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(report) else {
+        return report.clone();
+    };
+    walk(&mut value, redactor);
+    serde_json::from_value(value).unwrap_or_else(|_| report.clone())
+}

@@ -1,0 +1,202 @@
+//! Secrets never leave: every byte acr-doctor writes passes through [`Redactor::scrub`].
+//!
+//! Two layers: every secret value the run handled is registered and replaced wherever it
+//! appears; and shapes that are secret whatever their origin (JWTs, `Authorization` headers,
+//! `password=`/`client_secret=`/`*_token=` parameters, URL user-info) are masked too.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use regex::Regex;
+
+pub const MASK: &str = "***";
+
+/// A secret value: prints as `***` in Debug and Display.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for sending where it belongs. Never format it into output.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+/// Knows every secret of the run; cheap to clone, shared by all checks.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    known: Arc<Mutex<Vec<String>>>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Redactor")
+    }
+}
+
+struct Patterns {
+    jwt: Regex,
+    auth_header: Regex,
+    params: Regex,
+    json_fields: Regex,
+    userinfo: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        // header.payload.signature, base64url; header of any JOSE object starts with `eyJ` ("{\"").
+        jwt: Regex::new(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*").expect("static regex"),
+        auth_header: Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]{8,}").expect("static regex"),
+        params: Regex::new(
+            r"(?i)\b(password|passwd|pwd|client_secret|secret|access_token|refresh_token|id_token|identitytoken|client_assertion|assertion|sig|code)=([^&\s]+)",
+        )
+        .expect("static regex"),
+        json_fields: Regex::new(
+            r#"(?i)"(password|secret|clientsecret|client_secret|accesstoken|access_token|refresh_token|refreshtoken|identitytoken|auth|token|registrytoken|value)"\s*:\s*"([^"]*)""#,
+        )
+        .expect("static regex"),
+        userinfo: Regex::new(r"(?i)\b(https?://)([^/@\s:]+):([^/@\s]+)@").expect("static regex"),
+    })
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret value so that it is masked wherever it appears. Values shorter
+    /// than 4 characters are not registered (they would mask ordinary text); shape rules still apply.
+    pub fn register(&self, secret: &str) {
+        let secret = secret.trim();
+        if secret.len() < 4 {
+            return;
+        }
+        if let Ok(mut known) = self.known.lock() {
+            if !known.iter().any(|k| k == secret) {
+                known.push(secret.to_string());
+                // Longest first, so a secret containing another is masked whole.
+                known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+            }
+        }
+    }
+
+    pub fn register_secret(&self, secret: &Secret) {
+        self.register(secret.expose());
+    }
+
+    /// Masks every registered secret and every secret-shaped value in `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        if let Ok(known) = self.known.lock() {
+            for secret in known.iter() {
+                if out.contains(secret.as_str()) {
+                    out = out.replace(secret.as_str(), MASK);
+                }
+            }
+        }
+        scrub_shapes(&out)
+    }
+}
+
+/// Masks secret-shaped values only (no registry): JWTs keep nothing, headers and parameters keep their names.
+pub fn scrub_shapes(text: &str) -> String {
+    let p = patterns();
+    let out = p.jwt.replace_all(text, "<jwt ***>");
+    let out = p.auth_header.replace_all(&out, "$1 ***");
+    let out = p.params.replace_all(&out, "$1=***");
+    let out = p
+        .json_fields
+        .replace_all(&out, |caps: &regex::Captures<'_>| {
+            let name = &caps[1];
+            let value = &caps[2];
+            // `value` and `auth` are common words in JSON; mask only when the value looks like a credential.
+            let generic = matches!(
+                name.to_ascii_lowercase().as_str(),
+                "value" | "auth" | "token"
+            );
+            if value.is_empty() || value == MASK || (generic && !looks_secret(value)) {
+                caps[0].to_string()
+            } else {
+                format!("\"{name}\": \"{MASK}\"")
+            }
+        });
+    let out = p.userinfo.replace_all(&out, "$1$2:***@");
+    out.into_owned()
+}
+
+fn looks_secret(value: &str) -> bool {
+    value.len() >= 16 && !value.contains(' ')
+}
+
+/// Decodes the claims of a JWT without verifying it. The signature is never kept.
+pub fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let mut parts = token.trim().split('.');
+    let (_header, payload) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice::<serde_json::Value>(&bytes).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNlY3JldA";
+
+    #[test]
+    fn registered_secrets_are_masked() {
+        let r = Redactor::new();
+        r.register("CANARY-password-123");
+        assert_eq!(r.scrub("pw is CANARY-password-123."), "pw is ***.");
+    }
+
+    #[test]
+    fn shapes_are_masked() {
+        let s = scrub_shapes(&format!(
+            "token {JWT} Authorization: Bearer abcdefghijkl https://u:pw1234@host/x?client_secret=xyz&a=1 {{\"password\": \"hunter2hunter2\"}}"
+        ));
+        assert!(!s.contains("c2lnbmF0dXJl"), "{s}");
+        assert!(!s.contains("abcdefghijkl"), "{s}");
+        assert!(!s.contains("pw1234"), "{s}");
+        assert!(!s.contains("xyz"), "{s}");
+        assert!(!s.contains("hunter2"), "{s}");
+        assert!(s.contains("a=1"));
+    }
+
+    #[test]
+    fn claims_decode_without_signature() {
+        let claims = jwt_claims(JWT).expect("claims");
+        assert_eq!(claims["sub"], "x");
+        assert!(jwt_claims("not-a-jwt").is_none());
+        assert!(jwt_claims("a.!!!.c").is_none());
+    }
+
+    #[test]
+    fn secret_debug_is_masked() {
+        let s = Secret::new("CANARY-x");
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
+    }
+}

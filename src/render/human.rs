@@ -1,0 +1,124 @@
+//! The terminal report: one line per check under its group, the cause and fix right under a
+//! failing check, and a last line a person can read alone.
+
+use crate::finding::Severity;
+use crate::report::{CheckStatus, Report};
+
+use super::{display_width, headline, mark, pad, paint_of, run_mark, verdict, Paint, Style};
+
+pub fn render(report: &Report, style: Style) -> String {
+    let lang = style.lang;
+    let mut out = String::new();
+    out.push_str(&style.paint(&headline(report, lang), Paint::Bold));
+    out.push('\n');
+    let width = report
+        .checks
+        .iter()
+        .map(|c| display_width(&c.title))
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 28)
+        + 2;
+    let indent = " ".repeat(4 + width);
+    // Groups in order of first appearance, each with all its checks in declared order.
+    let mut groups: Vec<&str> = Vec::new();
+    for check in &report.checks {
+        let g = check.group.as_deref().unwrap_or("");
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let ordered = groups.iter().flat_map(|g| {
+        report
+            .checks
+            .iter()
+            .filter(move |c| c.group.as_deref().unwrap_or("") == *g)
+    });
+    let mut group: Option<&str> = None;
+    for check in ordered {
+        let g = check.group.as_deref().unwrap_or("");
+        if group != Some(g) {
+            out.push('\n');
+            out.push_str(&style.paint(g, Paint::Bold));
+            out.push('\n');
+            group = Some(g);
+        }
+        let m = style.paint(mark(check.status), paint_of(check.status));
+        let message = if check.status == CheckStatus::Skip {
+            style.paint(&check.message, Paint::Dim)
+        } else {
+            check.message.clone()
+        };
+        out.push_str(&format!("  {m} {}{message}\n", pad(&check.title, width)));
+        for finding in report.findings.iter().filter(|f| f.check == check.id) {
+            let paint = match finding.severity {
+                Severity::Error => Paint::Fail,
+                Severity::Warning => Paint::Warn,
+                Severity::Info => Paint::Dim,
+            };
+            out.push_str(&format!(
+                "{indent}{} · {}\n",
+                style.paint(&finding.code, paint),
+                finding.title
+            ));
+            for line in finding.detail.lines().filter(|l| !l.trim().is_empty()) {
+                out.push_str(&format!("{indent}{line}\n"));
+            }
+            for (i, step) in finding.solution.iter().enumerate() {
+                out.push_str(&format!("{indent}{}. {step}\n", i + 1));
+            }
+            for cmd in &finding.commands {
+                out.push_str(&format!(
+                    "{indent}  {}\n",
+                    style.paint(&format!("$ {cmd}"), Paint::Code)
+                ));
+            }
+            if let Some(doc) = finding.docs.first() {
+                out.push_str(&format!("{indent}{}\n", style.paint(doc, Paint::Dim)));
+            }
+        }
+    }
+    if !report.timeline.is_empty() {
+        out.push('\n');
+        out.push_str(&style.paint(lang.pick("Credentials", "資格情報"), Paint::Bold));
+        out.push('\n');
+        for t in &report.timeline {
+            let remaining = t
+                .remaining_s
+                .map(|s| human_duration(s, lang))
+                .unwrap_or_else(|| "?".into());
+            out.push_str(&format!(
+                "  {} {}{} · {}\n",
+                pad(&t.state, 8),
+                pad(&t.kind, 24),
+                t.source,
+                remaining
+            ));
+        }
+    }
+    out.push('\n');
+    let (m, paint) = run_mark(report.status);
+    out.push_str(&style.paint(&format!("{m} {}", verdict(report, lang)), paint));
+    out.push('\n');
+    out
+}
+
+/// `3 h 2 min left`, `expired 5 min ago`.
+pub fn human_duration(seconds: i64, lang: crate::lang::Lang) -> String {
+    let abs = seconds.unsigned_abs();
+    let text = if abs >= 2 * 86_400 {
+        format!("{} d", abs / 86_400)
+    } else if abs >= 3_600 {
+        format!("{} h {} min", abs / 3_600, (abs % 3_600) / 60)
+    } else if abs >= 60 {
+        format!("{} min", abs / 60)
+    } else {
+        format!("{abs} s")
+    };
+    match (seconds >= 0, lang) {
+        (true, crate::lang::Lang::En) => format!("{text} left"),
+        (true, crate::lang::Lang::Ja) => format!("残り {text}"),
+        (false, crate::lang::Lang::En) => format!("expired {text} ago"),
+        (false, crate::lang::Lang::Ja) => format!("{text} 前に期限切れ"),
+    }
+}
