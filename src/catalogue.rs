@@ -96,7 +96,9 @@ impl Cause {
 
 /// Looks a code up, case-insensitively.
 pub fn lookup(code: &str) -> Option<&'static Cause> {
-    CAUSES.iter().find(|c| c.code.eq_ignore_ascii_case(code.trim()))
+    CAUSES
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code.trim()))
 }
 
 /// Codes that look like `code`: shared words first, then small edit distance.
@@ -242,7 +244,10 @@ mod tests {
 
     #[test]
     fn near_matches_find_typos_and_words() {
-        assert_eq!(near_matches("DOCKER_DEAMON_ERROR")[0], "DOCKER_DAEMON_ERROR");
+        assert_eq!(
+            near_matches("DOCKER_DEAMON_ERROR")[0],
+            "DOCKER_DAEMON_ERROR"
+        );
         assert!(near_matches("forbidden").contains(&"CONNECTIVITY_FORBIDDEN_ERROR"));
         assert!(near_matches("zzzzzzzzzzzzzzzzzzzz").is_empty());
     }

@@ -170,7 +170,7 @@ pub(crate) async fn front(
         }
     }
     if faults.contains(&Fault::Hang) {
-        inner.log(entry);
+        inner.log(entry.clone());
         std::future::pending::<()>().await;
     }
     let throttle = faults.iter().find_map(|f| match f {

@@ -1,0 +1,146 @@
+//! The cause catalogue is complete in both languages and matches the public contract.
+
+use acr_doctor::catalogue::{self, CAUSES};
+use acr_doctor::lang::Lang;
+
+/// The codes of CAUSES.md, in order: the public contract.
+const CONTRACT_CODES: &[&str] = &[
+    "DOCKER_COMMAND_ERROR",
+    "DOCKER_DAEMON_ERROR",
+    "DOCKER_VERSION_ERROR",
+    "DOCKER_PULL_ERROR",
+    "DOCKER_CREDENTIAL_HELPER_ERROR",
+    "DOCKER_STALE_CREDENTIALS",
+    "HELM_COMMAND_ERROR",
+    "HELM_VERSION_ERROR",
+    "REGISTRY_NAME_INVALID",
+    "LOGIN_SERVER_ERROR",
+    "CONNECTIVITY_DNS_ERROR",
+    "PRIVATE_ENDPOINT_DNS_ERROR",
+    "CONNECTIVITY_SSL_ERROR",
+    "CONNECTIVITY_CHALLENGE_ERROR",
+    "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
+    "CONNECTIVITY_AAD_LOGIN_ERROR",
+    "CONNECTIVITY_FORBIDDEN_ERROR",
+    "CONNECTIVITY_TOOMANYREQUESTS_ERROR",
+    "CLIENT_PROXY_ERROR",
+    "DATA_ENDPOINT_UNREACHABLE",
+    "AAD_CREDENTIAL_UNAVAILABLE",
+    "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+    "APP_NOT_REGISTERED_WITH_AAD",
+    "CONNECTIVITY_REFRESH_TOKEN_ERROR",
+    "ARM_AUDIENCE_TOKEN_DISABLED",
+    "CONNECTIVITY_ACCESS_TOKEN_ERROR",
+    "ADMIN_USER_DISABLED",
+    "BASIC_CREDENTIALS_INVALID",
+    "EXPOSE_TOKEN_USERNAME",
+    "ANONYMOUS_PULL_DISABLED",
+    "REPOSITORY_PERMISSION_MISSING",
+    "ABAC_LEGACY_ROLE_IGNORED",
+    "ABAC_CONDITION_EXCLUDES_REPOSITORY",
+    "CATALOG_LISTER_MISSING",
+    "RBAC_ROLE_MISSING",
+    "ARM_PERMISSION_MISSING",
+    "ROLE_ASSIGNMENT_PERMISSION_MISSING",
+    "PERMISSION_RECENTLY_CHANGED",
+    "AAD_TOKEN_EXPIRED",
+    "SP_SECRET_EXPIRED",
+    "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+    "DOCKER_STORED_TOKEN_EXPIRED",
+    "CREDENTIAL_EXPIRES_SOON",
+    "CMK_ERROR",
+    "UNEXPECTED_ERROR",
+];
+
+#[test]
+fn catalogue_has_exactly_the_contract_codes_in_order() {
+    let codes: Vec<&str> = CAUSES.iter().map(|c| c.code).collect();
+    assert_eq!(codes, CONTRACT_CODES);
+}
+
+#[test]
+fn catalogue_matches_causes_md_when_shared_is_beside_the_repo() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CAUSES.md");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipping: {} not present", path.display());
+        return;
+    };
+    let mut from_doc = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("| ") {
+            let code = rest.split([' ', '|']).next().unwrap_or("");
+            if code.len() > 3
+                && code.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                && code != "code"
+            {
+                from_doc.push(code.to_string());
+            }
+        }
+    }
+    let ours: Vec<String> = CAUSES.iter().map(|c| c.code.to_string()).collect();
+    assert_eq!(ours, from_doc);
+}
+
+fn has_japanese(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'))
+}
+
+#[test]
+fn every_entry_is_complete_in_both_languages() {
+    for cause in CAUSES {
+        for lang in [Lang::En, Lang::Ja] {
+            let e = cause.entry(lang);
+            let at = format!("{} ({:?})", cause.code, lang);
+            assert!(!e.title.is_empty(), "{at}: no title");
+            assert!(
+                e.title.chars().count() <= 90,
+                "{at}: title too long: {}",
+                e.title
+            );
+            assert!(e.explanation.len() > 40, "{at}: explanation too short");
+            assert!(!e.solution.is_empty(), "{at}: no solution steps");
+            assert!(!e.docs.is_empty(), "{at}: no documentation link");
+            for d in &e.docs {
+                assert!(d.starts_with("https://"), "{at}: bad doc link {d}");
+            }
+            match lang {
+                Lang::Ja => {
+                    assert!(has_japanese(&e.title), "{at}: title is not Japanese");
+                    assert!(
+                        has_japanese(&e.explanation),
+                        "{at}: explanation is not Japanese"
+                    );
+                    assert!(
+                        e.solution.iter().all(|s| has_japanese(s)),
+                        "{at}: a step is not Japanese"
+                    );
+                }
+                Lang::En => {
+                    assert!(!has_japanese(&e.title), "{at}: English title has Japanese");
+                    assert!(
+                        !has_japanese(&e.explanation),
+                        "{at}: English explanation has Japanese"
+                    );
+                }
+            }
+        }
+        // Both languages give the same commands (commands are not translated).
+        assert_eq!(
+            cause.entry(Lang::En).commands,
+            cause.entry(Lang::Ja).commands,
+            "{}: commands differ between languages",
+            cause.code
+        );
+    }
+}
+
+#[test]
+fn lookup_is_case_insensitive_and_near_matches_help() {
+    assert_eq!(
+        catalogue::lookup("cmk_error").map(|c| c.code),
+        Some("CMK_ERROR")
+    );
+    assert!(catalogue::lookup("NOPE").is_none());
+    assert!(catalogue::near_matches("CONECTIVITY_DNS_ERROR").contains(&"CONNECTIVITY_DNS_ERROR"));
+}
