@@ -108,7 +108,7 @@ pub fn near_matches(code: &str) -> Vec<&'static str> {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| w.len() > 2)
         .collect();
-    let mut scored: Vec<(usize, &'static str)> = CAUSES
+    let mut scored: Vec<(usize, usize, &'static str)> = CAUSES
         .iter()
         .filter_map(|c| {
             let distance = edit_distance(&wanted, c.code);
@@ -117,14 +117,14 @@ pub fn near_matches(code: &str) -> Vec<&'static str> {
                 .filter(|w| c.code.split('_').any(|part| part == **w))
                 .count();
             if distance <= 4 || shared > 0 {
-                Some((distance.saturating_sub(shared * 6), c.code))
+                Some((distance.saturating_sub(shared * 6), distance, c.code))
             } else {
                 None
             }
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(5).map(|(_, c)| c).collect()
+    scored.into_iter().take(5).map(|(_, _, c)| c).collect()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -102,7 +102,14 @@ pub struct Context {
     pub extra_roots: Vec<String>,
     http: reqwest::Client,
     started: Instant,
+    shared: SharedWork,
 }
+
+type SharedCell = Arc<tokio::sync::OnceCell<Arc<dyn std::any::Any + Send + Sync>>>;
+
+/// Work done once per run even when several registries are checked (Docker, Entra tokens).
+#[derive(Clone, Default)]
+struct SharedWork(Arc<Mutex<std::collections::HashMap<String, SharedCell>>>);
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,6 +180,7 @@ impl Context {
             extra_roots,
             http,
             started: Instant::now(),
+            shared: SharedWork::default(),
         })
     }
 
@@ -204,6 +212,35 @@ impl Context {
     /// The shared HTTP client: connection reuse per host, --resolve, --ca-file and proxies applied.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Runs `work` once per context and key; later callers (other registries of a fleet run)
+    /// get a clone of the first result. Keys name what the value depends on, for example
+    /// `docker.daemon` or `entra:<source>:<audience>`.
+    pub async fn once<T, F, Fut>(&self, key: &str, work: F) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let cell = {
+            let mut map = match self.shared.0.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            map.entry(key.to_string()).or_default().clone()
+        };
+        let value = cell
+            .get_or_init(|| async {
+                Arc::new(work().await) as Arc<dyn std::any::Any + Send + Sync>
+            })
+            .await
+            .clone();
+        match value.downcast_ref::<T>() {
+            Some(v) => v.clone(),
+            // A key reused with another type is a programming error; fall back to no sharing.
+            None => panic!("Context::once key {key:?} used with two types"),
+        }
     }
 
     pub fn elapsed(&self) -> Duration {

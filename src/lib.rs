@@ -145,6 +145,25 @@ pub async fn run_check_with(
     })
 }
 
+/// Checks several registries at once, at most `jobs` in flight, sharing one context (one
+/// HTTP connection pool, one set of credentials). Results come back in the order given.
+pub async fn run_fleet(
+    args: &CheckArgs,
+    names: &[String],
+    ctx: &Context,
+    lang: Lang,
+    jobs: usize,
+) -> Result<Vec<CheckRun>, UsageError> {
+    use futures::stream::{self, StreamExt};
+    stream::iter(names.iter())
+        .map(|name| run_check_with(args, name, ctx, lang))
+        .buffered(jobs.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_report(
     checks: &[Box<dyn checks::Check>],

@@ -372,16 +372,14 @@ fn check(
     let ci = ci_system(&env);
     let format = output.unwrap_or(OutputFormat::Human);
     let summary_path = env.get("GITHUB_STEP_SUMMARY").cloned();
+    let jobs = args.jobs.clamp(1, 64);
     let result = runtime.block_on(async {
         let ctx = crate::context::Context::new(env, &args)?;
         // The redactor of the run knows what the CLI registered.
         if let Some(pw) = &args.password {
             ctx.redactor.register(pw);
         }
-        let mut runs = Vec::new();
-        for name in &names {
-            runs.push(crate::run_check_with(&args, name, &ctx, lang).await?);
-        }
+        let runs = crate::run_fleet(&args, &names, &ctx, lang, jobs).await?;
         Ok::<_, crate::context::UsageError>((runs, ctx.redactor.clone()))
     });
     let (runs, redactor) = match result {
@@ -392,36 +390,43 @@ fn check(
         }
     };
     let out = Out { redactor };
-    let mut code = exit::OK;
-    for run in &runs {
-        let text = match format {
-            OutputFormat::Human => render::human::render(&run.report, style),
-            OutputFormat::Json => render::json::render(&run.report),
-            OutputFormat::Markdown => render::markdown::render(&run.report, lang),
-            OutputFormat::Github => {
-                if let Some(path) = &summary_path {
-                    let summary = out
-                        .redactor
-                        .scrub(&render::github::summary(&run.report, lang));
-                    if let Err(e) = append_file(path, &summary) {
-                        out.stderr(&format!(
-                            "warning: cannot write GITHUB_STEP_SUMMARY {path}: {e}\n"
-                        ));
-                    }
-                }
-                render::github::annotations(&run.report, lang)
-            }
-        };
-        out.stdout(&text);
-        if ci == Some("azure-pipelines") && format == OutputFormat::Human {
-            out.stdout(&render::github::azure_pipelines(&run.report));
-        }
-        if args.verbose {
+    if args.verbose {
+        for run in &runs {
             for line in &run.trace {
                 out.stderr(&format!("* {line}\n"));
             }
         }
-        code = code.max(run.exit_code(args.fail_on));
+    }
+    let code = runs
+        .iter()
+        .map(|r| r.exit_code(args.fail_on))
+        .max()
+        .unwrap_or(exit::OK);
+    let reports: Vec<&crate::report::Report> = runs.iter().map(|r| &r.report).collect();
+    let text = match format {
+        OutputFormat::Human => render::fleet::human(&reports, style),
+        OutputFormat::Json => render::fleet::json(&reports),
+        OutputFormat::Markdown => render::fleet::markdown(&reports, lang),
+        OutputFormat::Github => {
+            if let Some(path) = &summary_path {
+                let summary = out.redactor.scrub(&render::fleet::markdown(&reports, lang));
+                if let Err(e) = append_file(path, &summary) {
+                    out.stderr(&format!(
+                        "warning: cannot write GITHUB_STEP_SUMMARY {path}: {e}\n"
+                    ));
+                }
+            }
+            reports
+                .iter()
+                .map(|r| render::github::annotations(r, lang))
+                .collect::<String>()
+        }
+    };
+    out.stdout(&text);
+    if ci == Some("azure-pipelines") && format == OutputFormat::Human {
+        for r in &reports {
+            out.stdout(&render::github::azure_pipelines(r));
+        }
     }
     code
 }

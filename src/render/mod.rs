@@ -1,5 +1,6 @@
 //! Renderers over one report model. Each returns a String; `commands` writes it through the one door.
 
+pub mod fleet;
 pub mod github;
 pub mod human;
 pub mod json;
