@@ -103,7 +103,11 @@ pub struct Context {
     http: reqwest::Client,
     started: Instant,
     shared: SharedWork,
+    /// Told when a check starts (`None`) and finishes (`Some(status)`), for a live progress line.
+    pub progress: Option<ProgressFn>,
 }
+
+pub type ProgressFn = Arc<dyn Fn(&str, Option<crate::report::CheckStatus>) + Send + Sync>;
 
 type SharedCell = Arc<tokio::sync::OnceCell<Arc<dyn std::any::Any + Send + Sync>>>;
 
@@ -181,6 +185,7 @@ impl Context {
             http,
             started: Instant::now(),
             shared: SharedWork::default(),
+            progress: None,
         })
     }
 

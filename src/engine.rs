@@ -152,7 +152,14 @@ pub async fn run(
                     } else if let Some(reason) = check.not_requested(cx.args, cx.lang) {
                         (Outcome::skip(reason), false)
                     } else {
-                        run_one(check, cx, per_check).await
+                        if let Some(p) = &cx.ctx.progress {
+                            p(check.id(), None);
+                        }
+                        let (outcome, crashed) = run_one(check, cx, per_check).await;
+                        if let Some(p) = &cx.ctx.progress {
+                            p(check.id(), Some(outcome.status));
+                        }
+                        (outcome, crashed)
                     }
                 }
             };

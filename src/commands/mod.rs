@@ -373,8 +373,16 @@ fn check(
     let format = output.unwrap_or(OutputFormat::Human);
     let summary_path = env.get("GITHUB_STEP_SUMMARY").cloned();
     let jobs = args.jobs.clamp(1, 64);
+    let show_progress = format == OutputFormat::Human
+        && ci.is_none()
+        && std::io::stderr().is_terminal()
+        && !env.contains_key("NO_PROGRESS");
+    let spinner = show_progress.then(progress_line);
     let result = runtime.block_on(async {
-        let ctx = crate::context::Context::new(env, &args)?;
+        let mut ctx = crate::context::Context::new(env, &args)?;
+        if let Some((_, f)) = &spinner {
+            ctx.progress = Some(f.clone());
+        }
         // The redactor of the run knows what the CLI registered.
         if let Some(pw) = &args.password {
             ctx.redactor.register(pw);
@@ -382,6 +390,9 @@ fn check(
         let runs = crate::run_fleet(&args, &names, &ctx, lang, jobs).await?;
         Ok::<_, crate::context::UsageError>((runs, ctx.redactor.clone()))
     });
+    if let Some((bar, _)) = &spinner {
+        bar.finish_and_clear();
+    }
     let (runs, redactor) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -429,6 +440,25 @@ fn check(
         }
     }
     code
+}
+
+/// A live line on stderr naming the checks in flight.
+fn progress_line() -> (indicatif::ProgressBar, crate::context::ProgressFn) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let running = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let b = bar.clone();
+    let f: crate::context::ProgressFn = std::sync::Arc::new(move |id, status| {
+        if let Ok(mut r) = running.lock() {
+            match status {
+                None => r.push(id.to_string()),
+                Some(_) => r.retain(|x| x != id),
+            }
+            b.set_message(format!("checking {}", r.join(", ")));
+        }
+    });
+    (bar, f)
 }
 
 fn append_file(path: &str, text: &str) -> std::io::Result<()> {

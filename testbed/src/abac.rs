@@ -190,7 +190,9 @@ impl Parser<'_> {
         }
     }
     fn atom(&mut self, word: &str) -> Option<bool> {
-        if word.eq_ignore_ascii_case("ActionMatches") || word.eq_ignore_ascii_case("SubOperationMatches") {
+        if word.eq_ignore_ascii_case("ActionMatches")
+            || word.eq_ignore_ascii_case("SubOperationMatches")
+        {
             let sub = word.eq_ignore_ascii_case("SubOperationMatches");
             self.expect(Tok::LBrace)?;
             let pattern = match self.next()? {
@@ -224,7 +226,13 @@ impl Parser<'_> {
             Some(b) => (b.to_string(), true),
             None => (op.clone(), false),
         };
-        let norm = |s: &str| if ignore_case { s.to_lowercase() } else { s.to_string() };
+        let norm = |s: &str| {
+            if ignore_case {
+                s.to_lowercase()
+            } else {
+                s.to_string()
+            }
+        };
         let repo = norm(self.repo);
         let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(&norm(v)));
         let result = match base.as_str() {
@@ -259,7 +267,12 @@ fn glob_match_case(pattern: &str, s: &str) -> bool {
 /// Evaluate `condition` for a data action on a repository. `None`: unparseable.
 pub(crate) fn evaluate(condition: &str, action: &str, repo: &str) -> Option<bool> {
     let toks = tokenize(condition)?;
-    let mut p = Parser { toks, pos: 0, action, repo };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        action,
+        repo,
+    };
     let v = p.or()?;
     (p.pos == p.toks.len()).then_some(v)
 }
@@ -282,20 +295,67 @@ mod tests {
     #[test]
     fn operators() {
         let a = "@Resource[Microsoft.ContainerRegistry/registries/repositories:name]";
-        assert_eq!(evaluate(&format!("{a} StringStartsWith 'team-a/'"), READ, "team-a/x"), Some(true));
-        assert_eq!(evaluate(&format!("{a} StringStartsWith 'team-a/'"), READ, "Team-A/x"), Some(false));
-        assert_eq!(evaluate(&format!("{a} StringStartsWithIgnoreCase 'team-a/'"), READ, "Team-A/x"), Some(true));
-        assert_eq!(evaluate(&format!("{a} StringLike 'team-*/app'"), READ, "team-b/app"), Some(true));
-        assert_eq!(evaluate(&format!("{a} StringNotEquals 'x'"), READ, "x"), Some(false));
-        assert_eq!(evaluate(&format!("{a} ForAnyOfAnyValues:StringEquals {{'a', 'b'}}"), READ, "b"), Some(true));
-        assert_eq!(evaluate(&format!("{a} StringEquals 'a' OR {a} StringEquals 'b'"), READ, "b"), Some(true));
-        assert_eq!(evaluate(&format!("{a} StringEquals 'a' && {a} StringEquals 'b'"), READ, "b"), Some(false));
+        assert_eq!(
+            evaluate(&format!("{a} StringStartsWith 'team-a/'"), READ, "team-a/x"),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(&format!("{a} StringStartsWith 'team-a/'"), READ, "Team-A/x"),
+            Some(false)
+        );
+        assert_eq!(
+            evaluate(
+                &format!("{a} StringStartsWithIgnoreCase 'team-a/'"),
+                READ,
+                "Team-A/x"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(&format!("{a} StringLike 'team-*/app'"), READ, "team-b/app"),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(&format!("{a} StringNotEquals 'x'"), READ, "x"),
+            Some(false)
+        );
+        assert_eq!(
+            evaluate(
+                &format!("{a} ForAnyOfAnyValues:StringEquals {{'a', 'b'}}"),
+                READ,
+                "b"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(
+                &format!("{a} StringEquals 'a' OR {a} StringEquals 'b'"),
+                READ,
+                "b"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(
+                &format!("{a} StringEquals 'a' && {a} StringEquals 'b'"),
+                READ,
+                "b"
+            ),
+            Some(false)
+        );
     }
 
     #[test]
     fn garbage_does_not_parse() {
         assert_eq!(evaluate("((", READ, "a"), None);
-        assert_eq!(evaluate("@Resource[Microsoft.Storage/x:y] StringEquals 'a'", READ, "a"), None);
+        assert_eq!(
+            evaluate(
+                "@Resource[Microsoft.Storage/x:y] StringEquals 'a'",
+                READ,
+                "a"
+            ),
+            None
+        );
         assert_eq!(evaluate("ActionMatches{'x'} junk", READ, "a"), None);
     }
 }

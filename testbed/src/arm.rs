@@ -20,7 +20,10 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
     Router::new()
         .fallback(handle)
         .with_state(inner.clone())
-        .layer(axum::middleware::from_fn_with_state((inner, listener), server::front))
+        .layer(axum::middleware::from_fn_with_state(
+            (inner, listener),
+            server::front,
+        ))
 }
 
 fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -34,20 +37,34 @@ struct Caller {
     name: String,
 }
 
-const ARM_AUDIENCES: [&str; 2] = ["https://management.azure.com", "https://management.core.windows.net"];
+const ARM_AUDIENCES: [&str; 2] = [
+    "https://management.azure.com",
+    "https://management.core.windows.net",
+];
 
 #[allow(clippy::result_large_err)]
 fn authenticate(req: &Request) -> Result<Caller, Response> {
-    let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(auth) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err(arm_error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationFailed",
             "Authentication failed. The 'Authorization' header is missing.",
         ));
     };
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).unwrap_or("");
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .unwrap_or("");
     let Some(c) = crypto::verify_jwt(token) else {
-        return Err(arm_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid."));
+        return Err(arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        ));
     };
     let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let aud = s("aud");
@@ -66,8 +83,16 @@ fn authenticate(req: &Request) -> Result<Caller, Response> {
             "The access token expiry time is earlier than the current time.",
         ));
     }
-    let name = c.get("upn").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| s("appid"));
-    Ok(Caller { oid: s("oid"), tid: s("tid"), name })
+    let name = c
+        .get("upn")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| s("appid"));
+    Ok(Caller {
+        oid: s("oid"),
+        tid: s("tid"),
+        name,
+    })
 }
 
 fn forbidden(caller: &Caller, action: &str, scope: &str) -> Response {
@@ -90,7 +115,10 @@ fn created() -> String {
 }
 
 fn pe_id(r: &Registry) -> String {
-    format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/privateEndpoints/pe-{}", r.subscription, r.resource_group, r.name)
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/privateEndpoints/pe-{}",
+        r.subscription, r.resource_group, r.name
+    )
 }
 
 fn nic_id(r: &Registry) -> String {
@@ -124,7 +152,11 @@ fn registry_json(r: &Registry, faults: &[Fault]) -> Value {
             "type": "UserAssigned",
             "userAssignedIdentities": {ids::mi_resource_id(): {"principalId": ids::MI_OBJECT_ID, "clientId": ids::MI_CLIENT_ID}},
         });
-        let key_identity = if faults.contains(&Fault::CmkIdentityMissing) { MISSING_IDENTITY_CLIENT_ID } else { ids::MI_CLIENT_ID };
+        let key_identity = if faults.contains(&Fault::CmkIdentityMissing) {
+            MISSING_IDENTITY_CLIENT_ID
+        } else {
+            ids::MI_CLIENT_ID
+        };
         encryption = j!({
             "status": "enabled",
             "keyVaultProperties": {
@@ -251,7 +283,9 @@ fn assignment_json(st: &BedState, a: &crate::RoleAssignment) -> Value {
 }
 
 fn query_param(q: &[(String, String)], k: &str) -> Option<String> {
-    q.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone())
+    q.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(k))
+        .map(|(_, v)| v.clone())
 }
 
 fn quoted(s: &str, prefix: &str) -> Option<String> {
@@ -271,7 +305,8 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
     if query_param(&query, "api-version").is_none() {
         return arm_error(
             StatusCode::BAD_REQUEST,
@@ -280,14 +315,25 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         );
     }
     let method = req.method().clone();
-    let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy().trim_end_matches('/').to_string();
+    let path = percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8_lossy()
+        .trim_end_matches('/')
+        .to_string();
     let st = inner.state().clone();
 
     // Authorization provider paths: {scope}/providers/Microsoft.Authorization/...
-    if let Some(i) = path.to_ascii_lowercase().find("/providers/microsoft.authorization/") {
+    if let Some(i) = path
+        .to_ascii_lowercase()
+        .find("/providers/microsoft.authorization/")
+    {
         let scope = path[..i].to_string();
-        let rest: Vec<&str> = path[i + "/providers/microsoft.authorization/".len()..].split('/').collect();
-        if !scope.is_empty() && !eq(&caller.tid, ids::TENANT) && scope.to_ascii_lowercase().starts_with("/subscriptions/") {
+        let rest: Vec<&str> = path[i + "/providers/microsoft.authorization/".len()..]
+            .split('/')
+            .collect();
+        if !scope.is_empty()
+            && !eq(&caller.tid, ids::TENANT)
+            && scope.to_ascii_lowercase().starts_with("/subscriptions/")
+        {
             return wrong_tenant(&caller);
         }
         return authorization(&st, &caller, &scope, &rest, &query);
@@ -295,29 +341,54 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
 
     let seg: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if seg.is_empty() || !eq(seg[0], "subscriptions") {
-        return arm_error(StatusCode::NOT_FOUND, "NotFound", "The requested path is not served by this test ARM.");
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The requested path is not served by this test ARM.",
+        );
     }
     if seg.len() == 1 {
-        let visible = st.assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(&caller.oid))
+        let visible = st
+            .assignments
+            .iter()
+            .any(|a| a.principal_id.eq_ignore_ascii_case(&caller.oid))
             && eq(&caller.tid, ids::TENANT);
-        let value: Vec<Value> = if visible { vec![subscription_json(&st)] } else { Vec::new() };
-        return json(StatusCode::OK, j!({"value": value, "count": {"type": "Total", "value": value.len()}}));
+        let value: Vec<Value> = if visible {
+            vec![subscription_json(&st)]
+        } else {
+            Vec::new()
+        };
+        return json(
+            StatusCode::OK,
+            j!({"value": value, "count": {"type": "Total", "value": value.len()}}),
+        );
     }
     let sub = seg[1];
     if !eq(sub, &st.subscription) {
-        return arm_error(StatusCode::NOT_FOUND, "SubscriptionNotFound", &format!("The subscription '{sub}' could not be found."));
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            &format!("The subscription '{sub}' could not be found."),
+        );
     }
     if !eq(&caller.tid, ids::TENANT) {
         return wrong_tenant(&caller);
     }
     let sub_scope = format!("/subscriptions/{}", st.subscription);
-    let any_here = st.assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(&caller.oid));
+    let any_here = st
+        .assignments
+        .iter()
+        .any(|a| a.principal_id.eq_ignore_ascii_case(&caller.oid));
     match &seg[2..] {
         [] => {
             if any_here {
                 json(StatusCode::OK, subscription_json(&st))
             } else {
-                arm_error(StatusCode::NOT_FOUND, "SubscriptionNotFound", &format!("The subscription '{sub}' could not be found."))
+                arm_error(
+                    StatusCode::NOT_FOUND,
+                    "SubscriptionNotFound",
+                    &format!("The subscription '{sub}' could not be found."),
+                )
             }
         }
         [res] if eq(res, "resources") => {
@@ -330,7 +401,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 .collect::<Vec<_>>();
             json(StatusCode::OK, j!({"value": regs}))
         }
-        [p, ns, t] if eq(p, "providers") && eq(ns, "Microsoft.ContainerRegistry") && eq(t, "registries") => {
+        [p, ns, t]
+            if eq(p, "providers")
+                && eq(ns, "Microsoft.ContainerRegistry")
+                && eq(t, "registries") =>
+        {
             let value: Vec<Value> = readable_registries(&st, &caller, None)
                 .iter()
                 .map(|r| registry_json(r, &st.faults_for(Some(&r.name))))
@@ -339,30 +414,54 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         }
         [g, rg] if eq(g, "resourceGroups") => {
             let scope = format!("{sub_scope}/resourceGroups/{rg}");
-            let known = eq(rg, ids::RESOURCE_GROUP) || st.registries.iter().any(|r| eq(&r.resource_group, rg));
+            let known = eq(rg, ids::RESOURCE_GROUP)
+                || st.registries.iter().any(|r| eq(&r.resource_group, rg));
             if !known {
-                return arm_error(StatusCode::NOT_FOUND, "ResourceGroupNotFound", &format!("Resource group '{rg}' could not be found."));
+                return arm_error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceGroupNotFound",
+                    &format!("Resource group '{rg}' could not be found."),
+                );
             }
             let action = "Microsoft.Resources/subscriptions/resourceGroups/read";
             if !perms::arm_allowed(&st, &caller.oid, &scope, action) {
                 return forbidden(&caller, action, &scope);
             }
-            json(StatusCode::OK, j!({"id": scope, "name": rg, "type": "Microsoft.Resources/resourceGroups", "location": ids::LOCATION, "properties": {"provisioningState": "Succeeded"}}))
+            json(
+                StatusCode::OK,
+                j!({"id": scope, "name": rg, "type": "Microsoft.Resources/resourceGroups", "location": ids::LOCATION, "properties": {"provisioningState": "Succeeded"}}),
+            )
         }
-        [g, rg, p, ns, t] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, "Microsoft.ContainerRegistry") && eq(t, "registries") => {
+        [g, rg, p, ns, t]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, "Microsoft.ContainerRegistry")
+                && eq(t, "registries") =>
+        {
             let value: Vec<Value> = readable_registries(&st, &caller, Some(rg))
                 .iter()
                 .map(|r| registry_json(r, &st.faults_for(Some(&r.name))))
                 .collect();
             json(StatusCode::OK, j!({"value": value}))
         }
-        [g, rg, p, ns, t, name, rest @ ..] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, "Microsoft.ContainerRegistry") && eq(t, "registries") => {
+        [g, rg, p, ns, t, name, rest @ ..]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, "Microsoft.ContainerRegistry")
+                && eq(t, "registries") =>
+        {
             registry_paths(&st, &caller, &method, rg, name, rest)
         }
-        [g, rg, p, ns, kind, name] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, "Microsoft.Network") => {
+        [g, rg, p, ns, kind, name]
+            if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, "Microsoft.Network") =>
+        {
             network(&st, &caller, rg, kind, name)
         }
-        _ => arm_error(StatusCode::NOT_FOUND, "NotFound", "The requested path is not served by this test ARM."),
+        _ => arm_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The requested path is not served by this test ARM.",
+        ),
     }
 }
 
@@ -393,7 +492,8 @@ fn subscription_json(st: &BedState) -> Value {
 const REGISTRY_READ: &str = "Microsoft.ContainerRegistry/registries/read";
 
 fn can(st: &BedState, caller: &Caller, r: &Registry, action: &str) -> bool {
-    !st.faults_for(Some(&r.name)).contains(&Fault::ArmForbidden) && perms::arm_allowed(st, &caller.oid, &r.id(), action)
+    !st.faults_for(Some(&r.name)).contains(&Fault::ArmForbidden)
+        && perms::arm_allowed(st, &caller.oid, &r.id(), action)
 }
 
 fn readable_registries(st: &BedState, caller: &Caller, rg: Option<&str>) -> Vec<Registry> {
@@ -406,8 +506,19 @@ fn readable_registries(st: &BedState, caller: &Caller, rg: Option<&str>) -> Vec<
         .collect()
 }
 
-fn registry_paths(st: &BedState, caller: &Caller, method: &Method, rg: &str, name: &str, rest: &[&str]) -> Response {
-    let Some(raw) = st.registries.iter().find(|r| eq(&r.name, name) && eq(&r.resource_group, rg)) else {
+fn registry_paths(
+    st: &BedState,
+    caller: &Caller,
+    method: &Method,
+    rg: &str,
+    name: &str,
+    rest: &[&str],
+) -> Response {
+    let Some(raw) = st
+        .registries
+        .iter()
+        .find(|r| eq(&r.name, name) && eq(&r.resource_group, rg))
+    else {
         return arm_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
@@ -508,7 +619,10 @@ fn network(st: &BedState, caller: &Caller, rg: &str, kind: &str, name: &str) -> 
         );
     }
     if eq(kind, "networkInterfaces") {
-        let Some(r) = regs.iter().find(|r| eq(&format!("pe-{}.nic", r.name), name)) else {
+        let Some(r) = regs
+            .iter()
+            .find(|r| eq(&format!("pe-{}.nic", r.name), name))
+        else {
             return not_found(&format!("Microsoft.Network/networkInterfaces/{name}"), rg);
         };
         let action = "Microsoft.Network/networkInterfaces/read";
@@ -528,17 +642,27 @@ fn network(st: &BedState, caller: &Caller, rg: &str, kind: &str, name: &str) -> 
             }),
         );
     }
-    arm_error(StatusCode::NOT_FOUND, "NotFound", "The requested path is not served by this test ARM.")
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "The requested path is not served by this test ARM.",
+    )
 }
 
 /// Whether a scope string names a registry under arm-forbidden.
 fn scope_forbidden(st: &BedState, scope: &str) -> bool {
-    st.registries
-        .iter()
-        .any(|r| scope_covers(&r.id(), scope) && st.faults_for(Some(&r.name)).contains(&Fault::ArmForbidden))
+    st.registries.iter().any(|r| {
+        scope_covers(&r.id(), scope) && st.faults_for(Some(&r.name)).contains(&Fault::ArmForbidden)
+    })
 }
 
-fn authorization(st: &BedState, caller: &Caller, scope: &str, rest: &[&str], query: &[(String, String)]) -> Response {
+fn authorization(
+    st: &BedState,
+    caller: &Caller,
+    scope: &str,
+    rest: &[&str],
+    query: &[(String, String)],
+) -> Response {
     match rest {
         [ra] if eq(ra, "roleAssignments") => {
             let action = "Microsoft.Authorization/roleAssignments/read";
@@ -547,7 +671,8 @@ fn authorization(st: &BedState, caller: &Caller, scope: &str, rest: &[&str], que
             }
             let filter = query_param(query, "$filter").unwrap_or_default();
             let at_scope = filter.to_ascii_lowercase().contains("atscope()");
-            let principal = quoted(&filter, "principalId eq '").or_else(|| quoted(&filter, "assignedTo('"));
+            let principal =
+                quoted(&filter, "principalId eq '").or_else(|| quoted(&filter, "assignedTo('"));
             let value: Vec<Value> = st
                 .assignments
                 .iter()
@@ -572,10 +697,16 @@ fn authorization(st: &BedState, caller: &Caller, scope: &str, rest: &[&str], que
                 .collect();
             json(StatusCode::OK, j!({"value": value}))
         }
-        [rd, id] if eq(rd, "roleDefinitions") => match st.role_definitions.iter().find(|d| eq(&d.id, id)) {
-            Some(d) => json(StatusCode::OK, role_definition_json(st, d)),
-            None => arm_error(StatusCode::NOT_FOUND, "RoleDefinitionDoesNotExist", "The specified role definition with ID does not exist."),
-        },
+        [rd, id] if eq(rd, "roleDefinitions") => {
+            match st.role_definitions.iter().find(|d| eq(&d.id, id)) {
+                Some(d) => json(StatusCode::OK, role_definition_json(st, d)),
+                None => arm_error(
+                    StatusCode::NOT_FOUND,
+                    "RoleDefinitionDoesNotExist",
+                    "The specified role definition with ID does not exist.",
+                ),
+            }
+        }
         [p] if eq(p, "permissions") => {
             let value: Vec<Value> = if scope_forbidden(st, scope) {
                 Vec::new()
@@ -587,6 +718,10 @@ fn authorization(st: &BedState, caller: &Caller, scope: &str, rest: &[&str], que
             };
             json(StatusCode::OK, j!({"value": value}))
         }
-        _ => arm_error(StatusCode::NOT_FOUND, "NotFound", "The requested path is not served by this test ARM."),
+        _ => arm_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The requested path is not served by this test ARM.",
+        ),
     }
 }

@@ -14,7 +14,11 @@ use tokio::process::{Child, Command};
 pub(crate) fn registry_bin() -> Result<PathBuf, BedError> {
     if let Some(bin) = std::env::var_os("ACR_TESTBED_REGISTRY_BIN") {
         let p = PathBuf::from(&bin);
-        return if p.is_file() { Ok(p) } else { Err(BedError::RegistryBinaryMissing(p.display().to_string())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(BedError::RegistryBinaryMissing(p.display().to_string()))
+        };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -32,7 +36,9 @@ pub(crate) struct Starting {
 
 /// Write the registry's config and start it (not yet listening).
 pub(crate) fn spawn(bin: &Path, dir: &Path, name: &str) -> Result<Starting, BedError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let root = dir.join(format!("registry-{name}"));
     std::fs::create_dir_all(root.join("data"))?;
@@ -74,8 +80,29 @@ auth:
         .stderr(log_file)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| BedError::Backend { registry: name.into(), detail: e.to_string() })?;
-    Ok(Starting { name: name.into(), child, addr, log })
+        .map_err(|e| BedError::Backend {
+            registry: name.into(),
+            detail: e.to_string(),
+        })?;
+    // kill_on_drop covers a normal end; this watchdog also stops the registry if our process is
+    // killed outright (it ends by itself once either process is gone).
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("while kill -0 \"$0\" 2>/dev/null && kill -0 \"$1\" 2>/dev/null; do sleep 1; done; kill \"$1\" 2>/dev/null")
+            .arg(std::process::id().to_string())
+            .arg(pid.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+    Ok(Starting {
+        name: name.into(),
+        child,
+        addr,
+        log,
+    })
 }
 
 /// Poll until the registry accepts connections (at most 10 s).
@@ -87,10 +114,16 @@ pub(crate) async fn wait_ready(mut s: Starting) -> Result<(Child, (String, Socke
         }
         if let Ok(Some(status)) = s.child.try_wait() {
             let log = std::fs::read_to_string(&s.log).unwrap_or_default();
-            return Err(BedError::Backend { registry: s.name, detail: format!("exited with {status}: {log}") });
+            return Err(BedError::Backend {
+                registry: s.name,
+                detail: format!("exited with {status}: {log}"),
+            });
         }
         if Instant::now() > deadline {
-            return Err(BedError::Backend { registry: s.name, detail: "not listening after 10 s".into() });
+            return Err(BedError::Backend {
+                registry: s.name,
+                detail: "not listening after 10 s".into(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
@@ -120,7 +153,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -142,16 +179,38 @@ async fn call(
     if let Some(ct) = content_type {
         b = b.header(header::CONTENT_TYPE, ct);
     }
-    let req = b.body(Body::from(body)).map_err(|e| BedError::Registry(e.to_string()))?;
-    let resp = inner.client.request(req).await.map_err(|e| BedError::Registry(e.to_string()))?;
+    let req = b
+        .body(Body::from(body))
+        .map_err(|e| BedError::Registry(e.to_string()))?;
+    let resp = inner
+        .client
+        .request(req)
+        .await
+        .map_err(|e| BedError::Registry(e.to_string()))?;
     Ok((resp.status(), resp.headers().clone()))
 }
 
-async fn upload_blob(inner: &Inner, base: &str, repo: &str, token: &str, data: Vec<u8>) -> Result<String, BedError> {
+async fn upload_blob(
+    inner: &Inner,
+    base: &str,
+    repo: &str,
+    token: &str,
+    data: Vec<u8>,
+) -> Result<String, BedError> {
     let d = digest(&data);
-    let (status, headers) = call(inner, Method::POST, &format!("{base}/v2/{repo}/blobs/uploads/"), token, None, Vec::new()).await?;
+    let (status, headers) = call(
+        inner,
+        Method::POST,
+        &format!("{base}/v2/{repo}/blobs/uploads/"),
+        token,
+        None,
+        Vec::new(),
+    )
+    .await?;
     if status != StatusCode::ACCEPTED {
-        return Err(BedError::Registry(format!("starting a blob upload answered {status}")));
+        return Err(BedError::Registry(format!(
+            "starting a blob upload answered {status}"
+        )));
     }
     let location = headers
         .get(header::LOCATION)
@@ -160,24 +219,47 @@ async fn upload_blob(inner: &Inner, base: &str, repo: &str, token: &str, data: V
     // The Location is absolute, built from the Host we sent (the backend itself here).
     let path = match location.find("/v2/") {
         Some(i) => &location[i..],
-        None => return Err(BedError::Registry(format!("odd upload location {location}"))),
+        None => {
+            return Err(BedError::Registry(format!(
+                "odd upload location {location}"
+            )))
+        }
     };
     let sep = if path.contains('?') { '&' } else { '?' };
     let url = format!("{base}{path}{sep}digest={d}");
-    let (status, _) = call(inner, Method::PUT, &url, token, Some("application/octet-stream"), data).await?;
+    let (status, _) = call(
+        inner,
+        Method::PUT,
+        &url,
+        token,
+        Some("application/octet-stream"),
+        data,
+    )
+    .await?;
     if status != StatusCode::CREATED {
-        return Err(BedError::Registry(format!("finishing a blob upload answered {status}")));
+        return Err(BedError::Registry(format!(
+            "finishing a blob upload answered {status}"
+        )));
     }
     Ok(d)
 }
 
 /// Push a tiny image straight to the backend of `registry`.
-pub(crate) async fn push_test_image(inner: &Inner, registry: &str, repo: &str, tag: &str) -> Result<String, BedError> {
+pub(crate) async fn push_test_image(
+    inner: &Inner,
+    registry: &str,
+    repo: &str,
+    tag: &str,
+) -> Result<String, BedError> {
     let addr = *inner
         .backends
         .get(&registry.to_ascii_lowercase())
         .ok_or_else(|| BedError::Registry(format!("registry '{registry}' has no real backend")))?;
-    let token = crate::login::mint_access_for_test(inner, registry, &[("repository", repo, &["pull", "push"])])?;
+    let token = crate::login::mint_access_for_test(
+        inner,
+        registry,
+        &[("repository", repo, &["pull", "push"])],
+    )?;
     let base = format!("http://{addr}");
     let layer = tiny_layer();
     let layer_size = layer.len();
@@ -213,7 +295,9 @@ pub(crate) async fn push_test_image(inner: &Inner, registry: &str, repo: &str, t
     )
     .await?;
     if status != StatusCode::CREATED {
-        return Err(BedError::Registry(format!("putting the manifest answered {status}")));
+        return Err(BedError::Registry(format!(
+            "putting the manifest answered {status}"
+        )));
     }
     Ok(manifest_digest)
 }

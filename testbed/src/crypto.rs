@@ -4,8 +4,8 @@ use crate::BedError;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SigningKey, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SigningKey, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256,
 };
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -26,8 +26,10 @@ static SIGNER: OnceLock<Result<TokenSigner, String>> = OnceLock::new();
 fn signer() -> Result<&'static TokenSigner, BedError> {
     SIGNER
         .get_or_init(|| {
-            let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).map_err(|e| e.to_string())?;
-            let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+            let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .map_err(|e| e.to_string())?;
+            let mut params =
+                CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
             let mut dn = DistinguishedName::new();
             dn.push(DnType::CommonName, "acr-testbed token signer");
             params.distinguished_name = dn;
@@ -35,7 +37,11 @@ fn signer() -> Result<&'static TokenSigner, BedError> {
             params.not_after = OffsetDateTime::now_utc() + time::Duration::days(3650);
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-            Ok(TokenSigner { cert_der: cert.der().to_vec(), cert_pem: cert.pem(), key })
+            Ok(TokenSigner {
+                cert_der: cert.der().to_vec(),
+                cert_pem: cert.pem(),
+                key,
+            })
         })
         .as_ref()
         .map_err(|e| BedError::Crypto(e.clone()))
@@ -47,14 +53,18 @@ pub(crate) fn sign_jwt(mut header: Value, claims: &Value) -> Result<String, BedE
     if let Value::Object(h) = &mut header {
         h.insert("typ".into(), "JWT".into());
         h.insert("alg".into(), "RS256".into());
-        h.entry("x5c").or_insert_with(|| Value::from(vec![STANDARD.encode(&s.cert_der)]));
+        h.entry("x5c")
+            .or_insert_with(|| Value::from(vec![STANDARD.encode(&s.cert_der)]));
     }
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let sig = s.key.sign(signing_input.as_bytes()).map_err(|e| BedError::Crypto(e.to_string()))?;
+    let sig = s
+        .key
+        .sign(signing_input.as_bytes())
+        .map_err(|e| BedError::Crypto(e.to_string()))?;
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
@@ -117,7 +127,11 @@ fn make_ca(cn: &str, org: &str) -> Result<(Issuer<'static, KeyPair>, String), Be
     dn.push(DnType::OrganizationName, org);
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
     params.not_after = OffsetDateTime::now_utc() + time::Duration::days(3650);
     let cert = params.self_signed(&key).map_err(crypto_err)?;
@@ -132,8 +146,8 @@ fn leaf(
     validity: Option<(OffsetDateTime, OffsetDateTime)>,
 ) -> Result<Arc<CertifiedKey>, BedError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(crypto_err)?;
-    let mut params =
-        CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map_err(crypto_err)?;
+    let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .map_err(crypto_err)?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     params.distinguished_name = dn;
@@ -148,20 +162,39 @@ fn leaf(
     params.not_after = na;
     let cert = params.signed_by(&key, issuer).map_err(crypto_err)?;
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der).map_err(crypto_err)?;
-    Ok(Arc::new(CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], signing)))
+    let signing =
+        rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der).map_err(crypto_err)?;
+    Ok(Arc::new(CertifiedKey::new(
+        vec![CertificateDer::from(cert.der().to_vec())],
+        signing,
+    )))
 }
 
-const REGISTRY_SANS: &[&str] = &["*.azurecr.io", "*.azurecr.cn", "*.azurecr.us", "localhost", "127.0.0.1", "::1"];
+const REGISTRY_SANS: &[&str] = &[
+    "*.azurecr.io",
+    "*.azurecr.cn",
+    "*.azurecr.us",
+    "localhost",
+    "127.0.0.1",
+    "::1",
+];
 
 impl Pki {
     pub(crate) fn generate() -> Result<Pki, BedError> {
         let (ca, ca_pem) = make_ca("acr-testbed Test Root CA", "acr-testbed")?;
-        let (proxy_ca, _) = make_ca("Contoso Intercepting Proxy CA", "Contoso TLS Inspection (test)")?;
+        let (proxy_ca, _) = make_ca(
+            "Contoso Intercepting Proxy CA",
+            "Contoso TLS Inspection (test)",
+        )?;
         Ok(Pki {
             registry: leaf(&ca, "*.azurecr.io", REGISTRY_SANS, None)?,
             service: leaf(&ca, "localhost", &["localhost", "127.0.0.1"], None)?,
-            wrong_name: leaf(&ca, "wrong-name.example.test", &["wrong-name.example.test"], None)?,
+            wrong_name: leaf(
+                &ca,
+                "wrong-name.example.test",
+                &["wrong-name.example.test"],
+                None,
+            )?,
             expired: leaf(
                 &ca,
                 "*.azurecr.io",

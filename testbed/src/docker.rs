@@ -2,7 +2,9 @@
 
 /// The daemon for tests: `ACR_DOCTOR_TEST_DOCKER_HOST` (e.g. `unix:///.../docker.sock`).
 pub fn docker_host() -> Option<String> {
-    std::env::var("ACR_DOCTOR_TEST_DOCKER_HOST").ok().filter(|h| !h.trim().is_empty())
+    std::env::var("ACR_DOCTOR_TEST_DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
 }
 
 /// The test daemon, or `None` with a printed skip reason. Panics when `CI` is set and no daemon

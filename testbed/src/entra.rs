@@ -24,9 +24,15 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/{tenant}/oauth2/token", post(token))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid),
+        )
         .with_state(inner.clone())
-        .layer(axum::middleware::from_fn_with_state((inner, listener), server::front))
+        .layer(axum::middleware::from_fn_with_state(
+            (inner, listener),
+            server::front,
+        ))
 }
 
 pub(crate) fn now() -> i64 {
@@ -39,7 +45,9 @@ pub(crate) fn resource_of(scope_or_resource: &str) -> String {
     let r = r.strip_suffix("/.default").unwrap_or(r);
     let bare = r.trim_end_matches('/');
     match bare.to_ascii_lowercase().as_str() {
-        "https://management.azure.com" | "https://management.core.windows.net" => format!("{bare}/"),
+        "https://management.azure.com" | "https://management.core.windows.net" => {
+            format!("{bare}/")
+        }
         _ => bare.to_string(),
     }
 }
@@ -58,10 +66,19 @@ fn known_resource(res: &str) -> bool {
 }
 
 /// Mint an Entra access token for a principal.
-pub(crate) fn mint(principal: &Principal, audience: &str, lifetime: Duration, expired: bool) -> Result<String, BedError> {
+pub(crate) fn mint(
+    principal: &Principal,
+    audience: &str,
+    lifetime: Duration,
+    expired: bool,
+) -> Result<String, BedError> {
     let now = now();
     let life = lifetime.as_secs() as i64;
-    let (iat, exp) = if expired { (now - life - 600, now - 600) } else { (now, now + life) };
+    let (iat, exp) = if expired {
+        (now - life - 600, now - 600)
+    } else {
+        (now, now + life)
+    };
     let mut claims = j!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{}/", principal.tenant),
@@ -79,7 +96,10 @@ pub(crate) fn mint(principal: &Principal, audience: &str, lifetime: Duration, ex
             PrincipalKind::User => {
                 c.insert("appid".into(), AZURE_CLI_APP_ID.into());
                 c.insert("idtyp".into(), "user".into());
-                c.insert("upn".into(), principal.upn.clone().unwrap_or_default().into());
+                c.insert(
+                    "upn".into(),
+                    principal.upn.clone().unwrap_or_default().into(),
+                );
                 c.insert("name".into(), principal.display_name.clone().into());
             }
             PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity => {
@@ -95,7 +115,12 @@ pub(crate) fn mint(principal: &Principal, audience: &str, lifetime: Duration, ex
 }
 
 /// `TestBed::entra_token`.
-pub(crate) fn mint_for(inner: &Inner, who: &str, audience: &str, lifetime: Duration) -> Result<String, BedError> {
+pub(crate) fn mint_for(
+    inner: &Inner,
+    who: &str,
+    audience: &str,
+    lifetime: Duration,
+) -> Result<String, BedError> {
     let (p, expired) = {
         let st = inner.state();
         let expired = st.faults_for(None).contains(&Fault::ExpiredTokens);
@@ -131,7 +156,9 @@ pub(crate) fn aad_error(status: StatusCode, error: &str, code: u32, message: &st
     let trace = uuid::Uuid::new_v4().to_string();
     let corr = uuid::Uuid::new_v4().to_string();
     let ts = OffsetDateTime::now_utc()
-        .format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default();
     json(
         status,
@@ -166,7 +193,11 @@ fn tenant_known(st: &BedState, tenant: &str) -> bool {
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-async fn token(State(inner): State<Arc<Inner>>, Path(tenant): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(inner): State<Arc<Inner>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let st = inner.state().clone();
     let faults = st.faults_for(None);
     if faults.contains(&Fault::UnknownTenant) || !tenant_known(&st, &tenant) {
@@ -183,14 +214,23 @@ async fn token(State(inner): State<Arc<Inner>>, Path(tenant): Path<String>, Form
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             70003,
-            &format!("This test directory only serves the client_credentials grant, not '{grant}'."),
+            &format!(
+                "This test directory only serves the client_credentials grant, not '{grant}'."
+            ),
         );
     }
     let Some(client_id) = form.get("client_id").filter(|c| !c.is_empty()) else {
-        return aad_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the parameter 'client_id'.");
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the parameter 'client_id'.",
+        );
     };
     let app = st.principals.iter().find(|p| {
-        p.kind == PrincipalKind::ServicePrincipal && p.app_id.eq_ignore_ascii_case(client_id) && p.tenant.eq_ignore_ascii_case(&tenant)
+        p.kind == PrincipalKind::ServicePrincipal
+            && p.app_id.eq_ignore_ascii_case(client_id)
+            && p.tenant.eq_ignore_ascii_case(&tenant)
     });
     let Some(app) = app else {
         return aad_error(
@@ -216,7 +256,12 @@ async fn token(State(inner): State<Arc<Inner>>, Path(tenant): Path<String>, Form
         }
         (None, Some(res)) => resource_of(res),
         (None, None) => {
-            return aad_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the parameter 'scope'.")
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the parameter 'scope'.",
+            )
         }
     };
     if !known_resource(&resource) {
@@ -224,7 +269,9 @@ async fn token(State(inner): State<Arc<Inner>>, Path(tenant): Path<String>, Form
             StatusCode::BAD_REQUEST,
             "invalid_resource",
             500011,
-            &format!("The resource principal named {resource} was not found in the tenant '{tenant}'."),
+            &format!(
+                "The resource principal named {resource} was not found in the tenant '{tenant}'."
+            ),
         );
     }
     if let Err(resp) = check_credential(app, &form, &faults) {
@@ -236,17 +283,30 @@ async fn token(State(inner): State<Arc<Inner>>, Path(tenant): Path<String>, Form
             StatusCode::OK,
             j!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}),
         ),
-        Err(e) => aad_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, &e.to_string()),
+        Err(e) => aad_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            &e.to_string(),
+        ),
     }
 }
 
 #[allow(clippy::result_large_err)]
-fn check_credential(app: &Principal, form: &HashMap<String, String>, faults: &[Fault]) -> Result<(), Response> {
+fn check_credential(
+    app: &Principal,
+    form: &HashMap<String, String>,
+    faults: &[Fault],
+) -> Result<(), Response> {
     let now = OffsetDateTime::now_utc();
     if let Some(secret) = form.get("client_secret") {
         let rotated = faults.contains(&Fault::SpSecretWrong);
         let all_expired = faults.contains(&Fault::SpSecretExpired);
-        let matching: Vec<_> = app.secrets.iter().filter(|s| !rotated && &s.value == secret).collect();
+        let matching: Vec<_> = app
+            .secrets
+            .iter()
+            .filter(|s| !rotated && &s.value == secret)
+            .collect();
         if matching.is_empty() {
             return Err(aad_error(
                 StatusCode::UNAUTHORIZED,
@@ -282,7 +342,12 @@ fn check_credential(app: &Principal, form: &HashMap<String, String>, faults: &[F
         ));
     }
     let Some((header, claims)) = crypto::decode_jwt(assertion) else {
-        return Err(aad_error(StatusCode::BAD_REQUEST, "invalid_client", 50027, "The client assertion is not a well-formed JWT."));
+        return Err(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            50027,
+            "The client assertion is not a well-formed JWT.",
+        ));
     };
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let (iss, sub) = (s(&claims, "iss"), s(&claims, "sub"));
@@ -294,9 +359,15 @@ fn check_credential(app: &Principal, form: &HashMap<String, String>, faults: &[F
         // so (documented simplification) it checks the thumbprint in the header.
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let x5t = b64.decode(s(&header, "x5t").trim_end_matches('=')).unwrap_or_default();
-        let x5t256 = b64.decode(s(&header, "x5t#S256").trim_end_matches('=')).unwrap_or_default();
-        let known = app.certificates.iter().any(|c| (!x5t.is_empty() && c.sha1 == x5t) || (!x5t256.is_empty() && c.sha256 == x5t256));
+        let x5t = b64
+            .decode(s(&header, "x5t").trim_end_matches('='))
+            .unwrap_or_default();
+        let x5t256 = b64
+            .decode(s(&header, "x5t#S256").trim_end_matches('='))
+            .unwrap_or_default();
+        let known = app.certificates.iter().any(|c| {
+            (!x5t.is_empty() && c.sha1 == x5t) || (!x5t256.is_empty() && c.sha256 == x5t256)
+        });
         if !known {
             return Err(aad_error(
                 StatusCode::UNAUTHORIZED,
@@ -306,7 +377,12 @@ fn check_credential(app: &Principal, form: &HashMap<String, String>, faults: &[F
             ));
         }
         if !in_time {
-            return Err(aad_error(StatusCode::BAD_REQUEST, "invalid_client", 700024, "The client assertion is outside its valid time range."));
+            return Err(aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                700024,
+                "The client assertion is outside its valid time range.",
+            ));
         }
         return Ok(());
     }
@@ -324,10 +400,20 @@ fn check_credential(app: &Principal, form: &HashMap<String, String>, faults: &[F
         ));
     }
     if crypto::verify_jwt(assertion).is_none() {
-        return Err(aad_error(StatusCode::UNAUTHORIZED, "invalid_client", 700027, "The client assertion failed signature validation."));
+        return Err(aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700027,
+            "The client assertion failed signature validation.",
+        ));
     }
     if !in_time {
-        return Err(aad_error(StatusCode::BAD_REQUEST, "invalid_client", 700024, "The client assertion is outside its valid time range."));
+        return Err(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            700024,
+            "The client assertion is outside its valid time range.",
+        ));
     }
     Ok(())
 }

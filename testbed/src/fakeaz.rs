@@ -41,7 +41,9 @@ pub(crate) fn write(bed: &TestBed, dir: &Path, mode: FakeAz) -> PathBuf {
         _ => ids::USER.to_string(),
     };
     let (user_name, user_type) = bed.with_state(|st| match st.principal(&who) {
-        Some(p) if p.kind == crate::PrincipalKind::User => (p.upn.clone().unwrap_or_default(), "user"),
+        Some(p) if p.kind == crate::PrincipalKind::User => {
+            (p.upn.clone().unwrap_or_default(), "user")
+        }
         Some(p) => (p.app_id.clone(), "servicePrincipal"),
         None => (who.clone(), "user"),
     });

@@ -164,7 +164,10 @@ pub struct ParseFaultError(pub String);
 fn num<T: FromStr>(input: &str, value: Option<&str>, default: T) -> Result<T, ParseFaultError> {
     match value {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ParseFaultError(input.to_string())),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ParseFaultError(input.to_string())),
     }
 }
 
@@ -186,7 +189,9 @@ impl FromStr for Fault {
         match name {
             "public-access-disabled" => plain(Fault::PublicAccessDisabled),
             "ip-firewall" => plain(Fault::IpFirewall),
-            "throttled" => Ok(Fault::Throttled { retry_after_secs: num(s, value, 5)? }),
+            "throttled" => Ok(Fault::Throttled {
+                retry_after_secs: num(s, value, 5)?,
+            }),
             "no-challenge" => plain(Fault::NoChallenge),
             "malformed-challenge" => plain(Fault::MalformedChallenge),
             "basic-only-challenge" => plain(Fault::BasicOnlyChallenge),
@@ -203,11 +208,19 @@ impl FromStr for Fault {
                 Some(_) => Err(ParseFaultError(s.to_string())),
             },
             "app-not-registered" => plain(Fault::AppNotRegistered),
-            "slow" => Ok(Fault::Slow { ms: num(s, value, 1000)? }),
+            "slow" => Ok(Fault::Slow {
+                ms: num(s, value, 1000)?,
+            }),
             "hang" => plain(Fault::Hang),
-            "trickle" => Ok(Fault::Trickle { interval_ms: num(s, value, 1000)? }),
-            "refresh-exchange-error" => Ok(Fault::RefreshExchangeError { status: num(s, value, 500)? }),
-            "access-token-error" => Ok(Fault::AccessTokenError { status: num(s, value, 500)? }),
+            "trickle" => Ok(Fault::Trickle {
+                interval_ms: num(s, value, 1000)?,
+            }),
+            "refresh-exchange-error" => Ok(Fault::RefreshExchangeError {
+                status: num(s, value, 500)?,
+            }),
+            "access-token-error" => Ok(Fault::AccessTokenError {
+                status: num(s, value, 500)?,
+            }),
             "arm-forbidden" => plain(Fault::ArmForbidden),
             "sp-secret-expired" => plain(Fault::SpSecretExpired),
             "sp-secret-wrong" => plain(Fault::SpSecretWrong),
@@ -231,11 +244,17 @@ mod tests {
         for name in FAULT_NAMES {
             let fault: Fault = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(fault.name(), *name);
-            let again: Fault = fault.to_string().parse().unwrap_or_else(|e| panic!("{fault}: {e}"));
+            let again: Fault = fault
+                .to_string()
+                .parse()
+                .unwrap_or_else(|e| panic!("{fault}: {e}"));
             assert_eq!(again, fault);
         }
         assert_eq!("slow=50".parse::<Fault>(), Ok(Fault::Slow { ms: 50 }));
-        assert_eq!("anonymous-pull=off".parse::<Fault>(), Ok(Fault::AnonymousPull(false)));
+        assert_eq!(
+            "anonymous-pull=off".parse::<Fault>(),
+            Ok(Fault::AnonymousPull(false))
+        );
         assert!("slow=abc".parse::<Fault>().is_err());
         assert!("hang=3".parse::<Fault>().is_err());
         assert!("nonsense".parse::<Fault>().is_err());

@@ -18,11 +18,16 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
     Router::new()
         .fallback(handle)
         .with_state(inner.clone())
-        .layer(axum::middleware::from_fn_with_state((inner, listener), server::front))
+        .layer(axum::middleware::from_fn_with_state(
+            (inner, listener),
+            server::front,
+        ))
 }
 
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let date = time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+    let date = time::OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
     let id = uuid::Uuid::new_v4().to_string();
     json(
         status,
@@ -59,7 +64,9 @@ fn app_json(p: &Principal, expired: bool) -> Value {
 }
 
 fn app_id_from(path: &str, query: &str) -> Option<String> {
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy().to_string();
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .to_string();
     if let Some(rest) = decoded.strip_prefix("/v1.0/applications(appId='") {
         return rest.strip_suffix("')").map(str::to_string);
     }
@@ -79,20 +86,44 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::to_string);
     let Some(claims) = bearer.as_deref().and_then(crypto::verify_jwt) else {
-        return graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty or not valid.");
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or not valid.",
+        );
     };
-    let aud = claims.get("aud").and_then(Value::as_str).unwrap_or("").trim_end_matches('/').to_string();
+    let aud = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
     if aud != "https://graph.microsoft.com" && aud != "00000003-0000-0000-c000-000000000000" {
-        return graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. Invalid audience.",
+        );
     }
     if claims.get("exp").and_then(Value::as_i64).unwrap_or(0) < now() {
-        return graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Lifetime validation failed, the token is expired.",
+        );
     }
     let Some(app_id) = app_id_from(&path, &query) else {
-        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "Resource not found for the segment.");
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            "Resource not found for the segment.",
+        );
     };
     let st = inner.state().clone();
     let faults = st.faults_for(None);
@@ -100,12 +131,19 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let caller_tid = claims.get("tid").and_then(Value::as_str).unwrap_or("");
     let caller_is_user = claims.get("idtyp").and_then(Value::as_str) == Some("user");
     // An app may read its own application object; users of the tenant may read applications.
-    let may_read = !faults.contains(&Fault::GraphForbidden) && (caller_app.eq_ignore_ascii_case(&app_id) || caller_is_user);
+    let may_read = !faults.contains(&Fault::GraphForbidden)
+        && (caller_app.eq_ignore_ascii_case(&app_id) || caller_is_user);
     if !may_read {
-        return graph_error(StatusCode::FORBIDDEN, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
     }
     let app = st.principals.iter().find(|p| {
-        p.kind == PrincipalKind::ServicePrincipal && p.app_id.eq_ignore_ascii_case(&app_id) && p.tenant.eq_ignore_ascii_case(caller_tid)
+        p.kind == PrincipalKind::ServicePrincipal
+            && p.app_id.eq_ignore_ascii_case(&app_id)
+            && p.tenant.eq_ignore_ascii_case(caller_tid)
     });
     let expired = faults.contains(&Fault::SpSecretExpired);
     let by_filter = path.ends_with("/applications");

@@ -21,7 +21,10 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
         .route("/msi/token", get(app_service))
         .route("/metadata/identity/oauth2/token", get(imds))
         .with_state(inner.clone())
-        .layer(axum::middleware::from_fn_with_state((inner, listener), server::front))
+        .layer(axum::middleware::from_fn_with_state(
+            (inner, listener),
+            server::front,
+        ))
 }
 
 enum Style {
@@ -42,11 +45,17 @@ fn issue(inner: &Inner, q: &HashMap<String, String>, style: Style) -> Response {
         p.kind == PrincipalKind::ManagedIdentity
             && match wanted {
                 None => true,
-                Some(w) => p.matches(w) || (w.eq_ignore_ascii_case(&ids::mi_resource_id()) && p.key == ids::MI),
+                Some(w) => {
+                    p.matches(w)
+                        || (w.eq_ignore_ascii_case(&ids::mi_resource_id()) && p.key == ids::MI)
+                }
             }
     });
     let Some(mi) = mi.filter(|_| !faults.contains(&Fault::NoManagedIdentity)) else {
-        return json(StatusCode::BAD_REQUEST, j!({"error": "invalid_request", "error_description": "Identity not found"}));
+        return json(
+            StatusCode::BAD_REQUEST,
+            j!({"error": "invalid_request", "error_description": "Identity not found"}),
+        );
     };
     let Some(resource) = q.get("resource").filter(|r| !r.is_empty()) else {
         return json(
@@ -57,7 +66,10 @@ fn issue(inner: &Inner, q: &HashMap<String, String>, style: Style) -> Response {
     let aud = resource_of(resource);
     let expired = faults.contains(&Fault::ExpiredTokens);
     let Ok(token) = mint(mi, &aud, Duration::from_secs(86399), expired) else {
-        return json(StatusCode::INTERNAL_SERVER_ERROR, j!({"error": "server_error"}));
+        return json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            j!({"error": "server_error"}),
+        );
     };
     let expires_on = if expired { now() - 600 } else { now() + 86399 };
     match style {
@@ -75,8 +87,16 @@ fn issue(inner: &Inner, q: &HashMap<String, String>, style: Style) -> Response {
     }
 }
 
-async fn app_service(State(inner): State<Arc<Inner>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if headers.get("x-identity-header").and_then(|v| v.to_str().ok()) != Some(ids::IDENTITY_HEADER) {
+async fn app_service(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if headers
+        .get("x-identity-header")
+        .and_then(|v| v.to_str().ok())
+        != Some(ids::IDENTITY_HEADER)
+    {
         // Assumption: the App Service endpoint refuses a missing or wrong secret header with 401.
         return json(
             StatusCode::UNAUTHORIZED,
@@ -86,8 +106,16 @@ async fn app_service(State(inner): State<Arc<Inner>>, headers: HeaderMap, Query(
     issue(&inner, &q, Style::AppService)
 }
 
-async fn imds(State(inner): State<Arc<Inner>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if !headers.get("metadata").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+async fn imds(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !headers
+        .get("metadata")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         return json(
             StatusCode::BAD_REQUEST,
             j!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),

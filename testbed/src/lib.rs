@@ -32,8 +32,9 @@ pub use docker::{docker_host, require_docker};
 pub use fakeaz::FakeAz;
 pub use fault::{Fault, ParseFaultError, FAULT_NAMES};
 pub use state::{
-    builtin_roles, BedState, ClientCertificate, ClientSecret, FederatedCredential, Principal, PrincipalKind, RepoToken,
-    Registry, RegistrySpec, RoleAssignment, RoleAssignmentMode, RoleDefinition, Scope, TokenPassword,
+    builtin_roles, BedState, ClientCertificate, ClientSecret, FederatedCredential, Principal,
+    PrincipalKind, Registry, RegistrySpec, RepoToken, RoleAssignment, RoleAssignmentMode,
+    RoleDefinition, Scope, TokenPassword,
 };
 
 use server::Listener;
@@ -107,8 +108,13 @@ impl BedSpec {
             registries: vec![Registry::new(ids::REGISTRY)],
             principals: vec![
                 {
-                    let mut p = Principal::service_principal(ids::SP, ids::SP_APP_ID, ids::SP_OBJECT_ID, ids::SP_SECRET)
-                        .federated(ids::FEDERATED_ISSUER, ids::FEDERATED_SUBJECT);
+                    let mut p = Principal::service_principal(
+                        ids::SP,
+                        ids::SP_APP_ID,
+                        ids::SP_OBJECT_ID,
+                        ids::SP_SECRET,
+                    )
+                    .federated(ids::FEDERATED_ISSUER, ids::FEDERATED_SUBJECT);
                     p.application_object_id = ids::SP_APPLICATION_OBJECT_ID.into();
                     p.secrets[0].key_id = ids::SP_SECRET_KEY_ID.into();
                     p
@@ -116,13 +122,23 @@ impl BedSpec {
                 Principal::user(ids::USER, ids::USER_UPN, ids::USER_OBJECT_ID),
                 Principal::managed_identity(ids::MI, ids::MI_CLIENT_ID, ids::MI_OBJECT_ID),
             ],
-            assignments: vec![(ids::SP.into(), "AcrPush".into(), Scope::registry(ids::REGISTRY), None)],
+            assignments: vec![(
+                ids::SP.into(),
+                "AcrPush".into(),
+                Scope::registry(ids::REGISTRY),
+                None,
+            )],
             faults: Vec::new(),
         }
     }
     /// Nothing at all: add registries and principals yourself.
     pub fn empty() -> Self {
-        BedSpec { registries: Vec::new(), principals: Vec::new(), assignments: Vec::new(), faults: Vec::new() }
+        BedSpec {
+            registries: Vec::new(),
+            principals: Vec::new(),
+            assignments: Vec::new(),
+            faults: Vec::new(),
+        }
     }
     /// Add a registry, replacing one of the same name (the first registry is the default one,
     /// served for hosts that are not `<name>.azurecr.*`).
@@ -135,8 +151,10 @@ impl BedSpec {
     }
     /// Remove a registry (and the spec's assignments on it).
     pub fn without_registry(mut self, name: &str) -> Self {
-        self.registries.retain(|r| !r.name.eq_ignore_ascii_case(name));
-        self.assignments.retain(|(_, _, s, _)| s != &Scope::registry(name));
+        self.registries
+            .retain(|r| !r.name.eq_ignore_ascii_case(name));
+        self.assignments
+            .retain(|(_, _, s, _)| s != &Scope::registry(name));
         self
     }
     /// Add a principal, replacing one with the same key.
@@ -149,12 +167,20 @@ impl BedSpec {
     }
     /// Assign a role (name or GUID) to a principal (key, object id, app id or UPN).
     pub fn assign(mut self, principal: &str, role: &str, scope: Scope) -> Self {
-        self.assignments.push((principal.into(), role.into(), scope, None));
+        self.assignments
+            .push((principal.into(), role.into(), scope, None));
         self
     }
     /// Assign a role with an ABAC condition (conditionVersion 2.0).
-    pub fn assign_with_condition(mut self, principal: &str, role: &str, scope: Scope, condition: &str) -> Self {
-        self.assignments.push((principal.into(), role.into(), scope, Some(condition.into())));
+    pub fn assign_with_condition(
+        mut self,
+        principal: &str,
+        role: &str,
+        scope: Scope,
+        condition: &str,
+    ) -> Self {
+        self.assignments
+            .push((principal.into(), role.into(), scope, Some(condition.into())));
         self
     }
     /// Drop every assignment added so far (including the default AcrPush of `sp`).
@@ -176,7 +202,10 @@ pub(crate) struct Inner {
     pub(crate) pki: crypto::Pki,
     /// registry name -> docker-registry address
     pub(crate) backends: HashMap<String, SocketAddr>,
-    pub(crate) client: hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, axum::body::Body>,
+    pub(crate) client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        axum::body::Body,
+    >,
     pub(crate) ports: Ports,
 }
 
@@ -194,7 +223,10 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
     pub(crate) fn log(&self, entry: LoggedRequest) {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry);
     }
     pub(crate) fn faults_for(&self, registry: Option<&str>) -> Vec<Fault> {
         self.state().faults_for(registry)
@@ -241,7 +273,10 @@ impl Drop for TestBed {
 
 impl std::fmt::Debug for TestBed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestBed").field("dir", &self.dir.path()).field("ports", &self.inner.ports).finish()
+        f.debug_struct("TestBed")
+            .field("dir", &self.dir.path())
+            .field("ports", &self.inner.ports)
+            .finish()
     }
 }
 
@@ -275,13 +310,24 @@ impl TestBed {
             faults: spec.faults.clone(),
         };
         for (who, role, scope, condition) in &spec.assignments {
-            if state.assign(who, role, scope, condition.as_deref()).is_none() {
-                return Err(BedError::Spec(format!("cannot assign '{role}' to '{who}': unknown principal or role")));
+            if state
+                .assign(who, role, scope, condition.as_deref())
+                .is_none()
+            {
+                return Err(BedError::Spec(format!(
+                    "cannot assign '{role}' to '{who}': unknown principal or role"
+                )));
             }
         }
 
         // Listeners.
-        let (entra, arm, graph, identity, registry) = (bind().await?, bind().await?, bind().await?, bind().await?, bind().await?);
+        let (entra, arm, graph, identity, registry) = (
+            bind().await?,
+            bind().await?,
+            bind().await?,
+            bind().await?,
+            bind().await?,
+        );
         let ports = Ports {
             entra: entra.local_addr()?.port(),
             arm: arm.local_addr()?.port(),
@@ -308,9 +354,10 @@ impl TestBed {
             }
         }
 
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build_http();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build_http();
         let inner = Arc::new(Inner {
             state: Mutex::new(state),
             log: Mutex::new(Vec::new()),
@@ -323,13 +370,39 @@ impl TestBed {
         let svc_tls = server::tls_config(Arc::new(server::FixedCert(inner.pki.service.clone())));
         let reg_tls = server::tls_config(Arc::new(server::RegistryCert(Arc::downgrade(&inner))));
         let tasks = vec![
-            server::spawn_listener(entra, Some(svc_tls.clone()), entra::router(inner.clone(), Listener::Entra)),
-            server::spawn_listener(arm, Some(svc_tls.clone()), arm::router(inner.clone(), Listener::Arm)),
-            server::spawn_listener(graph, Some(svc_tls), graph::router(inner.clone(), Listener::Graph)),
-            server::spawn_listener(identity, None, identity::router(inner.clone(), Listener::Identity)),
-            server::spawn_listener(registry, Some(reg_tls), login::router(inner.clone(), Listener::Registry)),
+            server::spawn_listener(
+                entra,
+                Some(svc_tls.clone()),
+                entra::router(inner.clone(), Listener::Entra),
+            ),
+            server::spawn_listener(
+                arm,
+                Some(svc_tls.clone()),
+                arm::router(inner.clone(), Listener::Arm),
+            ),
+            server::spawn_listener(
+                graph,
+                Some(svc_tls),
+                graph::router(inner.clone(), Listener::Graph),
+            ),
+            server::spawn_listener(
+                identity,
+                None,
+                identity::router(inner.clone(), Listener::Identity),
+            ),
+            server::spawn_listener(
+                registry,
+                Some(reg_tls),
+                login::router(inner.clone(), Listener::Registry),
+            ),
         ];
-        Ok(TestBed { inner, tasks, _children: children, dir, ca_file })
+        Ok(TestBed {
+            inner,
+            tasks,
+            _children: children,
+            dir,
+            ca_file,
+        })
     }
 
     /// The bed's working directory (CA file, registry storage and logs).
@@ -350,11 +423,19 @@ impl TestBed {
     }
     /// `<name>.azurecr.io:<registry_port>`.
     pub fn login_server(&self, name: &str) -> String {
-        format!("{}.azurecr.io:{}", name.to_ascii_lowercase(), self.inner.ports.registry)
+        format!(
+            "{}.azurecr.io:{}",
+            name.to_ascii_lowercase(),
+            self.inner.ports.registry
+        )
     }
     /// `<name>.azurecr.io:<port>:127.0.0.1`, for `--resolve`.
     pub fn resolve_arg(&self, name: &str) -> String {
-        format!("{}.azurecr.io:{}:127.0.0.1", name.to_ascii_lowercase(), self.inner.ports.registry)
+        format!(
+            "{}.azurecr.io:{}:127.0.0.1",
+            name.to_ascii_lowercase(),
+            self.inner.ports.registry
+        )
     }
     /// Entra authority host (`AZURE_AUTHORITY_HOST`), e.g. `https://127.0.0.1:PORT`.
     pub fn authority_host(&self) -> String {
@@ -426,13 +507,17 @@ impl TestBed {
     pub fn set_fault(&self, registry: Option<&str>, fault: Fault) {
         let target = registry.map(str::to_ascii_lowercase);
         let mut st = self.inner.state();
-        st.faults.retain(|(t, f)| !(t == &target && f.name() == fault.name()));
+        st.faults
+            .retain(|(t, f)| !(t == &target && f.name() == fault.name()));
         st.faults.push((target, fault));
     }
     /// Deactivate one fault kind (by name, e.g. `"slow"`) on a target.
     pub fn clear_fault(&self, registry: Option<&str>, name: &str) {
         let target = registry.map(str::to_ascii_lowercase);
-        self.inner.state().faults.retain(|(t, f)| !(t == &target && f.name() == name));
+        self.inner
+            .state()
+            .faults
+            .retain(|(t, f)| !(t == &target && f.name() == name));
     }
     /// Deactivate every fault.
     pub fn clear_faults(&self) {
@@ -460,19 +545,39 @@ impl TestBed {
     }
     /// Push a tiny single-layer image to `<registry>/<repo>:<tag>` directly to the backend and
     /// return its manifest digest.
-    pub async fn push_test_image(&self, registry: &str, repo: &str, tag: &str) -> Result<String, BedError> {
+    pub async fn push_test_image(
+        &self,
+        registry: &str,
+        repo: &str,
+        tag: &str,
+    ) -> Result<String, BedError> {
         backend::push_test_image(&self.inner, registry, repo, tag).await
     }
     /// Every request seen so far, oldest first.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        self.inner.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     /// Forget the request log.
     pub fn clear_request_log(&self) {
-        self.inner.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
     /// Mint an ACR access token for a registry directly (for tests of the real registry).
     pub fn acr_access_token(&self, registry: &str, access: &[(&str, &str, &[&str])]) -> String {
         login::mint_access_for_test(&self.inner, registry, access).unwrap_or_default()
+    }
+}
+
+/// Wait for Ctrl-C (for binaries serving a bed by hand).
+pub async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -25,7 +25,8 @@ pub(crate) const ACR_ISSUER: &str = "Azure Container Registry";
 /// ACR refresh tokens live 3 hours (documented by ACR); access tokens 75 minutes.
 const REFRESH_LIFETIME: i64 = 3 * 3600;
 const ACCESS_LIFETIME: i64 = 75 * 60;
-const AUTH_REQUIRED: &str = "authentication required, visit https://aka.ms/acr/authorization for more information.";
+const AUTH_REQUIRED: &str =
+    "authentication required, visit https://aka.ms/acr/authorization for more information.";
 const ALL_ACTIONS: [&str; 5] = ["pull", "push", "delete", "metadata_read", "metadata_write"];
 
 pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
@@ -37,7 +38,10 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
         .fallback(any(proxy))
         .with_state(inner.clone())
         .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
-        .layer(axum::middleware::from_fn_with_state((inner, listener), server::front))
+        .layer(axum::middleware::from_fn_with_state(
+            (inner, listener),
+            server::front,
+        ))
 }
 
 /// The request's registry (with faults applied), faults and Host.
@@ -52,18 +56,35 @@ struct Ctx {
 async fn gate(State(inner): State<Arc<Inner>>, mut req: Request, next: Next) -> Response {
     let host = request_host(req.headers(), req.uri());
     let Some(name) = inner.registry_for_host(&host) else {
-        return acr_error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "registry not found", None);
+        return acr_error(
+            StatusCode::NOT_FOUND,
+            "NAME_UNKNOWN",
+            "registry not found",
+            None,
+        );
     };
     let (reg, faults) = {
         let st = inner.state();
         let faults = st.faults_for(Some(&name));
         match st.registry(&name) {
             Some(r) => (r.effective(&faults), faults),
-            None => return acr_error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "registry not found", None),
+            None => {
+                return acr_error(
+                    StatusCode::NOT_FOUND,
+                    "NAME_UNKNOWN",
+                    "registry not found",
+                    None,
+                )
+            }
         }
     };
-    let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let allowed = reg.public_network_access && (!reg.network_default_deny || reg.ip_rules.iter().any(|r| ip_in_rule(ip, r)));
+    let ip = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let allowed = reg.public_network_access
+        && (!reg.network_default_deny || reg.ip_rules.iter().any(|r| ip_in_rule(ip, r)));
     if !allowed {
         return acr_error(
             StatusCode::FORBIDDEN,
@@ -91,7 +112,11 @@ fn ip_in_rule(ip: IpAddr, rule: &str) -> bool {
     match (ip, addr.trim().parse::<IpAddr>()) {
         (IpAddr::V4(a), Ok(IpAddr::V4(b))) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             (u32::from(a) & mask) == (u32::from(b) & mask)
         }
         (a, Ok(b)) => a == b,
@@ -100,7 +125,12 @@ fn ip_in_rule(ip: IpAddr, rule: &str) -> bool {
 }
 
 fn challenge(ctx: &Ctx, extra: &str) -> Response {
-    let mut r = acr_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", AUTH_REQUIRED, None);
+    let mut r = acr_error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        AUTH_REQUIRED,
+        None,
+    );
     let value = format!(
         "Bearer realm=\"https://{}/oauth2/token\",service=\"{}\"{extra}",
         ctx.host,
@@ -109,7 +139,10 @@ fn challenge(ctx: &Ctx, extra: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&value) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    r.headers_mut().insert("Docker-Distribution-Api-Version", HeaderValue::from_static("registry/2.0"));
+    r.headers_mut().insert(
+        "Docker-Distribution-Api-Version",
+        HeaderValue::from_static("registry/2.0"),
+    );
     r
 }
 
@@ -117,17 +150,34 @@ fn unauthorized(message: &str) -> Response {
     acr_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message, None)
 }
 
-async fn v2_base(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Extension<Ctx>, headers: HeaderMap) -> Response {
+async fn v2_base(
+    State(inner): State<Arc<Inner>>,
+    axum::Extension(ctx): axum::Extension<Ctx>,
+    headers: HeaderMap,
+) -> Response {
     if ctx.faults.contains(&Fault::NoChallenge) {
         return json(StatusCode::OK, j!({}));
     }
     if ctx.faults.contains(&Fault::MalformedChallenge) {
-        let mut r = acr_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", AUTH_REQUIRED, None);
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm="));
+        let mut r = acr_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            AUTH_REQUIRED,
+            None,
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm="),
+        );
         return r;
     }
     if ctx.faults.contains(&Fault::BasicOnlyChallenge) {
-        let mut r = acr_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", AUTH_REQUIRED, None);
+        let mut r = acr_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            AUTH_REQUIRED,
+            None,
+        );
         if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"https://{}/v2/\"", ctx.host)) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
@@ -135,7 +185,10 @@ async fn v2_base(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Ex
     }
     let ok = || {
         let mut r = json(StatusCode::OK, j!({}));
-        r.headers_mut().insert("Docker-Distribution-Api-Version", HeaderValue::from_static("registry/2.0"));
+        r.headers_mut().insert(
+            "Docker-Distribution-Api-Version",
+            HeaderValue::from_static("registry/2.0"),
+        );
         r
     };
     match authorization(&headers) {
@@ -166,7 +219,9 @@ fn authorization(headers: &HeaderMap) -> Option<Auth> {
         return Some(Auth::Bearer(rest.trim().to_string()));
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (u, p) = raw.split_once(':')?;
         return Some(Auth::Basic(u.to_string(), p.to_string()));
@@ -197,8 +252,16 @@ fn claim<'a>(c: &'a Value, k: &str) -> &'a str {
 #[derive(Debug, Clone)]
 enum Identity {
     Admin,
-    RepoToken { name: String, actions: Vec<String> },
-    Entra { oid: String, subject: String, tenant: String, appid: String },
+    RepoToken {
+        name: String,
+        actions: Vec<String>,
+    },
+    Entra {
+        oid: String,
+        subject: String,
+        tenant: String,
+        appid: String,
+    },
     Anonymous,
 }
 
@@ -219,7 +282,9 @@ fn refresh_identity(reg: &Registry, token: &str) -> Result<Identity, Response> {
         )));
     }
     if c.get("exp").and_then(Value::as_i64).unwrap_or(0) < now() {
-        return Err(unauthorized("The refresh token has expired. Log in again to get a new one."));
+        return Err(unauthorized(
+            "The refresh token has expired. Log in again to get a new one.",
+        ));
     }
     Ok(Identity::Entra {
         oid: claim(&c, "oid").to_string(),
@@ -231,7 +296,13 @@ fn refresh_identity(reg: &Registry, token: &str) -> Result<Identity, Response> {
 
 /// Resolve a username/password pair (docker login / password grant).
 #[allow(clippy::result_large_err)]
-fn basic_identity(st: &BedState, reg: &Registry, faults: &[Fault], user: &str, pass: &str) -> Result<Identity, Response> {
+fn basic_identity(
+    st: &BedState,
+    reg: &Registry,
+    faults: &[Fault],
+    user: &str,
+    pass: &str,
+) -> Result<Identity, Response> {
     let nowt = time::OffsetDateTime::now_utc();
     if user == ids::EMPTY_GUID {
         return refresh_identity(reg, pass);
@@ -243,32 +314,50 @@ fn basic_identity(st: &BedState, reg: &Registry, faults: &[Fault], user: &str, p
         }
         return Err(unauthorized(AUTH_REQUIRED));
     }
-    if let Some(t) = reg.tokens.iter().find(|t| t.name.eq_ignore_ascii_case(user)) {
+    if let Some(t) = reg
+        .tokens
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(user))
+    {
         if !t.enabled {
             return Err(unauthorized("The token is disabled."));
         }
-        let valid = t.passwords.iter().any(|p| p.value == pass && p.expiry.is_none_or(|e| e > nowt));
+        let valid = t
+            .passwords
+            .iter()
+            .any(|p| p.value == pass && p.expiry.is_none_or(|e| e > nowt));
         if !valid {
             return Err(unauthorized(AUTH_REQUIRED));
         }
-        return Ok(Identity::RepoToken { name: t.name.clone(), actions: t.actions.clone() });
+        return Ok(Identity::RepoToken {
+            name: t.name.clone(),
+            actions: t.actions.clone(),
+        });
     }
     if uuid::Uuid::parse_str(user).is_ok() {
         let sp = st.principals.iter().find(|p| {
-            p.kind == PrincipalKind::ServicePrincipal && p.app_id.eq_ignore_ascii_case(user) && p.tenant.eq_ignore_ascii_case(&reg.tenant)
+            p.kind == PrincipalKind::ServicePrincipal
+                && p.app_id.eq_ignore_ascii_case(user)
+                && p.tenant.eq_ignore_ascii_case(&reg.tenant)
         });
         let sp = match sp {
             Some(sp) if !faults.contains(&Fault::AppNotRegistered) => sp,
             _ => return Err(unauthorized("Application not registered with AAD.")),
         };
         let rotated = faults.contains(&Fault::SpSecretWrong);
-        let matching: Vec<_> = sp.secrets.iter().filter(|s| !rotated && s.value == pass).collect();
+        let matching: Vec<_> = sp
+            .secrets
+            .iter()
+            .filter(|s| !rotated && s.value == pass)
+            .collect();
         if matching.is_empty() {
             return Err(unauthorized("Invalid clientid or client secret."));
         }
         if faults.contains(&Fault::SpSecretExpired) || matching.iter().all(|s| s.end <= nowt) {
             // Assumption: ACR relays Entra's verdict; the docs give no exact wording.
-            return Err(unauthorized("The client secret of the application has expired."));
+            return Err(unauthorized(
+                "The client secret of the application has expired.",
+            ));
         }
         return Ok(Identity::Entra {
             oid: sp.object_id.clone(),
@@ -281,7 +370,14 @@ fn basic_identity(st: &BedState, reg: &Registry, faults: &[Fault], user: &str, p
 }
 
 /// Actions granted to `id` for one requested scope.
-fn grant(st: &BedState, reg: &Registry, id: &Identity, kind: &str, name: &str, requested: &[String]) -> Vec<String> {
+fn grant(
+    st: &BedState,
+    reg: &Registry,
+    id: &Identity,
+    kind: &str,
+    name: &str,
+    requested: &[String],
+) -> Vec<String> {
     match kind {
         "repository" => {
             let allowed: BTreeSet<&str> = match id {
@@ -315,7 +411,11 @@ fn grant(st: &BedState, reg: &Registry, id: &Identity, kind: &str, name: &str, r
                 _ => false,
             };
             if ok {
-                requested.iter().filter(|a| a.as_str() == "*").cloned().collect()
+                requested
+                    .iter()
+                    .filter(|a| a.as_str() == "*")
+                    .cloned()
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -329,13 +429,21 @@ fn parse_scopes(values: &[String]) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for v in values {
         for s in v.split_whitespace() {
-            let Some((kind, rest)) = s.split_once(':') else { continue };
-            let Some((name, actions)) = rest.rsplit_once(':') else { continue };
+            let Some((kind, rest)) = s.split_once(':') else {
+                continue;
+            };
+            let Some((name, actions)) = rest.rsplit_once(':') else {
+                continue;
+            };
             let kind = kind.split('(').next().unwrap_or(kind);
             out.push((
                 kind.to_string(),
                 name.to_string(),
-                actions.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+                actions
+                    .split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             ));
         }
     }
@@ -356,7 +464,8 @@ fn times(faults: &[Fault], lifetime: i64) -> (i64, i64) {
 }
 
 fn params(query: Option<&str>, body: &[u8]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+    let mut v: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
     v.extend(serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default());
     v
 }
@@ -366,15 +475,28 @@ fn param<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
 }
 
 const ACR_AUDIENCE: &str = "https://containerregistry.azure.net";
-const ARM_AUDIENCES: [&str; 2] = ["https://management.azure.com", "https://management.core.windows.net"];
+const ARM_AUDIENCES: [&str; 2] = [
+    "https://management.azure.com",
+    "https://management.core.windows.net",
+];
 
-async fn exchange(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Extension<Ctx>, uri: Uri, body: Bytes) -> Response {
+async fn exchange(
+    State(inner): State<Arc<Inner>>,
+    axum::Extension(ctx): axum::Extension<Ctx>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     if let Some(status) = ctx.faults.iter().find_map(|f| match f {
         Fault::RefreshExchangeError { status } => Some(*status),
         _ => None,
     }) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return acr_error(status, "UNKNOWN", "the refresh token exchange failed (injected fault)", None);
+        return acr_error(
+            status,
+            "UNKNOWN",
+            "the refresh token exchange failed (injected fault)",
+            None,
+        );
     }
     let p = params(uri.query(), &body);
     let reg = &ctx.reg;
@@ -384,17 +506,28 @@ async fn exchange(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::E
             return acr_error(
                 StatusCode::BAD_REQUEST,
                 "UNSUPPORTED",
-                &format!("grant_type '{}' is not supported here; use access_token", other.unwrap_or("")),
+                &format!(
+                    "grant_type '{}' is not supported here; use access_token",
+                    other.unwrap_or("")
+                ),
                 None,
             )
         }
     }
     let service = param(&p, "service").unwrap_or("");
     if !service.eq_ignore_ascii_case(&reg.login_server()) {
-        return unauthorized(&format!("The service '{service}' does not match this registry ('{}').", reg.login_server()));
+        return unauthorized(&format!(
+            "The service '{service}' does not match this registry ('{}').",
+            reg.login_server()
+        ));
     }
     let Some(aad) = param(&p, "access_token").filter(|t| !t.is_empty()) else {
-        return acr_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "access_token is required", None);
+        return acr_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "access_token is required",
+            None,
+        );
     };
     let Some(c) = crypto::verify_jwt(aad) else {
         return unauthorized("The Microsoft Entra access token could not be validated (not a token issued by the tenant, or malformed).");
@@ -410,7 +543,10 @@ async fn exchange(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::E
         );
     }
     if !arm && aud != ACR_AUDIENCE {
-        return unauthorized(&format!("The access token's audience '{}' is not valid for this registry.", claim(&c, "aud")));
+        return unauthorized(&format!(
+            "The access token's audience '{}' is not valid for this registry.",
+            claim(&c, "aud")
+        ));
     }
     let tid = claim(&c, "tid");
     if !tid.eq_ignore_ascii_case(&reg.tenant) {
@@ -420,11 +556,17 @@ async fn exchange(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::E
     }
     if let Some(t) = param(&p, "tenant").filter(|t| !t.is_empty()) {
         if !t.eq_ignore_ascii_case(tid) {
-            return unauthorized(&format!("The tenant '{t}' does not match the access token's tenant '{tid}'."));
+            return unauthorized(&format!(
+                "The tenant '{t}' does not match the access token's tenant '{tid}'."
+            ));
         }
     }
     let oid = claim(&c, "oid").to_string();
-    let subject = c.get("upn").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| oid.clone());
+    let subject = c
+        .get("upn")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| oid.clone());
     let permissions = {
         let st = inner.state();
         if reg.role_assignment_mode == crate::RoleAssignmentMode::Legacy {
@@ -466,7 +608,12 @@ async fn exchange(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::E
     }
     match sign_acr(&claims) {
         Ok(t) => json(StatusCode::OK, j!({"refresh_token": t})),
-        Err(e) => acr_error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", &e.to_string(), None),
+        Err(e) => acr_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            &e.to_string(),
+            None,
+        ),
     }
 }
 
@@ -483,23 +630,39 @@ async fn token(
         _ => None,
     }) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return acr_error(status, "UNKNOWN", "the access token request failed (injected fault)", None);
+        return acr_error(
+            status,
+            "UNKNOWN",
+            "the access token request failed (injected fault)",
+            None,
+        );
     }
     let p = params(uri.query(), &body);
     let reg = &ctx.reg;
     let st = inner.state().clone();
     let service = param(&p, "service").unwrap_or("");
     if !service.eq_ignore_ascii_case(&reg.login_server()) {
-        return unauthorized(&format!("The service '{service}' does not match this registry ('{}').", reg.login_server()));
+        return unauthorized(&format!(
+            "The service '{service}' does not match this registry ('{}').",
+            reg.login_server()
+        ));
     }
     let (identity, grant_type) = if method == Method::POST {
         match param(&p, "grant_type") {
-            Some("refresh_token") => match refresh_identity(reg, param(&p, "refresh_token").unwrap_or("")) {
-                Ok(i) => (i, "refresh_token"),
-                Err(r) => return r,
-            },
+            Some("refresh_token") => {
+                match refresh_identity(reg, param(&p, "refresh_token").unwrap_or("")) {
+                    Ok(i) => (i, "refresh_token"),
+                    Err(r) => return r,
+                }
+            }
             Some("password") => {
-                match basic_identity(&st, reg, &ctx.faults, param(&p, "username").unwrap_or(""), param(&p, "password").unwrap_or("")) {
+                match basic_identity(
+                    &st,
+                    reg,
+                    &ctx.faults,
+                    param(&p, "username").unwrap_or(""),
+                    param(&p, "password").unwrap_or(""),
+                ) {
                     Ok(i) => (i, "password"),
                     Err(r) => return r,
                 }
@@ -530,7 +693,11 @@ async fn token(
             return unauthorized("The identity belongs to another tenant than the registry.");
         }
     }
-    let scopes: Vec<String> = p.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
+    let scopes: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
     let access: Vec<Value> = parse_scopes(&scopes)
         .into_iter()
         .map(|(kind, name, actions)| {
@@ -560,22 +727,40 @@ async fn token(
         "access": access,
         "roles": [],
     });
-    if let (Identity::Entra { tenant, appid, oid, .. }, Value::Object(m)) = (&identity, &mut claims) {
+    if let (
+        Identity::Entra {
+            tenant, appid, oid, ..
+        },
+        Value::Object(m),
+    ) = (&identity, &mut claims)
+    {
         m.insert("tenant".into(), tenant.clone().into());
         m.insert("appid".into(), appid.clone().into());
         m.insert("oid".into(), oid.clone().into());
     }
     match sign_acr(&claims) {
         Ok(t) => json(StatusCode::OK, j!({"access_token": t})),
-        Err(e) => acr_error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", &e.to_string(), None),
+        Err(e) => acr_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            &e.to_string(),
+            None,
+        ),
     }
 }
 
 /// `TestBed::acr_access_token` and `push_test_image`: an access token valid one hour.
-pub(crate) fn mint_access_for_test(inner: &Inner, registry: &str, access: &[(&str, &str, &[&str])]) -> Result<String, BedError> {
+pub(crate) fn mint_access_for_test(
+    inner: &Inner,
+    registry: &str,
+    access: &[(&str, &str, &[&str])],
+) -> Result<String, BedError> {
     let _ = inner;
     let n = now();
-    let access: Vec<Value> = access.iter().map(|(t, n, a)| j!({"type": t, "name": n, "actions": a})).collect();
+    let access: Vec<Value> = access
+        .iter()
+        .map(|(t, n, a)| j!({"type": t, "name": n, "actions": a}))
+        .collect();
     sign_acr(&j!({
         "jti": uuid::Uuid::new_v4().to_string(), "sub": "acr-testbed", "nbf": n, "iat": n, "exp": n + 3600,
         "iss": ACR_ISSUER, "aud": format!("{}.azurecr.io", registry.to_ascii_lowercase()), "version": "1.0",
@@ -604,18 +789,26 @@ fn required_scope(method: &Method, path: &str) -> Option<(String, String, String
 }
 
 fn token_allows(claims: &Value, kind: &str, name: &str, action: &str) -> bool {
-    claims.get("access").and_then(Value::as_array).is_some_and(|entries| {
-        entries.iter().any(|e| {
-            claim(e, "type") == kind
-                && claim(e, "name") == name
-                && e.get("actions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(action) || x.as_str() == Some("*")))
+    claims
+        .get("access")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries.iter().any(|e| {
+                claim(e, "type") == kind
+                    && claim(e, "name") == name
+                    && e.get("actions").and_then(Value::as_array).is_some_and(|a| {
+                        a.iter()
+                            .any(|x| x.as_str() == Some(action) || x.as_str() == Some("*"))
+                    })
+            })
         })
-    })
 }
 
-async fn proxy(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Extension<Ctx>, req: Request) -> Response {
+async fn proxy(
+    State(inner): State<Arc<Inner>>,
+    axum::Extension(ctx): axum::Extension<Ctx>,
+    req: Request,
+) -> Response {
     let path = req.uri().path().to_string();
     if !path.starts_with("/v2/") {
         return acr_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found", None);
@@ -625,7 +818,11 @@ async fn proxy(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Exte
         Some(Auth::Bearer(t)) => verify_access(&ctx.reg, &t).ok(),
         _ => None,
     };
-    let allowed = |claims: &Value| needed.as_ref().is_some_and(|(k, n, a)| token_allows(claims, k, n, a));
+    let allowed = |claims: &Value| {
+        needed
+            .as_ref()
+            .is_some_and(|(k, n, a)| token_allows(claims, k, n, a))
+    };
 
     // Data endpoint: authorized blob downloads are redirected to a host that cannot be reached.
     if ctx.reg.data_endpoint_enabled
@@ -659,12 +856,21 @@ async fn proxy(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Exte
                 r
             }
             Some(_) if k == "registry" => json(StatusCode::OK, j!({"repositories": []})),
-            Some(_) => acr_error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository name not known to registry", Some(j!({"name": n}))),
+            Some(_) => acr_error(
+                StatusCode::NOT_FOUND,
+                "NAME_UNKNOWN",
+                "repository name not known to registry",
+                Some(j!({"name": n})),
+            ),
         };
     };
 
     let (mut parts, body) = req.into_parts();
-    let pq = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or(path.clone());
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or(path.clone());
     let Ok(uri) = format!("http://{addr}{pq}").parse::<Uri>() else {
         return acr_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "bad path", None);
     };
@@ -673,28 +879,51 @@ async fn proxy(State(inner): State<Arc<Inner>>, axum::Extension(ctx): axum::Exte
     if let Ok(h) = HeaderValue::from_str(&ctx.host) {
         parts.headers.insert(header::HOST, h);
     }
-    parts.headers.insert("X-Forwarded-Proto", HeaderValue::from_static("https"));
-    for h in [header::CONNECTION, header::UPGRADE, header::TE, header::PROXY_AUTHORIZATION] {
+    parts
+        .headers
+        .insert("X-Forwarded-Proto", HeaderValue::from_static("https"));
+    for h in [
+        header::CONNECTION,
+        header::UPGRADE,
+        header::TE,
+        header::PROXY_AUTHORIZATION,
+    ] {
         parts.headers.remove(h);
     }
     let resp = match inner.client.request(Request::from_parts(parts, body)).await {
         Ok(r) => r,
         Err(e) => {
-            return acr_error(StatusCode::BAD_GATEWAY, "UNAVAILABLE", &format!("registry backend unreachable: {e}"), None);
+            return acr_error(
+                StatusCode::BAD_GATEWAY,
+                "UNAVAILABLE",
+                &format!("registry backend unreachable: {e}"),
+                None,
+            );
         }
     };
     let (mut parts, body) = resp.into_parts();
     let canonical_realm = format!("https://{}/oauth2/token", ctx.reg.login_server());
     let public_realm = format!("https://{}/oauth2/token", ctx.host);
-    if let Some(v) = parts.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = parts
+        .headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Ok(nv) = HeaderValue::from_str(&v.replace(&canonical_realm, &public_realm)) {
             parts.headers.insert(header::WWW_AUTHENTICATE, nv);
         }
     }
-    if let Some(v) = parts.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let nv = v
             .replace(&format!("http://{addr}"), &format!("https://{}", ctx.host))
-            .replace(&format!("http://{}", ctx.host), &format!("https://{}", ctx.host));
+            .replace(
+                &format!("http://{}", ctx.host),
+                &format!("https://{}", ctx.host),
+            );
         if let Ok(nv) = HeaderValue::from_str(&nv) {
             parts.headers.insert(header::LOCATION, nv);
         }
@@ -708,12 +937,31 @@ mod tests {
 
     #[test]
     fn scopes_and_rules() {
-        let s = parse_scopes(&["repository:team/app:pull,push registry:catalog:*".into(), "repository:a:".into()]);
-        assert_eq!(s[0], ("repository".into(), "team/app".into(), vec!["pull".into(), "push".into()]));
-        assert_eq!(s[1], ("registry".into(), "catalog".into(), vec!["*".into()]));
+        let s = parse_scopes(&[
+            "repository:team/app:pull,push registry:catalog:*".into(),
+            "repository:a:".into(),
+        ]);
+        assert_eq!(
+            s[0],
+            (
+                "repository".into(),
+                "team/app".into(),
+                vec!["pull".into(), "push".into()]
+            )
+        );
+        assert_eq!(
+            s[1],
+            ("registry".into(), "catalog".into(), vec!["*".into()])
+        );
         assert_eq!(s[2].2.len(), 0);
-        assert!(ip_in_rule("127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), "127.0.0.0/8"));
-        assert!(!ip_in_rule("127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), "203.0.113.0/24"));
+        assert!(ip_in_rule(
+            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            "127.0.0.0/8"
+        ));
+        assert!(!ip_in_rule(
+            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            "203.0.113.0/24"
+        ));
         assert_eq!(
             required_scope(&Method::POST, "/v2/team/app/blobs/uploads/"),
             Some(("repository".into(), "team/app".into(), "push".into()))

@@ -25,7 +25,11 @@ pub(crate) fn scope_covers(scope: &str, target: &str) -> bool {
 }
 
 /// Assignments of a principal that apply at `scope` (at it or inherited from a parent).
-pub(crate) fn assignments_at<'a>(state: &'a BedState, oid: &str, scope: &str) -> Vec<(&'a RoleAssignment, &'a RoleDefinition)> {
+pub(crate) fn assignments_at<'a>(
+    state: &'a BedState,
+    oid: &str,
+    scope: &str,
+) -> Vec<(&'a RoleAssignment, &'a RoleDefinition)> {
     state
         .assignments
         .iter()
@@ -35,16 +39,20 @@ pub(crate) fn assignments_at<'a>(state: &'a BedState, oid: &str, scope: &str) ->
 }
 
 fn role_allows(d: &RoleDefinition, action: &str) -> bool {
-    d.actions.iter().any(|p| glob_match(p, action)) && !d.not_actions.iter().any(|p| glob_match(p, action))
+    d.actions.iter().any(|p| glob_match(p, action))
+        && !d.not_actions.iter().any(|p| glob_match(p, action))
 }
 
 fn role_allows_data(d: &RoleDefinition, action: &str) -> bool {
-    d.data_actions.iter().any(|p| glob_match(p, action)) && !d.not_data_actions.iter().any(|p| glob_match(p, action))
+    d.data_actions.iter().any(|p| glob_match(p, action))
+        && !d.not_data_actions.iter().any(|p| glob_match(p, action))
 }
 
 /// Whether a principal may perform an ARM action at a scope.
 pub(crate) fn arm_allowed(state: &BedState, oid: &str, scope: &str, action: &str) -> bool {
-    assignments_at(state, oid, scope).iter().any(|(_, d)| role_allows(d, action))
+    assignments_at(state, oid, scope)
+        .iter()
+        .any(|(_, d)| role_allows(d, action))
 }
 
 /// Registry actions (`pull`, `push`, `delete`, `metadata_read`, `metadata_write`) a principal
@@ -59,7 +67,12 @@ pub(crate) fn arm_allowed(state: &BedState, oid: &str, scope: &str, action: &str
 /// ABAC mode: only data actions count (`repositories/content/read` -> pull, `content/write` ->
 /// push, `content/delete` and `metadata/delete` -> delete, `metadata/read` -> metadata_read,
 /// `metadata/write` -> metadata_write), each subject to the assignment's condition.
-pub(crate) fn repository_actions(state: &BedState, reg: &Registry, oid: &str, repo: &str) -> BTreeSet<&'static str> {
+pub(crate) fn repository_actions(
+    state: &BedState,
+    reg: &Registry,
+    oid: &str,
+    repo: &str,
+) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     for (a, d) in assignments_at(state, oid, &reg.id()) {
         match reg.role_assignment_mode {
@@ -111,9 +124,9 @@ pub(crate) fn catalog_allowed(state: &BedState, reg: &Registry, oid: &str) -> bo
                 .iter()
                 .any(|s| role_allows(d, &format!("Microsoft.ContainerRegistry/registries/{s}")))
         }),
-        RoleAssignmentMode::Abac => assigned
-            .iter()
-            .any(|(_, d)| role_allows_data(d, "Microsoft.ContainerRegistry/registries/catalog/read")),
+        RoleAssignmentMode::Abac => assigned.iter().any(|(_, d)| {
+            role_allows_data(d, "Microsoft.ContainerRegistry/registries/catalog/read")
+        }),
     }
 }
 
@@ -141,13 +154,31 @@ mod tests {
 
     #[test]
     fn globs_and_scopes() {
-        assert!(glob_match("*/read", "Microsoft.ContainerRegistry/registries/pull/read"));
-        assert!(!glob_match("*/read", "Microsoft.ContainerRegistry/registries/push/write"));
-        assert!(glob_match("Microsoft.Authorization/*", "microsoft.authorization/roleAssignments/write"));
-        assert!(scope_covers("/subscriptions/a", "/subscriptions/a/resourceGroups/b"));
+        assert!(glob_match(
+            "*/read",
+            "Microsoft.ContainerRegistry/registries/pull/read"
+        ));
+        assert!(!glob_match(
+            "*/read",
+            "Microsoft.ContainerRegistry/registries/push/write"
+        ));
+        assert!(glob_match(
+            "Microsoft.Authorization/*",
+            "microsoft.authorization/roleAssignments/write"
+        ));
+        assert!(scope_covers(
+            "/subscriptions/a",
+            "/subscriptions/a/resourceGroups/b"
+        ));
         assert!(!scope_covers("/subscriptions/a", "/subscriptions/ab"));
-        assert_eq!(scope_map_action("repositories/team/app/content/read"), Some(("team/app".into(), "pull")));
-        assert_eq!(scope_map_action("repositories/app/metadata/write"), Some(("app".into(), "metadata_write")));
+        assert_eq!(
+            scope_map_action("repositories/team/app/content/read"),
+            Some(("team/app".into(), "pull"))
+        );
+        assert_eq!(
+            scope_map_action("repositories/app/metadata/write"),
+            Some(("app".into(), "metadata_write"))
+        );
         assert_eq!(scope_map_action("gateway/x/config/read"), None);
     }
 }

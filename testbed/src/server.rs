@@ -47,11 +47,12 @@ impl Listener {
 /// A rustls server config presenting whatever `resolver` picks.
 pub(crate) fn tls_config(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = match ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
-        Ok(b) => b,
-        // The aws-lc-rs provider always supports the default versions.
-        Err(_) => ServerConfig::builder(),
-    };
+    let builder =
+        match ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+            Ok(b) => b,
+            // The aws-lc-rs provider always supports the default versions.
+            Err(_) => ServerConfig::builder(),
+        };
     let mut config = builder.with_no_client_auth().with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Arc::new(config)
@@ -93,7 +94,11 @@ impl ResolvesServerCert for RegistryCert {
 
 /// Accept connections forever (until the returned task is aborted; that also aborts every
 /// connection task).
-pub(crate) fn spawn_listener(listener: TcpListener, tls: Option<Arc<ServerConfig>>, router: axum::Router) -> JoinHandle<()> {
+pub(crate) fn spawn_listener(
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    router: axum::Router,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -112,22 +117,33 @@ pub(crate) fn spawn_listener(listener: TcpListener, tls: Option<Arc<ServerConfig
             let router = router.clone();
             let acceptor = acceptor.clone();
             conns.spawn(async move {
-                let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ClientAddr(peer));
-                    let mut router = router.clone();
-                    async move { router.call(req.map(Body::new)).await }
-                });
+                let service = hyper::service::service_fn(
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ClientAddr(peer));
+                        let mut router = router.clone();
+                        async move { router.call(req.map(Body::new)).await }
+                    },
+                );
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 match acceptor {
                     Some(acceptor) => {
-                        let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                        let tls = match tokio::time::timeout(
+                            Duration::from_secs(10),
+                            acceptor.accept(stream),
+                        )
+                        .await
+                        {
                             Ok(Ok(s)) => s,
                             _ => return,
                         };
-                        let _ = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await;
+                        let _ = builder
+                            .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                            .await;
                     }
                     None => {
-                        let _ = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).await;
+                        let _ = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .await;
                     }
                 }
             });
@@ -153,7 +169,11 @@ pub(crate) async fn front(
     next: Next,
 ) -> Response {
     let host = request_host(req.headers(), req.uri());
-    let registry = if listener == Listener::Registry { inner.registry_for_host(&host) } else { None };
+    let registry = if listener == Listener::Registry {
+        inner.registry_for_host(&host)
+    } else {
+        None
+    };
     let faults = inner.faults_for(registry.as_deref());
     let mut entry = LoggedRequest {
         listener: listener.name().to_string(),
@@ -174,12 +194,19 @@ pub(crate) async fn front(
         std::future::pending::<()>().await;
     }
     let throttle = faults.iter().find_map(|f| match f {
-        Fault::Throttled { retry_after_secs } if listener == Listener::Registry => Some(*retry_after_secs),
+        Fault::Throttled { retry_after_secs } if listener == Listener::Registry => {
+            Some(*retry_after_secs)
+        }
         _ => None,
     });
     let mut resp = match throttle {
         Some(secs) => {
-            let mut r = acr_error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", "too many requests", None);
+            let mut r = acr_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOOMANYREQUESTS",
+                "too many requests",
+                None,
+            );
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -194,17 +221,20 @@ pub(crate) async fn front(
         _ => None,
     }) {
         let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
-        let stream = futures::stream::unfold((bytes, 0usize, true), move |(bytes, i, first)| async move {
-            if i >= bytes.len() {
-                return None;
-            }
-            if !first {
-                tokio::time::sleep(Duration::from_millis(interval.max(1))).await;
-            }
-            let chunk = bytes.slice(i..i + 1);
-            Some((Ok::<_, std::io::Error>(chunk), (bytes, i + 1, false)))
-        });
+        let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        let stream =
+            futures::stream::unfold((bytes, 0usize, true), move |(bytes, i, first)| async move {
+                if i >= bytes.len() {
+                    return None;
+                }
+                if !first {
+                    tokio::time::sleep(Duration::from_millis(interval.max(1))).await;
+                }
+                let chunk = bytes.slice(i..i + 1);
+                Some((Ok::<_, std::io::Error>(chunk), (bytes, i + 1, false)))
+            });
         let mut parts = parts;
         parts.headers.remove(header::CONTENT_LENGTH);
         resp = Response::from_parts(parts, Body::from_stream(stream));
@@ -213,16 +243,28 @@ pub(crate) async fn front(
 }
 
 /// ACR / distribution error envelope.
-pub(crate) fn acr_error(status: StatusCode, code: &str, message: &str, detail: Option<serde_json::Value>) -> Response {
-    let body = serde_json::json!({"errors": [{"code": code, "message": message, "detail": detail}]});
+pub(crate) fn acr_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    detail: Option<serde_json::Value>,
+) -> Response {
+    let body =
+        serde_json::json!({"errors": [{"code": code, "message": message, "detail": detail}]});
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     r
 }
 
 /// A JSON response.
 pub(crate) fn json(status: StatusCode, value: serde_json::Value) -> Response {
     let mut r = (status, value.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     r
 }

@@ -107,7 +107,10 @@ impl Registry {
             location: ids::LOCATION.into(),
             sku: "Premium".into(),
             admin_user_enabled: false,
-            admin_passwords: [ids::ADMIN_PASSWORDS[0].into(), ids::ADMIN_PASSWORDS[1].into()],
+            admin_passwords: [
+                ids::ADMIN_PASSWORDS[0].into(),
+                ids::ADMIN_PASSWORDS[1].into(),
+            ],
             anonymous_pull: false,
             public_network_access: true,
             network_default_deny: false,
@@ -212,13 +215,13 @@ impl Registry {
                 Fault::TenantMismatch => r.tenant = ids::OTHER_TENANT.into(),
                 Fault::ArmAudienceRefused => r.arm_audience_allowed = false,
                 Fault::AnonymousPull(on) => r.anonymous_pull = *on,
-                Fault::CmkIdentityMissing | Fault::DataEndpointUnreachable | Fault::PrivateEndpoint => {
-                    match f {
-                        Fault::CmkIdentityMissing => r.cmk = true,
-                        Fault::DataEndpointUnreachable => r.data_endpoint_enabled = true,
-                        _ => r.private_endpoint = true,
-                    }
-                }
+                Fault::CmkIdentityMissing
+                | Fault::DataEndpointUnreachable
+                | Fault::PrivateEndpoint => match f {
+                    Fault::CmkIdentityMissing => r.cmk = true,
+                    Fault::DataEndpointUnreachable => r.data_endpoint_enabled = true,
+                    _ => r.private_endpoint = true,
+                },
                 _ => {}
             }
         }
@@ -353,7 +356,10 @@ impl Principal {
     }
     /// Register a federated credential.
     pub fn federated(mut self, issuer: &str, subject: &str) -> Self {
-        self.federated.push(FederatedCredential { issuer: issuer.into(), subject: subject.into() });
+        self.federated.push(FederatedCredential {
+            issuer: issuer.into(),
+            subject: subject.into(),
+        });
         self
     }
     /// Register a certificate (DER) for certificate-based client assertions.
@@ -372,7 +378,10 @@ impl Principal {
         self.key.eq_ignore_ascii_case(s)
             || self.object_id.eq_ignore_ascii_case(s)
             || (!self.app_id.is_empty() && self.app_id.eq_ignore_ascii_case(s))
-            || self.upn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(s))
+            || self
+                .upn
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(s))
     }
 }
 
@@ -433,7 +442,13 @@ pub struct BedState {
     pub faults: Vec<(Option<String>, Fault)>,
 }
 
-fn rd(id: &str, name: &str, actions: &[&str], not_actions: &[&str], data_actions: &[&str]) -> RoleDefinition {
+fn rd(
+    id: &str,
+    name: &str,
+    actions: &[&str],
+    not_actions: &[&str],
+    data_actions: &[&str],
+) -> RoleDefinition {
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     RoleDefinition {
         id: id.into(),
@@ -468,21 +483,39 @@ pub fn builtin_roles() -> Vec<RoleDefinition> {
             &[],
         ),
         rd(READER, "Reader", &["*/read"], &[], &[]),
-        rd(ACR_PULL, "AcrPull", &["Microsoft.ContainerRegistry/registries/pull/read"], &[], &[]),
         rd(
-            ACR_PUSH,
-            "AcrPush",
-            &["Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"],
+            ACR_PULL,
+            "AcrPull",
+            &["Microsoft.ContainerRegistry/registries/pull/read"],
             &[],
             &[],
         ),
-        rd(ACR_DELETE, "AcrDelete", &["Microsoft.ContainerRegistry/registries/artifacts/delete"], &[], &[]),
+        rd(
+            ACR_PUSH,
+            "AcrPush",
+            &[
+                "Microsoft.ContainerRegistry/registries/pull/read",
+                "Microsoft.ContainerRegistry/registries/push/write",
+            ],
+            &[],
+            &[],
+        ),
+        rd(
+            ACR_DELETE,
+            "AcrDelete",
+            &["Microsoft.ContainerRegistry/registries/artifacts/delete"],
+            &[],
+            &[],
+        ),
         rd(
             REPOSITORY_READER,
             "Container Registry Repository Reader",
             &[],
             &[],
-            &[&format!("{REPO}/content/read"), &format!("{REPO}/metadata/read")],
+            &[
+                &format!("{REPO}/content/read"),
+                &format!("{REPO}/metadata/read"),
+            ],
         ),
         rd(
             REPOSITORY_WRITER,
@@ -570,17 +603,21 @@ impl BedState {
     }
     /// Registry by name (case-insensitive).
     pub fn registry(&self, name: &str) -> Option<&Registry> {
-        self.registries.iter().find(|r| r.name.eq_ignore_ascii_case(name))
+        self.registries
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
     }
     /// Mutable registry lookup.
     pub fn registry_mut(&mut self, name: &str) -> Option<&mut Registry> {
-        self.registries.iter_mut().find(|r| r.name.eq_ignore_ascii_case(name))
+        self.registries
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
     }
     /// Role definition by GUID or name (case-insensitive).
     pub fn role(&self, id_or_name: &str) -> Option<&RoleDefinition> {
-        self.role_definitions
-            .iter()
-            .find(|d| d.id.eq_ignore_ascii_case(id_or_name) || d.name.eq_ignore_ascii_case(id_or_name))
+        self.role_definitions.iter().find(|d| {
+            d.id.eq_ignore_ascii_case(id_or_name) || d.name.eq_ignore_ascii_case(id_or_name)
+        })
     }
     /// Full ARM scope of a spec scope (registry scopes use the registry's subscription and group).
     pub fn scope_string(&self, scope: &Scope) -> String {
@@ -602,7 +639,13 @@ impl BedState {
         }
     }
     /// Add a role assignment; returns its GUID, or None if the principal or role is unknown.
-    pub fn assign(&mut self, principal: &str, role: &str, scope: &Scope, condition: Option<&str>) -> Option<String> {
+    pub fn assign(
+        &mut self,
+        principal: &str,
+        role: &str,
+        scope: &Scope,
+        condition: Option<&str>,
+    ) -> Option<String> {
         let p = self.principal(principal)?;
         let (principal_id, principal_type) = (p.object_id.clone(), p.kind.as_arm().to_string());
         let role_definition_id = self.role(role)?.id.clone();
@@ -622,7 +665,8 @@ impl BedState {
     /// Remove every assignment of a principal.
     pub fn unassign_all(&mut self, principal: &str) {
         if let Some(oid) = self.principal(principal).map(|p| p.object_id.clone()) {
-            self.assignments.retain(|a| !a.principal_id.eq_ignore_ascii_case(&oid));
+            self.assignments
+                .retain(|a| !a.principal_id.eq_ignore_ascii_case(&oid));
         }
     }
     /// Faults that apply to a registry (its own plus global ones); `None`: global only.

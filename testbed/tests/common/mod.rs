@@ -14,7 +14,10 @@ pub fn client(bed: &TestBed, names: &[&str]) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20));
     for n in names {
-        b = b.resolve(&format!("{n}.azurecr.io"), SocketAddr::from(([127, 0, 0, 1], bed.registry_port())));
+        b = b.resolve(
+            &format!("{n}.azurecr.io"),
+            SocketAddr::from(([127, 0, 0, 1], bed.registry_port())),
+        );
     }
     b.build().expect("client")
 }
@@ -26,26 +29,37 @@ pub fn url(bed: &TestBed, name: &str, path: &str) -> String {
 /// Decode a JWT's claims without verifying.
 pub fn claims(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).expect("jwt has claims");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("b64");
     serde_json::from_slice(&raw).expect("json")
 }
 
 /// Client-credentials token for the default SP.
 pub async fn sp_token(bed: &TestBed, c: &reqwest::Client, scope: &str) -> reqwest::Response {
-    c.post(format!("{}/{}/oauth2/v2.0/token", bed.authority_host(), acr_testbed::ids::TENANT))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", acr_testbed::ids::SP_APP_ID),
-            ("client_secret", acr_testbed::ids::SP_SECRET),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .expect("entra")
+    c.post(format!(
+        "{}/{}/oauth2/v2.0/token",
+        bed.authority_host(),
+        acr_testbed::ids::TENANT
+    ))
+    .form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", acr_testbed::ids::SP_APP_ID),
+        ("client_secret", acr_testbed::ids::SP_SECRET),
+        ("scope", scope),
+    ])
+    .send()
+    .await
+    .expect("entra")
 }
 
 /// Exchange an Entra token for an ACR refresh token.
-pub async fn exchange(bed: &TestBed, c: &reqwest::Client, name: &str, aad: &str) -> reqwest::Response {
+pub async fn exchange(
+    bed: &TestBed,
+    c: &reqwest::Client,
+    name: &str,
+    aad: &str,
+) -> reqwest::Response {
     c.post(url(bed, name, "/oauth2/exchange"))
         .form(&[
             ("grant_type", "access_token"),
@@ -59,22 +73,53 @@ pub async fn exchange(bed: &TestBed, c: &reqwest::Client, name: &str, aad: &str)
 }
 
 /// Ask for an access token with a refresh token.
-pub async fn access(bed: &TestBed, c: &reqwest::Client, name: &str, refresh: &str, scopes: &[&str]) -> reqwest::Response {
+pub async fn access(
+    bed: &TestBed,
+    c: &reqwest::Client,
+    name: &str,
+    refresh: &str,
+    scopes: &[&str],
+) -> reqwest::Response {
     let service = format!("{name}.azurecr.io");
-    let mut form = vec![("grant_type", "refresh_token"), ("service", service.as_str()), ("refresh_token", refresh)];
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("service", service.as_str()),
+        ("refresh_token", refresh),
+    ];
     for s in scopes {
         form.push(("scope", s));
     }
-    c.post(url(bed, name, "/oauth2/token")).form(&form).send().await.expect("token")
+    c.post(url(bed, name, "/oauth2/token"))
+        .form(&form)
+        .send()
+        .await
+        .expect("token")
 }
 
 /// Full Entra -> refresh -> access flow for the default SP.
-pub async fn sp_access_token(bed: &TestBed, c: &reqwest::Client, name: &str, scopes: &[&str]) -> String {
-    let t: Value = sp_token(bed, c, "https://containerregistry.azure.net/.default").await.json().await.expect("json");
+pub async fn sp_access_token(
+    bed: &TestBed,
+    c: &reqwest::Client,
+    name: &str,
+    scopes: &[&str],
+) -> String {
+    let t: Value = sp_token(bed, c, "https://containerregistry.azure.net/.default")
+        .await
+        .json()
+        .await
+        .expect("json");
     let aad = t["access_token"].as_str().expect("aad token").to_string();
-    let r: Value = exchange(bed, c, name, &aad).await.json().await.expect("json");
+    let r: Value = exchange(bed, c, name, &aad)
+        .await
+        .json()
+        .await
+        .expect("json");
     let refresh = r["refresh_token"].as_str().expect("refresh").to_string();
-    let a: Value = access(bed, c, name, &refresh, scopes).await.json().await.expect("json");
+    let a: Value = access(bed, c, name, &refresh, scopes)
+        .await
+        .json()
+        .await
+        .expect("json");
     a["access_token"].as_str().expect("access").to_string()
 }
 
