@@ -106,9 +106,18 @@ pub async fn run(
 ) -> EngineRun {
     let facts = Mutex::new(Facts::default());
     let timeline = Mutex::new(Vec::new());
-    let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline);
     let selected = selection(checks, args);
     let providers = providers(checks);
+    // One completion signal per provided fact, for checks that wait lazily (CheckCx::await_fact).
+    let mut senders: BTreeMap<&'static str, tokio::sync::watch::Sender<bool>> = BTreeMap::new();
+    let mut receivers: BTreeMap<Fact, tokio::sync::watch::Receiver<bool>> = BTreeMap::new();
+    for (fact, id) in &providers {
+        let tx = senders
+            .entry(id)
+            .or_insert_with(|| tokio::sync::watch::channel(false).0);
+        receivers.insert(*fact, tx.subscribe());
+    }
+    let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline).with_done(&receivers);
     // A check's bound: several network steps in a row, each bounded by --timeout.
     let per_check = ctx.timeout * 4 + Duration::from_secs(2);
 
@@ -131,6 +140,7 @@ pub async fn run(
             .copied()
             .unwrap_or(Selected::NotSelected);
         let cx = &cx;
+        let signal = senders.get(check.id()).cloned();
         let fut: BoxFuture<'_, Done> = async move {
             let mut waits = Vec::new();
             for (fact, hard, fut) in prereqs {
@@ -163,6 +173,9 @@ pub async fn run(
                     }
                 }
             };
+            if let Some(tx) = signal {
+                let _ = tx.send(true);
+            }
             Arc::new(Ran {
                 id: check.id(),
                 outcome,

@@ -1,36 +1,135 @@
 //! Docker environment checks: client, daemon, config, stored credentials, helm, daemon-side login.
+//!
+//! Everything here reads; nothing writes the user's Docker config or credential store.
 
-use super::{Check, Fact, Group, Pending};
+use std::time::Duration;
+
+use super::{Check, CheckCx};
+use crate::checks::LoginServer;
+use crate::protocol::docker_config::normalize_host;
+
+mod config;
+mod daemon;
+pub mod engine_api;
+mod login;
+mod tools;
+
+pub use daemon::{classify_connect_error, daemon_error, ConnectProblem};
 
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
-        Box::new(Pending {
-            id: "docker.client",
-            group: Group::Environment,
-            title: ("docker client", "docker クライアント"),
-            needs: &[],
-            provides: &[Fact::DockerClient],
-        }),
-        Box::new(Pending {
-            id: "docker.daemon",
-            group: Group::Environment,
-            title: ("docker daemon", "docker デーモン"),
-            needs: &[],
-            provides: &[Fact::DockerDaemon],
-        }),
-        Box::new(Pending {
-            id: "docker.config",
-            group: Group::Environment,
-            title: ("docker config", "docker 構成"),
-            needs: &[],
-            provides: &[Fact::DockerConfig],
-        }),
-        Box::new(Pending {
-            id: "helm.client",
-            group: Group::Environment,
-            title: ("helm client", "helm クライアント"),
-            needs: &[],
-            provides: &[],
-        }),
+        Box::new(tools::Client),
+        Box::new(daemon::Daemon),
+        Box::new(config::Config),
+        Box::new(config::Credentials),
+        Box::new(tools::Helm),
+        Box::new(login::Login),
     ]
+}
+
+/// Bound on a local subprocess (docker, helm, credential helpers).
+fn process_bound(cx: &CheckCx<'_>) -> Duration {
+    cx.ctx.timeout.min(Duration::from_secs(15))
+}
+
+/// The login server as `host[:port]`: the fact when known, else `--login-server`, else the
+/// name with the cloud's suffix (docker looks credentials up by this key).
+fn login_server_key(cx: &CheckCx<'_>) -> String {
+    if let Some(ls) = cx.facts().login_server.as_ref() {
+        return ls.authority();
+    }
+    if let Some(ls) = cx.args.login_server.as_deref() {
+        return normalize_host(ls);
+    }
+    let name = cx.target.trim().to_ascii_lowercase();
+    if name.contains('.') {
+        return normalize_host(&name);
+    }
+    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    format!("{name}{}", cloud.acr_suffix())
+}
+
+/// The login server's base URL (`https://host[:port]`, `http://` only for loopback when the
+/// fact says so).
+fn login_server_url(cx: &CheckCx<'_>) -> String {
+    let fact: Option<LoginServer> = cx.facts().login_server.clone();
+    match fact {
+        Some(ls) => ls.base_url(),
+        None => {
+            let given = cx.args.login_server.as_deref().unwrap_or("").trim();
+            if given.starts_with("http://") {
+                format!("http://{}", login_server_key(cx))
+            } else {
+                format!("https://{}", login_server_key(cx))
+            }
+        }
+    }
+}
+
+/// The registry's Bearer challenge: the fact from `registry.challenge`, or, when that check did
+/// not provide one, a `GET /v2/` of our own (Err: why it could not be had).
+async fn challenge(cx: &CheckCx<'_>) -> Result<crate::checks::Challenge, String> {
+    if let Some(c) = cx.facts().challenge.clone() {
+        return Ok(c);
+    }
+    let url = format!("{}/v2/", login_server_url(cx));
+    let resp = cx
+        .ctx
+        .send(cx.ctx.http().get(&url))
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    if resp.status != 401 {
+        return Err(format!(
+            "GET {url} answered {} without a challenge",
+            resp.status
+        ));
+    }
+    let challenges = crate::protocol::challenge::parse_headers(resp.header_all("www-authenticate"))
+        .map_err(|e| format!("GET {url}: malformed challenge: {e}"))?;
+    let bearer = crate::protocol::challenge::bearer(&challenges)
+        .ok_or_else(|| format!("GET {url}: no Bearer challenge"))?;
+    let realm = bearer
+        .param("realm")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| format!("GET {url}: challenge without realm"))?;
+    Ok(crate::checks::Challenge {
+        realm: realm.to_string(),
+        service: bearer.param("service").unwrap_or("").to_string(),
+        scope: bearer.param("scope").map(str::to_string),
+    })
+}
+
+/// Parses the leading `major.minor.patch` of a version string (`v3.14.0+g1`, `18.03.1-ce`).
+pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let mut parts = rest[..end]
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("18.03.1-ce"), Some((18, 3, 1)));
+        assert_eq!(
+            parse_version("Docker version 28.2.2, build e6534b4"),
+            Some((28, 2, 2))
+        );
+        assert_eq!(parse_version("v3.14.0+g3fc9f4b"), Some((3, 14, 0)));
+        assert_eq!(parse_version("Client: v2.10.0+g9ad53aa"), Some((2, 10, 0)));
+        assert_eq!(parse_version("no digits"), None);
+        assert!(parse_version("17.12.0-ce").expect("v") < (18, 3, 0));
+    }
 }

@@ -1,13 +1,589 @@
-//! One timeline of every credential in play.
+//! One timeline of every credential in play (`expiry.timeline`, placed last).
+//!
+//! Recorded here: the Entra token, the ACR refresh and access tokens, the service principal's
+//! client secret end date (Microsoft Graph, `GET /v1.0/applications(appId='…')` with the
+//! run's Graph token; "unknown" when it cannot be read) and the client certificate's validity.
+//! Other checks record what they own (the Docker-stored identity token, repository-scoped
+//! token passwords) and report those expiries themselves; this check lists them only.
+//!
+//! An expired credential is reported with its own code (AAD_TOKEN_EXPIRED, SP_SECRET_EXPIRED,
+//! …) unless the check that found it already did (`facts.expiry_reported`); one within the
+//! warning window (`--warn-within TOKENS[,SECRETS]`, default `15m,14d`) is
+//! CREDENTIAL_EXPIRES_SOON.
+//!
+//! Clock skew: the identity checks keep the `Date` header of every answer they got
+//! (`facts.server_dates`). When this machine's clock differs from the servers' by more than
+//! five minutes, states are judged by the servers' clock, the skew is named in the message
+//! and evidence (`clock_skew_s`), and a credential that looks expired only because of the
+//! local clock is reported as a CREDENTIAL_EXPIRES_SOON warning whose detail names the skew
+//! (local tools such as docker and az will treat it as expired), never as expired.
 
-use super::{Check, Group, Pending};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::{Check, CheckCx, Credential, Fact, Group, Outcome};
+use crate::azure::entra;
+use crate::checks::identity::rfc3339;
+use crate::finding::{RawFinding, Severity};
+use crate::lang::Lang;
+use crate::redact::{jwt_claims, Secret};
+use crate::report::TimelineEntry;
 
 pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![Box::new(Pending {
-        id: "expiry.timeline",
-        group: Group::Expiry,
-        title: ("credential expiry", "資格情報の有効期限"),
-        needs: &[],
-        provides: &[],
-    })]
+    vec![Box::new(Timeline)]
+}
+
+/// Skew beyond which the local clock is called wrong.
+pub const SKEW_LIMIT_S: i64 = 300;
+/// Default warning windows: tokens, then secrets and token passwords.
+pub const DEFAULT_WINDOWS: (i64, i64) = (15 * 60, 14 * 86400);
+
+/// Parses `--warn-within`: `TOKENS[,SECRETS]`, each a number with `s`, `m`, `h` or `d`.
+pub fn parse_warn_within(spec: &str) -> Result<(i64, i64), String> {
+    let one = |s: &str| -> Result<i64, String> {
+        let s = s.trim();
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: i64 = num
+            .parse()
+            .map_err(|_| format!("'{s}': expected a number followed by s, m, h or d"))?;
+        let mult = match unit {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return Err(format!("'{s}': unit must be s, m, h or d")),
+        };
+        n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+    };
+    let mut parts = spec.split(',');
+    let tokens = one(parts.next().unwrap_or(""))?;
+    let secrets = match parts.next() {
+        Some(p) => one(p)?,
+        None => DEFAULT_WINDOWS.1,
+    };
+    if parts.next().is_some() {
+        return Err("at most two durations: TOKENS,SECRETS".into());
+    }
+    Ok((tokens, secrets))
+}
+
+struct Timeline;
+
+impl Check for Timeline {
+    fn id(&self) -> &'static str {
+        "expiry.timeline"
+    }
+    fn group(&self) -> Group {
+        Group::Expiry
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("credential expiry", "資格情報の有効期限")
+    }
+    fn uses(&self) -> &'static [Fact] {
+        &[
+            Fact::Credential,
+            Fact::RefreshToken,
+            Fact::AccessToken,
+            Fact::DockerConfig,
+            Fact::Permissions,
+        ]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move { timeline(cx).await })
+    }
+}
+
+/// What one of our own entries is, for judging it.
+struct Item {
+    entry: TimelineEntry,
+    /// Unix expiry, when known.
+    exp: Option<i64>,
+    secret_like: bool,
+    /// Who renews it and how.
+    renew: (String, String),
+}
+
+async fn timeline(cx: &CheckCx<'_>) -> Outcome {
+    let (windows, window_note) = match cx.args.warn_within.as_deref().map(parse_warn_within) {
+        None => (DEFAULT_WINDOWS, None),
+        Some(Ok(w)) => (w, None),
+        Some(Err(e)) => (DEFAULT_WINDOWS, Some(format!("--warn-within ignored: {e}"))),
+    };
+    let local_now = cx.ctx.clock.unix();
+    let skew = clock_skew(cx);
+    let skewed = skew.is_some_and(|s| s.abs() > SKEW_LIMIT_S);
+    // Judge by the servers' clock when the local one is off.
+    let now = if skewed {
+        local_now + skew.unwrap_or(0)
+    } else {
+        local_now
+    };
+
+    let (credential, refresh, access, graph, cert, reported) = {
+        let f = cx.facts();
+        (
+            f.credential.clone(),
+            f.refresh_token.clone(),
+            f.access_token.clone(),
+            f.graph_token.clone(),
+            f.extra.get("client_certificate").cloned(),
+            f.expiry_reported.clone(),
+        )
+    };
+    let source = credential
+        .as_ref()
+        .map(|c| c.source().to_string())
+        .unwrap_or_else(|| "-".into());
+    let registry = cx
+        .facts()
+        .registry_name
+        .clone()
+        .unwrap_or_else(|| cx.target.to_string());
+    let mut items: Vec<Item> = Vec::new();
+
+    if let Some(Credential::Entra { claims, .. }) = &credential {
+        let renew = match source.as_str() {
+            "cli" => (cx.t("you", "ご自身"), "az login".to_string()),
+            "managed-identity" => (
+                cx.t("the platform (tokens are renewed on request)", "プラットフォーム (要求時に更新)"),
+                cx.t("request a new token", "新しいトークンを要求してください"),
+            ),
+            _ => (cx.t("you", "ご自身"), cx.t("request a new token", "新しいトークンを要求してください")),
+        };
+        items.push(item(
+            "entra_token",
+            &source,
+            claims.issued_at,
+            claims.expires_at,
+            false,
+            renew,
+        ));
+    }
+    let login = (
+        cx.t("you", "ご自身"),
+        format!("az acr login --name {registry}"),
+    );
+    for (kind, token) in [("acr_refresh_token", &refresh), ("acr_access_token", &access)] {
+        if let Some(t) = token {
+            let c = jwt_claims(t.expose()).unwrap_or_default();
+            let n = |k: &str| c.get(k).and_then(Value::as_i64);
+            items.push(item(kind, &format!("{registry} ({source})"), n("iat"), n("exp"), false, login.clone()));
+        }
+    }
+    if let Some(c) = &cert {
+        let n = |k: &str| c.get(k).and_then(Value::as_i64);
+        let path = c.get("path").and_then(Value::as_str).unwrap_or("?");
+        let subject = c.get("subject").and_then(Value::as_str).unwrap_or("?");
+        items.push(item(
+            "client_certificate",
+            &format!("{path} ({subject})"),
+            n("not_before"),
+            n("not_after"),
+            true,
+            (
+                cx.t("the application's owner", "アプリケーションの所有者"),
+                "az ad app credential reset --id <app-id> --cert @new-cert.pem --append".to_string(),
+            ),
+        ));
+    }
+    let mut graph_note = None;
+    if let Some(app_id) = sp_secret_app(cx, &credential) {
+        let renew = (
+            cx.t(
+                "the application's owner, or an administrator of the tenant",
+                "アプリケーションの所有者またはテナントの管理者",
+            ),
+            format!("az ad app credential reset --id {app_id} --append"),
+        );
+        let src = format!("application {app_id}");
+        if reported.iter().any(|k| k == "sp_client_secret") {
+            let mut it = item("sp_client_secret", &src, None, None, true, renew);
+            it.entry.state = "expired".into();
+            items.push(it);
+        } else {
+            match secret_end_dates(cx, graph.as_ref(), &app_id).await {
+                Ok(list) if !list.is_empty() => {
+                    for (key_id, start, end) in list {
+                        items.push(item(
+                            "sp_client_secret",
+                            &format!("{src} secret {key_id}"),
+                            start,
+                            end,
+                            true,
+                            renew.clone(),
+                        ));
+                    }
+                }
+                Ok(_) => {
+                    graph_note = Some(cx.t(
+                        "Graph lists no secret matching the one in use",
+                        "使用中のシークレットに一致するものが Graph にありません",
+                    ));
+                    items.push(item("sp_client_secret", &src, None, None, true, renew));
+                }
+                Err(e) => {
+                    graph_note = Some(cx.t(
+                        format!("the client secret's end date could not be read from Microsoft Graph: {e}"),
+                        format!("クライアント シークレットの有効期限を Microsoft Graph から読み取れませんでした: {e}"),
+                    ));
+                    items.push(item("sp_client_secret", &src, None, None, true, renew));
+                }
+            }
+        }
+    }
+
+    // Judge our own entries, record them, and find what to report.
+    let mut findings: Vec<RawFinding> = Vec::new();
+    for it in &mut items {
+        let window = if it.secret_like { windows.1 } else { windows.0 };
+        if let Some(exp) = it.exp {
+            let remaining = exp - now;
+            it.entry.remaining_s = Some(remaining);
+            it.entry.state = if remaining <= 0 {
+                "expired"
+            } else if remaining <= window {
+                "expiring"
+            } else {
+                "ok"
+            }
+            .into();
+            let local_remaining = exp - local_now;
+            if reported.iter().any(|k| *k == it.entry.kind) {
+                continue;
+            }
+            let what = describe_kind(cx, &it.entry.kind);
+            let (who, how) = it.renew.clone();
+            if remaining <= 0 {
+                let code = expired_code(&it.entry.kind, &source);
+                findings.push(
+                    RawFinding::new(
+                        code,
+                        cx.t(
+                            format!("{what} ({}) expired at {} ({} ago); renewed by {who}", it.entry.source, rfc3339(exp), span(-remaining)),
+                            format!("{what} ({}) は {} に期限切れです ({} 前)。更新するのは {who} です", it.entry.source, rfc3339(exp), span(-remaining)),
+                        ),
+                    )
+                    .evidence("kind", it.entry.kind.clone())
+                    .evidence("expires_at", rfc3339(exp))
+                    .command(how),
+                );
+            } else if local_remaining <= 0 && skewed {
+                findings.push(
+                    RawFinding::new(
+                        "CREDENTIAL_EXPIRES_SOON",
+                        cx.t(
+                            format!("{what} ({}) is valid until {} by the servers' clock, but this machine's clock is {} off, so local tools see it as expired: fix the clock", it.entry.source, rfc3339(exp), signed_span(skew.unwrap_or(0))),
+                            format!("{what} ({}) はサーバーの時計では {} まで有効ですが、このマシンの時計が {} ずれているため、ローカルのツールには期限切れに見えます。時計を修正してください", it.entry.source, rfc3339(exp), signed_span(skew.unwrap_or(0))),
+                        ),
+                    )
+                    .severity(Severity::Warning)
+                    .evidence("kind", it.entry.kind.clone())
+                    .evidence("clock_skew_s", skew.unwrap_or(0)),
+                );
+            } else if remaining <= window {
+                findings.push(
+                    RawFinding::new(
+                        "CREDENTIAL_EXPIRES_SOON",
+                        cx.t(
+                            format!("{what} ({}) expires at {}, in {}; renewed by {who}", it.entry.source, rfc3339(exp), span(remaining)),
+                            format!("{what} ({}) は {} に期限切れになります (残り {})。更新するのは {who} です", it.entry.source, rfc3339(exp), span(remaining)),
+                        ),
+                    )
+                    .evidence("kind", it.entry.kind.clone())
+                    .evidence("expires_at", rfc3339(exp))
+                    .command(how),
+                );
+            }
+        }
+    }
+    for it in &items {
+        cx.record_credential(it.entry.clone());
+    }
+
+    // The whole timeline, ours and the other checks' entries.
+    let all = cx.timeline();
+    let counts = |state: &str| all.iter().filter(|e| e.state == state).count();
+    let summary_en = format!(
+        "{} credential(s): {} ok, {} expiring, {} expired, {} unknown",
+        all.len(),
+        counts("ok"),
+        counts("expiring"),
+        counts("expired"),
+        counts("unknown")
+    );
+    let summary_ja = format!(
+        "資格情報 {} 件: 有効 {}、期限間近 {}、期限切れ {}、不明 {}",
+        all.len(),
+        counts("ok"),
+        counts("expiring"),
+        counts("expired"),
+        counts("unknown")
+    );
+    let mut message = cx.t(summary_en, summary_ja);
+    if let Some(s) = skew.filter(|_| skewed) {
+        message.push_str(&cx.t(
+            format!("; this machine's clock is {} off the servers' (judged by the servers' clock)", signed_span(s)),
+            format!("。このマシンの時計はサーバーと {} ずれています (サーバーの時計で判定)", signed_span(s)),
+        ));
+    }
+    if let Some(n) = &graph_note {
+        message.push_str("; ");
+        message.push_str(n);
+    }
+    if let Some(n) = &window_note {
+        message.push_str("; ");
+        message.push_str(n);
+    }
+    let evidence_entries: Vec<Value> = all
+        .iter()
+        .map(|e| {
+            json!({"kind": e.kind, "source": e.source, "expires_at": e.expires_at,
+                   "remaining_s": e.remaining_s, "state": e.state})
+        })
+        .collect();
+    let mut outcome = if all.is_empty() {
+        Outcome::info(cx.t(
+            "no credential with an expiry was seen",
+            "有効期限のある資格情報は見つかりませんでした",
+        ))
+    } else if findings.is_empty() {
+        Outcome::pass(message.clone())
+    } else {
+        let error = findings
+            .iter()
+            .any(|f| f.severity != Some(Severity::Warning) && f.code != "CREDENTIAL_EXPIRES_SOON");
+        let mut o = if error {
+            Outcome::fail(message.clone(), findings.remove(0))
+        } else {
+            Outcome::warn(message.clone(), findings.remove(0))
+        };
+        for f in findings {
+            o = o.finding(f);
+        }
+        o
+    };
+    outcome = outcome
+        .evidence("timeline", evidence_entries)
+        .evidence("warn_within_s", json!({"tokens": windows.0, "secrets": windows.1}));
+    if let Some(s) = skew {
+        outcome = outcome.evidence("clock_skew_s", s);
+    }
+    outcome
+}
+
+fn item(
+    kind: &str,
+    source: &str,
+    issued: Option<i64>,
+    exp: Option<i64>,
+    secret_like: bool,
+    renew: (String, String),
+) -> Item {
+    Item {
+        entry: TimelineEntry {
+            kind: kind.to_string(),
+            source: source.to_string(),
+            issued_at: issued.map(rfc3339),
+            expires_at: exp.map(rfc3339),
+            remaining_s: None,
+            state: "unknown".into(),
+        },
+        exp,
+        secret_like,
+        renew,
+    }
+}
+
+fn describe_kind(cx: &CheckCx<'_>, kind: &str) -> String {
+    match kind {
+        "entra_token" => cx.t("the Microsoft Entra token", "Microsoft Entra トークン"),
+        "acr_refresh_token" => cx.t("the ACR refresh token", "ACR リフレッシュ トークン"),
+        "acr_access_token" => cx.t("the ACR access token", "ACR アクセス トークン"),
+        "sp_client_secret" => cx.t("the service principal's client secret", "サービス プリンシパルのクライアント シークレット"),
+        "client_certificate" => cx.t("the client certificate", "クライアント証明書"),
+        other => other.to_string(),
+    }
+}
+
+fn expired_code(kind: &str, source: &str) -> &'static str {
+    match kind {
+        "sp_client_secret" | "client_certificate" => "SP_SECRET_EXPIRED",
+        "acr_refresh_token" | "acr_access_token" if source == "docker-config" => {
+            "DOCKER_STORED_TOKEN_EXPIRED"
+        }
+        "registry_token_password" => "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+        "docker_identity_token" => "DOCKER_STORED_TOKEN_EXPIRED",
+        _ => "AAD_TOKEN_EXPIRED",
+    }
+}
+
+fn span(s: i64) -> String {
+    let s = s.abs();
+    if s >= 86400 {
+        format!("{}d {}h", s / 86400, (s % 86400) / 3600)
+    } else if s >= 3600 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `+5m 0s` (servers ahead: the local clock is behind) or `-5m 0s`.
+fn signed_span(s: i64) -> String {
+    if s >= 0 {
+        format!("{} behind", span(s))
+    } else {
+        format!("{} ahead", span(s))
+    }
+}
+
+/// Servers' clock minus ours (seconds), the median of the `Date` headers seen.
+fn clock_skew(cx: &CheckCx<'_>) -> Option<i64> {
+    let mut d: Vec<i64> = cx
+        .facts()
+        .server_dates
+        .iter()
+        .map(|s| s.server_unix - s.local_unix)
+        .collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_unstable();
+    Some(d[d.len() / 2])
+}
+
+/// The application whose client secret is in use, when it is one.
+fn sp_secret_app(cx: &CheckCx<'_>, credential: &Option<Credential>) -> Option<String> {
+    match credential.as_ref() {
+        Some(Credential::Entra { source, claims, .. })
+            if source == "env" && cx.ctx.env("AZURE_CLIENT_SECRET").is_some() =>
+        {
+            claims
+                .app_id
+                .clone()
+                .or_else(|| cx.ctx.env("AZURE_CLIENT_ID").map(str::to_string))
+        }
+        Some(Credential::Basic {
+            username,
+            kind: super::BasicKind::ServicePrincipal,
+            ..
+        }) => Some(username.clone()),
+        None if cx.ctx.env("AZURE_CLIENT_SECRET").is_some() => {
+            // identity.credential failed on the secret (e.g. AADSTS7000222).
+            cx.ctx.env("AZURE_CLIENT_ID").map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+/// (keyId, start, end) of the secrets in use, from Graph: matched by the 3-character hint
+/// Graph keeps of each secret; every secret when none matches the hint.
+async fn secret_end_dates(
+    cx: &CheckCx<'_>,
+    graph: Option<&Secret>,
+    app_id: &str,
+) -> Result<Vec<(String, Option<i64>, Option<i64>)>, String> {
+    let Some(token) = graph else {
+        return Err(cx.t(
+            "no Microsoft Graph token for this credential",
+            "この資格情報の Microsoft Graph トークンがありません",
+        ));
+    };
+    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let url = format!(
+        "{}/v1.0/applications(appId='{app_id}')",
+        entra::graph_endpoint(cx.ctx, cloud)
+    );
+    let rb = cx
+        .ctx
+        .http()
+        .get(&url)
+        .bearer_auth(token.expose())
+        .header("Accept", "application/json");
+    let resp = cx.ctx.send(rb).await.map_err(|e| format!("GET {url}: {e}"))?;
+    if let Some(d) = entra::date_header(&resp) {
+        cx.facts().server_dates.push(super::ServerDate {
+            url: url.clone(),
+            server_unix: d,
+            local_unix: cx.ctx.clock.unix(),
+        });
+    }
+    let json = resp.json();
+    if resp.status != 200 {
+        let err = json
+            .as_ref()
+            .and_then(|j| j.get("error"))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.get("code").and_then(Value::as_str).unwrap_or(""),
+                    e.get("message").and_then(Value::as_str).unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        return Err(format!("GET {url} answered {}: {}", resp.status, err.trim()));
+    }
+    let creds = json
+        .as_ref()
+        .and_then(|j| j.get("passwordCredentials"))
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| format!("GET {url}: no passwordCredentials in the answer"))?;
+    let secret = cx.ctx.env("AZURE_CLIENT_SECRET").map(str::to_string).or_else(|| {
+        match cx.facts().credential.as_ref() {
+            Some(Credential::Basic { password, .. }) => Some(password.expose().to_string()),
+            _ => None,
+        }
+    });
+    let time = |v: Option<&Value>| {
+        v.and_then(Value::as_str).and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|d| d.unix_timestamp())
+        })
+    };
+    let all: Vec<(String, Option<i64>, Option<i64>, String)> = creds
+        .iter()
+        .map(|c| {
+            (
+                c.get("keyId").and_then(Value::as_str).unwrap_or("?").to_string(),
+                time(c.get("startDateTime")),
+                time(c.get("endDateTime")),
+                c.get("hint").and_then(Value::as_str).unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let matching: Vec<_> = all
+        .iter()
+        .filter(|(_, _, _, hint)| {
+            !hint.is_empty() && secret.as_deref().is_some_and(|s| s.starts_with(hint.as_str()))
+        })
+        .cloned()
+        .collect();
+    let chosen = if matching.is_empty() { all } else { matching };
+    Ok(chosen.into_iter().map(|(k, s, e, _)| (k, s, e)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warn_within_parses_units() {
+        assert_eq!(parse_warn_within("15m,14d"), Ok((900, 14 * 86400)));
+        assert_eq!(parse_warn_within("30s"), Ok((30, DEFAULT_WINDOWS.1)));
+        assert_eq!(parse_warn_within("2h,1d"), Ok((7200, 86400)));
+        assert!(parse_warn_within("5x").is_err());
+        assert!(parse_warn_within("m").is_err());
+        assert!(parse_warn_within("1m,2m,3m").is_err());
+    }
+
+    #[test]
+    fn token_kinds() {
+        assert_eq!(expired_code("client_certificate", "env"), "SP_SECRET_EXPIRED");
+        assert_eq!(expired_code("acr_refresh_token", "docker-config"), "DOCKER_STORED_TOKEN_EXPIRED");
+        assert_eq!(expired_code("entra_token", "cli"), "AAD_TOKEN_EXPIRED");
+    }
 }

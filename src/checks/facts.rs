@@ -164,6 +164,29 @@ pub struct Grants {
     pub granted: BTreeMap<String, Vec<String>>,
 }
 
+/// What `docker.daemon` learnt about the Docker engine.
+#[derive(Debug, Clone, Default)]
+pub struct DockerEngine {
+    /// The endpoint reached, e.g. `unix:///var/run/docker.sock`.
+    pub endpoint: String,
+    /// The engine's API version (used for later calls, e.g. `/auth`).
+    pub api_version: Option<String>,
+    pub version: Option<String>,
+    /// The daemon's own proxy settings (`docker info`), empty when unset.
+    pub http_proxy: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+/// A server's clock as its `Date` header showed it, next to the local clock at that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerDate {
+    /// The URL (without query) that answered.
+    pub url: String,
+    pub server_unix: i64,
+    pub local_unix: i64,
+}
+
 /// Everything learnt so far. Read and written through [`crate::checks::CheckCx::facts`].
 #[derive(Debug, Default)]
 pub struct Facts {
@@ -171,6 +194,10 @@ pub struct Facts {
     /// The Docker endpoint, e.g. `unix:///var/run/docker.sock`.
     pub docker_endpoint: Option<String>,
     pub docker_config_path: Option<String>,
+    /// The engine as reached by `docker.daemon`.
+    pub docker_engine: Option<DockerEngine>,
+    /// The credential stored for the login server in the Docker config (`docker.config`).
+    pub docker_stored_credential: Option<crate::protocol::docker_config::StoredCredential>,
     /// Lower-case resource name (corrected when the intent was clear).
     pub registry_name: Option<String>,
     pub arm_registry: Option<ArmRegistry>,
@@ -185,6 +212,13 @@ pub struct Facts {
     pub grants: Option<Grants>,
     /// Public IP the registry saw, from a 403 body.
     pub client_ip: Option<String>,
+    /// A Microsoft Graph token of the run's identity (service principals: secret end dates).
+    pub graph_token: Option<Secret>,
+    /// `Date` headers of the responses the identity checks saw, for clock-skew checks.
+    pub server_dates: Vec<ServerDate>,
+    /// Timeline kinds (`entra_token`, `sp_client_secret`, ...) whose expiry a check already
+    /// reported as a finding, so that `expiry.timeline` does not report it twice.
+    pub expiry_reported: Vec<String>,
     /// Anything else a family wants to share, by name.
     pub extra: BTreeMap<String, Value>,
 }

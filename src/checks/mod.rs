@@ -111,6 +111,8 @@ pub struct CheckCx<'a> {
     pub lang: Lang,
     facts: &'a Mutex<Facts>,
     timeline: &'a Mutex<Vec<TimelineEntry>>,
+    /// Completion signals of fact providers, for waiting only when a fact turns out to matter.
+    done: Option<&'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<bool>>>,
 }
 
 impl<'a> CheckCx<'a> {
@@ -129,7 +131,27 @@ impl<'a> CheckCx<'a> {
             lang,
             facts,
             timeline,
+            done: None,
         }
+    }
+
+    /// Lets [`CheckCx::await_fact`] wait for providers (set by the engine).
+    pub fn with_done(
+        mut self,
+        done: &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<bool>>,
+    ) -> Self {
+        self.done = Some(done);
+        self
+    }
+
+    /// Waits until the check providing `fact` has finished, if one runs. For facts needed only
+    /// on some paths (the registry's settings when the login server answers 403), so the common
+    /// path does not wait for them. Never wait for a fact whose provider waits for this check.
+    pub async fn await_fact(&self, fact: Fact) {
+        let Some(mut rx) = self.done.and_then(|d| d.get(&fact)).cloned() else {
+            return;
+        };
+        let _ = tokio::time::timeout(self.ctx.timeout * 4, rx.wait_for(|done| *done)).await;
     }
 
     /// The facts, locked. Keep the guard short: never hold it across an `.await`.

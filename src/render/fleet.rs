@@ -19,7 +19,9 @@ fn worst(reports: &[&Report]) -> RunStatus {
 }
 
 fn primary_code(r: &Report) -> String {
-    r.primary().map(|f| f.code.clone()).unwrap_or_else(|| "-".into())
+    r.primary()
+        .map(|f| f.code.clone())
+        .unwrap_or_else(|| "-".into())
 }
 
 pub fn human(reports: &[&Report], style: Style) -> String {

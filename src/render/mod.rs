@@ -108,6 +108,12 @@ pub fn verdict(report: &Report, lang: Lang) -> String {
     };
     if let Some(primary) = report.primary() {
         parts.push(format!("acr-doctor explain {}", primary.code));
+    } else if passed == 0 {
+        parts.insert(
+            0,
+            lang.pick("nothing could be checked", "確認できた項目はありません")
+                .to_string(),
+        );
     } else {
         parts.insert(
             0,

@@ -68,6 +68,114 @@ pub enum Fault {
     NoManagedIdentity,
     /// Graph refuses to show application objects (403 Authorization_RequestDenied).
     GraphForbidden,
+    /// Responses to requests whose path matches `path` (see [`path_matches`]) are spoiled the
+    /// hostile way `how` (huge or broken headers, huge, cut or non-JSON bodies, absurd JWTs).
+    Mangle { path: String, how: Mangle },
+    /// Requests whose path matches `path` are answered `307 Temporary Redirect` to `to` followed
+    /// by the original path and query (a client that followed would repeat method, body and
+    /// headers towards another host).
+    Redirect { path: String, to: String },
+}
+
+/// How [`Fault::Mangle`] spoils a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mangle {
+    /// An extra `X-Acr-Filler` header of 1 MiB (and a `WWW-Authenticate` padded to 1 MiB when present).
+    HugeHeader,
+    /// 5000 extra `X-Acr-Filler-N` headers.
+    ManyHeaders,
+    /// `WWW-Authenticate` sent three times: `Basic realm=..` first, then the real value twice.
+    DuplicateChallenge,
+    /// `WWW-Authenticate` whose value carries bytes that are not UTF-8.
+    NotUtf8Header,
+    /// The body is replaced by 64 MiB of JSON-looking bytes, streamed (never held whole).
+    HugeBody,
+    /// `Content-Length` announces the whole body but only half of it is sent before the stream fails.
+    TruncatedBody,
+    /// The body is an HTML error page (status and `Content-Type: application/json` kept).
+    NotJson,
+    /// The body is bytes that are not UTF-8 (status and content type kept).
+    NotUtf8Body,
+    /// Every JWT in the JSON body (`access_token`, `refresh_token`, `accessToken`) gets a payload that is not base64url.
+    JwtBadBase64,
+    /// Every JWT in the JSON body loses its signature part (`header.payload`).
+    JwtMissingParts,
+    /// Every JWT in the JSON body is re-signed with `exp` in the year 99999.
+    JwtExpFar,
+    /// Every JWT in the JSON body is re-signed with a negative `exp` (and `iat`/`nbf`).
+    JwtExpNegative,
+    /// Every JWT in the JSON body is re-signed with `exp` as a string (`"tomorrow"`).
+    JwtExpString,
+}
+
+/// Every [`Mangle`] name.
+pub const MANGLE_NAMES: &[&str] = &[
+    "huge-header",
+    "many-headers",
+    "duplicate-challenge",
+    "not-utf8-header",
+    "huge-body",
+    "truncated-body",
+    "not-json",
+    "not-utf8-body",
+    "jwt-bad-base64",
+    "jwt-missing-parts",
+    "jwt-exp-far",
+    "jwt-exp-negative",
+    "jwt-exp-string",
+];
+
+impl Mangle {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mangle::HugeHeader => "huge-header",
+            Mangle::ManyHeaders => "many-headers",
+            Mangle::DuplicateChallenge => "duplicate-challenge",
+            Mangle::NotUtf8Header => "not-utf8-header",
+            Mangle::HugeBody => "huge-body",
+            Mangle::TruncatedBody => "truncated-body",
+            Mangle::NotJson => "not-json",
+            Mangle::NotUtf8Body => "not-utf8-body",
+            Mangle::JwtBadBase64 => "jwt-bad-base64",
+            Mangle::JwtMissingParts => "jwt-missing-parts",
+            Mangle::JwtExpFar => "jwt-exp-far",
+            Mangle::JwtExpNegative => "jwt-exp-negative",
+            Mangle::JwtExpString => "jwt-exp-string",
+        }
+    }
+}
+
+impl FromStr for Mangle {
+    type Err = ParseFaultError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim() {
+            "huge-header" => Mangle::HugeHeader,
+            "many-headers" => Mangle::ManyHeaders,
+            "duplicate-challenge" => Mangle::DuplicateChallenge,
+            "not-utf8-header" => Mangle::NotUtf8Header,
+            "huge-body" => Mangle::HugeBody,
+            "truncated-body" => Mangle::TruncatedBody,
+            "not-json" => Mangle::NotJson,
+            "not-utf8-body" => Mangle::NotUtf8Body,
+            "jwt-bad-base64" => Mangle::JwtBadBase64,
+            "jwt-missing-parts" => Mangle::JwtMissingParts,
+            "jwt-exp-far" => Mangle::JwtExpFar,
+            "jwt-exp-negative" => Mangle::JwtExpNegative,
+            "jwt-exp-string" => Mangle::JwtExpString,
+            other => return Err(ParseFaultError(other.to_string())),
+        })
+    }
+}
+
+/// Whether a request path is targeted by a [`Fault::Mangle`] / [`Fault::Redirect`] pattern:
+/// `*SUFFIX` matches paths ending with SUFFIX (e.g. `*/oauth2/v2.0/token`, whatever the
+/// tenant), anything else matches paths starting with it (`/oauth2/exchange`, `/v2/`).
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) => path.ends_with(suffix),
+        None => path.starts_with(pattern),
+    }
 }
 
 /// Every fault name, in the order documented in tests/README.md.
@@ -101,6 +209,8 @@ pub const FAULT_NAMES: &[&str] = &[
     "private-endpoint",
     "no-managed-identity",
     "graph-forbidden",
+    "mangle",
+    "redirect",
 ];
 
 impl Fault {
@@ -136,6 +246,8 @@ impl Fault {
             Fault::PrivateEndpoint => "private-endpoint",
             Fault::NoManagedIdentity => "no-managed-identity",
             Fault::GraphForbidden => "graph-forbidden",
+            Fault::Mangle { .. } => "mangle",
+            Fault::Redirect { .. } => "redirect",
         }
     }
 }
@@ -151,6 +263,8 @@ impl fmt::Display for Fault {
             Fault::Trickle { interval_ms } => write!(f, "trickle={interval_ms}"),
             Fault::RefreshExchangeError { status } => write!(f, "refresh-exchange-error={status}"),
             Fault::AccessTokenError { status } => write!(f, "access-token-error={status}"),
+            Fault::Mangle { path, how } => write!(f, "mangle={path}:{}", how.name()),
+            Fault::Redirect { path, to } => write!(f, "redirect={path}:{to}"),
             other => f.write_str(other.name()),
         }
     }
@@ -230,6 +344,39 @@ impl FromStr for Fault {
             "private-endpoint" => plain(Fault::PrivateEndpoint),
             "no-managed-identity" => plain(Fault::NoManagedIdentity),
             "graph-forbidden" => plain(Fault::GraphForbidden),
+            // `mangle=PATH:HOW` (default `/v2/:not-json`).
+            "mangle" => match value {
+                None => Ok(Fault::Mangle {
+                    path: "/v2/".into(),
+                    how: Mangle::NotJson,
+                }),
+                Some(v) => {
+                    let (path, how) = v
+                        .rsplit_once(':')
+                        .ok_or_else(|| ParseFaultError(s.to_string()))?;
+                    Ok(Fault::Mangle {
+                        path: path.trim().to_string(),
+                        how: how.parse().map_err(|_| ParseFaultError(s.to_string()))?,
+                    })
+                }
+            },
+            // `redirect=PATH:URL` (default: everything to `http://127.0.0.1:9`, the discard port).
+            "redirect" => match value {
+                None => Ok(Fault::Redirect {
+                    path: "/".into(),
+                    to: "http://127.0.0.1:9".into(),
+                }),
+                Some(v) => {
+                    let (path, to) = v
+                        .split_once(':')
+                        .filter(|(_, to)| to.starts_with("http"))
+                        .ok_or_else(|| ParseFaultError(s.to_string()))?;
+                    Ok(Fault::Redirect {
+                        path: path.trim().to_string(),
+                        to: to.trim().trim_end_matches('/').to_string(),
+                    })
+                }
+            },
             _ => Err(ParseFaultError(s.to_string())),
         }
     }
@@ -258,5 +405,22 @@ mod tests {
         assert!("slow=abc".parse::<Fault>().is_err());
         assert!("hang=3".parse::<Fault>().is_err());
         assert!("nonsense".parse::<Fault>().is_err());
+        for how in MANGLE_NAMES {
+            let text = format!("mangle=*/oauth2/v2.0/token:{how}");
+            let fault: Fault = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(fault.to_string(), text);
+        }
+        assert_eq!(
+            "redirect=/oauth2/exchange:http://127.0.0.1:1234/".parse::<Fault>(),
+            Ok(Fault::Redirect {
+                path: "/oauth2/exchange".into(),
+                to: "http://127.0.0.1:1234".into()
+            })
+        );
+        assert!("mangle=/v2/:nonsense".parse::<Fault>().is_err());
+        assert!("redirect=/v2/".parse::<Fault>().is_err());
+        assert!(path_matches("*/oauth2/v2.0/token", "/t/oauth2/v2.0/token"));
+        assert!(path_matches("/v2/", "/v2/app/tags/list"));
+        assert!(!path_matches("/oauth2/token", "/t/oauth2/token"));
     }
 }

@@ -21,6 +21,7 @@ mod entra;
 mod fakeaz;
 mod fault;
 mod graph;
+mod hostile;
 mod identity;
 pub mod ids;
 mod login;
@@ -30,7 +31,7 @@ mod state;
 
 pub use docker::{docker_host, require_docker};
 pub use fakeaz::FakeAz;
-pub use fault::{Fault, ParseFaultError, FAULT_NAMES};
+pub use fault::{path_matches, Fault, Mangle, ParseFaultError, FAULT_NAMES, MANGLE_NAMES};
 pub use state::{
     builtin_roles, BedState, ClientCertificate, ClientSecret, FederatedCredential, Principal,
     PrincipalKind, Registry, RegistrySpec, RepoToken, RoleAssignment, RoleAssignmentMode,

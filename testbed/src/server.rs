@@ -199,6 +199,29 @@ pub(crate) async fn front(
         }
         _ => None,
     });
+    let redirect_to = faults.iter().find_map(|f| match f {
+        Fault::Redirect { path, to } if crate::fault::path_matches(path, req.uri().path()) => {
+            Some(to.clone())
+        }
+        _ => None,
+    });
+    if let Some(to) = redirect_to {
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        let resp = crate::hostile::redirect(&to, &pq);
+        entry.status = resp.status().as_u16();
+        inner.log(entry);
+        return resp;
+    }
+    let mangle = faults.iter().find_map(|f| match f {
+        Fault::Mangle { path, how } if crate::fault::path_matches(path, req.uri().path()) => {
+            Some(*how)
+        }
+        _ => None,
+    });
     let mut resp = match throttle {
         Some(secs) => {
             let mut r = acr_error(
@@ -216,6 +239,9 @@ pub(crate) async fn front(
     };
     entry.status = resp.status().as_u16();
     inner.log(entry);
+    if let Some(how) = mangle {
+        resp = crate::hostile::mangle(resp, how).await;
+    }
     if let Some(interval) = faults.iter().find_map(|f| match f {
         Fault::Trickle { interval_ms } => Some(*interval_ms),
         _ => None,

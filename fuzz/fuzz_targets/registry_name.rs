@@ -1,0 +1,16 @@
+//! Registry names and login servers typed by users or read from files.
+#![no_main]
+
+use acr_doctor::protocol::registry_name::{
+    is_loopback_host, parse, parse_login_server, rule_problems,
+};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let name = parse(&text);
+    let _ = (name.name(), name.login_server(), name.is_clean());
+    let _ = rule_problems(&text);
+    let _ = parse_login_server(&text);
+    let _ = is_loopback_host(&text);
+});

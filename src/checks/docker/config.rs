@@ -1,0 +1,417 @@
+//! The Docker config and the credential it stores for the target registry.
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::{challenge, login_server_key, process_bound};
+use crate::checks::{Check, CheckCx, Fact, Group, Outcome};
+use crate::cli::AuthSource;
+use crate::finding::{RawFinding, Severity};
+use crate::lang::Lang;
+use crate::protocol::docker_config::{
+    resolve_stored, ConfigError, DockerConfig, HelperError, StoredCredential, StoredKind,
+};
+use crate::report::TimelineEntry;
+
+/// A stored identity token expiring within this many seconds is "expiring" on the timeline.
+const EXPIRING_S: i64 = 15 * 60;
+
+pub struct Config;
+
+impl Check for Config {
+    fn id(&self) -> &'static str {
+        "docker.config"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("docker config", "docker 構成")
+    }
+    fn uses(&self) -> &'static [Fact] {
+        &[Fact::LoginServer]
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::DockerConfig]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(run_config(cx))
+    }
+}
+
+async fn run_config(cx: &CheckCx<'_>) -> Outcome {
+    let loaded = match DockerConfig::load(cx.ctx.env_map()) {
+        Ok(l) => l,
+        Err(ConfigError::NoHome) => {
+            return Outcome::skip(cx.t(
+                "neither HOME nor DOCKER_CONFIG is set: no Docker config to read",
+                "HOME も DOCKER_CONFIG も設定されていないため、読み取る Docker 構成がありません",
+            ))
+        }
+        Err(e) => {
+            // A malformed config does not stop docker: the CLI warns, ignores the whole file
+            // and carries on with no stored credentials (and `docker login` would overwrite
+            // it). No catalogue code names "unreadable Docker config", and the credential
+            // codes would each claim something that is not true (no helper is involved, no
+            // credential was rejected), so this is UNEXPECTED_ERROR, at warning level, with
+            // the parser's position as evidence.
+            let path = match &e {
+                ConfigError::Io { path, .. } | ConfigError::Parse { path, .. } => path.clone(),
+                ConfigError::NoHome => String::new(),
+            };
+            cx.facts().docker_config_path = Some(path.clone());
+            let detail = cx.t(
+                format!("{e}; docker ignores this file, so credentials stored in it are not used"),
+                format!(
+                    "{e}。docker はこのファイルを無視するため、保存された資格情報は使われません"
+                ),
+            );
+            let mut finding = RawFinding::new("UNEXPECTED_ERROR", detail.clone())
+                .severity(Severity::Warning)
+                .evidence("path", path.clone())
+                .step(cx.t(
+                    format!("Fix the JSON in {path} (or move it away and log in again)"),
+                    format!("{path} の JSON を修正してください (または退避してログインし直してください)"),
+                ));
+            if let ConfigError::Parse { line, column, .. } = &e {
+                finding = finding
+                    .evidence("line", *line as u64)
+                    .evidence("column", *column as u64);
+            }
+            return Outcome::warn(detail, finding);
+        }
+    };
+    // Every secret in the file is registered, whichever registry it belongs to.
+    for cfg in std::iter::once(&loaded.file).chain(loaded.env.iter()) {
+        for entry in cfg.auths.values() {
+            for s in [&entry.password, &entry.identity_token]
+                .into_iter()
+                .flatten()
+            {
+                cx.ctx.redactor.register_secret(s);
+            }
+        }
+    }
+    let path = loaded.path().display().to_string();
+    cx.facts().docker_config_path = Some(path.clone());
+    let server = login_server_key(cx);
+    let lookup_preview = loaded.stored_credential_for(&server);
+    let via_text = lookup_preview.via.describe(&lookup_preview.host);
+    let exists = matches!(
+        loaded.source,
+        crate::protocol::docker_config::ConfigSource::File(_)
+    );
+    let result = resolve_stored(cx.ctx, &loaded, &server, process_bound(cx)).await;
+    let base = |o: Outcome| {
+        let mut o = o
+            .evidence("path", path.clone())
+            .evidence("exists", exists)
+            .evidence("login_server", server.clone())
+            .evidence("store", via_text.clone());
+        if loaded.env.is_some() {
+            o = o.evidence("docker_auth_config", true);
+        }
+        o
+    };
+    match result {
+        Err(e) => {
+            let helper = lookup_preview.via.helper().unwrap_or("").to_string();
+            let (detail, fix) = match &e {
+                HelperError::NotFound(h) => (
+                    cx.t(
+                        format!("{path} sets {via_text}, but docker-credential-{h} is not on PATH: docker login and pull fail for {server}"),
+                        format!("{path} は {via_text} を指定していますが、PATH 上に docker-credential-{h} がありません。{server} への docker login と pull は失敗します"),
+                    ),
+                    cx.t(
+                        format!("Install docker-credential-{h}, or remove {via_text} from {path}"),
+                        format!("docker-credential-{h} をインストールするか、{path} から {via_text} を削除してください"),
+                    ),
+                ),
+                other => (
+                    cx.t(
+                        format!("{path} sets {via_text}; the helper failed for {server}: {other}"),
+                        format!("{path} は {via_text} を指定していますが、{server} についてヘルパーが失敗しました: {other}"),
+                    ),
+                    cx.t(
+                        format!("Run `echo {server} | docker-credential-{helper} get` to see the helper's error"),
+                        format!("`echo {server} | docker-credential-{helper} get` を実行してヘルパーのエラーを確認してください"),
+                    ),
+                ),
+            };
+            base(Outcome::fail(
+                detail.clone(),
+                RawFinding::new("DOCKER_CREDENTIAL_HELPER_ERROR", detail)
+                    .evidence("path", path.clone())
+                    .evidence("helper", format!("docker-credential-{helper}"))
+                    .evidence("error", e.to_string())
+                    .step(fix),
+            ))
+        }
+        Ok((_, None)) => base(Outcome::pass(cx.t(
+            format!("{path}: nothing stored for {server} ({via_text})"),
+            format!("{path}: {server} の資格情報は保存されていません ({via_text})"),
+        ))),
+        Ok((_, Some(stored))) => {
+            let kind = match stored.kind {
+                StoredKind::Password => "password",
+                StoredKind::IdentityToken => "identity token",
+            };
+            let msg = cx.t(
+                format!(
+                    "{path}: {kind} for {server} stored via {via_text} (user {})",
+                    stored.username
+                ),
+                format!(
+                    "{path}: {server} の {kind} が {via_text} に保存されています (ユーザー {})",
+                    stored.username
+                ),
+            );
+            let username = stored.username.clone();
+            cx.facts().docker_stored_credential = Some(stored);
+            base(Outcome::pass(msg))
+                .evidence("stored_kind", kind)
+                .evidence("stored_username", username)
+        }
+    }
+}
+
+pub struct Credentials;
+
+impl Check for Credentials {
+    fn id(&self) -> &'static str {
+        "docker.credentials"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("stored docker credentials", "保存された docker 資格情報")
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::DockerConfig]
+    }
+    fn uses(&self) -> &'static [Fact] {
+        &[Fact::LoginServer, Fact::Challenge]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(run_credentials(cx))
+    }
+}
+
+fn logout(server: &str) -> String {
+    format!("docker logout {server}")
+}
+
+async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
+    let server = login_server_key(cx);
+    let path = cx.facts().docker_config_path.clone().unwrap_or_default();
+    let anonymous = cx.args.auth == AuthSource::Anonymous;
+    let stored = cx.facts().docker_stored_credential.clone();
+    let Some(stored) = stored else {
+        return Outcome::info(cx.t(
+            format!("no credential stored for {server} in {path}"),
+            format!("{path} に {server} の資格情報は保存されていません"),
+        ));
+    };
+    let via = stored.via.describe(&stored.host);
+    let now = cx.ctx.clock.unix();
+
+    // An identity token (what `az acr login` stores) carries its own expiry.
+    let mut expiry_evidence = None;
+    if stored.kind == StoredKind::IdentityToken {
+        if let Some(claims) = crate::redact::jwt_claims(stored.secret.expose()) {
+            let exp = claims.get("exp").and_then(Value::as_i64);
+            let iat = claims.get("iat").and_then(Value::as_i64);
+            let fmt = |t: Option<i64>| {
+                t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                    .and_then(|d| {
+                        d.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+            };
+            let remaining = exp.map(|e| e - now);
+            let state = match remaining {
+                None => "unknown",
+                Some(r) if r <= 0 => "expired",
+                Some(r) if r <= EXPIRING_S => "expiring",
+                Some(_) => "ok",
+            };
+            cx.record_credential(TimelineEntry {
+                kind: "docker_identity_token".into(),
+                source: format!("docker config {path} ({via})"),
+                issued_at: fmt(iat),
+                expires_at: fmt(exp),
+                remaining_s: remaining,
+                state: state.into(),
+            });
+            expiry_evidence = fmt(exp);
+            if let Some(r) = remaining.filter(|r| *r <= 0) {
+                let when = fmt(exp).unwrap_or_default();
+                let detail = cx.t(
+                    format!("the ACR refresh token stored for {server} in {path} ({via}) expired at {when} ({} min ago)", (-r) / 60),
+                    format!("{path} ({via}) に保存された {server} の ACR リフレッシュ トークンは {when} に期限切れになりました ({} 分前)", (-r) / 60),
+                );
+                return Outcome::fail(
+                    detail.clone(),
+                    RawFinding::new("DOCKER_STORED_TOKEN_EXPIRED", detail)
+                        .evidence("path", path.clone())
+                        .evidence("store", via.clone())
+                        .evidence("expires_at", when)
+                        .command(format!(
+                            "az acr login --name {}",
+                            server.split('.').next().unwrap_or(&server)
+                        )),
+                );
+            }
+        }
+    }
+
+    let ch = match challenge(cx).await {
+        Ok(c) => c,
+        Err(why) => {
+            return Outcome::skip(cx.t(
+                format!(
+                    "a credential is stored for {server} ({via}) but it cannot be tried: {why}"
+                ),
+                format!("{server} の資格情報 ({via}) は保存されていますが、試せません: {why}"),
+            ))
+        }
+    };
+    let scope = cx
+        .args
+        .repository
+        .as_ref()
+        .map(|r| format!("repository:{r}:pull"));
+
+    // With --auth anonymous the question is whether the stored credential gets in the way.
+    if anonymous {
+        let mut q = vec![("service", ch.service.clone())];
+        if let Some(s) = &scope {
+            q.push(("scope", s.clone()));
+        }
+        let anon = cx.ctx.send(cx.ctx.http().get(&ch.realm).query(&q)).await;
+        let allowed = matches!(&anon, Ok(r) if r.status == 200 && r.json().is_some_and(|j| j.get("access_token").or_else(|| j.get("token")).is_some()));
+        if let Ok(r) = &anon {
+            if let Some(j) = r.json() {
+                for k in ["access_token", "token"] {
+                    if let Some(t) = j.get(k).and_then(Value::as_str) {
+                        cx.ctx.redactor.register(t);
+                    }
+                }
+            }
+        }
+        if allowed {
+            let detail = cx.t(
+                format!("{server} allows anonymous pull, but {path} stores a credential for it ({via}, user {}): docker sends it instead of pulling anonymously", stored.username),
+                format!("{server} は匿名 pull を許可していますが、{path} に資格情報が保存されています ({via}、ユーザー {})。docker は匿名ではなくその資格情報を送ります", stored.username),
+            );
+            return Outcome::fail(
+                detail.clone(),
+                RawFinding::new("DOCKER_STALE_CREDENTIALS", detail)
+                    .evidence("path", path.clone())
+                    .evidence("store", via.clone())
+                    .command(logout(&server)),
+            );
+        }
+    }
+
+    let (request, how) = match stored.kind {
+        StoredKind::IdentityToken => {
+            let mut form = vec![
+                ("grant_type", "refresh_token".to_string()),
+                ("service", ch.service.clone()),
+                ("refresh_token", stored.secret.expose().to_string()),
+            ];
+            if let Some(s) = &scope {
+                form.push(("scope", s.clone()));
+            }
+            (
+                cx.ctx.http().post(&ch.realm).form(&form),
+                format!("POST {} (grant_type=refresh_token)", ch.realm),
+            )
+        }
+        StoredKind::Password => {
+            let mut q = vec![("service", ch.service.clone())];
+            if let Some(s) = &scope {
+                q.push(("scope", s.clone()));
+            }
+            (
+                cx.ctx
+                    .http()
+                    .get(&ch.realm)
+                    .query(&q)
+                    .basic_auth(&stored.username, Some(stored.secret.expose())),
+                format!("GET {} (Basic, user {})", ch.realm, stored.username),
+            )
+        }
+    };
+    let resp = match cx.ctx.send(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::skip(cx.t(
+                format!("the stored credential for {server} could not be tried: {how}: {e}"),
+                format!("{server} の保存済み資格情報を試せませんでした: {how}: {e}"),
+            ))
+        }
+    };
+    if let Some(j) = resp.json() {
+        for k in ["access_token", "token", "refresh_token"] {
+            if let Some(t) = j.get(k).and_then(Value::as_str) {
+                cx.ctx.redactor.register(t);
+            }
+        }
+    }
+    let registry_says = resp
+        .registry_errors()
+        .into_iter()
+        .map(|(c, m)| format!("{c}: {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    match resp.status {
+        200 => {
+            let mut o = Outcome::pass(cx.t(
+                format!(
+                    "the credential stored for {server} ({via}, user {}) is accepted by {}",
+                    stored.username, ch.realm
+                ),
+                format!(
+                    "{server} の保存済み資格情報 ({via}、ユーザー {}) は {} に受け入れられました",
+                    stored.username, ch.realm
+                ),
+            ))
+            .evidence("request", how);
+            if let Some(e) = expiry_evidence {
+                o = o.evidence("expires_at", e);
+            }
+            o
+        }
+        401 | 403 => {
+            let detail = cx.t(
+                format!("the credential stored for {server} in {path} ({via}, user {}) is rejected: {how} answered {}{}", stored.username, resp.status, if registry_says.is_empty() { String::new() } else { format!(" ({registry_says})") }),
+                format!("{path} に保存された {server} の資格情報 ({via}、ユーザー {}) は拒否されました: {how} の応答は {}{}", stored.username, resp.status, if registry_says.is_empty() { String::new() } else { format!(" ({registry_says})") }),
+            );
+            Outcome::fail(detail.clone(), stale(&server, &path, &via, &stored, detail))
+                .evidence("request", how)
+        }
+        other => Outcome::skip(cx.t(
+            format!(
+                "the stored credential for {server} could not be judged: {how} answered {other}"
+            ),
+            format!("{server} の保存済み資格情報を判定できませんでした: {how} の応答は {other}"),
+        )),
+    }
+}
+
+fn stale(
+    server: &str,
+    path: &str,
+    via: &str,
+    stored: &StoredCredential,
+    detail: String,
+) -> RawFinding {
+    RawFinding::new("DOCKER_STALE_CREDENTIALS", detail)
+        .evidence("path", path.to_string())
+        .evidence("store", via.to_string())
+        .evidence("username", stored.username.clone())
+        .command(logout(server))
+}

@@ -1,0 +1,422 @@
+//! The Docker daemon: the endpoint the docker CLI would use, reached through bollard.
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Outcome};
+use crate::finding::{RawFinding, Severity};
+use crate::lang::Lang;
+use crate::protocol::docker_config::{config_dir, DockerConfig};
+use crate::protocol::docker_context::{self, address, is_local, Address, Endpoint, EndpointSource};
+
+/// An answer slower than this is worth a warning.
+const SLOW: Duration = Duration::from_secs(2);
+
+/// Why a connection to the daemon failed, from the operating system's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectProblem {
+    /// No socket at the path (ENOENT).
+    NoSocket,
+    /// The socket exists but this user may not open it (EACCES / EPERM).
+    PermissionDenied,
+    /// Nothing listens (ECONNREFUSED): a stale socket or a stopped daemon.
+    Refused,
+    /// No answer in time (a remote host that does not answer).
+    TimedOut,
+    /// Host or network unreachable.
+    Unreachable,
+    Other(String),
+}
+
+/// Classifies a connect error. (A test running as root cannot produce EACCES with chmod,
+/// so the permission case is tested through this function with a simulated error.)
+pub fn classify_connect_error(e: &std::io::Error) -> ConnectProblem {
+    use std::io::ErrorKind;
+    match (e.kind(), e.raw_os_error()) {
+        (ErrorKind::NotFound, _) | (_, Some(2)) => ConnectProblem::NoSocket,
+        (ErrorKind::PermissionDenied, _) | (_, Some(13)) | (_, Some(1)) => {
+            ConnectProblem::PermissionDenied
+        }
+        (ErrorKind::ConnectionRefused, _) | (_, Some(111)) => ConnectProblem::Refused,
+        (ErrorKind::TimedOut, _) | (_, Some(110)) => ConnectProblem::TimedOut,
+        (_, Some(101)) | (_, Some(113)) => ConnectProblem::Unreachable,
+        _ => ConnectProblem::Other(e.to_string()),
+    }
+}
+
+pub struct Daemon;
+
+impl Check for Daemon {
+    fn id(&self) -> &'static str {
+        "docker.daemon"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("docker daemon", "docker デーモン")
+    }
+    /// Without a usable client the daemon is moot: the client's finding is the primary cause.
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::DockerClient]
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::DockerDaemon]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(run(cx))
+    }
+}
+
+async fn run(cx: &CheckCx<'_>) -> Outcome {
+    let env = cx.ctx.env_map();
+    // A malformed config is ignored by the docker CLI too (it warns and uses the defaults).
+    let current = DockerConfig::load(env)
+        .ok()
+        .and_then(|l| l.file.current_context);
+    let dir = config_dir(env).unwrap_or_default();
+    let endpoint = match docker_context::resolve(env, &dir, current.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            let detail = cx.t(
+                format!("the docker context cannot be resolved: {e}"),
+                format!("docker コンテキストを解決できません: {e}"),
+            );
+            return Outcome::fail(
+                detail.clone(),
+                RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+                    .evidence("error", e.to_string())
+                    .command("docker context ls")
+                    .command("docker context use default"),
+            );
+        }
+    };
+    cx.facts().docker_endpoint = Some(endpoint.host.clone());
+    let source = endpoint.source.describe();
+    let addr = address(&endpoint.host);
+    let evidence = |o: Outcome| {
+        let mut o = o
+            .evidence("endpoint", endpoint.host.clone())
+            .evidence("endpoint_source", source.clone());
+        if let EndpointSource::Context { meta, .. } = &endpoint.source {
+            o = o.evidence("context_meta", meta.display().to_string());
+        }
+        o
+    };
+    if endpoint.tls {
+        return evidence(Outcome::info(cx.t(
+            format!("{} ({source}) uses TLS; acr-doctor does not probe TLS-protected daemons", endpoint.host),
+            format!("{} ({source}) は TLS を使用します。acr-doctor は TLS で保護されたデーモンを調べません", endpoint.host),
+        )));
+    }
+    let bound = cx.ctx.timeout;
+    let secs = bound.as_secs().max(1);
+    let started = Instant::now();
+    let docker = match &addr {
+        #[cfg(unix)]
+        Address::Unix(path) => {
+            if let Err(e) = precheck_unix(path, bound).await {
+                return evidence(connect_failure(cx, &endpoint, &source, e));
+            }
+            bollard::Docker::connect_with_unix(
+                &path.display().to_string(),
+                secs,
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+        Address::Tcp(a) => {
+            if let Err(e) = precheck_tcp(a, bound).await {
+                return evidence(connect_failure(cx, &endpoint, &source, e));
+            }
+            bollard::Docker::connect_with_http(
+                &format!("tcp://{a}"),
+                secs,
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+        #[cfg(windows)]
+        Address::Npipe(p) => bollard::Docker::connect_with_named_pipe(
+            &format!("npipe://{p}"),
+            secs,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        _ => {
+            return evidence(Outcome::info(cx.t(
+                format!(
+                    "{} ({source}) is not probed by acr-doctor (ssh and other transports)",
+                    endpoint.host
+                ),
+                format!(
+                    "{} ({source}) は acr-doctor では調べません (ssh などの接続方式)",
+                    endpoint.host
+                ),
+            )));
+        }
+    };
+    let docker = match docker {
+        Ok(d) => d,
+        Err(e) => {
+            return evidence(daemon_error(
+                cx,
+                &endpoint,
+                &source,
+                ConnectProblem::Other(e.to_string()),
+            ))
+        }
+    };
+    let probe = async {
+        docker.ping().await?;
+        let pinged = started.elapsed();
+        let docker = docker.negotiate_version().await?;
+        let version = docker.version().await?;
+        let info = docker.info().await?;
+        Ok::<_, bollard::errors::Error>((pinged, version, info))
+    };
+    let (pinged, version, info) = match tokio::time::timeout(bound * 2, probe).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(bollard::errors::Error::RequestTimeoutError)) => {
+            return evidence(daemon_error(
+                cx,
+                &endpoint,
+                &source,
+                ConnectProblem::TimedOut,
+            ));
+        }
+        Ok(Err(e)) => {
+            let text = crate::http::error_chain(&e);
+            return evidence(daemon_error(
+                cx,
+                &endpoint,
+                &source,
+                ConnectProblem::Other(text),
+            ));
+        }
+        Err(_) => {
+            return evidence(daemon_error(
+                cx,
+                &endpoint,
+                &source,
+                ConnectProblem::TimedOut,
+            ));
+        }
+    };
+    let engine_version = version.version.clone().unwrap_or_default();
+    let api_version = version.api_version.clone();
+    let os_arch = format!(
+        "{}/{}",
+        version.os.clone().unwrap_or_default(),
+        version.arch.clone().unwrap_or_default()
+    );
+    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+    let engine = DockerEngine {
+        endpoint: endpoint.host.clone(),
+        api_version: api_version.clone(),
+        version: Some(engine_version.clone()),
+        http_proxy: nonempty(&info.http_proxy),
+        https_proxy: nonempty(&info.https_proxy),
+        no_proxy: nonempty(&info.no_proxy),
+    };
+    let reg = info.registry_config.clone().unwrap_or_default();
+    let mirrors = reg.mirrors.clone().unwrap_or_default();
+    let insecure_cidrs = reg.insecure_registry_cidrs.clone().unwrap_or_default();
+    let insecure_hosts: Vec<String> = reg
+        .index_configs
+        .clone()
+        .unwrap_or_default()
+        .into_values()
+        .filter(|i| i.secure == Some(false))
+        .filter_map(|i| i.name)
+        .collect();
+    let proxies = json!({
+        "http_proxy": engine.http_proxy,
+        "https_proxy": engine.https_proxy,
+        "no_proxy": engine.no_proxy,
+    });
+    cx.facts().docker_engine = Some(engine.clone());
+    let ms = pinged.as_millis();
+    let mut message = format!(
+        "{} ({source}): engine {engine_version}, API {}, {os_arch}, {ms} ms",
+        endpoint.host,
+        api_version.as_deref().unwrap_or("?"),
+    );
+    if let Some(p) = engine.https_proxy.as_ref().or(engine.http_proxy.as_ref()) {
+        message.push_str(&cx.t(
+            format!(", daemon proxy {p}"),
+            format!(", デーモンのプロキシ {p}"),
+        ));
+    }
+    let outcome = if pinged > SLOW {
+        let detail = cx.t(
+            format!(
+                "the daemon at {} ({source}) took {ms} ms to answer a ping; docker commands will be slow or time out",
+                endpoint.host
+            ),
+            format!(
+                "{} ({source}) のデーモンは ping の応答に {ms} ms かかりました。docker コマンドが遅くなるかタイムアウトします",
+                endpoint.host
+            ),
+        );
+        Outcome::warn(
+            message,
+            RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+                .severity(Severity::Warning)
+                .evidence("endpoint", endpoint.host.clone())
+                .evidence("ping_ms", ms as u64),
+        )
+    } else {
+        Outcome::pass(message)
+    };
+    evidence(outcome)
+        .evidence("engine_version", engine_version)
+        .evidence("api_version", api_version.unwrap_or_default())
+        .evidence("os_arch", os_arch)
+        .evidence("ping_ms", ms as u64)
+        .evidence("daemon_proxies", proxies)
+        .evidence("registry_mirrors", Value::from(mirrors))
+        .evidence("insecure_registries", Value::from(insecure_cidrs))
+        .evidence("insecure_registry_hosts", Value::from(insecure_hosts))
+}
+
+#[cfg(unix)]
+async fn precheck_unix(path: &std::path::Path, bound: Duration) -> Result<(), ConnectProblem> {
+    match tokio::time::timeout(bound, tokio::net::UnixStream::connect(path)).await {
+        Err(_) => Err(ConnectProblem::TimedOut),
+        Ok(Err(e)) => Err(classify_connect_error(&e)),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+async fn precheck_tcp(addr: &str, bound: Duration) -> Result<(), ConnectProblem> {
+    match tokio::time::timeout(bound, tokio::net::TcpStream::connect(addr)).await {
+        Err(_) => Err(ConnectProblem::TimedOut),
+        Ok(Err(e)) => Err(classify_connect_error(&e)),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+fn connect_failure(
+    cx: &CheckCx<'_>,
+    endpoint: &Endpoint,
+    source: &str,
+    problem: ConnectProblem,
+) -> Outcome {
+    daemon_error(cx, endpoint, source, problem)
+}
+
+/// The failing outcome for a daemon that cannot be used, worded for what was seen.
+pub fn daemon_error(
+    cx: &CheckCx<'_>,
+    endpoint: &Endpoint,
+    source: &str,
+    problem: ConnectProblem,
+) -> Outcome {
+    let host = &endpoint.host;
+    let addr = address(host);
+    let remote_context =
+        matches!(endpoint.source, EndpointSource::Context { .. }) && !is_local(&addr);
+    let what = match &addr {
+        Address::Unix(p) => p.display().to_string(),
+        _ => host.clone(),
+    };
+    let mut finding;
+    let (kind, detail) = match &problem {
+        ConnectProblem::NoSocket => (
+            "no_socket",
+            cx.t(
+                format!("no Docker socket at {what} ({source}): the daemon is not running, or {source} points to the wrong place"),
+                format!("{what} ({source}) に Docker のソケットがありません。デーモンが起動していないか、{source} の指定先が誤っています"),
+            ),
+        ),
+        ConnectProblem::PermissionDenied => (
+            "permission_denied",
+            cx.t(
+                format!("permission denied on {what} ({source}): this user may not use the Docker socket; add it to the `docker` group with `sudo usermod -aG docker $USER`, then log out and in again"),
+                format!("{what} ({source}) へのアクセスが拒否されました。このユーザーは Docker のソケットを使えません。`sudo usermod -aG docker $USER` で `docker` グループに追加し、ログインし直してください"),
+            ),
+        ),
+        ConnectProblem::Refused if remote_context => (
+            "remote_refused",
+            cx.t(
+                format!("{source} points to {host}, which refuses the connection: nothing listens there"),
+                format!("{source} の指定先 {host} は接続を拒否しました。そこでは何も待ち受けていません"),
+            ),
+        ),
+        ConnectProblem::Refused => (
+            "connection_refused",
+            cx.t(
+                format!("connection refused at {what} ({source}): the socket exists but no daemon listens; start or restart Docker"),
+                format!("{what} ({source}) で接続が拒否されました。ソケットはありますがデーモンが待ち受けていません。Docker を起動または再起動してください"),
+            ),
+        ),
+        ConnectProblem::TimedOut | ConnectProblem::Unreachable if remote_context => (
+            "remote_no_answer",
+            cx.t(
+                format!("{source} points to the remote host {host}, which does not answer"),
+                format!("{source} の指定先であるリモートホスト {host} が応答しません"),
+            ),
+        ),
+        ConnectProblem::TimedOut => (
+            "timeout",
+            cx.t(
+                format!("the daemon at {what} ({source}) did not answer within {:.0} s", cx.ctx.timeout.as_secs_f64()),
+                format!("{what} ({source}) のデーモンが {:.0} 秒以内に応答しませんでした", cx.ctx.timeout.as_secs_f64()),
+            ),
+        ),
+        ConnectProblem::Unreachable => (
+            "unreachable",
+            cx.t(
+                format!("{host} ({source}) is unreachable from this machine"),
+                format!("{host} ({source}) にこのマシンから到達できません"),
+            ),
+        ),
+        ConnectProblem::Other(text) => (
+            "other",
+            cx.t(
+                format!("the daemon at {what} ({source}) could not be used: {text}"),
+                format!("{what} ({source}) のデーモンを使用できませんでした: {text}"),
+            ),
+        ),
+    };
+    finding = RawFinding::new("DOCKER_DAEMON_ERROR", detail.clone())
+        .evidence("endpoint", host.clone())
+        .evidence("endpoint_source", source.to_string())
+        .evidence("problem", kind);
+    match (&problem, &endpoint.source) {
+        (ConnectProblem::PermissionDenied, _) => {
+            finding = finding
+                .command("sudo usermod -aG docker $USER")
+                .command("newgrp docker");
+        }
+        (_, EndpointSource::DockerHost) => {
+            finding = finding.command("unset DOCKER_HOST");
+        }
+        (_, EndpointSource::Context { .. }) => {
+            finding = finding
+                .command("docker context ls")
+                .command("docker context use default");
+        }
+        (_, EndpointSource::Default) => {
+            finding = finding.command("sudo systemctl start docker");
+        }
+    }
+    Outcome::fail(detail, finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_classify() {
+        let e = std::io::Error::from_raw_os_error(13);
+        assert_eq!(classify_connect_error(&e), ConnectProblem::PermissionDenied);
+        let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(classify_connect_error(&e), ConnectProblem::PermissionDenied);
+        let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(classify_connect_error(&e), ConnectProblem::NoSocket);
+        let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(classify_connect_error(&e), ConnectProblem::Refused);
+    }
+}

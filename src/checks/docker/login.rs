@@ -1,0 +1,200 @@
+//! `--docker-login`: the daemon itself authenticates to the registry (Engine API `POST /auth`),
+//! so a daemon whose proxy, DNS or trust differ from acr-doctor's own view is caught. The
+//! daemon's answer is never written anywhere; the Docker config is not touched.
+
+use futures::future::BoxFuture;
+use serde_json::json;
+
+use super::{challenge, engine_api, login_server_key};
+use crate::checks::{Check, CheckCx, Credential, Fact, Group, Outcome};
+use crate::cli::CheckArgs;
+use crate::finding::RawFinding;
+use crate::lang::Lang;
+use crate::protocol::docker_config::EMPTY_GUID;
+use crate::redact::Secret;
+
+pub struct Login;
+
+impl Check for Login {
+    fn id(&self) -> &'static str {
+        "docker.login"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("daemon-side login", "デーモン経由のログイン")
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::DockerDaemon]
+    }
+    fn uses(&self) -> &'static [Fact] {
+        &[
+            Fact::LoginServer,
+            Fact::Challenge,
+            Fact::Credential,
+            Fact::RefreshToken,
+        ]
+    }
+    fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
+        (!args.docker_login).then(|| {
+            lang.pick(
+                "not requested (--docker-login)",
+                "要求されていません (--docker-login)",
+            )
+            .to_string()
+        })
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(run(cx))
+    }
+}
+
+/// The username/password pair to hand the daemon, or why there is none.
+fn daemon_credential(cx: &CheckCx<'_>) -> Result<(String, Secret, String), String> {
+    let facts = cx.facts();
+    match facts.credential.clone() {
+        Some(Credential::Basic {
+            username,
+            password,
+            source,
+            ..
+        }) => Ok((username, password, source)),
+        Some(Credential::Entra { source, .. }) => match facts.refresh_token.clone() {
+            Some(rt) => Ok((
+                EMPTY_GUID.to_string(),
+                rt,
+                format!("{source} (ACR refresh token)"),
+            )),
+            None => Err(cx.t(
+                "the Entra credential has no ACR refresh token to log in with (identity.refresh_token did not provide one)",
+                "Entra の資格情報にはログインに使う ACR リフレッシュ トークンがありません (identity.refresh_token が取得できませんでした)",
+            )),
+        },
+        Some(Credential::Anonymous { .. }) => Err(cx.t(
+            "the run is anonymous: there is nothing to log in with",
+            "匿名での実行のため、ログインに使う資格情報がありません",
+        )),
+        None => match (&cx.args.username, &cx.args.password) {
+            (Some(u), Some(p)) => Ok((u.clone(), Secret::new(p.clone()), "--username/--password".into())),
+            _ => Err(cx.t(
+                "no credential was resolved for this run",
+                "この実行では資格情報が解決されませんでした",
+            )),
+        },
+    }
+}
+
+async fn run(cx: &CheckCx<'_>) -> Outcome {
+    let Some(engine) = cx.facts().docker_engine.clone() else {
+        return Outcome::skip(cx.t(
+            "the daemon was not probed (see docker.daemon)",
+            "デーモンを調べていません (docker.daemon を参照)",
+        ));
+    };
+    let (username, password, source) = match daemon_credential(cx) {
+        Ok(c) => c,
+        Err(why) => return Outcome::skip(why),
+    };
+    cx.ctx.redactor.register_secret(&password);
+    let server = login_server_key(cx);
+    // acr-doctor's own view first: without it, a daemon failure says nothing about the daemon.
+    let own = match challenge(cx).await {
+        Ok(c) => c,
+        Err(why) => {
+            return Outcome::skip(cx.t(
+                format!("acr-doctor itself cannot reach the registry's challenge, so the daemon's view cannot be compared: {why}"),
+                format!("acr-doctor 自身がレジストリのチャレンジに到達できないため、デーモンの結果と比較できません: {why}"),
+            ))
+        }
+    };
+    let body = json!({
+        "username": username,
+        "password": password.expose(),
+        "serveraddress": server,
+    });
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    // The daemon may try HTTPS, then HTTP, each with its own timeouts: allow it more time.
+    let bound = cx.ctx.timeout * 3;
+    let answer = engine_api::post_json(
+        &engine.endpoint,
+        engine.api_version.as_deref(),
+        "/auth",
+        &body,
+        bound,
+    )
+    .await;
+    let own_view = cx.t(
+        format!(
+            "acr-doctor: {server}/v2/ answered 401 with a token challenge (realm {})",
+            own.realm
+        ),
+        format!(
+            "acr-doctor: {server}/v2/ は 401 とトークンのチャレンジを返しました (realm {})",
+            own.realm
+        ),
+    );
+    let proxies = json!({
+        "http_proxy": engine.http_proxy,
+        "https_proxy": engine.https_proxy,
+        "no_proxy": engine.no_proxy,
+    });
+    let daemon_message = match answer {
+        Ok(r) if r.status == 200 => {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.body) {
+                if let Some(t) = v.get("IdentityToken").and_then(|t| t.as_str()) {
+                    cx.ctx.redactor.register(t);
+                }
+            }
+            return Outcome::pass(cx.t(
+                format!(
+                    "the daemon at {} logged in to {server} as {username} ({source})",
+                    engine.endpoint
+                ),
+                format!(
+                    "{} のデーモンは {server} に {username} としてログインできました ({source})",
+                    engine.endpoint
+                ),
+            ))
+            .evidence("endpoint", engine.endpoint.clone())
+            .evidence("login_server", server);
+        }
+        Ok(r) => format!("{} {}", r.status, r.message()),
+        Err(e) => e,
+    };
+    let lower = daemon_message.to_ascii_lowercase();
+    // The registry rejected the credential: the daemon got as far as acr-doctor did, and the
+    // identity checks explain the rejection.
+    if lower.contains("401 unauthorized") || lower.contains("status: 401") {
+        return Outcome::info(cx.t(
+            format!("the daemon at {} reached {server}, which rejected the credential: {daemon_message}", engine.endpoint),
+            format!("{} のデーモンは {server} に到達しましたが、資格情報が拒否されました: {daemon_message}", engine.endpoint),
+        ))
+        .evidence("daemon_answer", daemon_message);
+    }
+    let daemon_view = cx.t(
+        format!(
+            "daemon ({}): login failed: {daemon_message}",
+            engine.endpoint
+        ),
+        format!(
+            "デーモン ({}): ログイン失敗: {daemon_message}",
+            engine.endpoint
+        ),
+    );
+    let detail = cx.t(
+        format!("acr-doctor reaches {server}, but the Docker daemon cannot log in to it: the daemon's network path (proxy, DNS or trusted certificates) differs. {own_view}; {daemon_view}"),
+        format!("acr-doctor は {server} に到達できますが、Docker デーモンはログインできません。デーモンのネットワーク経路 (プロキシ、DNS、信頼する証明書) が異なります。{own_view}。{daemon_view}"),
+    );
+    Outcome::fail(
+        daemon_view.clone(),
+        RawFinding::new("DOCKER_PULL_ERROR", detail)
+            .evidence("acr_doctor_view", own_view)
+            .evidence("daemon_view", daemon_view)
+            .evidence("daemon_proxies", proxies)
+            .evidence("endpoint", engine.endpoint.clone())
+            .command(
+                "docker info --format '{{.HTTPSProxy}} {{.NoProxy}} {{json .RegistryConfig}}'",
+            ),
+    )
+}

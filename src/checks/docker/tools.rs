@@ -1,0 +1,196 @@
+//! The docker and helm client programs: found on PATH, their versions read.
+
+use futures::future::BoxFuture;
+
+use super::{parse_version, process_bound};
+use crate::checks::{Check, CheckCx, Fact, Group, Outcome};
+use crate::finding::{RawFinding, Severity};
+use crate::lang::Lang;
+
+/// The oldest docker client acr-doctor (and `az acr login`) supports.
+const DOCKER_MINIMUM: (u64, u64, u64) = (18, 3, 0);
+/// The Azure CLI's minimum helm client.
+const HELM_MINIMUM: (u64, u64, u64) = (2, 11, 0);
+
+pub struct Client;
+
+impl Check for Client {
+    fn id(&self) -> &'static str {
+        "docker.client"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("docker client", "docker クライアント")
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::DockerClient]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let Some(path) = cx.ctx.which("docker") else {
+                let msg = cx.t(
+                    "docker (or docker.exe) not found on PATH",
+                    "PATH 上に docker (docker.exe) が見つかりません",
+                );
+                return Outcome::fail(
+                    msg.clone(),
+                    RawFinding::new("DOCKER_COMMAND_ERROR", msg)
+                        .evidence("PATH", cx.ctx.env("PATH").unwrap_or("")),
+                );
+            };
+            let shown = path.display().to_string();
+            let bound = process_bound(cx);
+            // `docker --version` never contacts the daemon; the formatted `docker version` is
+            // the fallback for clients that print something unexpected.
+            let mut seen = Vec::new();
+            let mut version = None;
+            for args in [
+                &["--version"][..],
+                &["version", "--format", "{{.Client.Version}}"][..],
+            ] {
+                match cx.ctx.run(&path, args, None, bound).await {
+                    Ok(out) => {
+                        let text = out.stdout.lines().next().unwrap_or("").trim().to_string();
+                        if let Some(v) = parse_version(&text) {
+                            version = Some((v, text));
+                            break;
+                        }
+                        seen.push(format!(
+                            "docker {}: exit {:?}: {} {}",
+                            args.join(" "),
+                            out.code,
+                            text,
+                            out.stderr.lines().next().unwrap_or("").trim()
+                        ));
+                    }
+                    Err(e) => seen.push(format!("docker {}: {e}", args.join(" "))),
+                }
+            }
+            let Some(((major, minor, patch), text)) = version else {
+                let detail = cx.t(
+                    format!("{shown} was found but its version could not be read"),
+                    format!("{shown} は見つかりましたが、バージョンを読み取れませんでした"),
+                );
+                // Could not run at all: the client is unusable.
+                return Outcome::fail(
+                    detail.clone(),
+                    RawFinding::new("DOCKER_COMMAND_ERROR", detail)
+                        .evidence("path", shown)
+                        .evidence("attempts", seen.join("\n")),
+                );
+            };
+            let v = format!("{major}.{minor}.{patch}");
+            cx.facts().docker_client_version = Some(v.clone());
+            if (major, minor, patch) < DOCKER_MINIMUM {
+                let detail = cx.t(
+                    format!("{shown} is version {v}; 18.03 or newer is needed"),
+                    format!("{shown} のバージョンは {v} です。18.03 以降が必要です"),
+                );
+                return Outcome::fail(
+                    detail.clone(),
+                    RawFinding::new("DOCKER_VERSION_ERROR", detail)
+                        .evidence("path", shown)
+                        .evidence("version", text),
+                );
+            }
+            Outcome::pass(format!("{shown} {v}"))
+                .evidence("path", shown)
+                .evidence("version", text)
+        })
+    }
+}
+
+pub struct Helm;
+
+impl Check for Helm {
+    fn id(&self) -> &'static str {
+        "helm.client"
+    }
+    fn group(&self) -> Group {
+        Group::Environment
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("helm client", "helm クライアント")
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let Some(path) = cx.ctx.which("helm") else {
+                // Not needed for a registry login: not a finding.
+                return Outcome::info(cx.t(
+                    "helm not found on PATH (only needed for Helm charts)",
+                    "PATH 上に helm はありません (Helm チャートを扱う場合のみ必要です)",
+                ));
+            };
+            let shown = path.display().to_string();
+            let bound = process_bound(cx);
+            let mut seen = Vec::new();
+            let mut ran = false;
+            for args in [
+                &["version", "--template", "{{.Version}}"][..],
+                &["version", "--short"][..],
+            ] {
+                match cx.ctx.run(&path, args, None, bound).await {
+                    Ok(out) => {
+                        ran = true;
+                        let text = out.stdout.lines().next().unwrap_or("").trim().to_string();
+                        if out.success() {
+                            if let Some(v) = parse_version(&text) {
+                                let shown_v = format!("{}.{}.{}", v.0, v.1, v.2);
+                                if v < HELM_MINIMUM {
+                                    let detail = cx.t(
+                                        format!("{shown} is version {shown_v}; 2.11.0 or newer is needed"),
+                                        format!("{shown} のバージョンは {shown_v} です。2.11.0 以降が必要です"),
+                                    );
+                                    return Outcome::warn(
+                                        detail.clone(),
+                                        RawFinding::new("HELM_VERSION_ERROR", detail)
+                                            .severity(Severity::Warning)
+                                            .evidence("path", shown)
+                                            .evidence("version", text),
+                                    );
+                                }
+                                return Outcome::pass(format!("{shown} {shown_v}"))
+                                    .evidence("path", shown)
+                                    .evidence("version", text);
+                            }
+                        }
+                        seen.push(format!(
+                            "helm {}: exit {:?}: {} {}",
+                            args.join(" "),
+                            out.code,
+                            text,
+                            out.stderr.lines().next().unwrap_or("").trim()
+                        ));
+                    }
+                    Err(e) => seen.push(format!("helm {}: {e}", args.join(" "))),
+                }
+            }
+            let (code, detail) = if ran {
+                (
+                    "HELM_VERSION_ERROR",
+                    cx.t(
+                        format!("{shown} ran but its version could not be read"),
+                        format!("{shown} は実行できましたが、バージョンを読み取れませんでした"),
+                    ),
+                )
+            } else {
+                (
+                    "HELM_COMMAND_ERROR",
+                    cx.t(
+                        format!("{shown} could not be run"),
+                        format!("{shown} を実行できませんでした"),
+                    ),
+                )
+            };
+            Outcome::warn(
+                detail.clone(),
+                RawFinding::new(code, detail)
+                    .severity(Severity::Warning)
+                    .evidence("path", shown)
+                    .evidence("attempts", seen.join("\n")),
+            )
+        })
+    }
+}

@@ -1,0 +1,643 @@
+//! The Docker CLI's configuration (`config.json`) and its credential stores, read the way the
+//! docker CLI reads them, never written.
+//!
+//! Where a credential for a registry lives: `credHelpers[host]`, else `credsStore`, else the
+//! `auths` entry (base64 `user:pass` in `auth`, or an `identitytoken`). `DOCKER_AUTH_CONFIG`
+//! (the same JSON in an environment variable) is consulted before the file. Helpers speak the
+//! docker-credential-helpers protocol: `docker-credential-<name> get` reads the server on stdin
+//! and prints `{"ServerURL","Username","Secret"}`; errors come on stdout with a non-zero exit.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::context::{Context, ProcessError};
+use crate::redact::Secret;
+
+/// The username docker stores (and ACR expects) with an ACR refresh token.
+pub const EMPTY_GUID: &str = "00000000-0000-0000-0000-000000000000";
+/// The username a credential helper returns when the secret is an identity token.
+pub const TOKEN_USERNAME: &str = "<token>";
+/// The message helpers print when nothing is stored for a server.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+/// Largest config file acr-doctor reads.
+const MAX_CONFIG: u64 = 8 * 1024 * 1024;
+
+/// The parts of `config.json` that matter to a registry login.
+#[derive(Debug, Clone, Default)]
+pub struct DockerConfig {
+    pub auths: BTreeMap<String, AuthEntry>,
+    pub creds_store: Option<String>,
+    pub cred_helpers: BTreeMap<String, String>,
+    pub current_context: Option<String>,
+}
+
+/// One `auths` entry. Secrets are [`Secret`]s; register them before use.
+#[derive(Debug, Clone, Default)]
+pub struct AuthEntry {
+    /// The key as written in the file (`https://myreg.azurecr.io`, `myreg.azurecr.io`, ...).
+    pub key: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub identity_token: Option<Secret>,
+    /// True when `auth` was present but not valid base64 `user:pass`.
+    pub auth_malformed: bool,
+}
+
+/// Where the configuration was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `<dir>/config.json` existed and was read.
+    File(PathBuf),
+    /// No file at this path: docker behaves as with an empty configuration.
+    Missing(PathBuf),
+}
+
+impl ConfigSource {
+    pub fn path(&self) -> &Path {
+        match self {
+            ConfigSource::File(p) | ConfigSource::Missing(p) => p,
+        }
+    }
+}
+
+/// A loaded configuration: the file's, plus `DOCKER_AUTH_CONFIG` when set.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub source: ConfigSource,
+    /// The configuration directory (`DOCKER_CONFIG` or `~/.docker`): contexts live under it.
+    pub dir: PathBuf,
+    pub file: DockerConfig,
+    /// `DOCKER_AUTH_CONFIG`, consulted before the file.
+    pub env: Option<DockerConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no home directory (HOME is not set) and DOCKER_CONFIG is not set")]
+    NoHome,
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    /// `path` is a file path, or `DOCKER_AUTH_CONFIG`.
+    #[error("{path} is not valid JSON (line {line}, column {column}): {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// How the credential for a server is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// In the `auths` section of the file (or of `DOCKER_AUTH_CONFIG` when `from_env`).
+    Auths { from_env: bool },
+    /// Through the helper named by `credsStore`.
+    CredsStore(String),
+    /// Through the helper named by `credHelpers[host]`.
+    CredHelper(String),
+}
+
+impl Via {
+    /// The helper's name (`desktop` for `docker-credential-desktop`), if a helper is used.
+    pub fn helper(&self) -> Option<&str> {
+        match self {
+            Via::CredsStore(h) | Via::CredHelper(h) => Some(h),
+            Via::Auths { .. } => None,
+        }
+    }
+
+    /// Human description: `credsStore "desktop"`, `credHelpers["x"] = "acr"`, `auths`.
+    pub fn describe(&self, host: &str) -> String {
+        match self {
+            Via::Auths { from_env: false } => "auths".into(),
+            Via::Auths { from_env: true } => "DOCKER_AUTH_CONFIG auths".into(),
+            Via::CredsStore(h) => format!("credsStore \"{h}\""),
+            Via::CredHelper(h) => format!("credHelpers[\"{host}\"] = \"{h}\""),
+        }
+    }
+}
+
+/// Where a server's credential would come from, and the `auths` entry when that is the store.
+#[derive(Debug, Clone)]
+pub struct StoreLookup {
+    pub via: Via,
+    /// The normalised host looked up.
+    pub host: String,
+    /// The matching `auths` entry (only for [`Via::Auths`]).
+    pub entry: Option<AuthEntry>,
+}
+
+/// What kind of secret is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKind {
+    Password,
+    /// An identity (refresh) token: `identitytoken`, or a helper's `<token>` username.
+    IdentityToken,
+}
+
+/// A credential actually stored for a server.
+#[derive(Debug, Clone)]
+pub struct StoredCredential {
+    pub host: String,
+    pub via: Via,
+    /// The username as stored (`<token>` and empty become [`EMPTY_GUID`] for identity tokens).
+    pub username: String,
+    pub secret: Secret,
+    pub kind: StoredKind,
+}
+
+/// A helper that could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HelperError {
+    #[error("docker-credential-{0} was not found on PATH")]
+    NotFound(String),
+    #[error("docker-credential-{helper} could not start: {message}")]
+    Spawn { helper: String, message: String },
+    #[error("docker-credential-{helper} get did not answer within {bound:?}")]
+    Timeout { helper: String, bound: Duration },
+    #[error("docker-credential-{helper} get failed (exit {code}): {message}")]
+    Failed {
+        helper: String,
+        code: String,
+        message: String,
+    },
+    #[error(
+        "docker-credential-{helper} get printed something that is not credential JSON: {message}"
+    )]
+    BadOutput { helper: String, message: String },
+}
+
+/// The configuration directory: `DOCKER_CONFIG`, else `<home>/.docker`.
+pub fn config_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, ConfigError> {
+    let get = |k: &str| env.get(k).filter(|v| !v.is_empty());
+    if let Some(dir) = get("DOCKER_CONFIG") {
+        return Ok(PathBuf::from(dir));
+    }
+    get("HOME")
+        .or_else(|| get("USERPROFILE"))
+        .map(|h| Path::new(h).join(".docker"))
+        .ok_or(ConfigError::NoHome)
+}
+
+impl DockerConfig {
+    /// Loads `DOCKER_AUTH_CONFIG` and `<config dir>/config.json` from an environment.
+    /// A missing file is an empty configuration (as for docker); a malformed one is an error.
+    pub fn load(env: &BTreeMap<String, String>) -> Result<Loaded, ConfigError> {
+        let dir = config_dir(env)?;
+        let path = dir.join("config.json");
+        let env_config = match env
+            .get("DOCKER_AUTH_CONFIG")
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(text) => Some(DockerConfig::parse(text, "DOCKER_AUTH_CONFIG")?),
+            None => None,
+        };
+        let display = path.display().to_string();
+        let (source, file) = match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (ConfigSource::Missing(path), DockerConfig::default())
+            }
+            Err(e) => {
+                return Err(ConfigError::Io {
+                    path: display,
+                    message: e.to_string(),
+                })
+            }
+            Ok(meta) if meta.len() > MAX_CONFIG => {
+                return Err(ConfigError::Io {
+                    path: display,
+                    message: format!("larger than {MAX_CONFIG} bytes"),
+                })
+            }
+            Ok(_) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io {
+                    path: display.clone(),
+                    message: e.to_string(),
+                })?;
+                let parsed = DockerConfig::parse(&text, &display)?;
+                (ConfigSource::File(path), parsed)
+            }
+        };
+        Ok(Loaded {
+            source,
+            dir,
+            file,
+            env: env_config,
+        })
+    }
+
+    /// Parses config JSON tolerantly: unknown keys and wrongly typed values are ignored,
+    /// only invalid JSON is an error. `origin` names the input in the error.
+    pub fn parse(text: &str, origin: &str) -> Result<DockerConfig, ConfigError> {
+        let value: Value = if text.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse {
+                path: origin.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })?
+        };
+        let s = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let mut config = DockerConfig {
+            creds_store: s(value.get("credsStore")),
+            current_context: s(value.get("currentContext")),
+            ..Default::default()
+        };
+        if let Some(helpers) = value.get("credHelpers").and_then(Value::as_object) {
+            for (host, helper) in helpers {
+                if let Some(h) = helper.as_str().filter(|h| !h.is_empty()) {
+                    config.cred_helpers.insert(host.clone(), h.to_string());
+                }
+            }
+        }
+        if let Some(auths) = value.get("auths").and_then(Value::as_object) {
+            for (key, entry) in auths {
+                config
+                    .auths
+                    .insert(key.clone(), AuthEntry::from_json(key, entry));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Where the credential for `login_server` (`host[:port]`, with or without scheme) lives.
+    pub fn store_for(&self, login_server: &str, from_env: bool) -> StoreLookup {
+        let host = normalize_host(login_server);
+        if let Some((_, helper)) = self
+            .cred_helpers
+            .iter()
+            .find(|(k, _)| normalize_host(k) == host)
+        {
+            return StoreLookup {
+                via: Via::CredHelper(helper.clone()),
+                host,
+                entry: None,
+            };
+        }
+        if let Some(store) = &self.creds_store {
+            return StoreLookup {
+                via: Via::CredsStore(store.clone()),
+                host,
+                entry: None,
+            };
+        }
+        let entry = self
+            .auths
+            .get(login_server)
+            .or_else(|| {
+                self.auths
+                    .iter()
+                    .find(|(k, _)| normalize_host(k) == host)
+                    .map(|(_, v)| v)
+            })
+            .cloned();
+        StoreLookup {
+            via: Via::Auths { from_env },
+            host,
+            entry,
+        }
+    }
+}
+
+impl Loaded {
+    /// The path shown to users: the config file.
+    pub fn path(&self) -> &Path {
+        self.source.path()
+    }
+
+    /// Where the credential for `login_server` lives: `DOCKER_AUTH_CONFIG` first (when it
+    /// has an entry for the host), then the file.
+    pub fn stored_credential_for(&self, login_server: &str) -> StoreLookup {
+        if let Some(env) = &self.env {
+            let lookup = env.store_for(login_server, true);
+            if lookup.via.helper().is_some() || lookup.entry.is_some() {
+                return lookup;
+            }
+        }
+        self.file.store_for(login_server, false)
+    }
+}
+
+impl AuthEntry {
+    fn from_json(key: &str, v: &Value) -> AuthEntry {
+        let s = |name: &str| {
+            v.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let mut entry = AuthEntry {
+            key: key.to_string(),
+            username: s("username"),
+            password: s("password").map(Secret::new),
+            identity_token: s("identitytoken").map(Secret::new),
+            auth_malformed: false,
+        };
+        if let Some(auth) = s("auth") {
+            match decode_auth(&auth) {
+                Some((user, pass)) => {
+                    entry.username = Some(user);
+                    entry.password = Some(Secret::new(pass));
+                }
+                None => entry.auth_malformed = true,
+            }
+        }
+        entry
+    }
+
+    /// True when the entry holds nothing usable (docker writes `{}` placeholders with a helper).
+    pub fn is_empty(&self) -> bool {
+        self.password.is_none() && self.identity_token.is_none()
+    }
+
+    /// The stored credential of this entry, if it has one.
+    pub fn credential(&self, host: &str, via: Via) -> Option<StoredCredential> {
+        if let Some(token) = &self.identity_token {
+            return Some(StoredCredential {
+                host: host.to_string(),
+                via,
+                username: self
+                    .username
+                    .clone()
+                    .filter(|u| u != TOKEN_USERNAME)
+                    .unwrap_or_else(|| EMPTY_GUID.into()),
+                secret: token.clone(),
+                kind: StoredKind::IdentityToken,
+            });
+        }
+        let password = self.password.clone()?;
+        let username = self.username.clone().unwrap_or_default();
+        let kind = if username == EMPTY_GUID {
+            StoredKind::IdentityToken
+        } else {
+            StoredKind::Password
+        };
+        Some(StoredCredential {
+            host: host.to_string(),
+            via,
+            username,
+            secret: password,
+            kind,
+        })
+    }
+}
+
+/// Decodes an `auth` value: base64 of `user:pass`.
+pub fn decode_auth(auth: &str) -> Option<(String, String)> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(auth.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+/// `https://MyReg.azurecr.io/v2/` -> `myreg.azurecr.io` (as docker's ConvertToHostname, lower case).
+pub fn normalize_host(server: &str) -> String {
+    let s = server.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    s.split('/').next().unwrap_or(s).to_ascii_lowercase()
+}
+
+/// Parses a helper's `get` answer. `Ok(None)`: the helper says nothing is stored.
+pub fn parse_helper_output(
+    helper: &str,
+    host: &str,
+    via: Via,
+    code: Option<i32>,
+    stdout: &str,
+    stderr: &str,
+) -> Result<Option<StoredCredential>, HelperError> {
+    let out = stdout.trim();
+    if code != Some(0) {
+        let message = if out.is_empty() { stderr.trim() } else { out };
+        if message.contains(NOT_FOUND) {
+            return Ok(None);
+        }
+        return Err(HelperError::Failed {
+            helper: helper.to_string(),
+            code: code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
+            message: first_line(message),
+        });
+    }
+    if out.contains(NOT_FOUND) && !out.starts_with('{') {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(out).map_err(|e| HelperError::BadOutput {
+        helper: helper.to_string(),
+        message: e.to_string(),
+    })?;
+    let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("");
+    let secret = field("Secret");
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    let username = field("Username");
+    let (username, kind) = if username == TOKEN_USERNAME {
+        (EMPTY_GUID.to_string(), StoredKind::IdentityToken)
+    } else if username == EMPTY_GUID {
+        (username.to_string(), StoredKind::IdentityToken)
+    } else {
+        (username.to_string(), StoredKind::Password)
+    };
+    Ok(Some(StoredCredential {
+        host: host.to_string(),
+        via,
+        username,
+        secret: Secret::new(secret),
+        kind,
+    }))
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    line.chars().take(300).collect()
+}
+
+/// Runs `docker-credential-<helper> get` for `server` as the docker CLI does, bounded by
+/// `bound`. The secret it returns is registered with the context's redactor.
+pub async fn get_credential(
+    ctx: &Context,
+    helper: &str,
+    server: &str,
+    via: Via,
+    bound: Duration,
+) -> Result<Option<StoredCredential>, HelperError> {
+    let program = format!("docker-credential-{helper}");
+    let Some(path) = ctx.which(&program) else {
+        return Err(HelperError::NotFound(helper.to_string()));
+    };
+    let host = normalize_host(server);
+    let out = ctx
+        .run(&path, &["get"], Some(server.as_bytes()), bound)
+        .await
+        .map_err(|e| match e {
+            ProcessError::Timeout(bound) => HelperError::Timeout {
+                helper: helper.to_string(),
+                bound,
+            },
+            ProcessError::Spawn(message) => HelperError::Spawn {
+                helper: helper.to_string(),
+                message,
+            },
+        })?;
+    // Register before parsing, so that even a rejected answer never leaks its secret.
+    if let Ok(v) = serde_json::from_str::<Value>(out.stdout.trim()) {
+        if let Some(s) = v.get("Secret").and_then(Value::as_str) {
+            ctx.redactor.register(s);
+        }
+    }
+    let result = parse_helper_output(helper, &host, via, out.code, &out.stdout, &out.stderr)?;
+    if let Some(c) = &result {
+        ctx.redactor.register_secret(&c.secret);
+    }
+    Ok(result)
+}
+
+/// Resolves the stored credential for `login_server` from a loaded configuration: the
+/// `auths` entry, or the helper's answer. `Ok(None)`: nothing stored.
+pub async fn resolve_stored(
+    ctx: &Context,
+    loaded: &Loaded,
+    login_server: &str,
+    bound: Duration,
+) -> Result<(StoreLookup, Option<StoredCredential>), HelperError> {
+    let lookup = loaded.stored_credential_for(login_server);
+    let stored = match lookup.via.helper() {
+        Some(helper) => {
+            get_credential(ctx, helper, &lookup.host, lookup.via.clone(), bound).await?
+        }
+        None => lookup
+            .entry
+            .as_ref()
+            .and_then(|e| e.credential(&lookup.host, lookup.via.clone())),
+    };
+    if let Some(s) = &stored {
+        ctx.redactor.register_secret(&s.secret);
+    }
+    Ok((lookup, stored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn auths_entries_decode_and_match_by_host() {
+        let text = format!(
+            r#"{{"auths":{{"https://MyReg.azurecr.io":{{"auth":"{}"}},"other.azurecr.io":{{"identitytoken":"tok-123456"}}}},"currentContext":"remote"}}"#,
+            b64("user1:pw-secret")
+        );
+        let c = DockerConfig::parse(&text, "x").expect("parse");
+        assert_eq!(c.current_context.as_deref(), Some("remote"));
+        let l = c.store_for("myreg.azurecr.io", false);
+        assert_eq!(l.via, Via::Auths { from_env: false });
+        let cred = l
+            .entry
+            .expect("entry")
+            .credential("myreg.azurecr.io", l.via)
+            .expect("cred");
+        assert_eq!(cred.username, "user1");
+        assert_eq!(cred.secret.expose(), "pw-secret");
+        assert_eq!(cred.kind, StoredKind::Password);
+        let l = c.store_for("other.azurecr.io", false);
+        let cred = l
+            .entry
+            .expect("entry")
+            .credential("other.azurecr.io", l.via)
+            .expect("cred");
+        assert_eq!(cred.kind, StoredKind::IdentityToken);
+        assert_eq!(cred.username, EMPTY_GUID);
+        assert!(c.store_for("absent.azurecr.io", false).entry.is_none());
+    }
+
+    #[test]
+    fn helpers_take_precedence() {
+        let c = DockerConfig::parse(
+            r#"{"auths":{"a.azurecr.io":{}},"credsStore":"desktop","credHelpers":{"b.azurecr.io":"acr-env"}}"#,
+            "x",
+        )
+        .expect("parse");
+        assert_eq!(
+            c.store_for("b.azurecr.io", false).via,
+            Via::CredHelper("acr-env".into())
+        );
+        assert_eq!(
+            c.store_for("a.azurecr.io", false).via,
+            Via::CredsStore("desktop".into())
+        );
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = DockerConfig::parse("{\n  \"auths\": {,\n}", "/h/.docker/config.json")
+            .expect_err("must fail");
+        match err {
+            ConfigError::Parse { line, column, .. } => {
+                assert_eq!(line, 2);
+                assert!(column > 0);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Wrong types are tolerated.
+        let c = DockerConfig::parse(r#"{"auths":[],"credsStore":5}"#, "x").expect("tolerant");
+        assert!(c.auths.is_empty() && c.creds_store.is_none());
+    }
+
+    #[test]
+    fn helper_output_protocol() {
+        let via = Via::CredsStore("x".into());
+        let ok = parse_helper_output(
+            "x",
+            "h",
+            via.clone(),
+            Some(0),
+            r#"{"ServerURL":"h","Username":"<token>","Secret":"eyJ.abc.def"}"#,
+            "",
+        )
+        .expect("ok")
+        .expect("some");
+        assert_eq!(ok.kind, StoredKind::IdentityToken);
+        assert_eq!(ok.username, EMPTY_GUID);
+        let none = parse_helper_output("x", "h", via.clone(), Some(1), NOT_FOUND, "").expect("ok");
+        assert!(none.is_none());
+        let err = parse_helper_output("x", "h", via, Some(1), "", "exploded").expect_err("err");
+        assert!(matches!(err, HelperError::Failed { ref message, .. } if message == "exploded"));
+    }
+
+    #[test]
+    fn config_dir_prefers_docker_config() {
+        let mut env = BTreeMap::new();
+        env.insert("HOME".to_string(), "/home/u".to_string());
+        assert_eq!(
+            config_dir(&env).expect("dir"),
+            PathBuf::from("/home/u/.docker")
+        );
+        env.insert("DOCKER_CONFIG".to_string(), "/etc/dk".to_string());
+        assert_eq!(config_dir(&env).expect("dir"), PathBuf::from("/etc/dk"));
+        assert_eq!(
+            normalize_host("https://A.azurecr.io:5000/v2/"),
+            "a.azurecr.io:5000"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! What the user typed as the registry: a resource name (`myregistry`), a login server
+//! (`myregistry.azurecr.io[:port]`), a URL (`https://myregistry.azurecr.io/`), or any of these
+//! with a repository path or tag pasted by mistake (`myregistry.azurecr.io/app:v1`).
+//!
+//! ACR resource names are 5 to 50 letters and digits; login servers are lower case.
+
+/// ACR's login server suffixes, with their leading dot.
+pub const ACR_SUFFIXES: &[&str] = &[".azurecr.io", ".azurecr.cn", ".azurecr.us"];
+
+/// Which form the input has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameForm {
+    /// `myregistry`
+    ResourceName,
+    /// `myregistry.azurecr.io` (with or without a port)
+    LoginServer,
+    /// `https://myregistry.azurecr.io`
+    Url,
+    /// A name or login server followed by a repository path or a tag.
+    WithPath,
+}
+
+impl NameForm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameForm::ResourceName => "resource name",
+            NameForm::LoginServer => "login server",
+            NameForm::Url => "URL",
+            NameForm::WithPath => "name with a path or tag",
+        }
+    }
+}
+
+/// Something wrong with the input. [`NameProblem::is_fatal`] tells whether the intent is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameProblem {
+    Empty,
+    /// Upper-case letters (login servers and resource names are lower case).
+    UpperCase,
+    /// A login server was given where the resource name is expected.
+    LoginServerGiven,
+    /// A URL with this scheme was given.
+    UrlGiven {
+        scheme: String,
+    },
+    /// A repository path, tag or digest follows the name (`/app:v1`, `:latest`).
+    PathOrTag {
+        extra: String,
+    },
+    /// The host does not end in an ACR suffix.
+    NotAcrSuffix {
+        suffix: String,
+    },
+    /// Fewer than 5 characters.
+    TooShort {
+        len: usize,
+    },
+    /// More than 50 characters.
+    TooLong {
+        len: usize,
+    },
+    /// Characters other than letters and digits.
+    BadCharacters {
+        chars: String,
+    },
+}
+
+impl NameProblem {
+    /// True when no corrected form can be derived.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            NameProblem::Empty
+                | NameProblem::TooShort { .. }
+                | NameProblem::TooLong { .. }
+                | NameProblem::BadCharacters { .. }
+        )
+    }
+}
+
+/// The input, classified and (when possible) corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryName {
+    pub input: String,
+    pub form: NameForm,
+    /// The lower-case resource-name part, whether valid or not.
+    pub candidate: String,
+    /// Lower-case host when the input named one (`myregistry.azurecr.io`).
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// URL scheme, lower case, when a URL was given.
+    pub scheme: Option<String>,
+    /// Everything after the first label of the host, with its dot (`.azurecr.io`).
+    pub suffix: Option<String>,
+    pub problems: Vec<NameProblem>,
+}
+
+impl RegistryName {
+    /// The corrected resource name, `None` when it cannot be corrected.
+    pub fn name(&self) -> Option<&str> {
+        (!self.problems.iter().any(NameProblem::is_fatal)).then_some(self.candidate.as_str())
+    }
+
+    /// The login server the input names, if it names one: `host[:port]`, lower case.
+    pub fn login_server(&self) -> Option<String> {
+        let host = self.host.as_ref()?;
+        Some(match self.port {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        })
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks a resource name against ACR's rules (5-50 letters and digits; case is not checked).
+pub fn rule_problems(name: &str) -> Vec<NameProblem> {
+    let mut problems = Vec::new();
+    let bad: String =
+        name.chars()
+            .filter(|c| !c.is_ascii_alphanumeric())
+            .fold(String::new(), |mut acc, c| {
+                if !acc.contains(c) {
+                    acc.push(c);
+                }
+                acc
+            });
+    if !bad.is_empty() {
+        problems.push(NameProblem::BadCharacters { chars: bad });
+    }
+    let len = name.chars().count();
+    if len < 5 {
+        problems.push(NameProblem::TooShort { len });
+    } else if len > 50 {
+        problems.push(NameProblem::TooLong { len });
+    }
+    problems
+}
+
+/// Classifies what the user typed.
+pub fn parse(input: &str) -> RegistryName {
+    let raw = input.trim();
+    let mut problems = Vec::new();
+    let mut form = NameForm::ResourceName;
+    let mut scheme = None;
+    if raw.is_empty() {
+        return RegistryName {
+            input: input.to_string(),
+            form,
+            candidate: String::new(),
+            host: None,
+            port: None,
+            scheme,
+            suffix: None,
+            problems: vec![NameProblem::Empty],
+        };
+    }
+    let mut rest = raw;
+    if let Some((s, after)) = raw.split_once("://") {
+        scheme = Some(s.to_ascii_lowercase());
+        problems.push(NameProblem::UrlGiven {
+            scheme: s.to_ascii_lowercase(),
+        });
+        form = NameForm::Url;
+        rest = after;
+    }
+    // A path (repository) after the first slash.
+    let (mut authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    let mut extra = String::new();
+    if !path.trim_matches('/').is_empty() {
+        extra.push('/');
+        extra.push_str(path.trim_end_matches('/'));
+    }
+    // A digest or tag right after the name (`myregistry@sha256:..`, `myregistry:latest`).
+    if let Some((a, digest)) = authority.split_once('@') {
+        extra.insert_str(0, &format!("@{digest}"));
+        authority = a;
+    }
+    let mut port = None;
+    if let Some((a, after)) = authority.rsplit_once(':') {
+        if !after.is_empty() && after.bytes().all(|b| b.is_ascii_digit()) {
+            match after.parse::<u16>() {
+                Ok(p) => port = Some(p),
+                Err(_) => extra.insert_str(0, &format!(":{after}")),
+            }
+        } else {
+            extra.insert_str(0, &format!(":{after}"));
+        }
+        authority = a;
+    }
+    if !extra.is_empty() {
+        problems.push(NameProblem::PathOrTag { extra });
+        if form != NameForm::Url {
+            form = NameForm::WithPath;
+        }
+    }
+    if authority.chars().any(|c| c.is_ascii_uppercase()) {
+        problems.push(NameProblem::UpperCase);
+    }
+    let lower = authority.to_ascii_lowercase();
+    let lower = lower.trim_end_matches('.');
+    let (candidate, host, suffix) = match lower.split_once('.') {
+        Some((first, tail)) => {
+            let suffix = format!(".{tail}");
+            if !ACR_SUFFIXES.iter().any(|s| suffix.ends_with(s)) {
+                problems.push(NameProblem::NotAcrSuffix {
+                    suffix: suffix.clone(),
+                });
+            }
+            if form == NameForm::ResourceName {
+                form = NameForm::LoginServer;
+            }
+            problems.push(NameProblem::LoginServerGiven);
+            (first.to_string(), Some(lower.to_string()), Some(suffix))
+        }
+        None => {
+            if port.is_some() && form == NameForm::ResourceName {
+                // `myregistry:5000` is a host with a port.
+                form = NameForm::LoginServer;
+                problems.push(NameProblem::LoginServerGiven);
+                (lower.to_string(), Some(lower.to_string()), None)
+            } else if form == NameForm::Url {
+                (lower.to_string(), Some(lower.to_string()), None)
+            } else {
+                (lower.to_string(), None, None)
+            }
+        }
+    };
+    problems.extend(rule_problems(&candidate));
+    RegistryName {
+        input: input.to_string(),
+        form,
+        candidate,
+        host,
+        port,
+        scheme,
+        suffix,
+        problems,
+    }
+}
+
+/// A `--login-server` value: `HOST[:PORT]`, `https://HOST[:PORT]`, or `http://` for loopback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginServerSpec {
+    /// `https` or `http`.
+    pub scheme: String,
+    /// Lower case, without brackets for IPv6.
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// Why a `--login-server` value cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginServerError {
+    #[error("no host name")]
+    NoHost,
+    #[error("scheme {0:?} is not https")]
+    Scheme(String),
+    #[error("plain http is allowed for loopback addresses only, not {0:?}")]
+    HttpNotLoopback(String),
+    #[error("{0:?} is not a port number")]
+    BadPort(String),
+    #[error("a login server has no path ({0:?})")]
+    Path(String),
+    #[error("{0:?} is not allowed in a host name")]
+    BadHost(String),
+}
+
+/// True for `localhost`, `*.localhost` and loopback addresses.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.to_ascii_lowercase().ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Parses `--login-server`.
+pub fn parse_login_server(value: &str) -> Result<LoginServerSpec, LoginServerError> {
+    let v = value.trim();
+    let (scheme, rest) = match v.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("https".to_string(), v),
+    };
+    if scheme != "https" && scheme != "http" {
+        return Err(LoginServerError::Scheme(scheme));
+    }
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    if !path.trim_matches('/').is_empty() {
+        return Err(LoginServerError::Path(format!("/{path}")));
+    }
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+        let (h, after) = inner.split_once(']').ok_or(LoginServerError::NoHost)?;
+        let port = after.strip_prefix(':');
+        (h.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| LoginServerError::BadPort(p.to_string()))?,
+        ),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(LoginServerError::NoHost);
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == ':'))
+    {
+        return Err(LoginServerError::BadHost(c.to_string()));
+    }
+    if scheme == "http" && !is_loopback_host(&host) {
+        return Err(LoginServerError::HttpNotLoopback(host));
+    }
+    Ok(LoginServerSpec { scheme, host, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_resource_name_is_clean() {
+        let n = parse("contosoreg");
+        assert_eq!(n.form, NameForm::ResourceName);
+        assert!(n.is_clean());
+        assert_eq!(n.name(), Some("contosoreg"));
+        assert_eq!(n.login_server(), None);
+    }
+
+    #[test]
+    fn upper_case_is_flagged_and_corrected() {
+        let n = parse("ContosoReg");
+        assert_eq!(n.problems, vec![NameProblem::UpperCase]);
+        assert_eq!(n.name(), Some("contosoreg"));
+    }
+
+    #[test]
+    fn login_server_with_and_without_port() {
+        let n = parse("contosoreg.azurecr.io");
+        assert_eq!(n.form, NameForm::LoginServer);
+        assert_eq!(n.problems, vec![NameProblem::LoginServerGiven]);
+        assert_eq!(n.name(), Some("contosoreg"));
+        assert_eq!(n.suffix.as_deref(), Some(".azurecr.io"));
+        let n = parse("contosoreg.azurecr.cn:8443");
+        assert_eq!(n.port, Some(8443));
+        assert_eq!(
+            n.login_server().as_deref(),
+            Some("contosoreg.azurecr.cn:8443")
+        );
+    }
+
+    #[test]
+    fn url_with_path_and_tag() {
+        let n = parse("https://ContosoReg.azurecr.io/app/web:v1");
+        assert_eq!(n.form, NameForm::Url);
+        assert_eq!(n.scheme.as_deref(), Some("https"));
+        assert!(n.problems.contains(&NameProblem::UpperCase));
+        assert!(n.problems.contains(&NameProblem::PathOrTag {
+            extra: "/app/web:v1".into()
+        }));
+        assert_eq!(n.name(), Some("contosoreg"));
+        assert_eq!(n.login_server().as_deref(), Some("contosoreg.azurecr.io"));
+        // A trailing slash alone is not a path.
+        let n = parse("https://contosoreg.azurecr.io/");
+        assert!(!n
+            .problems
+            .iter()
+            .any(|p| matches!(p, NameProblem::PathOrTag { .. })));
+    }
+
+    #[test]
+    fn pasted_image_references() {
+        let n = parse("contosoreg.azurecr.io/app:latest");
+        assert_eq!(n.form, NameForm::WithPath);
+        assert_eq!(n.name(), Some("contosoreg"));
+        let n = parse("contosoreg:latest");
+        assert_eq!(n.form, NameForm::WithPath);
+        assert_eq!(
+            n.problems,
+            vec![NameProblem::PathOrTag {
+                extra: ":latest".into()
+            }]
+        );
+        assert_eq!(n.name(), Some("contosoreg"));
+        let n = parse("contosoreg/app@sha256:abc");
+        assert_eq!(n.form, NameForm::WithPath);
+        assert_eq!(n.name(), Some("contosoreg"));
+    }
+
+    #[test]
+    fn rule_breakers_cannot_be_corrected() {
+        assert_eq!(
+            parse("my-registry").problems,
+            vec![NameProblem::BadCharacters { chars: "-".into() }]
+        );
+        assert_eq!(parse("my-registry").name(), None);
+        assert_eq!(
+            parse("reg").problems,
+            vec![NameProblem::TooShort { len: 3 }]
+        );
+        assert_eq!(parse(&"a".repeat(51)).name(), None);
+        assert_eq!(parse(&"a".repeat(50)).name(), Some("a".repeat(50).as_str()));
+        assert_eq!(parse("  ").problems, vec![NameProblem::Empty]);
+        assert_eq!(parse("my_reg.azurecr.io").name(), None);
+    }
+
+    #[test]
+    fn foreign_host_is_flagged() {
+        let n = parse("registry.contoso.com");
+        assert!(n.problems.contains(&NameProblem::NotAcrSuffix {
+            suffix: ".contoso.com".into()
+        }));
+        assert_eq!(n.host.as_deref(), Some("registry.contoso.com"));
+    }
+    #[test]
+    fn login_server_flag() {
+        let s = parse_login_server("ContosoReg.azurecr.io:8443").unwrap();
+        assert_eq!(
+            (s.scheme.as_str(), s.host.as_str(), s.port),
+            ("https", "contosoreg.azurecr.io", Some(8443))
+        );
+        let s = parse_login_server("https://contosoreg.azurecr.io/").unwrap();
+        assert_eq!(s.port, None);
+        let s = parse_login_server("http://127.0.0.1:5000").unwrap();
+        assert_eq!(s.scheme, "http");
+        let s = parse_login_server("http://[::1]:5000").unwrap();
+        assert_eq!((s.host.as_str(), s.port), ("::1", Some(5000)));
+        assert_eq!(
+            parse_login_server("http://contosoreg.azurecr.io"),
+            Err(LoginServerError::HttpNotLoopback(
+                "contosoreg.azurecr.io".into()
+            ))
+        );
+        assert!(matches!(
+            parse_login_server("ftp://x"),
+            Err(LoginServerError::Scheme(_))
+        ));
+        assert!(matches!(
+            parse_login_server("x.azurecr.io:http"),
+            Err(LoginServerError::BadPort(_))
+        ));
+        assert!(matches!(
+            parse_login_server("x.azurecr.io/v2/"),
+            Err(LoginServerError::Path(_))
+        ));
+        assert!(matches!(
+            parse_login_server("https://"),
+            Err(LoginServerError::NoHost)
+        ));
+        assert!(matches!(
+            parse_login_server("a b"),
+            Err(LoginServerError::BadHost(_))
+        ));
+    }
+}

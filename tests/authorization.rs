@@ -1,0 +1,776 @@
+//! Authorization checks against the test bed: registry settings through ARM, repository and
+//! catalog permissions confirmed by the real registry, RBAC/ABAC causes, `--principal`, CMK.
+//!
+//! The credential facts (Entra token, ARM token, ACR access token and its grants) are produced
+//! here the way the identity checks produce them: an Entra token minted by the bed's Entra,
+//! exchanged at the bed's login server, and an access token asked for every repository action
+//! and the catalog. The authorization checks then run exactly as the engine runs them.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use acr_doctor::checks::{
+    authorization, ArmRegistry, Challenge, CheckCx, Credential, Facts, Grants, IdentityClaims,
+    LoginServer, Outcome,
+};
+use acr_doctor::context::Context;
+use acr_doctor::finding::{RawFinding, Severity};
+use acr_doctor::lang::Lang;
+use acr_doctor::redact::Secret;
+use acr_doctor::report::CheckStatus;
+use acr_testbed::{ids, BedSpec, Fault, Registry, Scope, TestBed};
+
+const ACR_AUDIENCE: &str = "https://containerregistry.azure.net";
+const ARM_AUDIENCE: &str = "https://management.azure.com/";
+const REG: &str = "contosoreg";
+const REPO_READ: &str = "Microsoft.ContainerRegistry/registries/repositories/content/read";
+const REPO_META_READ: &str = "Microsoft.ContainerRegistry/registries/repositories/metadata/read";
+const REPO_WRITE: &str = "Microsoft.ContainerRegistry/registries/repositories/content/write";
+const REPO_META_WRITE: &str = "Microsoft.ContainerRegistry/registries/repositories/metadata/write";
+const READER: &str = "Reader";
+const ARM_ONLY: &str = "Container Registry Contributor and Data Access Configuration Administrator";
+
+struct Run {
+    outcomes: Vec<(&'static str, Outcome)>,
+    facts: Facts,
+}
+
+impl Run {
+    fn get(&self, id: &str) -> &Outcome {
+        &self
+            .outcomes
+            .iter()
+            .find(|(i, _)| *i == id)
+            .unwrap_or_else(|| panic!("check {id} did not run"))
+            .1
+    }
+    fn codes(&self, id: &str) -> Vec<&'static str> {
+        self.get(id).findings.iter().map(|f| f.code).collect()
+    }
+    fn finding(&self, id: &str, code: &str) -> &RawFinding {
+        self.get(id)
+            .findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("{id} has no {code}: {:?}", self.get(id)))
+    }
+}
+
+fn registry_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{name}",
+        ids::SUBSCRIPTION,
+        ids::RESOURCE_GROUP
+    )
+}
+
+/// A change to the bed made after the access token was issued.
+type AfterToken<'a> = Box<dyn FnOnce(&TestBed) + 'a>;
+
+/// Options of one run.
+struct Opts<'a> {
+    who: &'a str,
+    args: &'a [&'a str],
+    /// Shift the clock (seconds) to make fixed ARM timestamps look recent.
+    clock_offset: i64,
+    /// Mint the access token first, then call this (permissions changed after login).
+    after_token: Option<AfterToken<'a>>,
+    arm_token: bool,
+}
+
+impl<'a> Opts<'a> {
+    fn new(who: &'a str, args: &'a [&'a str]) -> Self {
+        Opts {
+            who,
+            args,
+            clock_offset: 0,
+            after_token: None,
+            arm_token: true,
+        }
+    }
+}
+
+async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
+    let home = tempfile::tempdir().expect("temp home");
+    let mut argv: Vec<String> = bed.check_args(REG);
+    argv.extend(opts.args.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&argv).expect("args");
+    let mut env: BTreeMap<String, String> = bed.env().into_iter().collect();
+    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
+    env.insert("HOME".into(), home.path().display().to_string());
+    let mut ctx = Context::new(env, &args).expect("context");
+    ctx.clock.offset_s = opts.clock_offset;
+
+    let (oid, app) = bed.with_state(|s| {
+        let p = s.principal(opts.who).expect("known principal");
+        (p.object_id.clone(), p.app_id.clone())
+    });
+    let entra = bed.entra_token(opts.who, ACR_AUDIENCE, Duration::from_secs(3600));
+    let host = format!("{REG}.azurecr.io");
+    let base = format!("https://{}", bed.login_server(REG));
+    // What identity.refresh_token and identity.access_token do.
+    let refresh: serde_json::Value = ctx
+        .http()
+        .post(format!("{base}/oauth2/exchange"))
+        .form(&[
+            ("grant_type", "access_token"),
+            ("service", host.as_str()),
+            ("tenant", ids::TENANT),
+            ("access_token", entra.as_str()),
+        ])
+        .send()
+        .await
+        .expect("exchange")
+        .json()
+        .await
+        .expect("refresh json");
+    let refresh = refresh["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    let repo = args.repository.clone().unwrap_or_else(|| "app".into());
+    let repo_scope = format!("repository:{repo}:pull,push,delete,metadata_read,metadata_write");
+    let access: serde_json::Value = ctx
+        .http()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("service", host.as_str()),
+            ("scope", repo_scope.as_str()),
+            ("scope", "registry:catalog:*"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("access json");
+    let access = access["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let claims = acr_doctor::redact::jwt_claims(&access).expect("claims");
+    let mut grants = Grants::default();
+    grants.requested.insert(
+        format!("repository:{repo}"),
+        ["pull", "push", "delete", "metadata_read", "metadata_write"]
+            .map(String::from)
+            .to_vec(),
+    );
+    grants
+        .requested
+        .insert("registry:catalog".into(), vec!["*".into()]);
+    for e in claims["access"].as_array().cloned().unwrap_or_default() {
+        let key = format!(
+            "{}:{}",
+            e["type"].as_str().unwrap_or(""),
+            e["name"].as_str().unwrap_or("")
+        );
+        let actions = e["actions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect();
+        grants.granted.insert(key, actions);
+    }
+    if let Some(f) = opts.after_token {
+        f(bed);
+    }
+
+    let mut facts = Facts {
+        registry_name: Some(REG.into()),
+        login_server: Some(LoginServer {
+            host: host.clone(),
+            port: Some(bed.registry_port()),
+            scheme: "https".into(),
+            source: "flag".into(),
+        }),
+        challenge: Some(Challenge {
+            realm: format!("{base}/oauth2/token"),
+            service: host.clone(),
+            scope: None,
+        }),
+        credential: Some(Credential::Entra {
+            source: "test".into(),
+            token: Secret::new(entra),
+            claims: IdentityClaims {
+                tenant_id: Some(ids::TENANT.into()),
+                object_id: Some(oid),
+                app_id: (!app.is_empty()).then_some(app),
+                ..Default::default()
+            },
+        }),
+        refresh_token: Some(Secret::new(refresh)),
+        access_token: Some(Secret::new(access)),
+        grants: Some(grants),
+        ..Default::default()
+    };
+    if opts.arm_token {
+        facts.arm_token = Some(Secret::new(bed.entra_token(
+            opts.who,
+            ARM_AUDIENCE,
+            Duration::from_secs(3600),
+        )));
+    }
+    let facts = Mutex::new(facts);
+    let timeline = Mutex::new(Vec::new());
+    let cx = CheckCx::new(&ctx, &args, REG, Lang::En, &facts, &timeline);
+    let mut outcomes = Vec::new();
+    for check in authorization::checks() {
+        let outcome = match check.not_requested(&args, Lang::En) {
+            Some(reason) => Outcome::skip(reason),
+            None => check.run(&cx).await,
+        };
+        outcomes.push((check.id(), outcome));
+    }
+    let facts = facts.into_inner().expect("facts");
+    // Nothing secret in what the checks say.
+    let text = format!("{:?}", outcomes);
+    assert!(!text.contains("CANARY"), "a secret leaked: {text}");
+    Run { outcomes, facts }
+}
+
+fn bed_spec() -> BedSpec {
+    BedSpec::new().clear_assignments()
+}
+
+async fn start(spec: BedSpec) -> TestBed {
+    TestBed::start(spec).await.expect("test bed")
+}
+
+/// Tags and catalog as the registry itself sees them (to prove nothing changed).
+async fn registry_state(bed: &TestBed, repo: &str) -> (String, String) {
+    let token = bed.acr_access_token(
+        REG,
+        &[
+            ("repository", repo, &["pull"]),
+            ("registry", "catalog", &["*"]),
+        ],
+    );
+    let args = acr_doctor::check_args(
+        &bed.check_args(REG)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .expect("args");
+    let ctx = Context::new(BTreeMap::new(), &args).expect("ctx");
+    let base = format!("https://{}", bed.login_server(REG));
+    let get = |p: String| {
+        let r = ctx.http().get(format!("{base}{p}")).bearer_auth(&token);
+        async move { r.send().await.expect("get").text().await.expect("body") }
+    };
+    (
+        get(format!("/v2/{repo}/tags/list")).await,
+        get("/v2/_catalog".to_string()).await,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", "AcrPush", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    bed.push_test_image(REG, "app", "v1")
+        .await
+        .expect("push image");
+    let before = registry_state(&bed, "app").await;
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "pull,push"]),
+    )
+    .await;
+
+    let arm = r.get("registry.arm");
+    assert_eq!(arm.status, CheckStatus::Pass, "{arm:?}");
+    assert!(
+        arm.message.contains("LegacyRegistryPermissions"),
+        "{}",
+        arm.message
+    );
+    assert!(arm.message.contains("admin user off"), "{}", arm.message);
+    assert_eq!(arm.evidence["registry_id"], registry_id(REG));
+    let reg: &ArmRegistry = r.facts.arm_registry.as_ref().expect("arm registry fact");
+    assert_eq!(reg.resource_group, ids::RESOURCE_GROUP);
+
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
+    assert!(repo.findings.is_empty());
+    assert_eq!(
+        repo.evidence["not_granted_not_needed"],
+        serde_json::json!(["delete"])
+    );
+    assert_eq!(
+        repo.evidence["proven_by_registry"],
+        serde_json::json!(["pull", "push"])
+    );
+    let calls = repo.evidence["registry_calls"].to_string();
+    assert!(calls.contains("GET /v2/app/tags/list"), "{calls}");
+    assert!(calls.contains("HEAD /v2/app/manifests/v1"), "{calls}");
+    // Without delete an upload could not be cancelled: push is proven on an upload that does not exist.
+    assert!(
+        calls.contains("PATCH /v2/app/blobs/uploads/acr-doctor-probe-"),
+        "{calls}"
+    );
+    assert!(!calls.contains("POST"), "{calls}");
+    assert!(!calls.contains("DELETE"), "{calls}");
+    // The real registry still holds exactly what it held.
+    assert_eq!(registry_state(&bed, "app").await, before);
+
+    // Legacy mode: AcrPush lists the catalog.
+    assert_eq!(r.get("auth.catalog").status, CheckStatus::Pass);
+    assert_eq!(r.get("registry.cmk").status, CheckStatus::Pass);
+    assert_eq!(r.get("auth.principal").status, CheckStatus::Skip);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_mode_without_acr_role_is_rbac_role_missing() {
+    let bed = start(bed_spec().assign("sp", ARM_ONLY, Scope::registry(REG))).await;
+    let r = run(&bed, Opts::new("sp", &["--repository", "app"])).await;
+    assert_eq!(r.get("registry.arm").status, CheckStatus::Pass);
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
+    assert_eq!(r.codes("auth.repository")[0], "RBAC_ROLE_MISSING");
+    let f = r.finding("auth.repository", "RBAC_ROLE_MISSING");
+    assert_eq!(
+        f.commands,
+        vec![format!(
+            "az role assignment create --role \"AcrPull\" --assignee {} --scope {}",
+            ids::SP_OBJECT_ID,
+            registry_id(REG)
+        )]
+    );
+    assert!(f
+        .solution
+        .iter()
+        .any(|s| s.contains("Access control (IAM)")));
+    // The registry refused the pull for real.
+    assert!(repo.evidence["registry_calls"].to_string().contains("401"));
+    // This role reads ARM but cannot write role assignments.
+    let w = r.finding("auth.repository", "ROLE_ASSIGNMENT_PERMISSION_MISSING");
+    assert!(w.detail.contains("roleAssignments/write"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abac_mode_ignores_acrpush() {
+    let bed = start(
+        bed_spec()
+            .registry(Registry::new(REG).abac())
+            .assign("sp", "AcrPush", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "pull"]),
+    )
+    .await;
+    assert!(r
+        .get("registry.arm")
+        .message
+        .contains("AbacRepositoryPermissions"));
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Fail);
+    assert_eq!(r.codes("auth.repository")[0], "ABAC_LEGACY_ROLE_IGNORED");
+    let f = r.finding("auth.repository", "ABAC_LEGACY_ROLE_IGNORED");
+    assert!(f.detail.contains("AcrPush"), "{}", f.detail);
+    let cmd = &f.commands[0];
+    assert!(cmd.starts_with(&format!(
+        "az role assignment create --role \"Container Registry Repository Reader\" --assignee {} --scope {}",
+        ids::SP_OBJECT_ID,
+        registry_id(REG)
+    )));
+    assert!(cmd.contains("StringEqualsIgnoreCase 'app'"), "{cmd}");
+    assert!(cmd.ends_with("--condition-version \"2.0\""), "{cmd}");
+    assert!(f.solution.iter().any(|s| s.contains("Properties")));
+    // Catalog not needed: an info finding, not an error.
+    let cat = r.get("auth.catalog");
+    assert_eq!(cat.status, CheckStatus::Info);
+    assert_eq!(cat.findings[0].code, "CATALOG_LISTER_MISSING");
+    assert_eq!(cat.findings[0].severity, Some(Severity::Info));
+}
+
+fn writer_condition(repo: &str) -> String {
+    acr_doctor::protocol::abac_condition::repository_condition(
+        repo,
+        &[REPO_READ, REPO_META_READ, REPO_WRITE, REPO_META_WRITE],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abac_condition_that_excludes_the_repository() {
+    let bed = start(
+        bed_spec()
+            .registry(Registry::new(REG).abac())
+            .assign_with_condition(
+                "sp",
+                "Container Registry Repository Writer",
+                Scope::registry(REG),
+                &writer_condition("web"),
+            )
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "pull,push"]),
+    )
+    .await;
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
+    assert_eq!(
+        r.codes("auth.repository")[0],
+        "ABAC_CONDITION_EXCLUDES_REPOSITORY"
+    );
+    let f = r.finding("auth.repository", "ABAC_CONDITION_EXCLUDES_REPOSITORY");
+    assert!(f.detail.contains("covers: web"), "{}", f.detail);
+    assert!(
+        f.detail.contains("StringEqualsIgnoreCase 'web'"),
+        "{}",
+        f.detail
+    );
+    assert!(f.commands[0].contains("Container Registry Repository Writer"));
+    assert!(f.commands[0].contains("StringEqualsIgnoreCase 'app'"));
+    assert!(repo.evidence["registry_calls"].to_string().contains("401"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
+    let bed = start(
+        bed_spec()
+            .registry(Registry::new(REG).abac())
+            .assign_with_condition(
+                "sp",
+                "Container Registry Repository Writer",
+                Scope::registry(REG),
+                &writer_condition("app"),
+            )
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    bed.push_test_image(REG, "app", "v1")
+        .await
+        .expect("push image");
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--repository", "app", "--need", "pull,push,catalog"],
+        ),
+    )
+    .await;
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
+    assert_eq!(
+        repo.evidence["not_granted_not_needed"],
+        serde_json::json!(["delete"])
+    );
+    // Catalog needed, no Catalog Lister: an error.
+    let cat = r.get("auth.catalog");
+    assert_eq!(cat.status, CheckStatus::Fail);
+    assert_eq!(r.codes("auth.catalog"), vec!["CATALOG_LISTER_MISSING"]);
+    let f = r.finding("auth.catalog", "CATALOG_LISTER_MISSING");
+    assert!(f.commands[0].contains("Container Registry Repository Catalog Lister"));
+    assert!(!f.commands[0].contains("--condition"));
+
+    // With the Catalog Lister the real registry lists the catalog.
+    bed.with_state(|s| {
+        s.assign(
+            "sp",
+            "Container Registry Repository Catalog Lister",
+            &Scope::registry(REG),
+            None,
+        )
+    })
+    .expect("assign");
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "catalog"]),
+    )
+    .await;
+    let cat = r.get("auth.catalog");
+    assert_eq!(cat.status, CheckStatus::Pass, "{cat:?}");
+    assert!(
+        cat.message.contains("listed 1 repositories"),
+        "{}",
+        cat.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_arm_read_access_the_missing_actions_are_listed() {
+    // The default bed: sp holds AcrPush only, which cannot read the registry through ARM.
+    let bed = start(BedSpec::new()).await;
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "pull,delete"]),
+    )
+    .await;
+    let arm = r.get("registry.arm");
+    assert_eq!(arm.status, CheckStatus::Warn);
+    assert_eq!(r.codes("registry.arm"), vec!["ARM_PERMISSION_MISSING"]);
+    assert!(r.facts.arm_registry.is_none());
+    assert_eq!(r.get("registry.cmk").status, CheckStatus::Skip);
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Fail);
+    let f = r.finding("auth.repository", "REPOSITORY_PERMISSION_MISSING");
+    assert_eq!(f.evidence["missing"], serde_json::json!(["delete"]));
+    assert_eq!(
+        f.evidence["granted"],
+        serde_json::json!(["pull", "push", "metadata_read", "metadata_write"])
+    );
+    // Both modes' fixes, the scope looked up by the command itself.
+    assert!(f
+        .commands
+        .iter()
+        .any(|c| c.contains("\"AcrDelete\"") && c.contains("$(az acr show --name contosoreg")));
+    assert!(f
+        .commands
+        .iter()
+        .any(|c| c.contains("Container Registry Repository Contributor")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arm_forbidden_is_a_warning_with_the_arm_error() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", "AcrPull", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription)
+            .fault(Some(REG), Fault::ArmForbidden),
+    )
+    .await;
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--repository", "app", "--subscription", ids::SUBSCRIPTION],
+        ),
+    )
+    .await;
+    let arm = r.get("registry.arm");
+    assert_eq!(arm.status, CheckStatus::Warn, "{arm:?}");
+    let f = r.finding("registry.arm", "ARM_PERMISSION_MISSING");
+    assert!(f.detail.contains(REG));
+    // Later checks still run and pass on the token alone.
+    assert_eq!(r.get("auth.repository").status, CheckStatus::Pass);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_arm_token_skips_registry_settings() {
+    let bed = start(BedSpec::new()).await;
+    let mut opts = Opts::new("sp", &[]);
+    opts.arm_token = false;
+    let r = run(&bed, opts).await;
+    let arm = r.get("registry.arm");
+    assert_eq!(arm.status, CheckStatus::Skip);
+    assert!(arm.message.contains("no Azure Resource Manager token"));
+    assert!(arm.findings.is_empty());
+    assert_eq!(r.get("auth.repository").status, CheckStatus::Skip);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recently_granted_role_not_yet_in_the_token() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", ARM_ONLY, Scope::registry(REG))
+            .assign("sp", READER, Scope::ResourceGroup),
+    )
+    .await;
+    // Reader at the resource group gives pull in legacy mode; take it away for the token.
+    bed.with_state(|s| {
+        s.assignments.retain(|a| {
+            !a.role_definition_id
+                .eq_ignore_ascii_case(ids::roles::READER)
+        })
+    });
+    let mut opts = Opts::new("sp", &["--repository", "app"]);
+    opts.after_token = Some(Box::new(|bed: &TestBed| {
+        bed.with_state(|s| s.assign("sp", "AcrPull", &Scope::registry(REG), None))
+            .expect("assign");
+    }));
+    // The bed stamps assignments 2024-02-01T10:00:00Z: pretend it is ten minutes later.
+    let stamp = time::macros::datetime!(2024-02-01 10:10:00 UTC).unix_timestamp();
+    opts.clock_offset = stamp - time::OffsetDateTime::now_utc().unix_timestamp();
+    let r = run(&bed, opts).await;
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
+    assert_eq!(
+        r.codes("auth.repository")[0],
+        "REPOSITORY_PERMISSION_MISSING"
+    );
+    let info = r.finding("auth.repository", "PERMISSION_RECENTLY_CHANGED");
+    assert!(info.detail.contains("AcrPull"), "{}", info.detail);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn principal_with_and_without_pull() {
+    let bed = start(
+        bed_spec()
+            .assign(
+                "sp",
+                "Role Based Access Control Administrator",
+                Scope::Subscription,
+            )
+            .assign("mi", "AcrPull", Scope::registry(REG)),
+    )
+    .await;
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
+        ),
+    )
+    .await;
+    let p = r.get("auth.principal");
+    assert_eq!(p.status, CheckStatus::Pass, "{p:?}");
+    assert!(
+        p.message.contains("can pull, metadata_read"),
+        "{}",
+        p.message
+    );
+    assert!(p.message.contains("cannot push"), "{}", p.message);
+
+    // Without AcrPull: the kubelet cannot pull, and the fix names it as the assignee.
+    bed.with_state(|s| s.unassign_all("mi"));
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
+        ),
+    )
+    .await;
+    let p = r.get("auth.principal");
+    assert_eq!(p.status, CheckStatus::Fail, "{p:?}");
+    let f = r.finding("auth.principal", "RBAC_ROLE_MISSING");
+    assert_eq!(
+        f.commands[0],
+        format!(
+            "az role assignment create --role \"AcrPull\" --assignee {} --scope {}",
+            ids::MI_OBJECT_ID,
+            registry_id(REG)
+        )
+    );
+    assert!(f.commands.iter().any(|c| c.contains("az ad sp show --id")));
+    // The caller may assign roles: no ROLE_ASSIGNMENT_PERMISSION_MISSING.
+    assert!(!r
+        .codes("auth.principal")
+        .contains(&"ROLE_ASSIGNMENT_PERMISSION_MISSING"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn principal_in_abac_mode_with_legacy_role() {
+    let bed = start(
+        bed_spec()
+            .registry(Registry::new(REG).abac())
+            .assign("sp", READER, Scope::Subscription)
+            .assign("mi", "AcrPull", Scope::registry(REG)),
+    )
+    .await;
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
+        ),
+    )
+    .await;
+    let p = r.get("auth.principal");
+    assert_eq!(p.status, CheckStatus::Fail);
+    let f = r.finding("auth.principal", "ABAC_LEGACY_ROLE_IGNORED");
+    assert!(f.commands[0].contains(&format!("--assignee {}", ids::MI_OBJECT_ID)));
+    // Reader cannot write role assignments.
+    assert!(r
+        .codes("auth.principal")
+        .contains(&"ROLE_ASSIGNMENT_PERMISSION_MISSING"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cmk_identity_missing() {
+    let bed = start(
+        bed_spec()
+            .registry(Registry::new(REG).cmk(true))
+            .assign("sp", "AcrPull", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    let r = run(&bed, Opts::new("sp", &[])).await;
+    assert_eq!(r.get("registry.cmk").status, CheckStatus::Pass);
+    assert!(r.get("registry.arm").message.contains("CMK enabled"));
+
+    bed.set_fault(Some(REG), Fault::CmkIdentityMissing);
+    let r = run(&bed, Opts::new("sp", &[])).await;
+    let cmk = r.get("registry.cmk");
+    assert_eq!(cmk.status, CheckStatus::Fail);
+    let f = r.finding("registry.cmk", "CMK_ERROR");
+    assert!(f.detail.contains(ids::MI_CLIENT_ID), "{}", f.detail);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_and_delete_are_proven_without_writing_anything() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", "AcrPush", Scope::registry(REG))
+            .assign("sp", "AcrDelete", Scope::registry(REG)),
+    )
+    .await;
+    bed.push_test_image(REG, "app", "v1")
+        .await
+        .expect("push image");
+    let before = registry_state(&bed, "app").await;
+    let uploads = |bed: &TestBed| {
+        walk(bed.dir())
+            .into_iter()
+            .filter(|p| p.contains("_uploads/"))
+            .collect::<Vec<_>>()
+    };
+    let uploads_before = uploads(&bed);
+    let r = run(
+        &bed,
+        Opts::new("sp", &["--repository", "app", "--need", "pull,push,delete"]),
+    )
+    .await;
+    let repo = r.get("auth.repository");
+    assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
+    assert_eq!(
+        repo.evidence["proven_by_registry"],
+        serde_json::json!(["pull", "push", "delete"])
+    );
+    let calls = repo.evidence["registry_calls"].to_string();
+    assert!(
+        calls.contains("PATCH /v2/app/blobs/uploads/acr-doctor-probe-"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("DELETE /v2/app/manifests/sha256:0000"),
+        "{calls}"
+    );
+    assert_eq!(registry_state(&bed, "app").await, before);
+    // Not even an upload session appears in the registry's storage.
+    assert_eq!(uploads(&bed), uploads_before);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            out.push(p.display().to_string());
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,596 @@
+//! Identity checks against the test bed: every credential source, the token exchange, and
+//! the way each refusal is diagnosed. Nothing leaves loopback: the bed's `env()` points the
+//! authority, ARM, Graph and the instance metadata endpoint at the bed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use acr_doctor::report::{CheckStatus, Report};
+use acr_doctor::CheckRun;
+use acr_testbed::{ids, BedSpec, FakeAz, Fault, Registry, RepoToken, TestBed};
+
+const REG: &str = "contosoreg";
+
+struct Env {
+    home: tempfile::TempDir,
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// The bed's endpoints, a temporary HOME, a PATH with only a bin dir of our own
+    /// (plus the system's for `sh`), no credentials.
+    fn new(bed: &TestBed) -> Env {
+        let home = tempfile::tempdir().expect("tempdir");
+        let bin = home.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
+        vars.insert("HOME".into(), home.path().display().to_string());
+        vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
+        vars.insert(
+            "DOCKER_CONFIG".into(),
+            home.path().join(".docker").display().to_string(),
+        );
+        vars.insert(
+            "AZURE_CONFIG_DIR".into(),
+            home.path().join(".azure").display().to_string(),
+        );
+        Env { home, vars }
+    }
+    fn with(mut self, pairs: Vec<(String, String)>) -> Env {
+        self.vars.extend(pairs);
+        self
+    }
+    fn set(mut self, k: &str, v: &str) -> Env {
+        self.vars.insert(k.into(), v.into());
+        self
+    }
+    fn bin(&self) -> std::path::PathBuf {
+        self.home.path().join("bin")
+    }
+    fn fake_az(self, bed: &TestBed, mode: FakeAz) -> Env {
+        bed.fake_az(&self.bin(), mode);
+        self
+    }
+}
+
+async fn start() -> TestBed {
+    TestBed::start(BedSpec::new()).await.expect("bed")
+}
+
+async fn check(bed: &TestBed, env: &Env, extra: &[&str]) -> CheckRun {
+    let mut argv: Vec<String> = bed.check_args(REG);
+    argv.extend(["--only", "identity", "--timeout", "5"].map(String::from));
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args");
+    acr_doctor::run_check(&args, REG, env.vars.clone(), acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+fn status(run: &CheckRun, id: &str) -> CheckStatus {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .status
+}
+
+fn message<'a>(run: &'a CheckRun, id: &str) -> &'a str {
+    &run.report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .message
+}
+
+fn first_code(run: &CheckRun) -> &str {
+    run.report
+        .findings
+        .first()
+        .map(|f| f.code.as_str())
+        .unwrap_or_else(|| panic!("no finding: {:#?}", run.report.checks))
+}
+
+fn evidence_source(run: &CheckRun) -> String {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == "identity.credential")
+        .and_then(|c| c.evidence.get("source"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Every output format, rendered, must be free of the bed's secrets and of any token.
+fn assert_no_secrets(report: &Report, extra: &[&str]) {
+    use acr_doctor::render;
+    let lang = acr_doctor::lang::Lang::En;
+    let outputs = vec![
+        render::human::render(report, render::Style::plain(lang)),
+        render::json::render(report),
+        render::markdown::render(report, lang),
+        render::github::annotations(report, lang),
+        render::github::summary(report, lang),
+        render::github::azure_pipelines(report),
+    ];
+    for out in outputs {
+        assert!(!out.contains("CANARY"), "a canary leaked:\n{out}");
+        assert!(!out.contains("eyJ"), "a JWT leaked:\n{out}");
+        for s in extra {
+            assert!(!out.contains(s), "{s} leaked:\n{out}");
+        }
+    }
+}
+
+fn pass_through(run: &CheckRun) {
+    for id in [
+        "identity.credential",
+        "identity.refresh_token",
+        "identity.access_token",
+    ] {
+        assert_eq!(
+            status(run, id),
+            CheckStatus::Pass,
+            "{id}: {}\n{:#?}",
+            message(run, id),
+            run.report.findings
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_principal_secret_full_flow() {
+    let bed = start().await;
+    let env = Env::new(&bed).with(bed.sp_env());
+    let run = check(&bed, &env, &["--repository", "app", "--need", "pull,push"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "env");
+    let id = run.report.identity.clone().expect("identity");
+    assert_eq!(id.app_id.as_deref(), Some(ids::SP_APP_ID));
+    assert_eq!(id.tenant_id.as_deref(), Some(ids::TENANT));
+    assert!(message(&run, "identity.credential").contains(ids::SP_APP_ID));
+    let access = message(&run, "identity.access_token");
+    // AcrPush: pull and push, not delete.
+    assert!(
+        access.contains("repository:app: [pull,push,metadata_read,metadata_write]"),
+        "{access}"
+    );
+    assert_no_secrets(&run.report, &[]);
+    // The exchange was the documented one.
+    let log = bed.request_log();
+    assert!(log
+        .iter()
+        .any(|r| r.path == "/oauth2/exchange" && r.method == "POST" && r.status == 200));
+    assert!(log
+        .iter()
+        .any(|r| r.path == "/oauth2/token" && r.method == "POST" && r.status == 200));
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The DER certificate of a PEM fixture (to register it on the bed's service principal).
+fn fixture_der(name: &str) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = std::fs::read(fixture(name)).expect("fixture");
+    rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .next()
+        .expect("cert")
+        .expect("pem")
+        .as_ref()
+        .to_vec()
+}
+
+fn cert_env(bed: &TestBed, file: &str) -> Vec<(String, String)> {
+    let _ = bed;
+    vec![
+        ("AZURE_TENANT_ID".into(), ids::TENANT.into()),
+        ("AZURE_CLIENT_ID".into(), ids::SP_APP_ID.into()),
+        ("AZURE_CLIENT_CERTIFICATE_PATH".into(), fixture(file)),
+    ]
+}
+
+/// An ACR refresh token for the default service principal, exchanged at the bed.
+async fn refresh_token_of(bed: &TestBed) -> String {
+    let args = acr_doctor::check_args(
+        &bed.check_args(REG)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .expect("args");
+    let ctx = acr_doctor::context::Context::new(bed.env().into_iter().collect(), &args)
+        .expect("ctx");
+    let aad = acr_doctor::redact::Secret::new(bed.entra_token(
+        ids::SP,
+        "https://containerregistry.azure.net",
+        std::time::Duration::from_secs(3600),
+    ));
+    let ls = bed.login_server(REG);
+    acr_doctor::azure::acr_token::exchange(
+        &ctx,
+        &format!("https://{ls}/oauth2/token"),
+        &format!("{REG}.azurecr.io"),
+        Some(ids::TENANT),
+        &aad,
+    )
+    .await
+    .expect("exchange")
+    .token
+    .expose()
+    .to_string()
+}
+
+fn finding_detail<'a>(run: &'a CheckRun, code: &str) -> &'a str {
+    &run.report
+        .findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code}: {:#?}", run.report.findings))
+        .detail
+}
+
+fn tried(run: &CheckRun) -> String {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == "identity.credential")
+        .and_then(|c| c.evidence.get("tried"))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_principal_certificate_assertion() {
+    let bed = start().await;
+    let der = fixture_der("client-cert.pem");
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            *p = p.clone().certificate(&der);
+        }
+    });
+    let env = Env::new(&bed).with(cert_env(&bed, "client-cert.pem"));
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    pass_through(&run);
+    assert!(message(&run, "identity.credential").contains("certificate"));
+    // A certificate the application does not know is refused by Entra (AADSTS700027).
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            p.certificates.clear();
+        }
+    });
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
+    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("700027"));
+    assert_no_secrets(&run.report, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workload_identity_from_token_file() {
+    let bed = start().await;
+    let env = Env::new(&bed);
+    let file = env.home.path().join("federated-token");
+    std::fs::write(&file, bed.federated_token(ids::SP_APP_ID)).expect("write");
+    let env = env
+        .set("AZURE_FEDERATED_TOKEN_FILE", &file.display().to_string())
+        .set("AZURE_CLIENT_ID", ids::SP_APP_ID)
+        .set("AZURE_TENANT_ID", ids::TENANT);
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "workload-identity");
+    // The env source was tried first and lacked a secret.
+    assert!(tried(&run).contains("AZURE_CLIENT_SECRET"), "{}", tried(&run));
+    // A subject the app does not trust: AADSTS70021.
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            p.federated.clear();
+        }
+    });
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
+    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("70021"));
+    assert_no_secrets(&run.report, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_identity_imds_and_app_service() {
+    let bed = start().await;
+    bed.with_state(|st| {
+        let _ = st.assign(ids::MI, "AcrPull", &acr_testbed::Scope::registry(REG), None);
+    });
+    // Instance metadata endpoint (the bed's, on loopback).
+    let env = Env::new(&bed);
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "managed-identity");
+    assert_eq!(
+        run.report.identity.as_ref().and_then(|i| i.app_id.as_deref()),
+        Some(ids::MI_CLIENT_ID)
+    );
+    assert!(message(&run, "identity.access_token").contains("[pull"));
+    let log = bed.request_log();
+    assert!(log
+        .iter()
+        .any(|r| r.path == "/metadata/identity/oauth2/token" && r.status == 200));
+    // App Service style endpoint with its header.
+    let env = Env::new(&bed).with(bed.identity_env());
+    let run = check(&bed, &env, &["--auth", "managed-identity"]).await;
+    pass_through(&run);
+    assert!(message(&run, "identity.credential").contains("IDENTITY_ENDPOINT"));
+    assert_no_secrets(&run.report, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_cli_after_unavailable_sources() {
+    let bed = start().await;
+    bed.set_fault(None, Fault::NoManagedIdentity);
+    bed.with_state(|st| {
+        let _ = st.assign(ids::USER, "AcrPull", &acr_testbed::Scope::registry(REG), None);
+    });
+    let env = Env::new(&bed).fake_az(&bed, FakeAz::LoggedIn);
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "cli");
+    assert_eq!(
+        run.report.identity.as_ref().and_then(|i| i.upn.as_deref()),
+        Some(ids::USER_UPN)
+    );
+    let t = tried(&run);
+    assert!(t.contains("managed-identity") && t.contains("unavailable"), "{t}");
+    assert!(message(&run, "identity.credential").contains(ids::USER_UPN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_available_names_every_source() {
+    let bed = start().await;
+    bed.set_fault(None, Fault::NoManagedIdentity);
+    let env = Env::new(&bed).fake_az(&bed, FakeAz::NotLoggedIn);
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "AAD_CREDENTIAL_UNAVAILABLE");
+    let d = finding_detail(&run, "AAD_CREDENTIAL_UNAVAILABLE");
+    for s in ["basic", "env", "workload-identity", "managed-identity", "cli", "docker-config", "az login"] {
+        assert!(d.contains(s), "{s} missing from: {d}");
+    }
+    assert_eq!(status(&run, "identity.refresh_token"), CheckStatus::Skip);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_refusals_are_mapped_by_aadsts() {
+    let bed = start().await;
+    let env = Env::new(&bed).with(bed.sp_env());
+    let cases: Vec<(Fault, &str, &str)> = vec![
+        (Fault::UnknownTenant, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID", "AADSTS90002"),
+        (Fault::SpSecretWrong, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID", "AADSTS7000215"),
+        (Fault::SpSecretExpired, "SP_SECRET_EXPIRED", "AADSTS7000222"),
+    ];
+    for (fault, code, text) in cases {
+        bed.clear_faults();
+        bed.set_fault(None, fault.clone());
+        let run = check(&bed, &env, &[]).await;
+        assert_eq!(first_code(&run), code, "{fault:?}");
+        assert!(finding_detail(&run, code).contains(text), "{fault:?}");
+        assert_eq!(status(&run, "identity.refresh_token"), CheckStatus::Skip);
+        assert_no_secrets(&run.report, &[]);
+    }
+    bed.clear_faults();
+    let env = env.set("AZURE_CLIENT_ID", "0badc0de-0000-4000-8000-000000000000");
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
+    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("AADSTS700016"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_entra_token_from_cli() {
+    let bed = start().await;
+    bed.set_fault(None, Fault::ExpiredTokens);
+    let env = Env::new(&bed).fake_az(&bed, FakeAz::LoggedIn);
+    let run = check(&bed, &env, &["--auth", "cli"]).await;
+    assert_eq!(first_code(&run), "AAD_TOKEN_EXPIRED");
+    assert_eq!(run.report.findings.len(), 1, "{:#?}", run.report.findings);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exchange_and_token_errors_carry_status() {
+    let bed = start().await;
+    let env = Env::new(&bed).with(bed.sp_env());
+    bed.set_fault(Some(REG), Fault::RefreshExchangeError { status: 500 });
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence.get("status").and_then(|v| v.as_u64()), Some(500));
+    assert!(f.detail.contains("injected fault"), "{}", f.detail);
+    bed.clear_faults();
+    bed.set_fault(Some(REG), Fault::AccessTokenError { status: 503 });
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_ACCESS_TOKEN_ERROR");
+    assert_eq!(
+        run.report.findings[0].evidence.get("status").and_then(|v| v.as_u64()),
+        Some(503)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arm_audience_refused() {
+    let bed = start().await;
+    bed.set_fault(Some(REG), Fault::ArmAudienceRefused);
+    let env = Env::new(&bed)
+        .with(bed.sp_env())
+        .set("ACR_DOCTOR_ACR_AUDIENCE", "https://management.azure.com/");
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "ARM_AUDIENCE_TOKEN_DISABLED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_mismatch_names_the_token_tenant() {
+    let bed = start().await;
+    bed.set_fault(Some(REG), Fault::TenantMismatch);
+    let env = Env::new(&bed).with(bed.sp_env());
+    let run = check(&bed, &env, &[]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+    let d = finding_detail(&run, "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+    assert!(d.contains("tenant mismatch") && d.contains(ids::TENANT), "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_credentials_kinds_and_refusals() {
+    let bed = TestBed::start(
+        BedSpec::new().registry(
+            Registry::new(REG).token(RepoToken::new("ci-token", &["repositories/app/content/read"])),
+        ),
+    )
+    .await
+    .expect("bed");
+    let env = Env::new(&bed);
+    // Admin user disabled (the default).
+    let run = check(&bed, &env, &["-u", REG, "-p", ids::ADMIN_PASSWORDS[0]]).await;
+    assert_eq!(first_code(&run), "ADMIN_USER_DISABLED");
+    assert_no_secrets(&run.report, &[]);
+    // A service principal as basic credentials the registry's tenant does not know.
+    bed.set_fault(Some(REG), Fault::AppNotRegistered);
+    let run = check(&bed, &env, &["-u", ids::SP_APP_ID, "-p", ids::SP_SECRET]).await;
+    assert_eq!(first_code(&run), "APP_NOT_REGISTERED_WITH_AAD");
+    bed.clear_faults();
+    // A service principal with the right secret works through grant_type=password.
+    let run = check(&bed, &env, &["-u", ids::SP_APP_ID, "-p", ids::SP_SECRET, "--repository", "app"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "basic");
+    // A wrong password of a repository-scoped token: named as such.
+    let run = check(&bed, &env, &["-u", "ci-token", "-p", "CANARY-wrong-password"]).await;
+    assert_eq!(first_code(&run), "BASIC_CREDENTIALS_INVALID");
+    assert!(finding_detail(&run, "BASIC_CREDENTIALS_INVALID").contains("repository-scoped token"));
+    assert_no_secrets(&run.report, &["CANARY-wrong-password"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_token_as_password() {
+    let bed = start().await;
+    let token = refresh_token_of(&bed).await;
+    let env = Env::new(&bed);
+    let run = check(&bed, &env, &["-u", ids::EMPTY_GUID, "-p", &token, "--repository", "app"]).await;
+    pass_through(&run);
+    assert_no_secrets(&run.report, &[&token]);
+    // The same token with another username.
+    let run = check(&bed, &env, &["-u", "someone", "-p", &token]).await;
+    assert_eq!(first_code(&run), "EXPOSE_TOKEN_USERNAME");
+    assert_no_secrets(&run.report, &[&token]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_config_identity_token() {
+    use base64::Engine;
+    let bed = start().await;
+    bed.set_fault(None, Fault::NoManagedIdentity);
+    let token = refresh_token_of(&bed).await;
+    let env = Env::new(&bed);
+    let dir = env.home.path().join(".docker");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{token}", ids::EMPTY_GUID));
+    std::fs::write(
+        dir.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, bed.login_server(REG)),
+    )
+    .expect("write");
+    let run = check(&bed, &env, &["--repository", "app"]).await;
+    pass_through(&run);
+    assert_eq!(evidence_source(&run), "docker-config");
+    assert_no_secrets(&run.report, &[&token, &auth]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anonymous_pull() {
+    let bed = start().await;
+    let env = Env::new(&bed);
+    let run = check(&bed, &env, &["--auth", "anonymous", "--repository", "app"]).await;
+    assert_eq!(first_code(&run), "ANONYMOUS_PULL_DISABLED");
+    bed.set_fault(Some(REG), Fault::AnonymousPull(true));
+    let run = check(&bed, &env, &["--auth", "anonymous", "--repository", "app"]).await;
+    assert_eq!(status(&run, "identity.access_token"), CheckStatus::Pass, "{:#?}", run.report.findings);
+    assert!(message(&run, "identity.access_token").contains("repository:app: [pull]"));
+}
+
+/// Runs the built binary with `-o <format>` and returns (exit code, stdout, stderr).
+async fn binary(env: &Env, argv: Vec<String>, stdin: Option<&str>) -> (i32, String, String) {
+    let vars = env.vars.clone();
+    let stdin = stdin.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = assert_cmd::Command::cargo_bin("acr-doctor").expect("binary");
+        cmd.env_clear().envs(vars).arg("check").args(argv);
+        if let Some(s) = stdin {
+            cmd.write_stdin(s);
+        }
+        let out = cmd.output().expect("run");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+fn argv(bed: &TestBed, extra: &[&str]) -> Vec<String> {
+    let mut a = bed.check_args(REG);
+    a.extend(["--only", "identity", "--timeout", "5"].map(String::from));
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn json_first_code(stdout: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    v["findings"][0]["code"].as_str().unwrap_or("").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_diagnoses_end_to_end() {
+    let bed = start().await;
+    // 1. An expired client secret (AADSTS7000222), in every output format.
+    bed.set_fault(None, Fault::SpSecretExpired);
+    let env = Env::new(&bed).with(bed.sp_env());
+    for format in ["json", "human", "markdown", "github"] {
+        let (code, out, err) = binary(&env, argv(&bed, &["-o", format]), None).await;
+        assert_eq!(code, 1, "{format}: {out}{err}");
+        assert!(out.contains("SP_SECRET_EXPIRED"), "{format}: {out}");
+        assert!(!out.contains("CANARY") && !err.contains("CANARY"), "{format}: {out}{err}");
+        if format == "json" {
+            assert_eq!(json_first_code(&out), "SP_SECRET_EXPIRED");
+        }
+    }
+    bed.clear_faults();
+    // 2. The admin user, password on standard input, while it is disabled.
+    let env = Env::new(&bed);
+    let (code, out, err) = binary(
+        &env,
+        argv(&bed, &["-o", "json", "-u", REG, "--password-stdin"]),
+        Some(ids::ADMIN_PASSWORDS[0]),
+    )
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(json_first_code(&out), "ADMIN_USER_DISABLED");
+    assert!(!out.contains("CANARY") && !err.contains("CANARY"));
+    // 3. Anonymous pull asked for and disabled, verbose trace on.
+    let (code, out, err) = binary(
+        &env,
+        argv(&bed, &["-o", "json", "-v", "--auth", "anonymous", "--repository", "app"]),
+        None,
+    )
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(json_first_code(&out), "ANONYMOUS_PULL_DISABLED");
+    // 4. A healthy service principal with --verbose: tokens never appear in the trace.
+    let env = Env::new(&bed).with(bed.sp_env());
+    let (code, out, err) =
+        binary(&env, argv(&bed, &["-v", "--repository", "app"]), None).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("CANARY") && !err.contains("CANARY"), "{out}{err}");
+    assert!(!out.contains("eyJ") && !err.contains("eyJ"), "{out}{err}");
+}

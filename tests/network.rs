@@ -1,0 +1,895 @@
+//! Registry name, login server, DNS, TLS and the challenge, against the test bed.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use acr_doctor::report::CheckStatus;
+use acr_doctor::CheckRun;
+use acr_testbed::{BedSpec, Fault, Registry, TestBed};
+
+const REG: &str = "contosoreg";
+
+async fn bed() -> TestBed {
+    // No docker-registry child: these checks never go past `/v2/`.
+    TestBed::start(BedSpec::new().registry(Registry::new(REG).real_backend(false)))
+        .await
+        .expect("bed starts")
+}
+
+fn env_for(
+    bed: &TestBed,
+    home: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = bed.env().into_iter().collect();
+    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
+    env.insert("HOME".into(), home.display().to_string());
+    env.insert(
+        "AZURE_CONFIG_DIR".into(),
+        home.join(".azure").display().to_string(),
+    );
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    env
+}
+
+/// Runs `check` on the bed's registry with the bed's login server, --resolve and CA, plus `extra`.
+async fn run(bed: &TestBed, extra: &[&str], env_extra: &[(&str, &str)]) -> CheckRun {
+    let home = tempfile::tempdir().expect("temp home");
+    let mut argv: Vec<String> = bed.check_args(REG);
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    if !extra.contains(&"--only") {
+        argv.extend(["--only".to_string(), "registry.challenge".to_string()]);
+    }
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args parse");
+    let env = env_for(bed, home.path(), env_extra);
+    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+async fn run_raw(bed: &TestBed, argv: &[&str]) -> CheckRun {
+    let home = tempfile::tempdir().expect("temp home");
+    let args = acr_doctor::check_args(argv).expect("args parse");
+    let env = env_for(bed, home.path(), &[]);
+    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+fn check<'a>(run: &'a CheckRun, id: &str) -> &'a acr_doctor::report::CheckResult {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn first_code(run: &CheckRun) -> &str {
+    run.report
+        .findings
+        .first()
+        .map(|f| f.code.as_str())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn healthy_registry_passes_every_network_step() {
+    let bed = bed().await;
+    let run = run(&bed, &[], &[]).await;
+    for id in [
+        "registry.name",
+        "registry.login_server",
+        "network.dns",
+        "network.tls",
+        "registry.challenge",
+    ] {
+        assert_eq!(
+            check(&run, id).status,
+            CheckStatus::Pass,
+            "{id}: {:?}",
+            check(&run, id)
+        );
+    }
+    assert!(run.report.findings.is_empty(), "{:?}", run.report.findings);
+    let dns = check(&run, "network.dns");
+    assert!(
+        dns.message.contains("127.0.0.1 (loopback"),
+        "{}",
+        dns.message
+    );
+    assert!(
+        dns.message.contains("pinned by --resolve"),
+        "{}",
+        dns.message
+    );
+    let tls = check(&run, "network.tls");
+    assert!(tls.message.contains("more days"), "{}", tls.message);
+    assert!(tls.evidence["days_left"].as_i64().unwrap_or(-1) > 0);
+    let challenge = check(&run, "registry.challenge");
+    assert_eq!(
+        challenge.evidence["service"].as_str(),
+        Some("contosoreg.azurecr.io")
+    );
+    assert!(challenge.evidence["realm"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("https://contosoreg.azurecr.io:"));
+}
+
+#[tokio::test]
+async fn names_in_the_wrong_form_are_corrected_with_a_warning() {
+    let bed = bed().await;
+    let home = tempfile::tempdir().expect("home");
+    let env = env_for(&bed, home.path(), &[]);
+    let args = acr_doctor::check_args(&[
+        "--name",
+        "ContosoReg.azurecr.io/app:v1",
+        "--only",
+        "registry.login_server",
+    ])
+    .expect("args");
+    let run = acr_doctor::run_check(
+        &args,
+        "ContosoReg.azurecr.io/app:v1",
+        env.clone(),
+        acr_doctor::lang::Lang::En,
+    )
+    .await
+    .expect("run");
+    let name = check(&run, "registry.name");
+    assert_eq!(name.status, CheckStatus::Warn, "{name:?}");
+    let f = &run.report.findings[0];
+    assert_eq!(f.code, "REGISTRY_NAME_INVALID");
+    assert_eq!(f.severity, acr_doctor::finding::Severity::Warning);
+    assert!(f.detail.contains("upper-case"), "{}", f.detail);
+    assert!(f.detail.contains("/app:v1"), "{}", f.detail);
+    assert!(f
+        .commands
+        .contains(&"az acr login --name contosoreg".to_string()));
+    assert!(f
+        .commands
+        .contains(&"docker login contosoreg.azurecr.io".to_string()));
+    // Carried on with the corrected form.
+    let ls = check(&run, "registry.login_server");
+    assert_eq!(ls.status, CheckStatus::Pass);
+    assert_eq!(
+        ls.evidence["login_server"].as_str(),
+        Some("contosoreg.azurecr.io")
+    );
+    assert_eq!(
+        run.report.target.login_server.as_deref(),
+        Some("contosoreg.azurecr.io")
+    );
+
+    // A name that cannot be corrected is an error, and nothing is looked up.
+    let args =
+        acr_doctor::check_args(&["--name", "my-reg", "--only", "network.dns"]).expect("args");
+    let run = acr_doctor::run_check(&args, "my-reg", env.clone(), acr_doctor::lang::Lang::En)
+        .await
+        .expect("run");
+    assert_eq!(check(&run, "registry.name").status, CheckStatus::Fail);
+    assert_eq!(first_code(&run), "REGISTRY_NAME_INVALID");
+    assert_eq!(check(&run, "network.dns").status, CheckStatus::Skip);
+    assert_eq!(run.report.findings.len(), 1, "{:?}", run.report.findings);
+
+    // The cloud suffix comes from --cloud.
+    let args = acr_doctor::check_args(&[
+        "--name",
+        "contosoreg",
+        "--cloud",
+        "AzureChinaCloud",
+        "--only",
+        "registry.login_server",
+    ])
+    .expect("args");
+    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run");
+    let ls = check(&run, "registry.login_server");
+    assert_eq!(
+        ls.evidence["login_server"].as_str(),
+        Some("contosoreg.azurecr.cn")
+    );
+    assert_eq!(ls.evidence["source"].as_str(), Some("suffix"));
+}
+
+#[tokio::test]
+async fn bad_login_server_flag_is_login_server_error() {
+    let bed = bed().await;
+    let home = tempfile::tempdir().expect("home");
+    let env = env_for(&bed, home.path(), &[]);
+    let args = acr_doctor::check_args(&[
+        "--name",
+        "contosoreg",
+        "--login-server",
+        "http://contosoreg.azurecr.io",
+        "--only",
+        "network.dns",
+    ])
+    .expect("args");
+    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run");
+    assert_eq!(first_code(&run), "LOGIN_SERVER_ERROR");
+    assert!(run.report.findings[0].detail.contains("loopback"));
+    assert_eq!(check(&run, "network.dns").status, CheckStatus::Skip);
+}
+
+#[tokio::test]
+async fn unresolvable_name_is_dns_error_with_reasons() {
+    let bed = bed().await;
+    let home = tempfile::tempdir().expect("home");
+    let env = env_for(&bed, home.path(), &[]);
+    let args = acr_doctor::check_args(&[
+        "--name",
+        "contosoreg",
+        "--login-server",
+        "doesnotexist.invalid",
+        "--only",
+        "registry.challenge",
+    ])
+    .expect("args");
+    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run");
+    assert_eq!(first_code(&run), "CONNECTIVITY_DNS_ERROR");
+    let f = &run.report.findings[0];
+    assert!(f.detail.contains("NXDOMAIN"), "{}", f.detail);
+    assert!(
+        f.solution.iter().any(|s| s.contains("spelling")),
+        "{:?}",
+        f.solution
+    );
+    assert!(
+        f.solution.iter().any(|s| s.contains("--cloud")),
+        "{:?}",
+        f.solution
+    );
+    assert_eq!(check(&run, "network.tls").status, CheckStatus::Skip);
+    assert_eq!(check(&run, "registry.challenge").status, CheckStatus::Skip);
+    assert_eq!(run.report.findings.len(), 1);
+}
+
+async fn tls_fault(fault: Fault) -> CheckRun {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), fault);
+    run(&bed, &[], &[]).await
+}
+
+#[tokio::test]
+async fn untrusted_issuer_is_named() {
+    let run = tls_fault(Fault::TlsUntrusted).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["fault"].as_str(), Some("untrusted_issuer"));
+    assert!(
+        f.detail.contains("Contoso Intercepting Proxy CA"),
+        "{}",
+        f.detail
+    );
+    let cert = &f.evidence["certificate"];
+    assert!(cert["issuer"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Intercepting"));
+    assert!(cert["not_after"].as_str().is_some());
+    assert!(cert["sans"].is_array());
+    assert_eq!(check(&run, "registry.challenge").status, CheckStatus::Skip);
+}
+
+#[tokio::test]
+async fn wrong_name_certificate_shows_its_names() {
+    let run = tls_fault(Fault::TlsWrongName).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["fault"].as_str(), Some("name_mismatch"));
+    assert!(
+        f.detail.contains("not valid for contosoreg.azurecr.io"),
+        "{}",
+        f.detail
+    );
+    let sans = f.evidence["certificate"]["sans"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!sans.is_empty());
+    assert!(!sans
+        .iter()
+        .any(|s| s.as_str() == Some("contosoreg.azurecr.io")));
+}
+
+#[tokio::test]
+async fn expired_certificate_says_since_when() {
+    let run = tls_fault(Fault::TlsExpired).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["fault"].as_str(), Some("expired"));
+    assert!(f.detail.contains("expired"), "{}", f.detail);
+}
+
+#[tokio::test]
+async fn public_access_disabled_is_forbidden_with_client_ip() {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), Fault::PublicAccessDisabled);
+    let run = run(&bed, &[], &[]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_FORBIDDEN_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["client_ip"].as_str(), Some("127.0.0.1"));
+    assert!(f.detail.contains("127.0.0.1"), "{}", f.detail);
+    assert!(f.solution.iter().any(|s| s.contains("403 Forbidden")));
+    // Without ARM it cannot tell which of the two: both fixes are offered.
+    assert!(
+        f.commands
+            .iter()
+            .any(|c| c.contains("--public-network-enabled true")),
+        "{:?}",
+        f.commands
+    );
+    assert!(
+        f.commands
+            .iter()
+            .any(|c| c.contains("network-rule add --name contosoreg --ip-address 127.0.0.1")),
+        "{:?}",
+        f.commands
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_once_within_the_budget() {
+    let bed = bed().await;
+    bed.set_fault(
+        Some(REG),
+        Fault::Throttled {
+            retry_after_secs: 1,
+        },
+    );
+    let started = Instant::now();
+    let run = run(&bed, &["--timeout", "5"], &[]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_TOOMANYREQUESTS_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["retried"].as_bool(), Some(true));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let v2 = bed
+        .request_log()
+        .iter()
+        .filter(|r| r.path == "/v2/")
+        .count();
+    assert_eq!(v2, 2);
+
+    // A wait longer than --timeout is not waited for.
+    bed.clear_request_log();
+    bed.set_fault(
+        Some(REG),
+        Fault::Throttled {
+            retry_after_secs: 60,
+        },
+    );
+    let started = Instant::now();
+    let run = self::run(&bed, &["--timeout", "3"], &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(first_code(&run), "CONNECTIVITY_TOOMANYREQUESTS_ERROR");
+    assert_eq!(
+        run.report.findings[0].evidence["retried"].as_bool(),
+        Some(false)
+    );
+    assert_eq!(
+        run.report.findings[0].evidence["retry_after"].as_str(),
+        Some("60")
+    );
+}
+
+#[tokio::test]
+async fn challenge_faults_name_their_cause() {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), Fault::NoChallenge);
+    let run1 = run(&bed, &[], &[]).await;
+    assert_eq!(first_code(&run1), "CONNECTIVITY_CHALLENGE_ERROR");
+    assert!(run1.report.findings[0].detail.contains("answered 200"));
+
+    bed.clear_faults();
+    bed.set_fault(Some(REG), Fault::MalformedChallenge);
+    let run2 = run(&bed, &[], &[]).await;
+    assert_eq!(first_code(&run2), "CONNECTIVITY_WWW_AUTHENTICATE_ERROR");
+    assert!(
+        run2.report.findings[0]
+            .detail
+            .contains("no realm or service"),
+        "{}",
+        run2.report.findings[0].detail
+    );
+
+    bed.clear_faults();
+    bed.set_fault(Some(REG), Fault::BasicOnlyChallenge);
+    let run3 = run(&bed, &[], &[]).await;
+    assert_eq!(first_code(&run3), "CONNECTIVITY_AAD_LOGIN_ERROR");
+    assert!(run3.report.findings[0].detail.contains("Basic"));
+}
+
+#[tokio::test]
+async fn a_hanging_server_is_bounded_by_the_timeout() {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), Fault::Hang);
+    let started = Instant::now();
+    let run = run(&bed, &["--timeout", "1"], &[]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(first_code(&run), "CONNECTIVITY_CHALLENGE_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["layer"].as_str(), Some("http"));
+    assert!(f.detail.contains("no answer within"), "{}", f.detail);
+    // TLS itself was fine: the failing layer is named.
+    assert_eq!(check(&run, "network.tls").status, CheckStatus::Pass);
+}
+
+#[tokio::test]
+async fn a_black_holed_address_cannot_hang_the_tool() {
+    let bed = bed().await;
+    // Nothing may leave this machine, so a closed loopback port stands in for the dead address.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let login = format!("contosoreg.azurecr.io:{port}");
+    let pin = format!("contosoreg.azurecr.io:{port}:127.0.0.1");
+    let run = run_raw(
+        &bed,
+        &[
+            "--name",
+            REG,
+            "--login-server",
+            &login,
+            "--resolve",
+            &pin,
+            "--timeout",
+            "2",
+            "--only",
+            "registry.challenge",
+        ],
+    )
+    .await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_CHALLENGE_ERROR");
+    assert_eq!(
+        run.report.findings[0].evidence["layer"].as_str(),
+        Some("tcp")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// DNS through a local fake server (ACR_DOCTOR_DNS_SERVER): nothing leaves this machine.
+
+mod fake_dns {
+    use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+    use hickory_resolver::proto::rr::rdata::{A, CNAME};
+    use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    /// `(name, target)` CNAMEs and `(name, address)` A records; anything else is NXDOMAIN.
+    /// `silent`: never answer (a black-holed resolver).
+    pub async fn start(
+        cnames: &[(&str, &str)],
+        a: &[(&str, Ipv4Addr)],
+        silent: bool,
+    ) -> SocketAddr {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("udp");
+        let addr = sock.local_addr().expect("addr");
+        let cnames: Vec<(String, String)> = cnames
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let a: Vec<(String, Ipv4Addr)> = a.iter().map(|(n, i)| (n.to_string(), *i)).collect();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            loop {
+                let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+                    return;
+                };
+                if silent {
+                    continue;
+                }
+                let Ok(query) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let Some(q) = query.queries().first().cloned() else {
+                    continue;
+                };
+                let mut resp = Message::new();
+                resp.set_id(query.id())
+                    .set_message_type(MessageType::Response)
+                    .set_op_code(query.op_code())
+                    .set_recursion_desired(true)
+                    .set_recursion_available(true)
+                    .add_query(q.clone());
+                let mut name = q
+                    .name()
+                    .to_ascii()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                let mut known = false;
+                // Follow CNAMEs inside the zone, as a recursive resolver would answer.
+                for _ in 0..8 {
+                    let Some((_, target)) = cnames.iter().find(|(n, _)| *n == name) else {
+                        break;
+                    };
+                    known = true;
+                    let owner = Name::from_ascii(format!("{name}.")).expect("name");
+                    let tgt = Name::from_ascii(format!("{target}.")).expect("name");
+                    resp.add_answer(Record::from_rdata(owner, 60, RData::CNAME(CNAME(tgt))));
+                    name = target.clone();
+                }
+                for (n, ip) in a.iter().filter(|(n, _)| *n == name) {
+                    known = true;
+                    if q.query_type() == RecordType::A {
+                        let owner = Name::from_ascii(format!("{n}.")).expect("name");
+                        resp.add_answer(Record::from_rdata(owner, 60, RData::A(A(*ip))));
+                    }
+                }
+                if !known {
+                    resp.set_response_code(ResponseCode::NXDomain);
+                }
+                if let Ok(bytes) = resp.to_vec() {
+                    let _ = sock.send_to(&bytes, peer).await;
+                }
+            }
+        });
+        addr
+    }
+}
+
+async fn dns_only(
+    bed: &TestBed,
+    login_server: &str,
+    dns: std::net::SocketAddr,
+    timeout: &str,
+) -> CheckRun {
+    let home = tempfile::tempdir().expect("home");
+    let dns = dns.to_string();
+    let env = env_for(bed, home.path(), &[("ACR_DOCTOR_DNS_SERVER", dns.as_str())]);
+    let args = acr_doctor::check_args(&[
+        "--name",
+        REG,
+        "--login-server",
+        login_server,
+        "--timeout",
+        timeout,
+        "--only",
+        "network.dns",
+    ])
+    .expect("args");
+    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+#[tokio::test]
+async fn dns_shows_the_cname_chain_and_private_addresses() {
+    let bed = bed().await;
+    let dns = fake_dns::start(
+        &[("contosoreg.azurecr.io", "contosoreg.privatelink.azurecr.io")],
+        &[(
+            "contosoreg.privatelink.azurecr.io",
+            std::net::Ipv4Addr::new(10, 0, 0, 5),
+        )],
+        false,
+    )
+    .await;
+    let run = dns_only(&bed, "contosoreg.azurecr.io", dns, "5").await;
+    let c = check(&run, "network.dns");
+    assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    assert!(
+        c.message.contains(
+            "contosoreg.azurecr.io → contosoreg.privatelink.azurecr.io → 10.0.0.5 (private)"
+        ),
+        "{}",
+        c.message
+    );
+    assert!(
+        c.message.contains("through privatelink.azurecr.io"),
+        "{}",
+        c.message
+    );
+    assert_eq!(c.evidence["dns"]["privatelink"].as_bool(), Some(true));
+    assert_eq!(
+        c.evidence["dns"]["addresses"][0]["kind"].as_str(),
+        Some("private")
+    );
+
+    // A name the server does not know is NXDOMAIN, through the real resolver code.
+    let run = dns_only(&bed, "missingreg.azurecr.io", dns, "5").await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_DNS_ERROR");
+    assert!(
+        run.report.findings[0].detail.contains("NXDOMAIN"),
+        "{}",
+        run.report.findings[0].detail
+    );
+    assert!(run.report.findings[0]
+        .detail
+        .contains("ACR_DOCTOR_DNS_SERVER"));
+}
+
+#[tokio::test]
+async fn a_silent_dns_server_is_bounded_by_the_timeout() {
+    let bed = bed().await;
+    let dns = fake_dns::start(&[], &[], true).await;
+    let started = Instant::now();
+    let run = dns_only(&bed, "contosoreg.azurecr.io", dns, "1").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(first_code(&run), "CONNECTIVITY_DNS_ERROR");
+    assert!(
+        run.report.findings[0].detail.contains("no answer within"),
+        "{}",
+        run.report.findings[0].detail
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxies
+
+/// A CONNECT proxy on loopback: `Some(status)` refuses with that status, `None` tunnels every
+/// CONNECT to 127.0.0.1:`target_port`; `eof` closes the connection without answering.
+async fn proxy(answer: Option<u16>, target_port: u16, eof: bool) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    match s.read(&mut b).await {
+                        Ok(1) => head.push(b[0]),
+                        _ => return,
+                    }
+                }
+                if eof {
+                    return;
+                }
+                match answer {
+                    Some(code) => {
+                        let _ = s
+                            .write_all(
+                                format!("HTTP/1.1 {code} Refused\r\nContent-Length: 0\r\n\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                    }
+                    None => {
+                        let Ok(mut up) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                        else {
+                            return;
+                        };
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                            .await;
+                        let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_proxy_refusing_the_tunnel_is_client_proxy_error() {
+    let bed = bed().await;
+    let p = proxy(Some(407), 0, false).await;
+    let url = format!("http://127.0.0.1:{p}");
+    let run = run(&bed, &[], &[("HTTPS_PROXY", url.as_str())]).await;
+    assert_eq!(first_code(&run), "CLIENT_PROXY_ERROR");
+    let f = &run.report.findings[0];
+    assert_eq!(f.evidence["proxy_status"].as_u64(), Some(407));
+    assert!(f.detail.contains(&url), "{}", f.detail);
+
+    let p = proxy(None, 0, true).await;
+    let url = format!("http://127.0.0.1:{p}");
+    let run = self::run(&bed, &[], &[("HTTPS_PROXY", url.as_str())]).await;
+    assert_eq!(first_code(&run), "CLIENT_PROXY_ERROR");
+    assert!(
+        run.report.findings[0].detail.contains("EOF"),
+        "{}",
+        run.report.findings[0].detail
+    );
+}
+
+#[tokio::test]
+async fn a_working_proxy_is_used_and_reported_and_no_proxy_bypasses_it() {
+    let bed = bed().await;
+    let p = proxy(None, bed.registry_port(), false).await;
+    let url = format!("http://127.0.0.1:{p}");
+    let run = run(&bed, &[], &[("HTTPS_PROXY", url.as_str())]).await;
+    assert!(run.report.findings.is_empty(), "{:?}", run.report.findings);
+    let tls = check(&run, "network.tls");
+    assert!(
+        tls.message.contains(&format!("via proxy {url}")),
+        "{}",
+        tls.message
+    );
+    assert_eq!(tls.evidence["proxy"].as_str(), Some(url.as_str()));
+
+    // NO_PROXY exempts the registry: a refusing proxy is then never asked.
+    let p = proxy(Some(403), 0, false).await;
+    let url = format!("http://127.0.0.1:{p}");
+    let run = self::run(
+        &bed,
+        &[],
+        &[("HTTPS_PROXY", url.as_str()), ("NO_PROXY", ".azurecr.io")],
+    )
+    .await;
+    assert!(run.report.findings.is_empty(), "{:?}", run.report.findings);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built binary
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reports_a_forbidden_registry_in_json() {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), Fault::IpFirewall);
+    let home = tempfile::tempdir().expect("home");
+    let mut argv: Vec<String> = vec!["check".into()];
+    argv.extend(bed.check_args(REG));
+    argv.extend(
+        [
+            "--only",
+            "registry.challenge",
+            "-o",
+            "json",
+            "--timeout",
+            "5",
+        ]
+        .map(String::from),
+    );
+    let env = env_for(&bed, home.path(), &[]);
+    let output = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("acr-doctor")
+            .expect("binary")
+            .env_clear()
+            .envs(env)
+            .args(argv)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["code"], "CONNECTIVITY_FORBIDDEN_ERROR");
+    assert_eq!(finding["evidence"]["client_ip"], "127.0.0.1");
+    assert_eq!(finding["check"], "registry.challenge");
+    let dns = report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "network.dns"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(dns["status"], "pass");
+}
+
+// ---------------------------------------------------------------------------------------------
+// With the registry's ARM settings (the service principal may read the resource group).
+
+async fn arm_bed() -> TestBed {
+    TestBed::start(
+        BedSpec::new()
+            .registry(Registry::new(REG).real_backend(false))
+            .assign("sp", "Reader", acr_testbed::Scope::ResourceGroup),
+    )
+    .await
+    .expect("bed starts")
+}
+
+async fn run_with_sp(bed: &TestBed, argv: &[&str]) -> CheckRun {
+    let home = tempfile::tempdir().expect("home");
+    let sp = bed.sp_env();
+    let extra: Vec<(&str, &str)> = sp.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = env_for(bed, home.path(), &extra);
+    let args = acr_doctor::check_args(argv).expect("args");
+    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+#[tokio::test]
+async fn forbidden_names_the_firewall_when_arm_tells() {
+    let bed = arm_bed().await;
+    bed.set_fault(Some(REG), Fault::IpFirewall);
+    let mut argv = bed.check_args(REG);
+    argv.extend(["--only".into(), "registry.challenge,registry.arm".into()]);
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let run = run_with_sp(&bed, &refs).await;
+    let f = run
+        .report
+        .findings
+        .iter()
+        .find(|f| f.code == "CONNECTIVITY_FORBIDDEN_ERROR")
+        .expect("forbidden");
+    assert_eq!(f.evidence["reason"].as_str(), Some("ip_not_allowed"));
+    assert!(f.detail.contains("203.0.113.0/24"), "{}", f.detail);
+    assert_eq!(
+        f.commands,
+        vec!["az acr network-rule add --name contosoreg --ip-address 127.0.0.1".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn private_endpoint_mismatch_shows_expected_and_actual() {
+    let bed = arm_bed().await;
+    bed.set_fault(Some(REG), Fault::PrivateEndpoint);
+    let mut argv = bed.check_args(REG);
+    argv.extend(
+        [
+            "--vnet",
+            "vnet-test",
+            "--resolve",
+            "contosoreg.westeurope.data.azurecr.io:443:10.0.0.6",
+            "--only",
+            "network.private_endpoint",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let run = run_with_sp(&bed, &refs).await;
+    assert_eq!(first_code(&run), "PRIVATE_ENDPOINT_DNS_ERROR");
+    let f = &run.report.findings[0];
+    assert!(
+        f.detail.contains(
+            "contosoreg.azurecr.io: expected 10.0.0.5, resolves here to 127.0.0.1 (loopback)"
+        ),
+        "{}",
+        f.detail
+    );
+    assert!(
+        !f.detail.contains("data.azurecr.io: expected"),
+        "{}",
+        f.detail
+    );
+}
+
+#[tokio::test]
+async fn unreachable_data_endpoint_is_reported() {
+    let bed = arm_bed().await;
+    bed.set_fault(Some(REG), Fault::DataEndpointUnreachable);
+    let closed = std::net::TcpListener::bind("127.0.0.2:0").expect("bind");
+    drop(closed);
+    let mut argv = bed.check_args(REG);
+    // Nothing listens on 127.0.0.2:443.
+    argv.extend(
+        [
+            "--resolve",
+            "contosoreg.westeurope.data.azurecr.io:443:127.0.0.2",
+            "--only",
+            "registry.data_endpoint,registry.arm",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let run = run_with_sp(&bed, &refs).await;
+    assert_eq!(first_code(&run), "DATA_ENDPOINT_UNREACHABLE");
+    assert_eq!(
+        run.report.findings[0].evidence["layer"].as_str(),
+        Some("tcp")
+    );
+}
