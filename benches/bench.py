@@ -304,7 +304,8 @@ def main():
     res["cold_start_version"] = stats(hf[0])
     log(f"cold start --version: {res['cold_start_version']['median_ms']} ms")
 
-    bed_extra = ["--dns", "--forward-443"] if a.netns else []
+    # The service principal holds AcrPush and Reader: the registry side is healthy.
+    bed_extra = ["--reader"] + (["--dns", "--forward-443"] if a.netns else [])
     bed = Bed(a.bed, bed_extra)
     try:
         doc = Doctor(a.doctor, bed, a.netns, home)

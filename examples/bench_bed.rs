@@ -45,6 +45,9 @@ struct Args {
     /// Make the default registry use ABAC (repository permissions) role assignment mode.
     #[arg(long)]
     abac: bool,
+    /// Also give the service principal Reader on each registry (so that ARM reads succeed).
+    #[arg(long)]
+    reader: bool,
     /// Answer DNS on 127.0.0.1:53 (only inside a private network namespace).
     #[arg(long)]
     dns: bool,
@@ -73,6 +76,11 @@ fn spec(args: &Args) -> (BedSpec, Vec<String>) {
                 .registry(Registry::new(&name).real_backend(false))
                 .assign(ids::SP, "AcrPush", Scope::registry(&name));
             names.push(name);
+        }
+    }
+    if args.reader {
+        for name in &names {
+            spec = spec.assign(ids::SP, "Reader", Scope::registry(name));
         }
     }
     for f in &args.faults {

@@ -453,8 +453,8 @@ async fn access_token_missing_parts_ends_in_access_token_error() {
             ..Default::default()
         },
     )
-        .await
-        .finds("CONNECTIVITY_ACCESS_TOKEN_ERROR");
+    .await
+    .finds("CONNECTIVITY_ACCESS_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

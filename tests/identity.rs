@@ -208,8 +208,8 @@ async fn refresh_token_of(bed: &TestBed) -> String {
             .collect::<Vec<_>>(),
     )
     .expect("args");
-    let ctx = acr_doctor::context::Context::new(bed.env().into_iter().collect(), &args)
-        .expect("ctx");
+    let ctx =
+        acr_doctor::context::Context::new(bed.env().into_iter().collect(), &args).expect("ctx");
     let aad = acr_doctor::redact::Secret::new(bed.entra_token(
         ids::SP,
         "https://containerregistry.azure.net",
@@ -288,7 +288,11 @@ async fn workload_identity_from_token_file() {
     pass_through(&run);
     assert_eq!(evidence_source(&run), "workload-identity");
     // The env source was tried first and lacked a secret.
-    assert!(tried(&run).contains("AZURE_CLIENT_SECRET"), "{}", tried(&run));
+    assert!(
+        tried(&run).contains("AZURE_CLIENT_SECRET"),
+        "{}",
+        tried(&run)
+    );
     // A subject the app does not trust: AADSTS70021.
     bed.with_state(|st| {
         if let Some(p) = st.principal_mut(ids::SP) {
@@ -313,7 +317,10 @@ async fn managed_identity_imds_and_app_service() {
     pass_through(&run);
     assert_eq!(evidence_source(&run), "managed-identity");
     assert_eq!(
-        run.report.identity.as_ref().and_then(|i| i.app_id.as_deref()),
+        run.report
+            .identity
+            .as_ref()
+            .and_then(|i| i.app_id.as_deref()),
         Some(ids::MI_CLIENT_ID)
     );
     assert!(message(&run, "identity.access_token").contains("[pull"));
@@ -334,7 +341,12 @@ async fn azure_cli_after_unavailable_sources() {
     let bed = start().await;
     bed.set_fault(None, Fault::NoManagedIdentity);
     bed.with_state(|st| {
-        let _ = st.assign(ids::USER, "AcrPull", &acr_testbed::Scope::registry(REG), None);
+        let _ = st.assign(
+            ids::USER,
+            "AcrPull",
+            &acr_testbed::Scope::registry(REG),
+            None,
+        );
     });
     let env = Env::new(&bed).fake_az(&bed, FakeAz::LoggedIn);
     let run = check(&bed, &env, &["--repository", "app"]).await;
@@ -345,7 +357,10 @@ async fn azure_cli_after_unavailable_sources() {
         Some(ids::USER_UPN)
     );
     let t = tried(&run);
-    assert!(t.contains("managed-identity") && t.contains("unavailable"), "{t}");
+    assert!(
+        t.contains("managed-identity") && t.contains("unavailable"),
+        "{t}"
+    );
     assert!(message(&run, "identity.credential").contains(ids::USER_UPN));
 }
 
@@ -357,7 +372,15 @@ async fn nothing_available_names_every_source() {
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "AAD_CREDENTIAL_UNAVAILABLE");
     let d = finding_detail(&run, "AAD_CREDENTIAL_UNAVAILABLE");
-    for s in ["basic", "env", "workload-identity", "managed-identity", "cli", "docker-config", "az login"] {
+    for s in [
+        "basic",
+        "env",
+        "workload-identity",
+        "managed-identity",
+        "cli",
+        "docker-config",
+        "az login",
+    ] {
         assert!(d.contains(s), "{s} missing from: {d}");
     }
     assert_eq!(status(&run, "identity.refresh_token"), CheckStatus::Skip);
@@ -368,8 +391,16 @@ async fn entra_refusals_are_mapped_by_aadsts() {
     let bed = start().await;
     let env = Env::new(&bed).with(bed.sp_env());
     let cases: Vec<(Fault, &str, &str)> = vec![
-        (Fault::UnknownTenant, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID", "AADSTS90002"),
-        (Fault::SpSecretWrong, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID", "AADSTS7000215"),
+        (
+            Fault::UnknownTenant,
+            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            "AADSTS90002",
+        ),
+        (
+            Fault::SpSecretWrong,
+            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            "AADSTS7000215",
+        ),
         (Fault::SpSecretExpired, "SP_SECRET_EXPIRED", "AADSTS7000222"),
     ];
     for (fault, code, text) in cases {
@@ -413,7 +444,10 @@ async fn exchange_and_token_errors_carry_status() {
     let run = check(&bed, &env, &["--repository", "app"]).await;
     assert_eq!(first_code(&run), "CONNECTIVITY_ACCESS_TOKEN_ERROR");
     assert_eq!(
-        run.report.findings[0].evidence.get("status").and_then(|v| v.as_u64()),
+        run.report.findings[0]
+            .evidence
+            .get("status")
+            .and_then(|v| v.as_u64()),
         Some(503)
     );
 }
@@ -437,15 +471,19 @@ async fn tenant_mismatch_names_the_token_tenant() {
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "CONNECTIVITY_REFRESH_TOKEN_ERROR");
     let d = finding_detail(&run, "CONNECTIVITY_REFRESH_TOKEN_ERROR");
-    assert!(d.contains("tenant mismatch") && d.contains(ids::TENANT), "{d}");
+    assert!(
+        d.contains("tenant mismatch") && d.contains(ids::TENANT),
+        "{d}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn basic_credentials_kinds_and_refusals() {
     let bed = TestBed::start(
-        BedSpec::new().registry(
-            Registry::new(REG).token(RepoToken::new("ci-token", &["repositories/app/content/read"])),
-        ),
+        BedSpec::new().registry(Registry::new(REG).token(RepoToken::new(
+            "ci-token",
+            &["repositories/app/content/read"],
+        ))),
     )
     .await
     .expect("bed");
@@ -460,11 +498,28 @@ async fn basic_credentials_kinds_and_refusals() {
     assert_eq!(first_code(&run), "APP_NOT_REGISTERED_WITH_AAD");
     bed.clear_faults();
     // A service principal with the right secret works through grant_type=password.
-    let run = check(&bed, &env, &["-u", ids::SP_APP_ID, "-p", ids::SP_SECRET, "--repository", "app"]).await;
+    let run = check(
+        &bed,
+        &env,
+        &[
+            "-u",
+            ids::SP_APP_ID,
+            "-p",
+            ids::SP_SECRET,
+            "--repository",
+            "app",
+        ],
+    )
+    .await;
     pass_through(&run);
     assert_eq!(evidence_source(&run), "basic");
     // A wrong password of a repository-scoped token: named as such.
-    let run = check(&bed, &env, &["-u", "ci-token", "-p", "CANARY-wrong-password"]).await;
+    let run = check(
+        &bed,
+        &env,
+        &["-u", "ci-token", "-p", "CANARY-wrong-password"],
+    )
+    .await;
     assert_eq!(first_code(&run), "BASIC_CREDENTIALS_INVALID");
     assert!(finding_detail(&run, "BASIC_CREDENTIALS_INVALID").contains("repository-scoped token"));
     assert_no_secrets(&run.report, &["CANARY-wrong-password"]);
@@ -475,7 +530,12 @@ async fn refresh_token_as_password() {
     let bed = start().await;
     let token = refresh_token_of(&bed).await;
     let env = Env::new(&bed);
-    let run = check(&bed, &env, &["-u", ids::EMPTY_GUID, "-p", &token, "--repository", "app"]).await;
+    let run = check(
+        &bed,
+        &env,
+        &["-u", ids::EMPTY_GUID, "-p", &token, "--repository", "app"],
+    )
+    .await;
     pass_through(&run);
     assert_no_secrets(&run.report, &[&token]);
     // The same token with another username.
@@ -493,10 +553,14 @@ async fn docker_config_identity_token() {
     let env = Env::new(&bed);
     let dir = env.home.path().join(".docker");
     std::fs::create_dir_all(&dir).expect("dir");
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{token}", ids::EMPTY_GUID));
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{token}", ids::EMPTY_GUID));
     std::fs::write(
         dir.join("config.json"),
-        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, bed.login_server(REG)),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+            bed.login_server(REG)
+        ),
     )
     .expect("write");
     let run = check(&bed, &env, &["--repository", "app"]).await;
@@ -513,7 +577,12 @@ async fn anonymous_pull() {
     assert_eq!(first_code(&run), "ANONYMOUS_PULL_DISABLED");
     bed.set_fault(Some(REG), Fault::AnonymousPull(true));
     let run = check(&bed, &env, &["--auth", "anonymous", "--repository", "app"]).await;
-    assert_eq!(status(&run, "identity.access_token"), CheckStatus::Pass, "{:#?}", run.report.findings);
+    assert_eq!(
+        status(&run, "identity.access_token"),
+        CheckStatus::Pass,
+        "{:#?}",
+        run.report.findings
+    );
     assert!(message(&run, "identity.access_token").contains("repository:app: [pull]"));
 }
 
@@ -546,7 +615,8 @@ fn argv(bed: &TestBed, extra: &[&str]) -> Vec<String> {
 }
 
 fn json_first_code(stdout: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let v: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     v["findings"][0]["code"].as_str().unwrap_or("").to_string()
 }
 
@@ -560,7 +630,10 @@ async fn binary_diagnoses_end_to_end() {
         let (code, out, err) = binary(&env, argv(&bed, &["-o", format]), None).await;
         assert_eq!(code, 1, "{format}: {out}{err}");
         assert!(out.contains("SP_SECRET_EXPIRED"), "{format}: {out}");
-        assert!(!out.contains("CANARY") && !err.contains("CANARY"), "{format}: {out}{err}");
+        assert!(
+            !out.contains("CANARY") && !err.contains("CANARY"),
+            "{format}: {out}{err}"
+        );
         if format == "json" {
             assert_eq!(json_first_code(&out), "SP_SECRET_EXPIRED");
         }
@@ -580,7 +653,18 @@ async fn binary_diagnoses_end_to_end() {
     // 3. Anonymous pull asked for and disabled, verbose trace on.
     let (code, out, err) = binary(
         &env,
-        argv(&bed, &["-o", "json", "-v", "--auth", "anonymous", "--repository", "app"]),
+        argv(
+            &bed,
+            &[
+                "-o",
+                "json",
+                "-v",
+                "--auth",
+                "anonymous",
+                "--repository",
+                "app",
+            ],
+        ),
         None,
     )
     .await;
@@ -588,9 +672,11 @@ async fn binary_diagnoses_end_to_end() {
     assert_eq!(json_first_code(&out), "ANONYMOUS_PULL_DISABLED");
     // 4. A healthy service principal with --verbose: tokens never appear in the trace.
     let env = Env::new(&bed).with(bed.sp_env());
-    let (code, out, err) =
-        binary(&env, argv(&bed, &["-v", "--repository", "app"]), None).await;
+    let (code, out, err) = binary(&env, argv(&bed, &["-v", "--repository", "app"]), None).await;
     assert_eq!(code, 0, "{out}{err}");
-    assert!(!out.contains("CANARY") && !err.contains("CANARY"), "{out}{err}");
+    assert!(
+        !out.contains("CANARY") && !err.contains("CANARY"),
+        "{out}{err}"
+    );
     assert!(!out.contains("eyJ") && !err.contains("eyJ"), "{out}{err}");
 }

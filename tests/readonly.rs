@@ -314,7 +314,10 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
             let q = r.query.as_deref().unwrap_or("");
             match r.listener.as_str() {
                 "registry" if r.path.starts_with("/v2/") => match m {
-                    "PUT" | "PATCH" => true,
+                    "PUT" => true,
+                    // Data accepted into an upload session. (A PATCH to an upload id that does
+                    // not exist, answered 404, is a harmless way to ask "may I push?".)
+                    "PATCH" => (200..300).contains(&r.status),
                     "POST" => {
                         !r.path.ends_with("/blobs/uploads/")
                             || q.contains("digest=")
@@ -354,6 +357,16 @@ async fn nothing_is_written_and_nothing_secret_is_printed() {
     bed.push_test_image(REG, REPO, "v1").await.expect("push v1");
     bed.push_test_image(REG, REPO, "v2").await.expect("push v2");
     let registry_before = registry_contents(&bed).await;
+    // The real registry's storage, byte for byte (upload sessions would leave files here).
+    let storage = bed.dir().join(format!("registry-{REG}")).join("data");
+    let storage_before = snapshot(&storage);
+    assert!(
+        storage_before
+            .keys()
+            .any(|k| k.to_string_lossy().contains("_manifests")),
+        "the registry storage is not where expected: {:?}",
+        storage_before.keys().collect::<Vec<_>>()
+    );
     assert!(
         registry_before.iter().all(|(_, status, _)| *status == 200),
         "{registry_before:?}"
@@ -420,11 +433,25 @@ async fn nothing_is_written_and_nothing_secret_is_printed() {
             log.iter().any(|r| r.listener == "registry"),
             "--auth {src}: the registry was never contacted"
         );
+        // Each credential source really got through to an access token (so the pull and push
+        // probes ran with it).
+        assert!(
+            src == "anonymous"
+                || log
+                    .iter()
+                    .any(|r| r.path == "/oauth2/token" && r.status == 200),
+            "--auth {src}: no access token was issued: {log:#?}"
+        );
     }
     assert_eq!(
         registry_before,
         registry_contents(&bed).await,
         "the registry's contents changed"
+    );
+    assert_same(
+        "the registry's storage",
+        &storage_before,
+        &snapshot(&storage),
     );
 }
 
@@ -456,7 +483,6 @@ fn write_filter_flags_completed_uploads_and_deletions() {
             Some("digest=sha256:0"),
         ),
         req("registry", "PUT", "/v2/app/manifests/v1", None),
-        req("registry", "PATCH", "/v2/app/blobs/uploads/1234", None),
         req(
             "registry",
             "POST",
@@ -473,6 +499,10 @@ fn write_filter_flags_completed_uploads_and_deletions() {
         req("arm", "PUT", "/x/roleAssignments/1", None),
         req("graph", "POST", "/v1.0/applications", None),
     ];
+    let mut accepted_patch = req("registry", "PATCH", "/v2/app/blobs/uploads/1234", None);
+    assert_eq!(writes(std::slice::from_ref(&accepted_patch)).len(), 1);
+    accepted_patch.status = 404;
+    assert!(writes(&[accepted_patch]).is_empty());
     assert!(writes(&allowed).is_empty());
     assert_eq!(writes(&flagged).len(), flagged.len());
 }

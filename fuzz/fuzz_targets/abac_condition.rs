@@ -5,8 +5,7 @@
 use acr_doctor::protocol::abac_condition::parse;
 use libfuzzer_sys::fuzz_target;
 
-const ACTION: &str =
-    "Microsoft.ContainerRegistry/registries/repositories/content/read";
+const ACTION: &str = "Microsoft.ContainerRegistry/registries/repositories/content/read";
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -15,6 +14,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = cond.evaluate("", "");
         let _ = cond.repositories();
         let again = parse(cond.text());
-        assert!(again.is_ok(), "accepted condition does not reparse: {:?}", cond.text());
+        assert!(
+            again.is_ok(),
+            "accepted condition does not reparse: {:?}",
+            cond.text()
+        );
     }
 });

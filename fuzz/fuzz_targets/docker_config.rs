@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Ok(config) = DockerConfig::parse(&text, "config.json") {
-        for server in ["contosoreg.azurecr.io", "https://contosoreg.azurecr.io:443/v2/", ""] {
+        for server in [
+            "contosoreg.azurecr.io",
+            "https://contosoreg.azurecr.io:443/v2/",
+            "",
+        ] {
             let _ = config.store_for(server, false);
             let _ = config.store_for(server, true);
         }

@@ -9,8 +9,7 @@ use libfuzzer_sys::fuzz_target;
 /// Characters real secrets are made of (tokens, passwords, client secrets, base64).
 fn secret_like(s: &str) -> bool {
     s.len() >= 8
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
 }
 
@@ -21,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let r = Redactor::new();
     r.register(secret);
     // The secret embedded in the text several ways, as it would reach output.
-    let body = format!("{rest}{secret} Bearer {secret} x?password={secret}&a=1 {{\"secret\":\"{secret}\"}}{rest}");
+    let body = format!(
+        "{rest}{secret} Bearer {secret} x?password={secret}&a=1 {{\"secret\":\"{secret}\"}}{rest}"
+    );
     let out = r.scrub(&body);
     if secret_like(secret) {
         assert!(

@@ -100,17 +100,8 @@ pub enum EntraError {
     #[error("{url}: {error}")]
     Http { url: String, error: HttpError },
     /// Entra answered with an OAuth error (`AADSTS…`).
-    #[error("{url} answered {status} {error}: {description}")]
-    Aad {
-        url: String,
-        status: u16,
-        error: String,
-        codes: Vec<u32>,
-        /// The first line of `error_description` (trace and correlation ids are kept apart).
-        description: String,
-        trace_id: Option<String>,
-        correlation_id: Option<String>,
-    },
+    #[error("{} answered {} {}: {}", .0.url, .0.status, .0.error, .0.description)]
+    Aad(Box<AadError>),
     /// Another service (a managed identity endpoint) answered with an error.
     #[error("{url} answered {status}: {message}")]
     Status {
@@ -126,19 +117,32 @@ impl EntraError {
     /// The first AADSTS code of the answer.
     pub fn aadsts(&self) -> Option<u32> {
         match self {
-            EntraError::Aad { codes, .. } => codes.first().copied(),
+            EntraError::Aad(a) => a.codes.first().copied(),
             _ => None,
         }
     }
 
     pub fn url(&self) -> &str {
         match self {
+            EntraError::Aad(a) => &a.url,
             EntraError::Http { url, .. }
-            | EntraError::Aad { url, .. }
             | EntraError::Status { url, .. }
             | EntraError::BadBody { url, .. } => url,
         }
     }
+}
+
+/// An OAuth error answer of Entra.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AadError {
+    pub url: String,
+    pub status: u16,
+    pub error: String,
+    pub codes: Vec<u32>,
+    /// The first line of `error_description` (trace and correlation ids are kept apart).
+    pub description: String,
+    pub trace_id: Option<String>,
+    pub correlation_id: Option<String>,
 }
 
 /// How a service principal proves itself.
@@ -334,7 +338,7 @@ fn error_from(url: &str, status: u16, json: Option<&Value>, response: &HttpRespo
     }
     let error = s("error").filter(|_| !description.is_empty() || !codes.is_empty());
     if let Some(error) = error {
-        return EntraError::Aad {
+        return EntraError::Aad(Box::new(AadError {
             url: url.to_string(),
             status,
             error,
@@ -342,7 +346,7 @@ fn error_from(url: &str, status: u16, json: Option<&Value>, response: &HttpRespo
             description: first_line(&description),
             trace_id: s("trace_id"),
             correlation_id: s("correlation_id"),
-        };
+        }));
     }
     let message = s("error_description")
         .or_else(|| s("message"))

@@ -53,7 +53,8 @@ pub fn parse_warn_within(spec: &str) -> Result<(i64, i64), String> {
             "d" => 86400,
             _ => return Err(format!("'{s}': unit must be s, m, h or d")),
         };
-        n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+        n.checked_mul(mult)
+            .ok_or_else(|| format!("'{s}' is too large"))
     };
     let mut parts = spec.split(',');
     let tokens = one(parts.next().unwrap_or(""))?;
@@ -145,10 +146,16 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
         let renew = match source.as_str() {
             "cli" => (cx.t("you", "ご自身"), "az login".to_string()),
             "managed-identity" => (
-                cx.t("the platform (tokens are renewed on request)", "プラットフォーム (要求時に更新)"),
+                cx.t(
+                    "the platform (tokens are renewed on request)",
+                    "プラットフォーム (要求時に更新)",
+                ),
                 cx.t("request a new token", "新しいトークンを要求してください"),
             ),
-            _ => (cx.t("you", "ご自身"), cx.t("request a new token", "新しいトークンを要求してください")),
+            _ => (
+                cx.t("you", "ご自身"),
+                cx.t("request a new token", "新しいトークンを要求してください"),
+            ),
         };
         items.push(item(
             "entra_token",
@@ -163,11 +170,21 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
         cx.t("you", "ご自身"),
         format!("az acr login --name {registry}"),
     );
-    for (kind, token) in [("acr_refresh_token", &refresh), ("acr_access_token", &access)] {
+    for (kind, token) in [
+        ("acr_refresh_token", &refresh),
+        ("acr_access_token", &access),
+    ] {
         if let Some(t) = token {
             let c = jwt_claims(t.expose()).unwrap_or_default();
             let n = |k: &str| c.get(k).and_then(Value::as_i64);
-            items.push(item(kind, &format!("{registry} ({source})"), n("iat"), n("exp"), false, login.clone()));
+            items.push(item(
+                kind,
+                &format!("{registry} ({source})"),
+                n("iat"),
+                n("exp"),
+                false,
+                login.clone(),
+            ));
         }
     }
     if let Some(c) = &cert {
@@ -182,7 +199,8 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             true,
             (
                 cx.t("the application's owner", "アプリケーションの所有者"),
-                "az ad app credential reset --id <app-id> --cert @new-cert.pem --append".to_string(),
+                "az ad app credential reset --id <app-id> --cert @new-cert.pem --append"
+                    .to_string(),
             ),
         ));
     }
@@ -248,7 +266,7 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             }
             .into();
             let local_remaining = exp - local_now;
-            if reported.iter().any(|k| *k == it.entry.kind) {
+            if reported.contains(&it.entry.kind) {
                 continue;
             }
             let what = describe_kind(cx, &it.entry.kind);
@@ -259,8 +277,18 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
                     RawFinding::new(
                         code,
                         cx.t(
-                            format!("{what} ({}) expired at {} ({} ago); renewed by {who}", it.entry.source, rfc3339(exp), span(-remaining)),
-                            format!("{what} ({}) は {} に期限切れです ({} 前)。更新するのは {who} です", it.entry.source, rfc3339(exp), span(-remaining)),
+                            format!(
+                                "{what} ({}) expired at {} ({} ago); renewed by {who}",
+                                it.entry.source,
+                                rfc3339(exp),
+                                span(-remaining)
+                            ),
+                            format!(
+                                "{what} ({}) は {} に期限切れです ({} 前)。更新するのは {who} です",
+                                it.entry.source,
+                                rfc3339(exp),
+                                span(-remaining)
+                            ),
                         ),
                     )
                     .evidence("kind", it.entry.kind.clone())
@@ -322,8 +350,14 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
     let mut message = cx.t(summary_en, summary_ja);
     if let Some(s) = skew.filter(|_| skewed) {
         message.push_str(&cx.t(
-            format!("; this machine's clock is {} off the servers' (judged by the servers' clock)", signed_span(s)),
-            format!("。このマシンの時計はサーバーと {} ずれています (サーバーの時計で判定)", signed_span(s)),
+            format!(
+                "; this machine's clock is {} off the servers' (judged by the servers' clock)",
+                signed_span(s)
+            ),
+            format!(
+                "。このマシンの時計はサーバーと {} ずれています (サーバーの時計で判定)",
+                signed_span(s)
+            ),
         ));
     }
     if let Some(n) = &graph_note {
@@ -362,9 +396,10 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
         }
         o
     };
-    outcome = outcome
-        .evidence("timeline", evidence_entries)
-        .evidence("warn_within_s", json!({"tokens": windows.0, "secrets": windows.1}));
+    outcome = outcome.evidence("timeline", evidence_entries).evidence(
+        "warn_within_s",
+        json!({"tokens": windows.0, "secrets": windows.1}),
+    );
     if let Some(s) = skew {
         outcome = outcome.evidence("clock_skew_s", s);
     }
@@ -399,7 +434,10 @@ fn describe_kind(cx: &CheckCx<'_>, kind: &str) -> String {
         "entra_token" => cx.t("the Microsoft Entra token", "Microsoft Entra トークン"),
         "acr_refresh_token" => cx.t("the ACR refresh token", "ACR リフレッシュ トークン"),
         "acr_access_token" => cx.t("the ACR access token", "ACR アクセス トークン"),
-        "sp_client_secret" => cx.t("the service principal's client secret", "サービス プリンシパルのクライアント シークレット"),
+        "sp_client_secret" => cx.t(
+            "the service principal's client secret",
+            "サービス プリンシパルのクライアント シークレット",
+        ),
         "client_certificate" => cx.t("the client certificate", "クライアント証明書"),
         other => other.to_string(),
     }
@@ -502,7 +540,11 @@ async fn secret_end_dates(
         .get(&url)
         .bearer_auth(token.expose())
         .header("Accept", "application/json");
-    let resp = cx.ctx.send(rb).await.map_err(|e| format!("GET {url}: {e}"))?;
+    let resp = cx
+        .ctx
+        .send(rb)
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
     if let Some(d) = entra::date_header(&resp) {
         cx.facts().server_dates.push(super::ServerDate {
             url: url.clone(),
@@ -523,7 +565,11 @@ async fn secret_end_dates(
                 )
             })
             .unwrap_or_default();
-        return Err(format!("GET {url} answered {}: {}", resp.status, err.trim()));
+        return Err(format!(
+            "GET {url} answered {}: {}",
+            resp.status,
+            err.trim()
+        ));
     }
     let creds = json
         .as_ref()
@@ -531,12 +577,14 @@ async fn secret_end_dates(
         .and_then(Value::as_array)
         .cloned()
         .ok_or_else(|| format!("GET {url}: no passwordCredentials in the answer"))?;
-    let secret = cx.ctx.env("AZURE_CLIENT_SECRET").map(str::to_string).or_else(|| {
-        match cx.facts().credential.as_ref() {
+    let secret = cx
+        .ctx
+        .env("AZURE_CLIENT_SECRET")
+        .map(str::to_string)
+        .or_else(|| match cx.facts().credential.as_ref() {
             Some(Credential::Basic { password, .. }) => Some(password.expose().to_string()),
             _ => None,
-        }
-    });
+        });
     let time = |v: Option<&Value>| {
         v.and_then(Value::as_str).and_then(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -548,17 +596,26 @@ async fn secret_end_dates(
         .iter()
         .map(|c| {
             (
-                c.get("keyId").and_then(Value::as_str).unwrap_or("?").to_string(),
+                c.get("keyId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
                 time(c.get("startDateTime")),
                 time(c.get("endDateTime")),
-                c.get("hint").and_then(Value::as_str).unwrap_or("").to_string(),
+                c.get("hint")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             )
         })
         .collect();
     let matching: Vec<_> = all
         .iter()
         .filter(|(_, _, _, hint)| {
-            !hint.is_empty() && secret.as_deref().is_some_and(|s| s.starts_with(hint.as_str()))
+            !hint.is_empty()
+                && secret
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(hint.as_str()))
         })
         .cloned()
         .collect();
@@ -582,8 +639,14 @@ mod tests {
 
     #[test]
     fn token_kinds() {
-        assert_eq!(expired_code("client_certificate", "env"), "SP_SECRET_EXPIRED");
-        assert_eq!(expired_code("acr_refresh_token", "docker-config"), "DOCKER_STORED_TOKEN_EXPIRED");
+        assert_eq!(
+            expired_code("client_certificate", "env"),
+            "SP_SECRET_EXPIRED"
+        );
+        assert_eq!(
+            expired_code("acr_refresh_token", "docker-config"),
+            "DOCKER_STORED_TOKEN_EXPIRED"
+        );
         assert_eq!(expired_code("entra_token", "cli"), "AAD_TOKEN_EXPIRED");
     }
 }

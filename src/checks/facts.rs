@@ -178,6 +178,15 @@ pub struct DockerEngine {
     pub no_proxy: Option<String>,
 }
 
+/// The container engine a run diagnoses (`--engine`, or found by the docker-family checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEngine {
+    /// `docker` or `podman`.
+    pub name: String,
+    /// Why this engine was checked (`--engine podman`, `auto: ...`), in the run's language.
+    pub why: String,
+}
+
 /// A server's clock as its `Date` header showed it, next to the local clock at that moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerDate {
@@ -196,6 +205,8 @@ pub struct Facts {
     pub docker_config_path: Option<String>,
     /// The engine as reached by `docker.daemon`.
     pub docker_engine: Option<DockerEngine>,
+    /// The container engine diagnosed (`docker` or `podman`) and why.
+    pub container_engine: Option<ContainerEngine>,
     /// The credential stored for the login server in the Docker config (`docker.config`).
     pub docker_stored_credential: Option<crate::protocol::docker_config::StoredCredential>,
     /// Lower-case resource name (corrected when the intent was clear).

@@ -411,13 +411,12 @@ fn finish_entra(
     set: EntraSet,
     mut evidence: Vec<(&'static str, Value)>,
 ) -> Attempt {
-    for r in [Some(&set.acr), Some(&set.arm), set.graph.as_ref()]
+    for t in [Some(&set.acr), Some(&set.arm), set.graph.as_ref()]
         .into_iter()
         .flatten()
+        .flatten()
     {
-        if let Ok(t) = r {
-            note_date(cx, &t.url, t.server_date);
-        }
+        note_date(cx, &t.url, t.server_date);
     }
     let acr = match set.acr {
         Ok(t) => t,
@@ -591,10 +590,10 @@ fn entra_failure(cx: &CheckCx<'_>, source: AuthSource, how: &str, e: &EntraError
                 format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {what_ja} (AADSTS{c})"),
             )
         }
-        (EntraError::Aad { description, .. }, Some(c)) if sp_source => (
+        (EntraError::Aad(a), Some(c)) if sp_source => (
             "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
-            format!("Microsoft Entra refused application '{client}': {description} (AADSTS{c})"),
-            format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {description} (AADSTS{c})"),
+            format!("Microsoft Entra refused application '{client}': {} (AADSTS{c})", a.description),
+            format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {} (AADSTS{c})", a.description),
         ),
         (EntraError::Http { error, url }, _) => (
             "AAD_CREDENTIAL_UNAVAILABLE",
@@ -609,21 +608,13 @@ fn entra_failure(cx: &CheckCx<'_>, source: AuthSource, how: &str, e: &EntraError
     };
     let detail = cx.t(en, ja);
     let mut finding = RawFinding::new(code, detail.clone()).evidence("url", e.url().to_string());
-    if let EntraError::Aad {
-        status,
-        error,
-        codes,
-        trace_id,
-        correlation_id,
-        ..
-    } = e
-    {
+    if let EntraError::Aad(a) = e {
         finding = finding
-            .evidence("status", *status)
-            .evidence("error", error.clone())
-            .evidence("aadsts", codes.clone())
-            .evidence("trace_id", trace_id.clone())
-            .evidence("correlation_id", correlation_id.clone());
+            .evidence("status", a.status)
+            .evidence("error", a.error.clone())
+            .evidence("aadsts", a.codes.clone())
+            .evidence("trace_id", a.trace_id.clone())
+            .evidence("correlation_id", a.correlation_id.clone());
     }
     if code == "SP_SECRET_EXPIRED" || code == "SERVICE_PRINCIPAL_CREDENTIALS_INVALID" {
         finding = finding.command(format!("az ad app credential list --id {client}"));
@@ -886,12 +877,8 @@ async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
                 format!("{place} でマネージド ID のエンドポイントが応答しません: {error}"),
             ))
         }
-        Err(EntraError::Aad {
-            status,
-            description: message,
-            codes,
-            ..
-        }) if codes.is_empty() => {
+        Err(EntraError::Aad(a)) if a.codes.is_empty() => {
+            let (status, message) = (a.status, &a.description);
             return Attempt::Unavailable(cx.t(
                 format!("{place} answered {status}: {message} (no managed identity assigned?)"),
                 format!("{place} の応答は {status}: {message} (マネージド ID が割り当てられていない可能性があります)"),
@@ -1322,7 +1309,11 @@ fn entra_refusal(
         // At the exchange the Entra token is meant; at the token endpoint, the refresh token.
         let (kind, en, ja) = match step {
             Step::Refresh => ("entra_token", "the Entra token", "Entra トークン"),
-            Step::Access => ("acr_refresh_token", "the ACR refresh token", "ACR リフレッシュ トークン"),
+            Step::Access => (
+                "acr_refresh_token",
+                "the ACR refresh token",
+                "ACR リフレッシュ トークン",
+            ),
         };
         cx.facts().expiry_reported.push(kind.into());
         return base(

@@ -197,31 +197,9 @@ impl DockerConfig {
             Some(text) => Some(DockerConfig::parse(text, "DOCKER_AUTH_CONFIG")?),
             None => None,
         };
-        let display = path.display().to_string();
-        let (source, file) = match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (ConfigSource::Missing(path), DockerConfig::default())
-            }
-            Err(e) => {
-                return Err(ConfigError::Io {
-                    path: display,
-                    message: e.to_string(),
-                })
-            }
-            Ok(meta) if meta.len() > MAX_CONFIG => {
-                return Err(ConfigError::Io {
-                    path: display,
-                    message: format!("larger than {MAX_CONFIG} bytes"),
-                })
-            }
-            Ok(_) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io {
-                    path: display.clone(),
-                    message: e.to_string(),
-                })?;
-                let parsed = DockerConfig::parse(&text, &display)?;
-                (ConfigSource::File(path), parsed)
-            }
+        let (source, file) = match DockerConfig::read_file(&path)? {
+            None => (ConfigSource::Missing(path), DockerConfig::default()),
+            Some(parsed) => (ConfigSource::File(path), parsed),
         };
         Ok(Loaded {
             source,
@@ -229,6 +207,29 @@ impl DockerConfig {
             file,
             env: env_config,
         })
+    }
+
+    /// Reads and parses one config file; `Ok(None)` when there is no file at `path`.
+    pub fn read_file(path: &Path) -> Result<Option<DockerConfig>, ConfigError> {
+        let display = path.display().to_string();
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ConfigError::Io {
+                path: display,
+                message: e.to_string(),
+            }),
+            Ok(meta) if meta.len() > MAX_CONFIG => Err(ConfigError::Io {
+                path: display,
+                message: format!("larger than {MAX_CONFIG} bytes"),
+            }),
+            Ok(_) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+                    path: display.clone(),
+                    message: e.to_string(),
+                })?;
+                DockerConfig::parse(&text, &display).map(Some)
+            }
+        }
     }
 
     /// Parses config JSON tolerantly: unknown keys and wrongly typed values are ignored,
@@ -534,6 +535,103 @@ pub async fn resolve_stored(
     Ok((lookup, stored))
 }
 
+/// One file Podman (containers/image) reads credentials from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodmanAuthFile {
+    pub path: PathBuf,
+    /// Why this file is on the list: `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR`, ...
+    pub origin: String,
+    /// The file `podman login` writes and `podman logout` edits by default.
+    pub primary: bool,
+}
+
+/// The files Podman reads credentials from, in its order (containers/image): `REGISTRY_AUTH_FILE`
+/// alone when it is set; otherwise `$XDG_RUNTIME_DIR/containers/auth.json` (or
+/// `/run/containers/<uid>/auth.json`), then `$XDG_CONFIG_HOME/containers/auth.json` (default
+/// `~/.config`), then the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`).
+/// The first file with an entry for the registry wins; `credsStore` is not used by Podman.
+pub fn podman_auth_files(env: &BTreeMap<String, String>) -> Vec<PodmanAuthFile> {
+    let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let file = |path: PathBuf, origin: &str, primary: bool| PodmanAuthFile {
+        path,
+        origin: origin.to_string(),
+        primary,
+    };
+    if let Some(f) = get("REGISTRY_AUTH_FILE") {
+        return vec![file(PathBuf::from(f), "REGISTRY_AUTH_FILE", true)];
+    }
+    let mut out = Vec::new();
+    if let Some(x) = get("XDG_RUNTIME_DIR") {
+        out.push(file(
+            Path::new(x).join("containers").join("auth.json"),
+            "$XDG_RUNTIME_DIR",
+            true,
+        ));
+    } else if let Some(uid) = own_uid() {
+        out.push(file(
+            PathBuf::from(format!("/run/containers/{uid}/auth.json")),
+            "/run/containers/<uid>",
+            true,
+        ));
+    }
+    let home = get("HOME").or_else(|| get("USERPROFILE"));
+    let config_home = get("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| Path::new(h).join(".config")));
+    if let Some(c) = config_home {
+        let origin = if get("XDG_CONFIG_HOME").is_some() {
+            "$XDG_CONFIG_HOME"
+        } else {
+            "~/.config"
+        };
+        out.push(file(c.join("containers").join("auth.json"), origin, false));
+    }
+    if let Some(d) = get("DOCKER_CONFIG") {
+        out.push(file(
+            Path::new(d).join("config.json"),
+            "DOCKER_CONFIG",
+            false,
+        ));
+    } else if let Some(h) = home {
+        out.push(file(
+            Path::new(h).join(".docker").join("config.json"),
+            "Docker config",
+            false,
+        ));
+    }
+    out
+}
+
+/// This process's user id, from `/proc/self/status` (Linux only; no `unsafe` needed).
+fn own_uid() -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|u| u.parse().ok())
+}
+
+impl Loaded {
+    /// One Podman auth file as a loaded configuration (Podman ignores `credsStore` and the
+    /// `DOCKER_AUTH_CONFIG` variable). `Ok(None)`: no such file.
+    pub fn podman_file(file: &PodmanAuthFile) -> Result<Option<Loaded>, ConfigError> {
+        let Some(mut parsed) = DockerConfig::read_file(&file.path)? else {
+            return Ok(None);
+        };
+        parsed.creds_store = None;
+        Ok(Some(Loaded {
+            source: ConfigSource::File(file.path.clone()),
+            dir: file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            file: parsed,
+            env: None,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,5 +737,38 @@ mod tests {
             normalize_host("https://A.azurecr.io:5000/v2/"),
             "a.azurecr.io:5000"
         );
+    }
+
+    #[test]
+    fn podman_reads_auth_files_in_its_order() {
+        let env: BTreeMap<String, String> = [("HOME", "/h"), ("XDG_RUNTIME_DIR", "/run/user/1000")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let files = podman_auth_files(&env);
+        let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "/run/user/1000/containers/auth.json",
+                "/h/.config/containers/auth.json",
+                "/h/.docker/config.json"
+            ]
+        );
+        assert!(files[0].primary && !files[1].primary && !files[2].primary);
+        let mut env2 = env.clone();
+        env2.insert("REGISTRY_AUTH_FILE".into(), "/x/auth.json".into());
+        let files = podman_auth_files(&env2);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].origin, "REGISTRY_AUTH_FILE");
+        let mut env3 = env;
+        env3.insert("DOCKER_CONFIG".into(), "/d".into());
+        env3.insert("XDG_CONFIG_HOME".into(), "/c".into());
+        let paths: Vec<PathBuf> = podman_auth_files(&env3)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(paths[1], PathBuf::from("/c/containers/auth.json"));
+        assert_eq!(paths[2], PathBuf::from("/d/config.json"));
     }
 }

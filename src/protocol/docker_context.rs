@@ -232,6 +232,104 @@ pub fn is_local(addr: &Address) -> bool {
     }
 }
 
+/// The rootful Podman API socket.
+pub const PODMAN_ROOTFUL_SOCKET: &str = "/run/podman/podman.sock";
+
+/// Why a Podman API endpoint was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodmanSource {
+    /// `CONTAINER_HOST` (which also puts the podman CLI in remote mode).
+    ContainerHost,
+    /// The rootless socket under `XDG_RUNTIME_DIR`.
+    Rootless,
+    /// The rootful socket, `/run/podman/podman.sock`.
+    Rootful,
+}
+
+impl PodmanSource {
+    pub fn describe(&self) -> String {
+        match self {
+            PodmanSource::ContainerHost => "CONTAINER_HOST".into(),
+            PodmanSource::Rootless => "rootless socket in $XDG_RUNTIME_DIR".into(),
+            PodmanSource::Rootful => "rootful socket".into(),
+        }
+    }
+}
+
+/// A Podman API endpoint (Podman's Docker-compatible API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodmanEndpoint {
+    /// `unix:///run/user/1000/podman/podman.sock`, `tcp://...`, `ssh://...`.
+    pub host: String,
+    pub source: PodmanSource,
+    /// Every socket looked at, in order (for the report).
+    pub looked_at: Vec<String>,
+}
+
+/// `$XDG_RUNTIME_DIR/<rest>`, when the variable is set.
+fn xdg_path(env: &BTreeMap<String, String>, rest: &str) -> Option<PathBuf> {
+    env.get("XDG_RUNTIME_DIR")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(|d| Path::new(d).join(rest))
+}
+
+/// Where the Podman API is, as Podman's remote client finds it: `CONTAINER_HOST`, else the
+/// rootless socket `$XDG_RUNTIME_DIR/podman/podman.sock` or the rootful
+/// `/run/podman/podman.sock`, whichever exists (the rootless one when neither does and
+/// `XDG_RUNTIME_DIR` is set).
+pub fn podman_endpoint(env: &BTreeMap<String, String>) -> PodmanEndpoint {
+    if let Some(h) = env
+        .get("CONTAINER_HOST")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
+        return PodmanEndpoint {
+            host: h.to_string(),
+            source: PodmanSource::ContainerHost,
+            looked_at: vec![h.to_string()],
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Some(p) = xdg_path(env, "podman/podman.sock") {
+        candidates.push((p, PodmanSource::Rootless));
+    }
+    candidates.push((PathBuf::from(PODMAN_ROOTFUL_SOCKET), PodmanSource::Rootful));
+    let looked_at: Vec<String> = candidates
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    let chosen = candidates
+        .iter()
+        .find(|(p, _)| p.exists())
+        .or_else(|| candidates.first())
+        .cloned();
+    let (path, source) =
+        chosen.unwrap_or((PathBuf::from(PODMAN_ROOTFUL_SOCKET), PodmanSource::Rootful));
+    PodmanEndpoint {
+        host: format!("unix://{}", path.display()),
+        source,
+        looked_at,
+    }
+}
+
+/// The socket of a rootless Docker daemon, `$XDG_RUNTIME_DIR/docker.sock`, when set.
+pub fn rootless_docker_socket(env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    xdg_path(env, "docker.sock")
+}
+
+/// True when a unix socket path looks like a rootless Docker daemon's
+/// (`$XDG_RUNTIME_DIR/docker.sock` or `/run/user/<uid>/docker.sock`).
+pub fn is_rootless_docker_socket(env: &BTreeMap<String, String>, path: &Path) -> bool {
+    if rootless_docker_socket(env).is_some_and(|p| p == path) {
+        return true;
+    }
+    let text = path.display().to_string();
+    text.strip_prefix("/run/user/")
+        .and_then(|rest| rest.strip_suffix("/docker.sock"))
+        .is_some_and(|uid| !uid.is_empty() && uid.chars().all(|c| c.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +401,52 @@ mod tests {
         );
         assert!(is_local(&address("tcp://127.0.0.1:2375")));
         assert!(!is_local(&address("tcp://10.0.0.4:2376")));
+    }
+
+    #[test]
+    fn podman_endpoint_prefers_container_host_then_existing_socket() {
+        let e = podman_endpoint(&env(&[
+            ("CONTAINER_HOST", "unix:///tmp/x.sock"),
+            ("XDG_RUNTIME_DIR", "/run/user/1000"),
+        ]));
+        assert_eq!(e.source, PodmanSource::ContainerHost);
+        assert_eq!(e.host, "unix:///tmp/x.sock");
+        let dir = std::env::temp_dir().join(format!("acr-doctor-xdg-{}", std::process::id()));
+        let xdg = dir.display().to_string();
+        // Neither socket exists: the rootless one is named.
+        let e = podman_endpoint(&env(&[("XDG_RUNTIME_DIR", &xdg)]));
+        if !Path::new(PODMAN_ROOTFUL_SOCKET).exists() {
+            assert_eq!(e.source, PodmanSource::Rootless);
+        }
+        assert_eq!(e.looked_at.len(), 2);
+        std::fs::create_dir_all(dir.join("podman")).expect("mkdir");
+        std::fs::write(dir.join("podman/podman.sock"), b"").expect("touch");
+        let e = podman_endpoint(&env(&[("XDG_RUNTIME_DIR", &xdg)]));
+        assert_eq!(e.source, PodmanSource::Rootless);
+        assert_eq!(e.host, format!("unix://{xdg}/podman/podman.sock"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = podman_endpoint(&env(&[]));
+        assert_eq!(e.source, PodmanSource::Rootful);
+    }
+
+    #[test]
+    fn rootless_docker_sockets_are_recognised() {
+        let e = env(&[("XDG_RUNTIME_DIR", "/tmp/xdg")]);
+        assert!(is_rootless_docker_socket(
+            &e,
+            Path::new("/tmp/xdg/docker.sock")
+        ));
+        assert!(is_rootless_docker_socket(
+            &e,
+            Path::new("/run/user/1000/docker.sock")
+        ));
+        assert!(!is_rootless_docker_socket(
+            &e,
+            Path::new("/var/run/docker.sock")
+        ));
+        assert!(!is_rootless_docker_socket(
+            &e,
+            Path::new("/run/user/x/docker.sock")
+        ));
     }
 }

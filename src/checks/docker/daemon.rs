@@ -71,6 +71,99 @@ impl Check for Daemon {
 }
 
 async fn run(cx: &CheckCx<'_>) -> Outcome {
+    let sel = engine::current(cx);
+    let outcome = match sel.kind {
+        Kind::Docker => run_docker(cx).await,
+        Kind::Podman => run_podman(cx).await,
+    };
+    outcome
+        .evidence("engine", sel.kind.command())
+        .evidence("engine_reason", sel.why)
+}
+
+/// What probing an Engine API endpoint gave.
+enum Probe {
+    Answered {
+        pinged: Duration,
+        version: bollard::models::SystemVersion,
+        info: bollard::models::SystemInfo,
+    },
+    Failed(ConnectProblem),
+    /// ssh and other transports acr-doctor does not open.
+    NotProbed,
+}
+
+/// Connects to a unix socket or TCP endpoint, then pings it and reads its version and info.
+async fn probe(cx: &CheckCx<'_>, addr: &Address) -> Probe {
+    let bound = cx.ctx.timeout;
+    let secs = bound.as_secs().max(1);
+    let started = Instant::now();
+    let docker = match addr {
+        #[cfg(unix)]
+        Address::Unix(path) => {
+            if let Err(e) = precheck_unix(path, bound).await {
+                return Probe::Failed(e);
+            }
+            bollard::Docker::connect_with_unix(
+                &path.display().to_string(),
+                secs,
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+        Address::Tcp(a) => {
+            if let Err(e) = precheck_tcp(a, bound).await {
+                return Probe::Failed(e);
+            }
+            bollard::Docker::connect_with_http(
+                &format!("tcp://{a}"),
+                secs,
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+        #[cfg(windows)]
+        Address::Npipe(p) => bollard::Docker::connect_with_named_pipe(
+            &format!("npipe://{p}"),
+            secs,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        _ => return Probe::NotProbed,
+    };
+    let docker = match docker {
+        Ok(d) => d,
+        Err(e) => return Probe::Failed(ConnectProblem::Other(e.to_string())),
+    };
+    let work = async {
+        docker.ping().await?;
+        let pinged = started.elapsed();
+        let docker = docker.negotiate_version().await?;
+        let version = docker.version().await?;
+        let info = docker.info().await?;
+        Ok::<_, bollard::errors::Error>((pinged, version, info))
+    };
+    match tokio::time::timeout(bound * 2, work).await {
+        Ok(Ok((pinged, version, info))) => Probe::Answered {
+            pinged,
+            version,
+            info,
+        },
+        Ok(Err(bollard::errors::Error::RequestTimeoutError)) | Err(_) => {
+            Probe::Failed(ConnectProblem::TimedOut)
+        }
+        Ok(Err(e)) => Probe::Failed(ConnectProblem::Other(crate::http::error_chain(&e))),
+    }
+}
+
+/// The Podman version behind an Engine API endpoint (its `Podman Engine` component).
+fn podman_component(version: &bollard::models::SystemVersion) -> Option<String> {
+    version
+        .components
+        .as_ref()?
+        .iter()
+        .find(|c| c.name == "Podman Engine")
+        .map(|c| c.version.clone())
+}
+
+async fn run_docker(cx: &CheckCx<'_>) -> Outcome {
     let env = cx.ctx.env_map();
     // A malformed config is ignored by the docker CLI too (it warns and uses the defaults).
     let current = DockerConfig::load(env)
@@ -111,38 +204,23 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
             format!("{} ({source}) は TLS を使用します。acr-doctor は TLS で保護されたデーモンを調べません", endpoint.host),
         )));
     }
-    let bound = cx.ctx.timeout;
-    let secs = bound.as_secs().max(1);
-    let started = Instant::now();
-    let docker = match &addr {
-        #[cfg(unix)]
-        Address::Unix(path) => {
-            if let Err(e) = precheck_unix(path, bound).await {
-                return evidence(connect_failure(cx, &endpoint, &source, e));
+    let (pinged, version, info) = match probe(cx, &addr).await {
+        Probe::Answered {
+            pinged,
+            version,
+            info,
+        } => (pinged, version, info),
+        Probe::Failed(problem) => {
+            if let (ConnectProblem::NoSocket, EndpointSource::Default) =
+                (&problem, &endpoint.source)
+            {
+                if let Some(rootless) = rootless_docker_socket(env).filter(|p| p.exists()) {
+                    return evidence(rootless_not_used(cx, &endpoint, &rootless));
+                }
             }
-            bollard::Docker::connect_with_unix(
-                &path.display().to_string(),
-                secs,
-                bollard::API_DEFAULT_VERSION,
-            )
+            return evidence(daemon_error(cx, &endpoint, &source, problem));
         }
-        Address::Tcp(a) => {
-            if let Err(e) = precheck_tcp(a, bound).await {
-                return evidence(connect_failure(cx, &endpoint, &source, e));
-            }
-            bollard::Docker::connect_with_http(
-                &format!("tcp://{a}"),
-                secs,
-                bollard::API_DEFAULT_VERSION,
-            )
-        }
-        #[cfg(windows)]
-        Address::Npipe(p) => bollard::Docker::connect_with_named_pipe(
-            &format!("npipe://{p}"),
-            secs,
-            bollard::API_DEFAULT_VERSION,
-        ),
-        _ => {
+        Probe::NotProbed => {
             return evidence(Outcome::info(cx.t(
                 format!(
                     "{} ({source}) is not probed by acr-doctor (ssh and other transports)",
@@ -153,53 +231,6 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
                     endpoint.host
                 ),
             )));
-        }
-    };
-    let docker = match docker {
-        Ok(d) => d,
-        Err(e) => {
-            return evidence(daemon_error(
-                cx,
-                &endpoint,
-                &source,
-                ConnectProblem::Other(e.to_string()),
-            ))
-        }
-    };
-    let probe = async {
-        docker.ping().await?;
-        let pinged = started.elapsed();
-        let docker = docker.negotiate_version().await?;
-        let version = docker.version().await?;
-        let info = docker.info().await?;
-        Ok::<_, bollard::errors::Error>((pinged, version, info))
-    };
-    let (pinged, version, info) = match tokio::time::timeout(bound * 2, probe).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(bollard::errors::Error::RequestTimeoutError)) => {
-            return evidence(daemon_error(
-                cx,
-                &endpoint,
-                &source,
-                ConnectProblem::TimedOut,
-            ));
-        }
-        Ok(Err(e)) => {
-            let text = crate::http::error_chain(&e);
-            return evidence(daemon_error(
-                cx,
-                &endpoint,
-                &source,
-                ConnectProblem::Other(text),
-            ));
-        }
-        Err(_) => {
-            return evidence(daemon_error(
-                cx,
-                &endpoint,
-                &source,
-                ConnectProblem::TimedOut,
-            ));
         }
     };
     let engine_version = version.version.clone().unwrap_or_default();

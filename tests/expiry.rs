@@ -1,0 +1,315 @@
+//! `expiry.timeline` against the test bed: every kind of credential healthy, about to expire
+//! and expired, and a skewed local clock.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use acr_doctor::context::Context;
+use acr_doctor::report::{CheckStatus, TimelineEntry};
+use acr_doctor::CheckRun;
+use acr_testbed::{ids, BedSpec, FakeAz, Fault, TestBed};
+
+const REG: &str = "contosoreg";
+
+async fn start() -> TestBed {
+    TestBed::start(BedSpec::new()).await.expect("bed")
+}
+
+fn env(bed: &TestBed, home: &Path, extra: Vec<(String, String)>) -> BTreeMap<String, String> {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
+    vars.insert("HOME".into(), home.display().to_string());
+    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
+    vars.insert(
+        "DOCKER_CONFIG".into(),
+        home.join(".docker").display().to_string(),
+    );
+    vars.insert(
+        "AZURE_CONFIG_DIR".into(),
+        home.join(".azure").display().to_string(),
+    );
+    vars.extend(extra);
+    vars
+}
+
+/// Runs the identity and expiry checks with the clock shifted by `offset_s`.
+async fn check(
+    bed: &TestBed,
+    vars: BTreeMap<String, String>,
+    extra: &[&str],
+    offset_s: i64,
+) -> CheckRun {
+    let mut argv: Vec<String> = bed.check_args(REG);
+    argv.extend(["--only", "identity,expiry", "--timeout", "5"].map(String::from));
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args");
+    let mut ctx = Context::new(vars, &args).expect("ctx");
+    ctx.clock.offset_s = offset_s;
+    acr_doctor::run_check_with(&args, REG, &ctx, acr_doctor::lang::Lang::En)
+        .await
+        .expect("run")
+}
+
+fn entry<'a>(run: &'a CheckRun, kind: &str) -> &'a TimelineEntry {
+    run.report
+        .timeline
+        .iter()
+        .find(|e| e.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {:#?}", run.report.timeline))
+}
+
+fn expiry(run: &CheckRun) -> &acr_doctor::report::CheckResult {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == "expiry.timeline")
+        .expect("expiry.timeline")
+}
+
+fn codes(run: &CheckRun) -> Vec<(String, String)> {
+    run.report
+        .findings
+        .iter()
+        .map(|f| (f.code.clone(), f.check.clone()))
+        .collect()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn fixture_der(name: &str) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = std::fs::read(fixture(name)).expect("fixture");
+    rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .next()
+        .expect("cert")
+        .expect("pem")
+        .as_ref()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthy_service_principal_timeline() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    let run = check(
+        &bed,
+        env(&bed, home.path(), bed.sp_env()),
+        &["--repository", "app"],
+        0,
+    )
+    .await;
+    assert_eq!(
+        expiry(&run).status,
+        CheckStatus::Pass,
+        "{}",
+        expiry(&run).message
+    );
+    for kind in [
+        "entra_token",
+        "acr_refresh_token",
+        "acr_access_token",
+        "sp_client_secret",
+    ] {
+        let e = entry(&run, kind);
+        assert_eq!(e.state, "ok", "{kind}: {e:?}");
+        assert!(e.remaining_s.unwrap_or(0) > 0, "{kind}: {e:?}");
+        assert!(e.expires_at.is_some(), "{kind}");
+    }
+    // The secret's end date came from Graph (a year ahead).
+    assert!(entry(&run, "sp_client_secret").remaining_s.unwrap_or(0) > 300 * 86400);
+    assert!(entry(&run, "sp_client_secret")
+        .source
+        .contains(ids::SP_SECRET_KEY_ID));
+    assert!(run.report.findings.is_empty(), "{:#?}", run.report.findings);
+    let log = bed.request_log();
+    assert!(log.iter().any(|r| r.listener == "graph" && r.status == 200));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_about_to_expire_and_expired() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            p.secrets[0].end = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+        }
+    });
+    let vars = env(&bed, home.path(), bed.sp_env());
+    let run = check(&bed, vars.clone(), &[], 0).await;
+    assert_eq!(entry(&run, "sp_client_secret").state, "expiring");
+    assert_eq!(
+        codes(&run),
+        vec![(
+            "CREDENTIAL_EXPIRES_SOON".to_string(),
+            "expiry.timeline".to_string()
+        )]
+    );
+    assert_eq!(expiry(&run).status, CheckStatus::Warn);
+    // A narrower window for secrets: no warning.
+    let run = check(&bed, vars.clone(), &["--warn-within", "15m,1d"], 0).await;
+    assert!(run.report.findings.is_empty(), "{:#?}", run.report.findings);
+    // Expired: Entra says AADSTS7000222; reported once, by identity.credential.
+    bed.set_fault(None, Fault::SpSecretExpired);
+    let run = check(&bed, vars, &[], 0).await;
+    assert_eq!(
+        codes(&run),
+        vec![(
+            "SP_SECRET_EXPIRED".to_string(),
+            "identity.credential".to_string()
+        )]
+    );
+    assert_eq!(entry(&run, "sp_client_secret").state, "expired");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_about_to_expire() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    let vars = env(&bed, home.path(), bed.sp_env());
+    // Entra tokens of the bed live an hour, ACR access tokens 75 minutes: a 2-hour window catches both.
+    let run = check(&bed, vars, &["--warn-within", "2h"], 0).await;
+    assert_eq!(entry(&run, "entra_token").state, "expiring");
+    assert_eq!(entry(&run, "acr_access_token").state, "expiring");
+    assert_eq!(entry(&run, "acr_refresh_token").state, "ok");
+    let soon: Vec<_> = run
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.code == "CREDENTIAL_EXPIRES_SOON")
+        .collect();
+    assert_eq!(soon.len(), 2, "{soon:#?}");
+    assert!(soon
+        .iter()
+        .all(|f| f.severity == acr_doctor::finding::Severity::Warning));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_entra_and_acr_tokens() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    // Entra (through the CLI) issues expired tokens.
+    bed.set_fault(None, Fault::ExpiredTokens);
+    let vars = env(&bed, home.path(), vec![]);
+    bed.fake_az(&home.path().join("bin"), FakeAz::LoggedIn);
+    let run = check(&bed, vars.clone(), &["--auth", "cli"], 0).await;
+    assert_eq!(
+        codes(&run),
+        vec![(
+            "AAD_TOKEN_EXPIRED".to_string(),
+            "identity.credential".to_string()
+        )]
+    );
+    assert_eq!(entry(&run, "entra_token").state, "expired");
+    // The registry issues expired ACR tokens; the Entra token is fine.
+    bed.clear_faults();
+    bed.set_fault(Some(REG), Fault::ExpiredTokens);
+    let run = check(&bed, env(&bed, home.path(), bed.sp_env()), &[], 0).await;
+    let c = codes(&run);
+    assert_eq!(
+        c.iter()
+            .filter(|(code, _)| code == "AAD_TOKEN_EXPIRED")
+            .count(),
+        1,
+        "{c:?}"
+    );
+    assert_eq!(entry(&run, "acr_refresh_token").state, "expired");
+    assert_eq!(entry(&run, "entra_token").state, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_certificate_validity() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    let good = fixture_der("client-cert.pem");
+    let expired = fixture_der("client-cert-expired.pem");
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            *p = p.clone().certificate(&good).certificate(&expired);
+        }
+    });
+    let cert_env = |file: &str| {
+        vec![
+            ("AZURE_TENANT_ID".to_string(), ids::TENANT.to_string()),
+            ("AZURE_CLIENT_ID".to_string(), ids::SP_APP_ID.to_string()),
+            ("AZURE_CLIENT_CERTIFICATE_PATH".to_string(), fixture(file)),
+        ]
+    };
+    let run = check(
+        &bed,
+        env(&bed, home.path(), cert_env("client-cert.pem")),
+        &[],
+        0,
+    )
+    .await;
+    assert_eq!(entry(&run, "client_certificate").state, "ok");
+    assert!(run.report.findings.is_empty(), "{:#?}", run.report.findings);
+    // The bed's Entra does not look at validity dates; acr-doctor does.
+    let run = check(
+        &bed,
+        env(&bed, home.path(), cert_env("client-cert-expired.pem")),
+        &[],
+        0,
+    )
+    .await;
+    assert_eq!(entry(&run, "client_certificate").state, "expired");
+    assert_eq!(
+        codes(&run),
+        vec![(
+            "SP_SECRET_EXPIRED".to_string(),
+            "expiry.timeline".to_string()
+        )]
+    );
+    assert!(run.report.findings[0].detail.contains("client certificate"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn skewed_clock_is_named_not_blamed_on_tokens() {
+    let bed = start().await;
+    let home = tempfile::tempdir().expect("home");
+    let vars = env(&bed, home.path(), bed.sp_env());
+    // This machine's clock runs two hours ahead: hour-long tokens look expired locally.
+    let run = check(&bed, vars.clone(), &[], 7200).await;
+    for id in [
+        "identity.credential",
+        "identity.refresh_token",
+        "identity.access_token",
+    ] {
+        let c = run.report.checks.iter().find(|c| c.id == id).expect(id);
+        assert_eq!(c.status, CheckStatus::Pass, "{id}: {}", c.message);
+    }
+    let e = expiry(&run);
+    assert!(e.message.contains("2h 0m ahead"), "{}", e.message);
+    let skew = e
+        .evidence
+        .get("clock_skew_s")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
+    assert!((-7300..=-7100).contains(&skew), "{skew}");
+    assert_eq!(entry(&run, "entra_token").state, "ok");
+    assert!(run
+        .report
+        .findings
+        .iter()
+        .all(|f| f.code == "CREDENTIAL_EXPIRES_SOON"));
+    assert!(run
+        .report
+        .findings
+        .iter()
+        .any(|f| f.detail.contains("clock") && f.detail.contains("Entra")));
+    assert!(!run
+        .report
+        .findings
+        .iter()
+        .any(|f| f.code.ends_with("_EXPIRED")));
+    // A correct clock: no skew mentioned.
+    let run = check(&bed, vars, &[], 0).await;
+    assert!(!expiry(&run).message.contains("ahead"));
+}
