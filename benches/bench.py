@@ -499,6 +499,8 @@ def summary(res):
                 f"{c['id']} {c.get('duration_ms')} ms ({c.get('status')})" for c in slow))
             out.append(f"  requests seen by the bed: {len(probe.get('bed_requests', []))}; "
                        f"lines in the -v trace: {len(probe.get('trace', []))}")
+            out.append("  requests, in the order the bed answered them: "
+                       + "; ".join(probe.get("bed_requests", [])))
     az = res.get("az") or {}
     if az:
         out.append("")

@@ -5,8 +5,8 @@
 #   scripts/fuzz-smoke.sh            # every target, FUZZ_SECONDS (default 10) each
 #   FUZZ_SECONDS=600 scripts/fuzz-smoke.sh challenge   # one target, longer
 #
-# cargo-fuzz needs nightly compiler flags. With a nightly toolchain installed it is used;
-# otherwise the stable compiler is run with RUSTC_BOOTSTRAP=1. When cargo-fuzz is missing and
+# cargo-fuzz needs nightly compiler flags: the stable compiler accepts them with
+# RUSTC_BOOTSTRAP=1 (FUZZ_TOOLCHAIN=nightly uses a nightly toolchain instead). When cargo-fuzz is missing and
 # cannot be installed, the script says so and exits 0. The build goes to FUZZ_TARGET_DIR
 # (default: ~/.cache/acr-doctor/fuzz-target) so that later runs only rebuild what changed.
 # Each target fuzzes a temporary copy of its seed corpus; findings land in fuzz/artifacts/.
@@ -24,10 +24,10 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     fi
 fi
 
-fuzz=(cargo fuzz)
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-    fuzz=(cargo +nightly fuzz)
+if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then
+    fuzz=(cargo "+$FUZZ_TOOLCHAIN" fuzz)
 else
+    fuzz=(cargo fuzz)
     export RUSTC_BOOTSTRAP=1
 fi
 

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+command -v podman >/dev/null 2>&1 || need_pkgs+=(podman)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need_pkgs[*]} (Debian packages) ..."

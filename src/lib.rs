@@ -273,6 +273,10 @@ fn build_report(
     if let Some(p) = &facts.docker_config_path {
         environment.insert("docker_config".into(), Value::from(p.clone()));
     }
+    if let Some(e) = &facts.container_engine {
+        environment.insert("engine".into(), Value::from(e.name.clone()));
+        environment.insert("engine_reason".into(), Value::from(e.why.clone()));
+    }
     for (key, var) in [
         ("https_proxy", "HTTPS_PROXY"),
         ("no_proxy", "NO_PROXY"),

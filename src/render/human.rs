@@ -6,6 +6,9 @@ use crate::report::{CheckStatus, Report};
 
 use super::{display_width, headline, mark, pad, paint_of, run_mark, verdict, Paint, Style};
 
+/// Solution steps shown under a failing check.
+const STEPS_SHOWN: usize = 4;
+
 pub fn render(report: &Report, style: Style) -> String {
     let lang = style.lang;
     let mut out = String::new();
@@ -61,11 +64,35 @@ pub fn render(report: &Report, style: Style) -> String {
                 style.paint(&finding.code, paint),
                 finding.title
             ));
-            for line in finding.detail.lines().filter(|l| !l.trim().is_empty()) {
-                out.push_str(&format!("{indent}{line}\n"));
+            // The check's message often says it already; don't repeat it.
+            if finding.detail.trim() != check.message.trim() {
+                for line in finding.detail.lines().filter(|l| !l.trim().is_empty()) {
+                    out.push_str(&format!("{indent}{line}\n"));
+                }
             }
-            for (i, step) in finding.solution.iter().enumerate() {
+            // A terminal shows the first steps; `explain` and the Markdown report have them all.
+            for (i, step) in finding.solution.iter().take(STEPS_SHOWN).enumerate() {
                 out.push_str(&format!("{indent}{}. {step}\n", i + 1));
+            }
+            if finding.solution.len() > STEPS_SHOWN {
+                out.push_str(&format!(
+                    "{indent}{}\n",
+                    style.paint(
+                        &lang.pick(
+                            format!(
+                                "… {} more step(s): acr-doctor explain {}",
+                                finding.solution.len() - STEPS_SHOWN,
+                                finding.code
+                            ),
+                            format!(
+                                "… ほかに {} 個の手順があります: acr-doctor explain {}",
+                                finding.solution.len() - STEPS_SHOWN,
+                                finding.code
+                            )
+                        ),
+                        Paint::Dim
+                    )
+                ));
             }
             for cmd in &finding.commands {
                 out.push_str(&format!(

@@ -3,13 +3,15 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use super::engine::{self, Kind};
 use super::{challenge, login_server_key, process_bound};
 use crate::checks::{Check, CheckCx, Fact, Group, Outcome};
 use crate::cli::AuthSource;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::protocol::docker_config::{
-    resolve_stored, ConfigError, DockerConfig, HelperError, StoredCredential, StoredKind,
+    normalize_host, podman_auth_files, resolve_stored, ConfigError, DockerConfig, HelperError,
+    Loaded, StoredCredential, StoredKind, EMPTY_GUID,
 };
 use crate::report::TimelineEntry;
 
@@ -35,7 +37,16 @@ impl Check for Config {
         &[Fact::DockerConfig]
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
-        Box::pin(run_config(cx))
+        Box::pin(async move {
+            let sel = engine::current(cx);
+            let outcome = match sel.kind {
+                Kind::Docker => run_config(cx).await,
+                Kind::Podman => run_podman_config(cx).await,
+            };
+            outcome
+                .evidence("engine", sel.kind.command())
+                .evidence("engine_reason", sel.why)
+        })
     }
 }
 
@@ -175,6 +186,135 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
     }
 }
 
+/// Podman's credential sources, in the order Podman reads them (see
+/// [`podman_auth_files`]): the first file with an entry for the registry is the one used.
+async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
+    let files = podman_auth_files(cx.ctx.env_map());
+    let server = login_server_key(cx);
+    let mut looked = Vec::new();
+    for f in &files {
+        let path = f.path.display().to_string();
+        let loaded = match Loaded::podman_file(f) {
+            Ok(None) => {
+                looked.push(serde_json::json!({"path": path, "origin": f.origin, "exists": false}));
+                continue;
+            }
+            Ok(Some(l)) => l,
+            Err(e) => {
+                // containers/image stops at a file it cannot parse: podman login, pull and push
+                // fail with "reading JSON file" until it is fixed.
+                cx.facts().docker_config_path = Some(path.clone());
+                let detail = cx.t(
+                    format!("{e}; podman stops with an error when it reads this file, so it cannot use any stored credential"),
+                    format!("{e}。podman はこのファイルを読むとエラーで停止するため、保存された資格情報を使えません"),
+                );
+                let mut finding = RawFinding::new("UNEXPECTED_ERROR", detail.clone())
+                    .severity(Severity::Warning)
+                    .evidence("path", path.clone())
+                    .evidence("origin", f.origin.clone())
+                    .step(cx.t(
+                        format!("Fix the JSON in {path} (or move it away and run `podman login` again)"),
+                        format!("{path} の JSON を修正してください (または退避して `podman login` をやり直してください)"),
+                    ));
+                if let ConfigError::Parse { line, column, .. } = &e {
+                    finding = finding
+                        .evidence("line", *line as u64)
+                        .evidence("column", *column as u64);
+                }
+                return Outcome::warn(detail, finding).evidence("auth_files", Value::from(looked));
+            }
+        };
+        looked.push(serde_json::json!({"path": path, "origin": f.origin, "exists": true}));
+        for entry in loaded.file.auths.values() {
+            for s in [&entry.password, &entry.identity_token]
+                .into_iter()
+                .flatten()
+            {
+                cx.ctx.redactor.register_secret(s);
+            }
+        }
+        let via_text = loaded
+            .stored_credential_for(&server)
+            .via
+            .describe(&normalize_host(&server));
+        match resolve_stored(cx.ctx, &loaded, &server, process_bound(cx)).await {
+            Err(e) => {
+                cx.facts().docker_config_path = Some(path.clone());
+                let helper = loaded
+                    .stored_credential_for(&server)
+                    .via
+                    .helper()
+                    .unwrap_or("")
+                    .to_string();
+                let detail = cx.t(
+                    format!("{path} sets {via_text}; podman cannot get the credential for {server}: {e}"),
+                    format!("{path} は {via_text} を指定していますが、podman は {server} の資格情報を取得できません: {e}"),
+                );
+                return Outcome::fail(
+                    detail.clone(),
+                    RawFinding::new("DOCKER_CREDENTIAL_HELPER_ERROR", detail)
+                        .evidence("path", path.clone())
+                        .evidence("helper", format!("docker-credential-{helper}"))
+                        .evidence("error", e.to_string())
+                        .step(cx.t(
+                            format!("Install docker-credential-{helper}, or remove {via_text} from {path}"),
+                            format!("docker-credential-{helper} をインストールするか、{path} から {via_text} を削除してください"),
+                        )),
+                )
+                .evidence("auth_files", Value::from(looked));
+            }
+            Ok((_, None)) => continue,
+            Ok((_, Some(stored))) => {
+                let kind = match stored.kind {
+                    StoredKind::Password => "password",
+                    StoredKind::IdentityToken => "identity token",
+                };
+                let origin = &f.origin;
+                let msg = cx.t(
+                    format!(
+                        "{path} ({origin}): {kind} for {server} stored via {via_text} (user {}); podman uses it",
+                        stored.username
+                    ),
+                    format!(
+                        "{path} ({origin}): {server} の {kind} が {via_text} に保存されています (ユーザー {})。podman はこれを使います",
+                        stored.username
+                    ),
+                );
+                let username = stored.username.clone();
+                {
+                    let mut facts = cx.facts();
+                    facts.docker_config_path = Some(path.clone());
+                    facts.docker_stored_credential = Some(stored);
+                }
+                return Outcome::pass(msg)
+                    .evidence("path", path)
+                    .evidence("origin", origin.clone())
+                    .evidence("login_server", server)
+                    .evidence("store", via_text)
+                    .evidence("stored_kind", kind)
+                    .evidence("stored_username", username)
+                    .evidence("auth_files", Value::from(looked));
+            }
+        }
+    }
+    let primary = files
+        .iter()
+        .find(|f| f.primary)
+        .map(|f| f.path.display().to_string());
+    cx.facts().docker_config_path = primary;
+    let list = files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Outcome::pass(cx.t(
+        format!("nothing stored for {server} in Podman's credential files ({list})"),
+        format!("Podman の資格情報ファイル ({list}) に {server} の資格情報は保存されていません"),
+    ))
+    .evidence("login_server", server)
+    .evidence("auth_files", Value::from(looked))
+}
+
 pub struct Credentials;
 
 impl Check for Credentials {
@@ -194,17 +334,39 @@ impl Check for Credentials {
         &[Fact::LoginServer, Fact::Challenge]
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
-        Box::pin(run_credentials(cx))
+        Box::pin(async move {
+            let sel = engine::current(cx);
+            run_credentials(cx, sel.kind)
+                .await
+                .evidence("engine", sel.kind.command())
+        })
     }
 }
 
-fn logout(server: &str) -> String {
-    format!("docker logout {server}")
+/// The command that removes the stored credential: `docker logout`, or `podman logout` (with
+/// `--authfile` when the credential is in a file other than the one podman edits by default).
+fn logout(cx: &CheckCx<'_>, kind: Kind, server: &str, path: &str) -> String {
+    match kind {
+        Kind::Docker => format!("docker logout {server}"),
+        Kind::Podman => {
+            let primary = podman_auth_files(cx.ctx.env_map())
+                .into_iter()
+                .find(|f| f.primary)
+                .is_some_and(|f| f.path.display().to_string() == path);
+            if primary || path.is_empty() {
+                format!("podman logout {server}")
+            } else {
+                format!("podman logout --authfile {path} {server}")
+            }
+        }
+    }
 }
 
-async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
+async fn run_credentials(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
     let server = login_server_key(cx);
+    let cmd = kind.command();
     let path = cx.facts().docker_config_path.clone().unwrap_or_default();
+    let logout_cmd = logout(cx, kind, &server, &path);
     let anonymous = cx.args.auth == AuthSource::Anonymous;
     let stored = cx.facts().docker_stored_credential.clone();
     let Some(stored) = stored else {
@@ -251,17 +413,20 @@ async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
                     format!("the ACR refresh token stored for {server} in {path} ({via}) expired at {when} ({} min ago)", (-r) / 60),
                     format!("{path} ({via}) に保存された {server} の ACR リフレッシュ トークンは {when} に期限切れになりました ({} 分前)", (-r) / 60),
                 );
-                return Outcome::fail(
-                    detail.clone(),
-                    RawFinding::new("DOCKER_STORED_TOKEN_EXPIRED", detail)
-                        .evidence("path", path.clone())
-                        .evidence("store", via.clone())
-                        .evidence("expires_at", when)
-                        .command(format!(
-                            "az acr login --name {}",
-                            server.split('.').next().unwrap_or(&server)
-                        )),
-                );
+                let name = server.split('.').next().unwrap_or(&server);
+                let finding = RawFinding::new("DOCKER_STORED_TOKEN_EXPIRED", detail.clone())
+                    .evidence("path", path.clone())
+                    .evidence("store", via.clone())
+                    .evidence("expires_at", when);
+                let finding = match kind {
+                    Kind::Docker => finding.command(format!("az acr login --name {name}")),
+                    // `az acr login` logs in through the docker CLI; with Podman the token is
+                    // handed to `podman login` instead.
+                    Kind::Podman => finding.command(logout_cmd.clone()).command(format!(
+                        "az acr login --name {name} --expose-token --output tsv --query accessToken | podman login {server} --username {EMPTY_GUID} --password-stdin"
+                    )),
+                };
+                return Outcome::fail(detail, finding);
             }
         }
     }
@@ -302,15 +467,15 @@ async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
         }
         if allowed {
             let detail = cx.t(
-                format!("{server} allows anonymous pull, but {path} stores a credential for it ({via}, user {}): docker sends it instead of pulling anonymously", stored.username),
-                format!("{server} は匿名 pull を許可していますが、{path} に資格情報が保存されています ({via}、ユーザー {})。docker は匿名ではなくその資格情報を送ります", stored.username),
+                format!("{server} allows anonymous pull, but {path} stores a credential for it ({via}, user {}): {cmd} sends it instead of pulling anonymously", stored.username),
+                format!("{server} は匿名 pull を許可していますが、{path} に資格情報が保存されています ({via}、ユーザー {})。{cmd} は匿名ではなくその資格情報を送ります", stored.username),
             );
             return Outcome::fail(
                 detail.clone(),
                 RawFinding::new("DOCKER_STALE_CREDENTIALS", detail)
                     .evidence("path", path.clone())
                     .evidence("store", via.clone())
-                    .command(logout(&server)),
+                    .command(logout_cmd.clone()),
             );
         }
     }
@@ -390,8 +555,11 @@ async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
                 format!("the credential stored for {server} in {path} ({via}, user {}) is rejected: {how} answered {}{}", stored.username, resp.status, if registry_says.is_empty() { String::new() } else { format!(" ({registry_says})") }),
                 format!("{path} に保存された {server} の資格情報 ({via}、ユーザー {}) は拒否されました: {how} の応答は {}{}", stored.username, resp.status, if registry_says.is_empty() { String::new() } else { format!(" ({registry_says})") }),
             );
-            Outcome::fail(detail.clone(), stale(&server, &path, &via, &stored, detail))
-                .evidence("request", how)
+            Outcome::fail(
+                detail.clone(),
+                stale(&logout_cmd, &path, &via, &stored, detail),
+            )
+            .evidence("request", how)
         }
         other => Outcome::skip(cx.t(
             format!(
@@ -403,7 +571,7 @@ async fn run_credentials(cx: &CheckCx<'_>) -> Outcome {
 }
 
 fn stale(
-    server: &str,
+    logout_cmd: &str,
     path: &str,
     via: &str,
     stored: &StoredCredential,
@@ -413,5 +581,5 @@ fn stale(
         .evidence("path", path.to_string())
         .evidence("store", via.to_string())
         .evidence("username", stored.username.clone())
-        .command(logout(server))
+        .command(logout_cmd.to_string())
 }

@@ -9,7 +9,13 @@ use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::protocol::docker_config::{config_dir, DockerConfig};
-use crate::protocol::docker_context::{self, address, is_local, Address, Endpoint, EndpointSource};
+use crate::protocol::docker_context::{
+    self, address, is_local, is_rootless_docker_socket, podman_endpoint, rootless_docker_socket,
+    Address, Endpoint, EndpointSource, PodmanEndpoint, PodmanSource,
+};
+
+use super::engine::{self, Kind};
+use std::path::Path;
 
 /// An answer slower than this is worth a warning.
 const SLOW: Duration = Duration::from_secs(2);
@@ -85,8 +91,8 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
 enum Probe {
     Answered {
         pinged: Duration,
-        version: bollard::models::SystemVersion,
-        info: bollard::models::SystemInfo,
+        version: Box<bollard::models::SystemVersion>,
+        info: Box<bollard::models::SystemInfo>,
     },
     Failed(ConnectProblem),
     /// ssh and other transports acr-doctor does not open.
@@ -143,8 +149,8 @@ async fn probe(cx: &CheckCx<'_>, addr: &Address) -> Probe {
     match tokio::time::timeout(bound * 2, work).await {
         Ok(Ok((pinged, version, info))) => Probe::Answered {
             pinged,
-            version,
-            info,
+            version: Box::new(version),
+            info: Box::new(info),
         },
         Ok(Err(bollard::errors::Error::RequestTimeoutError)) | Err(_) => {
             Probe::Failed(ConnectProblem::TimedOut)
@@ -233,7 +239,34 @@ async fn run_docker(cx: &CheckCx<'_>) -> Outcome {
             )));
         }
     };
-    let engine_version = version.version.clone().unwrap_or_default();
+    let outcome = report(
+        cx,
+        Kind::Docker,
+        &endpoint.host,
+        &source,
+        pinged,
+        &version,
+        &info,
+    );
+    evidence(outcome)
+}
+
+/// The engine's answer as the check's outcome: versions, proxies, registries, timing; records
+/// the engine fact.
+fn report(
+    cx: &CheckCx<'_>,
+    kind: Kind,
+    host: &str,
+    source: &str,
+    pinged: Duration,
+    version: &bollard::models::SystemVersion,
+    info: &bollard::models::SystemInfo,
+) -> Outcome {
+    let podman = podman_component(version);
+    let engine_version = match (kind, &podman) {
+        (Kind::Podman, Some(v)) => v.clone(),
+        _ => version.version.clone().unwrap_or_default(),
+    };
     let api_version = version.api_version.clone();
     let os_arch = format!(
         "{}/{}",
@@ -242,13 +275,17 @@ async fn run_docker(cx: &CheckCx<'_>) -> Outcome {
     );
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
     let engine = DockerEngine {
-        endpoint: endpoint.host.clone(),
+        endpoint: host.to_string(),
         api_version: api_version.clone(),
         version: Some(engine_version.clone()),
         http_proxy: nonempty(&info.http_proxy),
         https_proxy: nonempty(&info.https_proxy),
         no_proxy: nonempty(&info.no_proxy),
     };
+    let rootless = info
+        .security_options
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x.contains("name=rootless")));
     let reg = info.registry_config.clone().unwrap_or_default();
     let mirrors = reg.mirrors.clone().unwrap_or_default();
     let insecure_cidrs = reg.insecure_registry_cidrs.clone().unwrap_or_default();
@@ -267,47 +304,216 @@ async fn run_docker(cx: &CheckCx<'_>) -> Outcome {
     });
     cx.facts().docker_engine = Some(engine.clone());
     let ms = pinged.as_millis();
-    let mut message = format!(
-        "{} ({source}): engine {engine_version}, API {}, {os_arch}, {ms} ms",
-        endpoint.host,
-        api_version.as_deref().unwrap_or("?"),
-    );
+    let mut message = match kind {
+        Kind::Docker => format!(
+            "{host} ({source}): engine {engine_version}, API {}, {os_arch}, {ms} ms",
+            api_version.as_deref().unwrap_or("?"),
+        ),
+        Kind::Podman => format!(
+            "{host} ({source}): Podman {engine_version}, Docker-compatible API {}, {os_arch}, {ms} ms",
+            api_version.as_deref().unwrap_or("?"),
+        ),
+    };
+    if rootless {
+        message.push_str(", rootless");
+    }
+    if let (Kind::Docker, Some(p)) = (kind, &podman) {
+        message.push_str(&cx.t(
+            format!(" (this endpoint is served by Podman {p})"),
+            format!(" (このエンドポイントは Podman {p} が提供しています)"),
+        ));
+    }
     if let Some(p) = engine.https_proxy.as_ref().or(engine.http_proxy.as_ref()) {
         message.push_str(&cx.t(
             format!(", daemon proxy {p}"),
             format!(", デーモンのプロキシ {p}"),
         ));
     }
+    let what = match kind {
+        Kind::Docker => cx.t("the daemon", "デーモン"),
+        Kind::Podman => cx.t("the Podman service", "Podman サービス"),
+    };
     let outcome = if pinged > SLOW {
         let detail = cx.t(
             format!(
-                "the daemon at {} ({source}) took {ms} ms to answer a ping; docker commands will be slow or time out",
-                endpoint.host
+                "{what} at {host} ({source}) took {ms} ms to answer a ping; {} commands will be slow or time out",
+                kind.command()
             ),
             format!(
-                "{} ({source}) のデーモンは ping の応答に {ms} ms かかりました。docker コマンドが遅くなるかタイムアウトします",
-                endpoint.host
+                "{host} ({source}) の{what}は ping の応答に {ms} ms かかりました。{} コマンドが遅くなるかタイムアウトします",
+                kind.command()
             ),
         );
         Outcome::warn(
             message,
             RawFinding::new("DOCKER_DAEMON_ERROR", detail)
                 .severity(Severity::Warning)
-                .evidence("endpoint", endpoint.host.clone())
+                .evidence("endpoint", host.to_string())
                 .evidence("ping_ms", ms as u64),
         )
     } else {
         Outcome::pass(message)
     };
-    evidence(outcome)
+    let mut outcome = outcome
         .evidence("engine_version", engine_version)
         .evidence("api_version", api_version.unwrap_or_default())
         .evidence("os_arch", os_arch)
         .evidence("ping_ms", ms as u64)
+        .evidence("rootless", rootless)
         .evidence("daemon_proxies", proxies)
         .evidence("registry_mirrors", Value::from(mirrors))
         .evidence("insecure_registries", Value::from(insecure_cidrs))
-        .evidence("insecure_registry_hosts", Value::from(insecure_hosts))
+        .evidence("insecure_registry_hosts", Value::from(insecure_hosts));
+    if let Some(p) = podman {
+        outcome = outcome.evidence("podman_version", p);
+    }
+    outcome
+}
+
+/// The default socket is absent but a rootless daemon runs: the CLI is not pointed at it.
+fn rootless_not_used(cx: &CheckCx<'_>, endpoint: &Endpoint, rootless: &Path) -> Outcome {
+    let sock = rootless.display().to_string();
+    let default = match address(&endpoint.host) {
+        Address::Unix(p) => p.display().to_string(),
+        _ => endpoint.host.clone(),
+    };
+    let detail = cx.t(
+        format!("no Docker socket at {default} (default), but a rootless Docker daemon's socket exists at {sock}: the docker CLI only uses it when DOCKER_HOST or a docker context points to it"),
+        format!("{default} (既定) に Docker のソケットはありませんが、rootless Docker デーモンのソケットが {sock} にあります。docker CLI は DOCKER_HOST か docker コンテキストで指定された場合にだけそれを使います"),
+    );
+    Outcome::fail(
+        detail.clone(),
+        RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+            .evidence("endpoint", endpoint.host.clone())
+            .evidence("rootless_socket", sock.clone())
+            .evidence("problem", "rootless_not_selected")
+            .command(format!("export DOCKER_HOST=unix://{sock}"))
+            .command("docker context use rootless"),
+    )
+}
+
+async fn run_podman(cx: &CheckCx<'_>) -> Outcome {
+    let ep = podman_endpoint(cx.ctx.env_map());
+    cx.facts().docker_endpoint = Some(ep.host.clone());
+    let source = ep.source.describe();
+    let addr = address(&ep.host);
+    let evidence = |o: Outcome| {
+        o.evidence("endpoint", ep.host.clone())
+            .evidence("endpoint_source", source.clone())
+            .evidence("looked_at", Value::from(ep.looked_at.clone()))
+    };
+    match probe(cx, &addr).await {
+        Probe::Answered {
+            pinged,
+            version,
+            info,
+        } => evidence(report(
+            cx,
+            Kind::Podman,
+            &ep.host,
+            &source,
+            pinged,
+            &version,
+            &info,
+        )),
+        Probe::Failed(problem) => evidence(podman_error(cx, &ep, &source, problem)),
+        Probe::NotProbed => evidence(Outcome::info(cx.t(
+            format!(
+                "{} ({source}) is not probed by acr-doctor (ssh and other transports)",
+                ep.host
+            ),
+            format!(
+                "{} ({source}) は acr-doctor では調べません (ssh などの接続方式)",
+                ep.host
+            ),
+        ))),
+    }
+}
+
+/// The command that starts the Podman API service for an endpoint source.
+fn podman_start_command(source: &PodmanSource) -> &'static str {
+    match source {
+        PodmanSource::Rootful => "sudo systemctl start podman.socket",
+        _ => "systemctl --user start podman.socket",
+    }
+}
+
+/// The outcome for a Podman API endpoint that does not answer. Podman itself runs without a
+/// service, so an absent local socket is only information unless `CONTAINER_HOST` (which makes
+/// the podman CLI remote) or `--docker-login` needs it.
+fn podman_error(
+    cx: &CheckCx<'_>,
+    ep: &PodmanEndpoint,
+    source: &str,
+    problem: ConnectProblem,
+) -> Outcome {
+    let host = &ep.host;
+    let what = match address(host) {
+        Address::Unix(p) => p.display().to_string(),
+        _ => host.clone(),
+    };
+    let start = podman_start_command(&ep.source);
+    let needed = ep.source == PodmanSource::ContainerHost || cx.args.docker_login;
+    let absent = matches!(problem, ConnectProblem::NoSocket | ConnectProblem::Refused);
+    if absent && !needed {
+        let looked = ep.looked_at.join(", ");
+        return Outcome::info(cx.t(
+            format!("no Podman API service at {what} (looked at {looked}); podman itself runs without it, but Docker-compatible tools and --docker-login need it: `{start}`"),
+            format!("{what} に Podman API サービスはありません ({looked} を確認)。podman 自体はそれなしで動きますが、Docker 互換ツールと --docker-login には必要です: `{start}`"),
+        ))
+        .evidence("problem", if matches!(problem, ConnectProblem::NoSocket) { "no_socket" } else { "connection_refused" });
+    }
+    let (kind, detail) = match &problem {
+        ConnectProblem::NoSocket => (
+            "no_socket",
+            cx.t(
+                format!("no Podman API socket at {what} ({source}): the service is not running, or {source} points to the wrong place"),
+                format!("{what} ({source}) に Podman API のソケットがありません。サービスが起動していないか、{source} の指定先が誤っています"),
+            ),
+        ),
+        ConnectProblem::Refused => (
+            "connection_refused",
+            cx.t(
+                format!("connection refused at {what} ({source}): the socket exists but the Podman service does not listen"),
+                format!("{what} ({source}) で接続が拒否されました。ソケットはありますが Podman サービスが待ち受けていません"),
+            ),
+        ),
+        ConnectProblem::PermissionDenied => (
+            "permission_denied",
+            cx.t(
+                format!("permission denied on {what} ({source}): this user may not use that Podman socket; use the rootless service of your own user instead"),
+                format!("{what} ({source}) へのアクセスが拒否されました。このユーザーはその Podman ソケットを使えません。自分のユーザーの rootless サービスを使ってください"),
+            ),
+        ),
+        ConnectProblem::TimedOut | ConnectProblem::Unreachable => (
+            "timeout",
+            cx.t(
+                format!("the Podman service at {what} ({source}) did not answer within {:.0} s", cx.ctx.timeout.as_secs_f64()),
+                format!("{what} ({source}) の Podman サービスが {:.0} 秒以内に応答しませんでした", cx.ctx.timeout.as_secs_f64()),
+            ),
+        ),
+        ConnectProblem::Other(text) => (
+            "other",
+            cx.t(
+                format!("the Podman service at {what} ({source}) could not be used: {text}"),
+                format!("{what} ({source}) の Podman サービスを使用できませんでした: {text}"),
+            ),
+        ),
+    };
+    let mut finding = RawFinding::new("DOCKER_DAEMON_ERROR", detail.clone())
+        .evidence("endpoint", host.clone())
+        .evidence("endpoint_source", source.to_string())
+        .evidence("problem", kind);
+    finding = match (&problem, &ep.source) {
+        (ConnectProblem::PermissionDenied, _) => finding
+            .command("systemctl --user start podman.socket")
+            .command("export CONTAINER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock"),
+        (_, PodmanSource::ContainerHost) => finding
+            .command("podman system connection list")
+            .command("unset CONTAINER_HOST"),
+        (_, other) => finding.command(podman_start_command(other)),
+    };
+    Outcome::fail(detail, finding)
 }
 
 #[cfg(unix)]
@@ -325,15 +531,6 @@ async fn precheck_tcp(addr: &str, bound: Duration) -> Result<(), ConnectProblem>
         Ok(Err(e)) => Err(classify_connect_error(&e)),
         Ok(Ok(_)) => Ok(()),
     }
-}
-
-fn connect_failure(
-    cx: &CheckCx<'_>,
-    endpoint: &Endpoint,
-    source: &str,
-    problem: ConnectProblem,
-) -> Outcome {
-    daemon_error(cx, endpoint, source, problem)
 }
 
 /// The failing outcome for a daemon that cannot be used, worded for what was seen.
@@ -414,7 +611,17 @@ pub fn daemon_error(
         .evidence("endpoint", host.clone())
         .evidence("endpoint_source", source.to_string())
         .evidence("problem", kind);
+    let rootless =
+        matches!(&addr, Address::Unix(p) if is_rootless_docker_socket(cx.ctx.env_map(), p));
+    if rootless {
+        finding = finding.evidence("rootless", true);
+    }
     match (&problem, &endpoint.source) {
+        (ConnectProblem::NoSocket | ConnectProblem::Refused, _) if rootless => {
+            finding = finding
+                .command("systemctl --user start docker")
+                .command("systemctl --user status docker");
+        }
         (ConnectProblem::PermissionDenied, _) => {
             finding = finding
                 .command("sudo usermod -aG docker $USER")

@@ -5,6 +5,7 @@
 use futures::future::BoxFuture;
 use serde_json::json;
 
+use super::engine::{self, Kind};
 use super::{challenge, engine_api, login_server_key};
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Outcome};
 use crate::cli::CheckArgs;
@@ -86,6 +87,17 @@ fn daemon_credential(cx: &CheckCx<'_>) -> Result<(String, Secret, String), Strin
 }
 
 async fn run(cx: &CheckCx<'_>) -> Outcome {
+    let sel = engine::current(cx);
+    run_login(cx, sel.kind)
+        .await
+        .evidence("engine", sel.kind.command())
+}
+
+async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
+    let (daemon_en, daemon_ja) = match kind {
+        Kind::Docker => ("the daemon", "デーモン"),
+        Kind::Podman => ("the Podman service", "Podman サービス"),
+    };
     let Some(engine) = cx.facts().docker_engine.clone() else {
         return Outcome::skip(cx.t(
             "the daemon was not probed (see docker.daemon)",
@@ -148,11 +160,11 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
             }
             return Outcome::pass(cx.t(
                 format!(
-                    "the daemon at {} logged in to {server} as {username} ({source})",
+                    "{daemon_en} at {} logged in to {server} as {username} ({source})",
                     engine.endpoint
                 ),
                 format!(
-                    "{} のデーモンは {server} に {username} としてログインできました ({source})",
+                    "{} の{daemon_ja}は {server} に {username} としてログインできました ({source})",
                     engine.endpoint
                 ),
             ))
@@ -167,8 +179,8 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
     // identity checks explain the rejection.
     if lower.contains("401 unauthorized") || lower.contains("status: 401") {
         return Outcome::info(cx.t(
-            format!("the daemon at {} reached {server}, which rejected the credential: {daemon_message}", engine.endpoint),
-            format!("{} のデーモンは {server} に到達しましたが、資格情報が拒否されました: {daemon_message}", engine.endpoint),
+            format!("{daemon_en} at {} reached {server}, which rejected the credential: {daemon_message}", engine.endpoint),
+            format!("{} の{daemon_ja}は {server} に到達しましたが、資格情報が拒否されました: {daemon_message}", engine.endpoint),
         ))
         .evidence("daemon_answer", daemon_message);
     }
@@ -183,18 +195,27 @@ async fn run(cx: &CheckCx<'_>) -> Outcome {
         ),
     );
     let detail = cx.t(
-        format!("acr-doctor reaches {server}, but the Docker daemon cannot log in to it: the daemon's network path (proxy, DNS or trusted certificates) differs. {own_view}; {daemon_view}"),
-        format!("acr-doctor は {server} に到達できますが、Docker デーモンはログインできません。デーモンのネットワーク経路 (プロキシ、DNS、信頼する証明書) が異なります。{own_view}。{daemon_view}"),
+        format!("acr-doctor reaches {server}, but {daemon_en} cannot log in to it: its network path (proxy, DNS or trusted certificates) differs. {own_view}; {daemon_view}"),
+        format!("acr-doctor は {server} に到達できますが、{daemon_ja}はログインできません。そのネットワーク経路 (プロキシ、DNS、信頼する証明書) が異なります。{own_view}。{daemon_view}"),
     );
-    Outcome::fail(
-        daemon_view.clone(),
-        RawFinding::new("DOCKER_PULL_ERROR", detail)
-            .evidence("acr_doctor_view", own_view)
-            .evidence("daemon_view", daemon_view)
-            .evidence("daemon_proxies", proxies)
-            .evidence("endpoint", engine.endpoint.clone())
-            .command(
-                "docker info --format '{{.HTTPSProxy}} {{.NoProxy}} {{json .RegistryConfig}}'",
-            ),
-    )
+    let finding = RawFinding::new("DOCKER_PULL_ERROR", detail)
+        .evidence("acr_doctor_view", own_view)
+        .evidence("daemon_view", daemon_view.clone())
+        .evidence("daemon_proxies", proxies)
+        .evidence("endpoint", engine.endpoint.clone());
+    let finding = match kind {
+        Kind::Docker => finding.command(
+            "docker info --format '{{.HTTPSProxy}} {{.NoProxy}} {{json .RegistryConfig}}'",
+        ),
+        // The Podman service takes its proxy from its own environment and its trust from
+        // /etc/containers/certs.d and registries.conf.
+        Kind::Podman => finding
+            .command("systemctl --user show podman.service --property Environment")
+            .command("podman info --format '{{json .Registries}}'")
+            .step(cx.t(
+                format!("Compare the Podman service's HTTPS_PROXY / NO_PROXY and the certificates under /etc/containers/certs.d/{server}/ (or ~/.config/containers/certs.d) with acr-doctor's view"),
+                format!("Podman サービスの HTTPS_PROXY / NO_PROXY と /etc/containers/certs.d/{server}/ (または ~/.config/containers/certs.d) の証明書を acr-doctor の結果と比べてください"),
+            )),
+    };
+    Outcome::fail(daemon_view, finding)
 }
