@@ -228,12 +228,14 @@ impl Context {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = T>,
     {
+        // Keyed by type too, so the downcast below cannot fail.
+        let key = format!("{key}\u{0}{}", std::any::type_name::<T>());
         let cell = {
             let mut map = match self.shared.0.lock() {
                 Ok(m) => m,
                 Err(p) => p.into_inner(),
             };
-            map.entry(key.to_string()).or_default().clone()
+            map.entry(key.clone()).or_default().clone()
         };
         let value = cell
             .get_or_init(|| async {
@@ -241,10 +243,10 @@ impl Context {
             })
             .await
             .clone();
+        #[allow(clippy::panic)] // unreachable: the key includes the type name
         match value.downcast_ref::<T>() {
             Some(v) => v.clone(),
-            // A key reused with another type is a programming error; fall back to no sharing.
-            None => panic!("Context::once key {key:?} used with two types"),
+            None => panic!("Context::once key {key:?} holds another type"),
         }
     }
 

@@ -4,6 +4,8 @@
 //! [`run_check`] with their own environment, exactly as the binary does.
 
 #![forbid(unsafe_code)]
+// No unwrap/expect/panic on outside input outside tests (clippy.toml allows them in tests).
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod azure;
 pub mod catalogue;

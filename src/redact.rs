@@ -58,6 +58,8 @@ struct Patterns {
     userinfo: Regex,
 }
 
+// The patterns are constants, compiled and exercised by the unit tests below.
+#[allow(clippy::expect_used)]
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
@@ -119,7 +121,25 @@ impl Redactor {
 pub fn scrub_shapes(text: &str) -> String {
     let p = patterns();
     let out = p.jwt.replace_all(text, "<jwt ***>");
-    let out = p.auth_header.replace_all(&out, "$1 ***");
+    let source = out.as_ref();
+    let out = p.auth_header.replace_all(source, |caps: &regex::Captures<'_>| {
+        let whole = caps.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0));
+        let value = caps
+            .get(0)
+            .map(|m| m.as_str())
+            .unwrap_or("")
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("");
+        // A challenge (`Bearer realm=...`) or a URL (`Bearer https://...`) is no credential.
+        let is_url = source[whole.1..].starts_with("://");
+        let is_param = value.trim_end_matches('=').contains('=');
+        if is_url || is_param {
+            caps[0].to_string()
+        } else {
+            format!("{} ***", &caps[1])
+        }
+    });
     let out = p.params.replace_all(&out, "$1=***");
     let out = p
         .json_fields
@@ -184,6 +204,13 @@ mod tests {
         assert!(!s.contains("xyz"), "{s}");
         assert!(!s.contains("hunter2"), "{s}");
         assert!(s.contains("a=1"));
+    }
+
+    #[test]
+    fn challenges_and_urls_are_not_credentials() {
+        let text = "401 Bearer https://contosoreg.azurecr.io/oauth2/token and Bearer realm=\"https://x/oauth2/token\",service=\"x\"";
+        assert_eq!(scrub_shapes(text), text);
+        assert_eq!(scrub_shapes("Basic dXNlcjpwYXNzd29yZA=="), "Basic ***");
     }
 
     #[test]

@@ -451,6 +451,9 @@ fn expired_code(kind: &str, source: &str) -> &'static str {
         }
         "registry_token_password" => "REGISTRY_TOKEN_PASSWORD_EXPIRED",
         "docker_identity_token" => "DOCKER_STORED_TOKEN_EXPIRED",
+        // An access token is minted for this run: born expired means the registry's token
+        // endpoint (or its clock) is broken, not that the user's sign-in lapsed.
+        "acr_access_token" => "CONNECTIVITY_ACCESS_TOKEN_ERROR",
         _ => "AAD_TOKEN_EXPIRED",
     }
 }

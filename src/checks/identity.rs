@@ -1591,6 +1591,26 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
     let granted: BTreeMap<String, Vec<String>> =
         acr_token::granted_actions(&t.claims).into_iter().collect();
     let readable = !t.claims.is_empty();
+    if !readable {
+        // A 200 whose token is not a JWT cannot carry the registry's grants: the registry
+        // (or something in front of it) broke the token, which docker would fail on too.
+        let detail = cx.t(
+            format!(
+                "{} answered {} but the access token is not a readable JWT (its claims cannot be decoded), so it grants nothing usable",
+                t.request, t.status
+            ),
+            format!(
+                "{} は {} を返しましたが、アクセス トークンが読み取れる JWT ではありません (クレームを復号できません)。このトークンでは何も許可されません",
+                t.request, t.status
+            ),
+        );
+        return Outcome::fail(
+            detail.clone(),
+            RawFinding::new("CONNECTIVITY_ACCESS_TOKEN_ERROR", detail)
+                .evidence("request", t.request.clone())
+                .evidence("status", t.status),
+        );
+    }
     let grants_text: Vec<String> = requested
         .keys()
         .map(|k| {
