@@ -62,6 +62,15 @@ class Bed:
         if fault:
             self.cmd(f"fault {fault}")
 
+    def cpu_s(self):
+        """CPU seconds (user + system) the bed process has used so far."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def requests(self):
         return json.loads(self.cmd("log"))["requests"]
 
@@ -262,6 +271,8 @@ def stats(result):
         "min_ms": round(result["min"] * 1000.0, 1),
         "max_ms": round(result["max"] * 1000.0, 1),
         "runs": len(result["times"]),
+        "user_ms": round(result.get("user", 0) * 1000.0, 1),
+        "system_ms": round(result.get("system", 0) * 1000.0, 1),
     }
 
 
@@ -388,7 +399,9 @@ def main():
             hf = hyperfine([one, many], doc.env, runs=max(3, a.runs // 2), warmup=1,
                            names=["one", "fleet"])
             fleet.cmd("clear-log")
+            bed_cpu = fleet.cpu_s()
             subprocess.run(many, env=doc.env, capture_output=True, timeout=600)
+            bed_cpu = (fleet.cpu_s() - bed_cpu) if bed_cpu is not None else None
             fleet_requests = len(fleet.requests())
             res["fleet"] = {
                 "registries": len(names),
@@ -398,6 +411,8 @@ def main():
                 "one_probe_exit": probe["exit"],
                 "one_requests": len(probe["bed_requests"]),
                 "fleet_requests": fleet_requests,
+                "fleet_bed_cpu_ms": round(bed_cpu * 1000.0) if bed_cpu is not None else None,
+                "one_request_list": probe["bed_requests"],
                 "fleet_peak_rss_kb": peak_rss_kb(many, doc.env),
             }
             log(f"fleet: one {res['fleet']['one']['median_ms']} ms, "
@@ -524,7 +539,10 @@ def summary(res):
                    f"{f['registries']} registries {f['fleet']['median_ms']:.0f} ms "
                    f"({f['fleet']['median_ms'] / f['one']['median_ms']:.2f}x; target under 2x); "
                    f"requests {f['one_requests']} vs {f['fleet_requests']}; "
-                   f"fleet peak RSS {(f['fleet_peak_rss_kb'] or 0) / 1024:.1f} MiB")
+                   f"fleet peak RSS {(f['fleet_peak_rss_kb'] or 0) / 1024:.1f} MiB; CPU of "
+                   f"acr-doctor for the fleet {f['fleet'].get('user_ms', 0) + f['fleet'].get('system_ms', 0):.0f} ms "
+                   f"(one registry: {f['one'].get('user_ms', 0) + f['one'].get('system_ms', 0):.0f} ms), "
+                   f"of the bed serving it {f.get('fleet_bed_cpu_ms')} ms")
     for n in res["notes"]:
         out.append(f"\nnote: {n}")
     return "\n".join(out)

@@ -122,24 +122,26 @@ pub fn scrub_shapes(text: &str) -> String {
     let p = patterns();
     let out = p.jwt.replace_all(text, "<jwt ***>");
     let source = out.as_ref();
-    let out = p.auth_header.replace_all(source, |caps: &regex::Captures<'_>| {
-        let whole = caps.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0));
-        let value = caps
-            .get(0)
-            .map(|m| m.as_str())
-            .unwrap_or("")
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("");
-        // A challenge (`Bearer realm=...`) or a URL (`Bearer https://...`) is no credential.
-        let is_url = source[whole.1..].starts_with("://");
-        let is_param = value.trim_end_matches('=').contains('=');
-        if is_url || is_param {
-            caps[0].to_string()
-        } else {
-            format!("{} ***", &caps[1])
-        }
-    });
+    let out = p
+        .auth_header
+        .replace_all(source, |caps: &regex::Captures<'_>| {
+            let whole = caps.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0));
+            let value = caps
+                .get(0)
+                .map(|m| m.as_str())
+                .unwrap_or("")
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("");
+            // A challenge (`Bearer realm=...`) or a URL (`Bearer https://...`) is no credential.
+            let is_url = source[whole.1..].starts_with("://");
+            let is_param = value.trim_end_matches('=').contains('=');
+            if is_url || is_param {
+                caps[0].to_string()
+            } else {
+                format!("{} ***", &caps[1])
+            }
+        });
     let out = p.params.replace_all(&out, "$1=***");
     let out = p
         .json_fields
