@@ -479,15 +479,18 @@ def summary(res):
         out.append("peak RSS of a healthy check: " + ", ".join(
             f"{v / 1024:.1f} MiB at {k} ms" for k, v in res["peak_rss_kb"].items()))
     out.append("")
-    out.append("| scenario | " + " | ".join(f"{l} ms RTT" for l in lats) + " | requests | exit |")
-    out.append("|---|" + "---|" * len(lats) + "---|---|")
+    out.append("| scenario | " + " | ".join(f"{l} ms RTT" for l in lats)
+               + f" | CPU at {lats[0]} ms | requests | exit |")
+    out.append("|---|" + "---|" * len(lats) + "---|---|---|")
     for sid, per in res["scenarios"].items():
         if sid == "environment-only":
             continue
         cells = [f"{per[str(l)]['median_ms']:.0f} ms" if str(l) in per else "-" for l in lats]
-        probe = per[str(lats[0])].get("probe", {})
+        first = per[str(lats[0])]
+        probe = first.get("probe", {})
+        cpu = first.get("user_ms", 0) + first.get("system_ms", 0)
         out.append(f"| {sid} | " + " | ".join(cells)
-                   + f" | {len(probe.get('bed_requests', []))} | {probe.get('exit')} |")
+                   + f" | {cpu:.0f} ms | {len(probe.get('bed_requests', []))} | {probe.get('exit')} |")
     h = res["scenarios"].get("healthy", {})
     if len(lats) > 1 and str(lats[0]) in h:
         base = h[str(lats[0])]["median_ms"]

@@ -36,7 +36,7 @@ struct Args {
     /// Delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     latency_ms: u64,
-    /// Serve this many registries named r1..rN, without docker-registry behind them.
+    /// Serve this many registries named fleetreg001.., without docker-registry behind them.
     #[arg(long, value_name = "N")]
     registries: Option<usize>,
     /// Do not start docker-registry for the default registry either.
@@ -71,7 +71,8 @@ fn spec(args: &Args) -> (BedSpec, Vec<String>) {
         spec = spec.without_registry(ids::REGISTRY);
         names.clear();
         for i in 1..=n {
-            let name = format!("r{i}");
+            // A valid registry name: 5 to 50 letters and digits.
+            let name = format!("fleetreg{i:03}");
             spec = spec
                 .registry(Registry::new(&name).real_backend(false))
                 .assign(ids::SP, "AcrPush", Scope::registry(&name));

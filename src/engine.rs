@@ -52,7 +52,7 @@ pub fn selection(checks: &[Box<dyn Check>], args: &CheckArgs) -> BTreeMap<&'stat
         let mut stack: Vec<&'static str> = chosen.iter().copied().collect();
         while let Some(id) = stack.pop() {
             if let Some(check) = checks.iter().find(|c| c.id() == id) {
-                for fact in check.needs() {
+                for fact in check.needs().iter().chain(check.consults()) {
                     if let Some(p) = providers.get(fact) {
                         if chosen.insert(p) {
                             stack.push(p);
@@ -109,12 +109,14 @@ pub async fn run(
     let selected = selection(checks, args);
     let providers = providers(checks);
     // One completion signal per provided fact, for checks that wait lazily (CheckCx::await_fact).
-    let mut senders: BTreeMap<&'static str, tokio::sync::watch::Sender<bool>> = BTreeMap::new();
-    let mut receivers: BTreeMap<Fact, tokio::sync::watch::Receiver<bool>> = BTreeMap::new();
+    let mut senders: BTreeMap<&'static str, tokio::sync::watch::Sender<Option<CheckStatus>>> =
+        BTreeMap::new();
+    let mut receivers: BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>> =
+        BTreeMap::new();
     for (fact, id) in &providers {
         let tx = senders
             .entry(id)
-            .or_insert_with(|| tokio::sync::watch::channel(false).0);
+            .or_insert_with(|| tokio::sync::watch::channel(None).0);
         receivers.insert(*fact, tx.subscribe());
     }
     let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline).with_done(&receivers);
@@ -174,7 +176,7 @@ pub async fn run(
                 }
             };
             if let Some(tx) = signal {
-                let _ = tx.send(true);
+                let _ = tx.send(Some(outcome.status));
             }
             Arc::new(Ran {
                 id: check.id(),
@@ -297,7 +299,8 @@ fn topological(checks: &[Box<dyn Check>], providers: &BTreeMap<Fact, &'static st
         }
         state[i] = 1;
         let c = &checks[i];
-        for fact in c.needs().iter().chain(c.uses()) {
+        // Consulted facts count for cycles too: a provider must never wait for its consumer.
+        for fact in c.needs().iter().chain(c.uses()).chain(c.consults()) {
             if let Some(j) = providers.get(fact).and_then(|p| index_of(p)) {
                 if j != i {
                     visit(j, checks, providers, index_of, state, order);

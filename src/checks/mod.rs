@@ -112,7 +112,7 @@ pub struct CheckCx<'a> {
     facts: &'a Mutex<Facts>,
     timeline: &'a Mutex<Vec<TimelineEntry>>,
     /// Completion signals of fact providers, for waiting only when a fact turns out to matter.
-    done: Option<&'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<bool>>>,
+    done: Option<&'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>>,
 }
 
 impl<'a> CheckCx<'a> {
@@ -138,7 +138,7 @@ impl<'a> CheckCx<'a> {
     /// Lets [`CheckCx::await_fact`] wait for providers (set by the engine).
     pub fn with_done(
         mut self,
-        done: &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<bool>>,
+        done: &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>,
     ) -> Self {
         self.done = Some(done);
         self
@@ -147,11 +147,15 @@ impl<'a> CheckCx<'a> {
     /// Waits until the check providing `fact` has finished, if one runs. For facts needed only
     /// on some paths (the registry's settings when the login server answers 403), so the common
     /// path does not wait for them. Never wait for a fact whose provider waits for this check.
-    pub async fn await_fact(&self, fact: Fact) {
-        let Some(mut rx) = self.done.and_then(|d| d.get(&fact)).cloned() else {
-            return;
-        };
-        let _ = tokio::time::timeout(self.ctx.timeout * 4, rx.wait_for(|done| *done)).await;
+    /// Returns the provider's status, or `None` when no check provides it or it did not finish in time.
+    pub async fn await_fact(&self, fact: Fact) -> Option<CheckStatus> {
+        let mut rx = self.done.and_then(|d| d.get(&fact)).cloned()?;
+        let waited =
+            tokio::time::timeout(self.ctx.timeout * 4, rx.wait_for(|done| done.is_some())).await;
+        match waited {
+            Ok(Ok(status)) => *status,
+            _ => None,
+        }
     }
 
     /// The facts, locked. Keep the guard short: never hold it across an `.await`.
@@ -201,6 +205,11 @@ pub trait Check: Send + Sync {
         &[]
     }
     fn provides(&self) -> &'static [Fact] {
+        &[]
+    }
+    /// Facts the check may wait for mid-run with [`CheckCx::await_fact`] (only on some paths):
+    /// `--only` runs their providers too; the engine never waits for them upfront.
+    fn consults(&self) -> &'static [Fact] {
         &[]
     }
     /// `Some(reason)` when the options make this check irrelevant (e.g. `--vnet` not given).

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use super::{Challenge, Check, CheckCx, Fact, Group, LoginServer, Outcome};
 use crate::cli::CheckArgs;
 use crate::context::Context;
+use crate::report::CheckStatus;
 use crate::finding::{RawFinding, Severity};
 use crate::http::HttpError;
 use crate::lang::Lang;
@@ -1683,8 +1684,14 @@ impl Check for ChallengeCheck {
     fn title(&self, lang: Lang) -> &'static str {
         lang.pick("challenge", "チャレンジ")
     }
+    // The challenge does not wait for the DNS and TLS checks: it runs beside them (its own
+    // request resolves and handshakes anyway), and only when its request fails does it wait
+    // for them, so that a DNS or TLS failure is reported once, by the check that explains it.
     fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer, Fact::Tls]
+        &[Fact::LoginServer]
+    }
+    fn consults(&self) -> &'static [Fact] {
+        &[Fact::Tls]
     }
     fn provides(&self) -> &'static [Fact] {
         &[Fact::Challenge]
@@ -1700,7 +1707,19 @@ impl Check for ChallengeCheck {
             let resp = loop {
                 let resp = match cx.ctx.send(cx.ctx.http().get(&url)).await {
                     Ok(r) => r,
-                    Err(e) => return Self::http_error(cx, &url, &e),
+                    Err(e) => {
+                        let tls = cx.await_fact(Fact::Tls).await;
+                        if !matches!(
+                            tls,
+                            Some(CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Info) | None
+                        ) {
+                            return Outcome::skip(cx.t(
+                                format!("GET {url} failed ({e}); the DNS and TLS checks above say why"),
+                                format!("GET {url} は失敗しました ({e})。原因は上の DNS と TLS のチェックを参照してください"),
+                            ));
+                        }
+                        return Self::http_error(cx, &url, &e);
+                    }
                 };
                 if resp.status != 429 || retried.is_some() {
                     break resp;

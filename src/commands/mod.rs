@@ -226,6 +226,7 @@ fn checks(out: &Out, lang: Lang, output: Option<OutputFormat>) -> i32 {
                     "group": c.group().title(lang),
                     "needs": c.needs().iter().map(|f| f.name()).collect::<Vec<_>>(),
                     "uses": c.uses().iter().map(|f| f.name()).collect::<Vec<_>>(),
+                    "consults": c.consults().iter().map(|f| f.name()).collect::<Vec<_>>(),
                     "provides": c.provides().iter().map(|f| f.name()).collect::<Vec<_>>(),
                 })
             })
@@ -240,7 +241,12 @@ fn checks(out: &Out, lang: Lang, output: Option<OutputFormat>) -> i32 {
     let mut text = String::new();
     for c in &list {
         let needs: Vec<&str> = c.needs().iter().map(|f| f.name()).collect();
-        let uses: Vec<&str> = c.uses().iter().map(|f| f.name()).collect();
+        let uses: Vec<&str> = c
+            .uses()
+            .iter()
+            .chain(c.consults())
+            .map(|f| f.name())
+            .collect();
         let mut deps = String::new();
         if !needs.is_empty() {
             deps.push_str(&format!(
