@@ -42,8 +42,15 @@ pub fn bound(ctx: &Context) -> Duration {
     (ctx.timeout * 3).max(Duration::from_secs(5))
 }
 
-/// `az account get-access-token --resource <resource> -o json`.
+/// `az account get-access-token --resource <resource> -o json`, run once per run and resource.
 pub async fn get_token(ctx: &Context, resource: &str) -> Result<CliToken, CliError> {
+    ctx.once(&format!("az:get-access-token:{resource}"), || {
+        get_token_uncached(ctx, resource)
+    })
+    .await
+}
+
+async fn get_token_uncached(ctx: &Context, resource: &str) -> Result<CliToken, CliError> {
     let az = ctx.which("az").ok_or(CliError::NotInstalled)?;
     let out = ctx
         .run(

@@ -153,8 +153,28 @@ pub enum ClientAuth {
     Assertion(Secret),
 }
 
-/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token`.
+/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token`. Asked once per
+/// run and audience: several registries in one run share the token.
 pub async fn client_credentials(
+    ctx: &Context,
+    authority: &str,
+    tenant: &str,
+    client_id: &str,
+    auth: &ClientAuth,
+    resource: &str,
+) -> Result<EntraToken, EntraError> {
+    let kind = match auth {
+        ClientAuth::Secret(_) => "secret",
+        ClientAuth::Assertion(_) => "assertion",
+    };
+    let key = format!("entra:cc:{authority}:{tenant}:{client_id}:{kind}:{resource}");
+    ctx.once(&key, || {
+        client_credentials_uncached(ctx, authority, tenant, client_id, auth, resource)
+    })
+    .await
+}
+
+async fn client_credentials_uncached(
     ctx: &Context,
     authority: &str,
     tenant: &str,
@@ -227,8 +247,26 @@ impl MiEndpoint {
     }
 }
 
-/// A managed identity token for `resource` (the user-assigned identity `client_id` when given).
+/// A managed identity token for `resource` (the user-assigned identity `client_id` when given),
+/// asked once per run.
 pub async fn managed_identity(
+    ctx: &Context,
+    endpoint: &MiEndpoint,
+    client_id: Option<&str>,
+    resource: &str,
+) -> Result<EntraToken, EntraError> {
+    let key = format!(
+        "entra:mi:{}:{}:{resource}",
+        endpoint.describe(),
+        client_id.unwrap_or("")
+    );
+    ctx.once(&key, || {
+        managed_identity_uncached(ctx, endpoint, client_id, resource)
+    })
+    .await
+}
+
+async fn managed_identity_uncached(
     ctx: &Context,
     endpoint: &MiEndpoint,
     client_id: Option<&str>,

@@ -1,0 +1,124 @@
+//! Several registries in one run, against the test bed: each diagnosed on its own, one
+//! combined report, the exit status of the worst, shared work done once.
+
+use std::collections::BTreeMap;
+
+use acr_doctor::lang::Lang;
+use acr_doctor::render;
+use acr_testbed::{ids, BedSpec, Fault, Registry, Scope, TestBed};
+
+async fn bed() -> TestBed {
+    let spec = BedSpec::new()
+        .registry(Registry::new("abacreg").abac())
+        .registry(Registry::new("lockedreg"))
+        // The SP may push to all three under legacy rules, and read settings in ARM, so that
+        // acr-doctor can name the ABAC cause.
+        .assign(ids::SP, "AcrPush", Scope::registry("abacreg"))
+        .assign(ids::SP, "AcrPush", Scope::registry("lockedreg"))
+        .assign(ids::SP, "Reader", Scope::Subscription)
+        .fault(Some("lockedreg"), Fault::PublicAccessDisabled);
+    TestBed::start(spec).await.expect("bed")
+}
+
+fn env(bed: &TestBed, home: &std::path::Path) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
+    vars.extend(bed.sp_env());
+    vars.insert("HOME".into(), home.display().to_string());
+    vars.insert("PATH".into(), "/nonexistent".into());
+    vars
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_registries_one_report_worst_exit() {
+    let bed = bed().await;
+    let home = tempfile::tempdir().expect("home");
+    let names: Vec<String> = ["contosoreg", "abacreg", "lockedreg"]
+        .iter()
+        .map(|n| bed.login_server(n))
+        .collect();
+    let mut argv: Vec<String> = vec![];
+    for n in &names {
+        argv.extend(["--name".into(), n.clone()]);
+        argv.extend(["--resolve".into(), bed.resolve_arg(n.split('.').next().unwrap_or(""))]);
+    }
+    argv.extend(
+        [
+            "--ca-file",
+            bed.ca_file().to_str().expect("utf-8"),
+            "--repository",
+            "app",
+            "--need",
+            "pull",
+            "--skip",
+            "docker,helm",
+            "--timeout",
+            "5",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args");
+    let names = acr_doctor::commands::target_names(&args).expect("names");
+    assert_eq!(names.len(), 3);
+    let ctx = acr_doctor::context::Context::new(env(&bed, home.path()), &args).expect("ctx");
+    bed.clear_request_log();
+    let runs = acr_doctor::run_fleet(&args, &names, &ctx, Lang::En, 3)
+        .await
+        .expect("runs");
+    assert_eq!(runs.len(), 3);
+
+    let errors = |i: usize| -> Vec<String> {
+        runs[i]
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.severity == acr_doctor::finding::Severity::Error)
+            .map(|f| f.code.clone())
+            .collect()
+    };
+    // Healthy: AcrPush in legacy mode pulls.
+    assert!(errors(0).is_empty(), "{:?}", runs[0].report.findings);
+    // ABAC mode ignores AcrPush: named, with the fix.
+    assert_eq!(errors(1), vec!["ABAC_LEGACY_ROLE_IGNORED"], "{:?}", runs[1].report.findings);
+    let abac = &runs[1].report.findings.iter().find(|f| f.code == "ABAC_LEGACY_ROLE_IGNORED").expect("abac");
+    assert!(
+        abac.commands.iter().any(|c| c.contains("Container Registry Repository Reader")),
+        "{:?}",
+        abac.commands
+    );
+    // Public access disabled: the login server refuses, later steps are skipped, not extra causes.
+    assert_eq!(errors(2), vec!["CONNECTIVITY_FORBIDDEN_ERROR"]);
+
+    // The run's exit status is the worst.
+    let code = runs
+        .iter()
+        .map(|r| r.exit_code(acr_doctor::cli::FailOn::Error))
+        .max();
+    assert_eq!(code, Some(1));
+    assert_eq!(runs[0].exit_code(acr_doctor::cli::FailOn::Error), 0);
+
+    // One combined report in every form.
+    let reports: Vec<&acr_doctor::report::Report> = runs.iter().map(|r| &r.report).collect();
+    let json: serde_json::Value =
+        serde_json::from_str(&render::fleet::json(&reports)).expect("json");
+    assert_eq!(json["schema"], "acr-doctor/fleet/v1");
+    assert_eq!(json["status"], "fail");
+    assert_eq!(json["summary"][1]["primary"], "ABAC_LEGACY_ROLE_IGNORED");
+    assert_eq!(json["reports"].as_array().map(Vec::len), Some(3));
+    let human = render::fleet::human(&reports, render::Style::plain(Lang::En));
+    assert!(human.contains("3 registries"), "{human}");
+    let md = render::fleet::markdown(&reports, Lang::En);
+    assert!(md.contains("| ✘ |") && md.contains("ABAC_LEGACY_ROLE_IGNORED"));
+
+    // Shared work: one Entra token request for the ACR audience for the three registries.
+    let entra_posts = bed
+        .request_log()
+        .iter()
+        .filter(|r| r.listener == "entra" && r.method == "POST")
+        .count();
+    assert!(entra_posts <= 3, "{entra_posts} Entra token requests for 3 registries");
+    for run in &runs {
+        let out = render::json::render(&run.report);
+        assert!(!out.contains("CANARY"), "a secret leaked");
+    }
+}
