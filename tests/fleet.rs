@@ -39,7 +39,10 @@ async fn three_registries_one_report_worst_exit() {
     let mut argv: Vec<String> = vec![];
     for n in &names {
         argv.extend(["--name".into(), n.clone()]);
-        argv.extend(["--resolve".into(), bed.resolve_arg(n.split('.').next().unwrap_or(""))]);
+        argv.extend([
+            "--resolve".into(),
+            bed.resolve_arg(n.split('.').next().unwrap_or("")),
+        ]);
     }
     argv.extend(
         [
@@ -79,10 +82,22 @@ async fn three_registries_one_report_worst_exit() {
     // Healthy: AcrPush in legacy mode pulls.
     assert!(errors(0).is_empty(), "{:?}", runs[0].report.findings);
     // ABAC mode ignores AcrPush: named, with the fix.
-    assert_eq!(errors(1), vec!["ABAC_LEGACY_ROLE_IGNORED"], "{:?}", runs[1].report.findings);
-    let abac = &runs[1].report.findings.iter().find(|f| f.code == "ABAC_LEGACY_ROLE_IGNORED").expect("abac");
+    assert_eq!(
+        errors(1),
+        vec!["ABAC_LEGACY_ROLE_IGNORED"],
+        "{:?}",
+        runs[1].report.findings
+    );
+    let abac = &runs[1]
+        .report
+        .findings
+        .iter()
+        .find(|f| f.code == "ABAC_LEGACY_ROLE_IGNORED")
+        .expect("abac");
     assert!(
-        abac.commands.iter().any(|c| c.contains("Container Registry Repository Reader")),
+        abac.commands
+            .iter()
+            .any(|c| c.contains("Container Registry Repository Reader")),
         "{:?}",
         abac.commands
     );
@@ -116,7 +131,10 @@ async fn three_registries_one_report_worst_exit() {
         .iter()
         .filter(|r| r.listener == "entra" && r.method == "POST")
         .count();
-    assert!(entra_posts <= 3, "{entra_posts} Entra token requests for 3 registries");
+    assert!(
+        entra_posts <= 3,
+        "{entra_posts} Entra token requests for 3 registries"
+    );
     for run in &runs {
         let out = render::json::render(&run.report);
         assert!(!out.contains("CANARY"), "a secret leaked");

@@ -19,11 +19,11 @@ pub use daemon::{classify_connect_error, daemon_error, ConnectProblem};
 
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
-        Box::new(tools::Client),
-        Box::new(daemon::Daemon),
+        Box::new(super::Shared(Box::new(tools::Client))),
+        Box::new(super::Shared(Box::new(daemon::Daemon))),
         Box::new(config::Config),
         Box::new(config::Credentials),
-        Box::new(tools::Helm),
+        Box::new(super::Shared(Box::new(tools::Helm))),
         Box::new(login::Login),
     ]
 }

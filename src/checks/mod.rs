@@ -112,7 +112,9 @@ pub struct CheckCx<'a> {
     facts: &'a Mutex<Facts>,
     timeline: &'a Mutex<Vec<TimelineEntry>>,
     /// Completion signals of fact providers, for waiting only when a fact turns out to matter.
-    done: Option<&'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>>,
+    done: Option<
+        &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>,
+    >,
 }
 
 impl<'a> CheckCx<'a> {
@@ -138,7 +140,10 @@ impl<'a> CheckCx<'a> {
     /// Lets [`CheckCx::await_fact`] wait for providers (set by the engine).
     pub fn with_done(
         mut self,
-        done: &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>,
+        done: &'a std::collections::BTreeMap<
+            Fact,
+            tokio::sync::watch::Receiver<Option<CheckStatus>>,
+        >,
     ) -> Self {
         self.done = Some(done);
         self
@@ -264,6 +269,82 @@ impl Check for Pending {
                 "not yet available in this version of acr-doctor",
                 "このバージョンの acr-doctor ではまだ利用できません",
             ))
+        })
+    }
+}
+
+/// A check whose result does not depend on the registry (the local Docker client and engine,
+/// helm): run once per run and replayed for every other registry of a fleet run.
+pub struct Shared(pub Box<dyn Check>);
+
+/// The facts a shared check may write, replayed with its outcome.
+#[derive(Clone)]
+struct LocalFacts {
+    docker_client_version: Option<String>,
+    docker_endpoint: Option<String>,
+    docker_engine: Option<DockerEngine>,
+    container_engine: Option<ContainerEngine>,
+}
+
+impl LocalFacts {
+    fn take(f: &Facts) -> Self {
+        LocalFacts {
+            docker_client_version: f.docker_client_version.clone(),
+            docker_endpoint: f.docker_endpoint.clone(),
+            docker_engine: f.docker_engine.clone(),
+            container_engine: f.container_engine.clone(),
+        }
+    }
+
+    fn apply(self, f: &mut Facts) {
+        f.docker_client_version = f
+            .docker_client_version
+            .take()
+            .or(self.docker_client_version);
+        f.docker_endpoint = f.docker_endpoint.take().or(self.docker_endpoint);
+        f.docker_engine = f.docker_engine.take().or(self.docker_engine);
+        f.container_engine = f.container_engine.take().or(self.container_engine);
+    }
+}
+
+impl Check for Shared {
+    fn id(&self) -> &'static str {
+        self.0.id()
+    }
+    fn group(&self) -> Group {
+        self.0.group()
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        self.0.title(lang)
+    }
+    fn needs(&self) -> &'static [Fact] {
+        self.0.needs()
+    }
+    fn uses(&self) -> &'static [Fact] {
+        self.0.uses()
+    }
+    fn provides(&self) -> &'static [Fact] {
+        self.0.provides()
+    }
+    fn consults(&self) -> &'static [Fact] {
+        self.0.consults()
+    }
+    fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
+        self.0.not_requested(args, lang)
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let key = format!("check:{}:{}", self.0.id(), cx.lang.code());
+            let (outcome, local) = cx
+                .ctx
+                .once(&key, || async {
+                    let outcome = self.0.run(cx).await;
+                    let local = LocalFacts::take(&cx.facts());
+                    (outcome, local)
+                })
+                .await;
+            local.apply(&mut cx.facts());
+            outcome
         })
     }
 }

@@ -12,12 +12,12 @@ use tokio::net::TcpStream;
 use super::{Challenge, Check, CheckCx, Fact, Group, LoginServer, Outcome};
 use crate::cli::CheckArgs;
 use crate::context::Context;
-use crate::report::CheckStatus;
 use crate::finding::{RawFinding, Severity};
 use crate::http::HttpError;
 use crate::lang::Lang;
 use crate::protocol::challenge::{self as chal, AuthChallenge};
 use crate::protocol::registry_name::is_loopback_host;
+use crate::report::CheckStatus;
 
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
