@@ -141,6 +141,10 @@ impl Context {
                 args.timeout
             )));
         }
+        if let Some(spec) = &args.warn_within {
+            crate::checks::expiry::parse_warn_within(spec)
+                .map_err(|e| UsageError::Other(format!("--warn-within {spec:?}: {e}")))?;
+        }
         let timeout = Duration::from_secs_f64(args.timeout);
         let mut ca_files: Vec<PathBuf> = Vec::new();
         if let Some(path) = &args.ca_file {

@@ -172,5 +172,10 @@ fn usage_errors_exit_2_with_a_clear_message() {
         .args(["check", "-n", "contosoreg", "--timeout", "-1"])
         .assert()
         .code(2);
+    bin()
+        .args(["check", "-n", "contosoreg", "--warn-within", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--warn-within"));
     bin().args(["frobnicate"]).assert().code(2);
 }
