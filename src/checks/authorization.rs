@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::{BasicKind, Check, CheckCx, Credential, Fact, Group, Outcome};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, names, AssignedRole, Mode};
-use crate::checks::ArmRegistry;
+use crate::checks::{ArmRegistry, LoginServer};
 use crate::cli::{CheckArgs, Need};
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
@@ -1037,11 +1037,17 @@ fn expand(actions: &[String]) -> Vec<String> {
     }
 }
 
-async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
-    let Some(repo) = cx.args.repository.clone() else {
-        return Outcome::skip("no --repository");
-    };
-    let needed = repository_needs(cx.args);
+/// What the registry probes need: the access token and login server (else a skip), plus the
+/// credential, ARM token and registry settings when known.
+type ProbeInputs = (
+    crate::redact::Secret,
+    LoginServer,
+    Option<Credential>,
+    Option<crate::redact::Secret>,
+    Option<ArmRegistry>,
+);
+
+fn probe_inputs(cx: &CheckCx<'_>) -> Result<ProbeInputs, Box<Outcome>> {
     let (token, login, credential, arm_token, reg) = {
         let f = cx.facts();
         (
@@ -1053,12 +1059,24 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
         )
     };
     let (Some(token), Some(login)) = (token, login) else {
-        return Outcome::skip(cx.t(
+        return Err(Box::new(Outcome::skip(cx.t(
             "no access token or login server to test with",
             "確認に使うアクセス トークンまたはログイン サーバーがありません",
-        ));
+        ))));
     };
     cx.ctx.redactor.register(token.expose());
+    Ok((token, login, credential, arm_token, reg))
+}
+
+async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
+    let Some(repo) = cx.args.repository.clone() else {
+        return Outcome::skip("no --repository");
+    };
+    let needed = repository_needs(cx.args);
+    let (token, login, credential, arm_token, reg) = match probe_inputs(cx) {
+        Ok(inputs) => inputs,
+        Err(skip) => return *skip,
+    };
     let (granted, requested) = grants_for(cx, &format!("repository:{repo}"));
     let granted = granted.unwrap_or_default();
     let claims = |a: &str| granted.iter().any(|g| g == a);
@@ -1317,23 +1335,10 @@ impl Check for AuthCatalog {
 
 async fn auth_catalog(cx: &CheckCx<'_>) -> Outcome {
     let needed = catalog_needed(cx.args);
-    let (token, login, credential, arm_token, reg) = {
-        let f = cx.facts();
-        (
-            f.access_token.clone(),
-            f.login_server.clone(),
-            f.credential.clone(),
-            f.arm_token.clone(),
-            f.arm_registry.clone(),
-        )
+    let (token, login, credential, arm_token, reg) = match probe_inputs(cx) {
+        Ok(inputs) => inputs,
+        Err(skip) => return *skip,
     };
-    let (Some(token), Some(login)) = (token, login) else {
-        return Outcome::skip(cx.t(
-            "no access token or login server to test with",
-            "確認に使うアクセス トークンまたはログイン サーバーがありません",
-        ));
-    };
-    cx.ctx.redactor.register(token.expose());
     let (granted, requested) = grants_for(cx, "registry:catalog");
     let claimed = granted.as_ref().is_some_and(|g| !g.is_empty());
     let path = "/v2/_catalog?n=100";
