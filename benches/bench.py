@@ -5,8 +5,8 @@ Starts the acr-testbed through the `bench_bed` example, times acr-doctor (and, w
 Azure CLI's `az acr check-health`) with hyperfine against it at several round-trip latencies,
 and writes a JSON file of raw numbers plus a Markdown summary.
 
-Nothing here may reach beyond loopback: in "netns" mode (the normal one) the whole run lives in a
-private network namespace made by bench.sh, where only `lo` exists and the bed answers DNS.
+Nothing here may reach beyond loopback: the whole run lives in a private network namespace made by
+bench.sh, where only `lo` exists and the bed answers DNS; it refuses to run anywhere else.
 """
 
 import argparse
@@ -119,10 +119,9 @@ def median_ms(result):
 
 
 class Doctor:
-    def __init__(self, exe, bed, netns, home):
+    def __init__(self, exe, bed, home):
         self.exe = exe
         self.bed = bed
-        self.netns = netns
         h = bed.hello
         self.env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -140,17 +139,9 @@ class Doctor:
         if isinstance(names, str):
             names = [names]
         argv = [self.exe, "check"]
-        if self.netns:
-            for n in names:
-                argv += ["--name", n]
-            argv += ["--ca-file", self.bed.hello["ca_file"]]
-        else:
-            # No private DNS: pin the name to the bed with --login-server / --resolve.
-            port = self.bed.hello["registry_port"]
-            n = names[0]
-            argv += ["--name", n, "--login-server", f"{n}.azurecr.io:{port}",
-                     "--resolve", f"{n}.azurecr.io:{port}:127.0.0.1",
-                     "--ca-file", self.bed.hello["ca_file"]]
+        for n in names:
+            argv += ["--name", n]
+        argv += ["--ca-file", self.bed.hello["ca_file"]]
         return argv + list(extra)
 
     def probe(self, name):
@@ -281,20 +272,23 @@ def main():
     p.add_argument("--doctor", required=True)
     p.add_argument("--bed", required=True)
     p.add_argument("--az", default=None)
-    p.add_argument("--netns", action="store_true")
+    p.add_argument("--netns", action="store_true",
+                   help="say that this runs inside a private network namespace (bench.sh does)")
     p.add_argument("--latencies", default="0,20,50,100")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--az-runs", type=int, default=3)
     p.add_argument("--fleet", type=int, default=50)
     p.add_argument("--out", required=True)
     a = p.parse_args()
+    if not a.netns:
+        # Outside a private namespace a DNS question for a registry name could leave the machine.
+        sys.exit("bench.py runs only inside the private network namespace that scripts/bench.sh makes")
 
     latencies = [int(x) for x in a.latencies.split(",") if x.strip()]
     home = tempfile.mkdtemp(prefix="acr-bench-")
     for d in ("azure-empty", "docker-empty"):
         os.makedirs(os.path.join(home, d), exist_ok=True)
     res = {
-        "netns": a.netns,
         "latencies_ms": latencies,
         "binary_size_bytes": os.path.getsize(a.doctor),
         "doctor_version": subprocess.run([a.doctor, "--version"], capture_output=True,
@@ -305,10 +299,7 @@ def main():
         "az": {},
         "notes": [],
     }
-    scenarios = [s for s in SCENARIOS if a.netns or s[0] != "dns-failure"]
-    if not a.netns:
-        res["notes"].append("no private network namespace: DNS-failure scenario, fleet and the "
-                            "Azure CLI were skipped (they need the bed's private DNS)")
+    scenarios = SCENARIOS
 
     # Cold start.
     hf = hyperfine([[a.doctor, "--version"]], os.environ.copy(), runs=50, warmup=5)
@@ -316,10 +307,10 @@ def main():
     log(f"cold start --version: {res['cold_start_version']['median_ms']} ms")
 
     # The service principal holds AcrPush and Reader: the registry side is healthy.
-    bed_extra = ["--reader"] + (["--dns", "--forward-443"] if a.netns else [])
+    bed_extra = ["--reader", "--dns", "--forward-443"]
     bed = Bed(a.bed, bed_extra)
     try:
-        doc = Doctor(a.doctor, bed, a.netns, home)
+        doc = Doctor(a.doctor, bed, home)
         # The check list, for the critical-path analysis.
         r = subprocess.run([a.doctor, "checks", "--output", "json"], capture_output=True,
                            text=True, env=doc.env)
@@ -350,7 +341,7 @@ def main():
         log(f"peak RSS: {res['peak_rss_kb']}")
 
         # The Azure CLI, side by side.
-        if a.az and a.netns:
+        if a.az:
             az = Az(a.az, bed, home)
             azres = res["az"]
             # Environment checks only (no registry) and a name that does not resolve.
@@ -388,10 +379,10 @@ def main():
         bed.close()
 
     # Fleet: N registries without docker-registry behind them, at 50 ms.
-    if a.netns and a.fleet > 1:
+    if a.fleet > 1:
         fleet = Bed(a.bed, bed_extra + ["--registries", str(a.fleet), "--latency-ms", "50"])
         try:
-            doc = Doctor(a.doctor, fleet, True, home)
+            doc = Doctor(a.doctor, fleet, home)
             names = fleet.hello["names"]
             one = doc.argv(names[:1], ["--jobs", str(a.fleet)])
             many = doc.argv(names, ["--jobs", str(a.fleet)])

@@ -11,7 +11,7 @@
 //! quit                  stop (so does the end of standard input)
 //! ```
 //!
-//! With `--dns`, it also answers DNS on 127.0.0.1:53 (UDP): `A 127.0.0.1` for the bed's
+//! With `--dns`, it also answers DNS on 127.0.0.1:53 (UDP; another port with `--dns-port`): `A 127.0.0.1` for the bed's
 //! registries under `.azurecr.io`, NXDOMAIN for every other name. With `--forward-443` it
 //! forwards 127.0.0.1:443 to the bed's registry listener, so that `NAME.azurecr.io` works
 //! without a port. Both need a private network namespace (the benchmark makes one with
@@ -48,9 +48,12 @@ struct Args {
     /// Also give the service principal Reader on each registry (so that ARM reads succeed).
     #[arg(long)]
     reader: bool,
-    /// Answer DNS on 127.0.0.1:53 (only inside a private network namespace).
+    /// Answer DNS on 127.0.0.1 (port 53 only inside a private network namespace).
     #[arg(long)]
     dns: bool,
+    /// The UDP port for --dns (0: any free port, reported as `dns_port`).
+    #[arg(long, default_value_t = 53, value_name = "PORT")]
+    dns_port: u16,
     /// Forward 127.0.0.1:443 to the registry listener (only inside a private network namespace).
     #[arg(long)]
     forward_443: bool,
@@ -239,8 +242,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bed = TestBed::start(spec).await?;
     let names = Arc::new(names);
 
+    let mut dns_port = None;
     if args.dns {
-        let socket = UdpSocket::bind("127.0.0.1:53").await?;
+        let socket = UdpSocket::bind(("127.0.0.1", args.dns_port)).await?;
+        dns_port = Some(socket.local_addr()?.port());
         tokio::spawn(serve_dns(socket, names.clone()));
     }
     if args.forward_443 {
@@ -253,6 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hello = json!({
         "names": *names,
         "registry_port": bed.registry_port(),
+        "dns_port": dns_port,
         "ca_file": bed.ca_file().display().to_string(),
         "env": map(bed.env()),
         "sp_env": map(bed.sp_env()),

@@ -9,7 +9,7 @@
 #   2. installs the Azure CLI from PyPI into a throwaway virtual environment under .bench/
 #      (cached there; time-boxed by BENCH_AZ_INSTALL_TIMEOUT seconds, default 900);
 #   3. re-runs itself inside a private network and mount namespace (unshare, needs root or
-#      user namespaces): there only the loopback interface exists, the bed answers DNS on
+#      user namespaces; it refuses to run without one): there only the loopback interface exists, the bed answers DNS on
 #      127.0.0.1:53 (known registries resolve to 127.0.0.1, every other name is NXDOMAIN),
 #      and /etc/resolv.conf is bind-mounted over in that namespace only; nothing can leave the
 #      machine, whatever either tool tries;
@@ -53,6 +53,13 @@ for tool in cargo python3 hyperfine /usr/bin/time; do
     }
 done
 
+if ! unshare --net --mount --fork true 2>/dev/null; then
+    # Without a private namespace a DNS question for a registry name could leave the machine.
+    echo "bench.sh: cannot create a private network namespace (needs root or user namespaces):" \
+        "not running" >&2
+    exit 2
+fi
+
 mkdir -p "$state"
 # The whole directory is throwaway: keep it out of git without touching the repository's files.
 [ -f "$state/.gitignore" ] || echo '*' > "$state/.gitignore"
@@ -79,19 +86,13 @@ if [ "$no_az" = 0 ]; then
             rm -rf "$venv"
         fi
     fi
-    [ -x "$venv/bin/az" ] && az="$venv/bin/az"
+    if [ -x "$venv/bin/az" ]; then az="$venv/bin/az"; fi
 fi
 
 args=(--doctor "$doctor" --bed "$bed" --out "$state/results.json" "${pass[@]}")
-[ -n "$az" ] && args+=(--az "$az")
+if [ -n "$az" ]; then args+=(--az "$az"); fi
 
-if unshare --net --mount --fork true 2>/dev/null; then
-    echo "[bench] running in a private network namespace (loopback only)" >&2
-    BENCH_INNER=1 unshare --net --mount --fork bash "$0" --inner "${args[@]}" --netns |
-        tee "$state/results.md"
-else
-    echo "[bench] cannot create a network namespace: running without private DNS;" \
-        "the DNS-failure scenario, the fleet and the Azure CLI are skipped" >&2
-    python3 "$here/benches/bench.py" "${args[@]}" | tee "$state/results.md"
-fi
+echo "[bench] running in a private network namespace (loopback only)" >&2
+BENCH_INNER=1 unshare --net --mount --fork bash "$0" --inner "${args[@]}" --netns |
+    tee "$state/results.md"
 echo "[bench] raw numbers: .bench/results.json" >&2
