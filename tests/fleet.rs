@@ -140,3 +140,44 @@ async fn three_registries_one_report_worst_exit() {
         assert!(!out.contains("CANARY"), "a secret leaked");
     }
 }
+
+/// The anonymous probe runs beside the signed-in path once ARM says anonymous pull is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_pull_is_probed_when_arm_says_it_is_on() {
+    let spec = BedSpec::new()
+        .registry(Registry::new("openreg").anonymous_pull(true))
+        .assign(ids::SP, "AcrPull", Scope::registry("openreg"))
+        .assign(ids::SP, "Reader", Scope::Subscription);
+    let bed = TestBed::start(spec).await.expect("bed");
+    let home = tempfile::tempdir().expect("home");
+    let mut argv = bed.check_args("openreg");
+    argv.extend(["--repository", "app", "--skip", "docker,helm"].map(String::from));
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args");
+    let run = acr_doctor::run_check(&args, "openreg", env(&bed, home.path()), Lang::En)
+        .await
+        .expect("run");
+    let probe = run
+        .report
+        .checks
+        .iter()
+        .find(|c| c.id == "identity.anonymous")
+        .expect("anonymous check");
+    assert_eq!(
+        probe.status,
+        acr_doctor::report::CheckStatus::Info,
+        "{probe:?}"
+    );
+    assert_eq!(
+        probe.evidence["anonymous_pull_probe"]["status"], 200,
+        "{probe:?}"
+    );
+    // The signed-in path did not wait for the probe and still passed.
+    let access = run
+        .report
+        .checks
+        .iter()
+        .find(|c| c.id == "identity.access_token")
+        .expect("access");
+    assert_eq!(access.status, acr_doctor::report::CheckStatus::Pass);
+}

@@ -43,6 +43,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(CredentialCheck),
         Box::new(RefreshTokenCheck),
         Box::new(AccessTokenCheck),
+        Box::new(AnonymousProbeCheck),
     ]
 }
 
@@ -1501,11 +1502,10 @@ impl Check for AccessTokenCheck {
     fn title(&self, lang: Lang) -> &'static str {
         lang.pick("access token", "アクセス トークン")
     }
+    // The registry's settings (ARM) matter only after the token is in hand (the anonymous
+    // probe), so the token request does not wait for them: see `await_fact` below.
     fn needs(&self) -> &'static [Fact] {
         &[Fact::RefreshToken]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
     }
     fn provides(&self) -> &'static [Fact] {
         &[Fact::AccessToken]
@@ -1618,7 +1618,6 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
             format!("{k}: [{}]", g.join(","))
         })
         .collect();
-    let mut outcome;
     if anonymous {
         let pulled = cx.args.repository.as_ref().map(|r| {
             granted
@@ -1672,41 +1671,103 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
             ""
         }
     );
-    outcome = Outcome::pass(cx.t(msg_en, msg_ja))
+    let outcome = Outcome::pass(cx.t(msg_en, msg_ja))
         .evidence("request", t.request.clone())
         .evidence("requested", json!(requested))
         .evidence("granted", json!(granted))
         .evidence("access_token_claims", token_summary(&t));
-    // A registry that allows anonymous pull is probed anonymously too.
-    if !anonymous {
-        let anon_on = cx
-            .facts()
-            .arm_registry
-            .as_ref()
-            .and_then(|r| r.property("anonymousPullEnabled").and_then(Value::as_bool))
-            == Some(true);
-        if anon_on {
-            let anon_scopes = requested_scopes(cx.args, true);
-            let probe =
-                acr_token::docker_style(cx.ctx, &ch.realm, &ch.service, None, &anon_scopes).await;
-            let allowed = probe.is_ok();
-            outcome = outcome.evidence(
-                "anonymous_pull_probe",
-                match &probe {
-                    Ok(p) => json!({"request": p.request, "status": p.status, "granted": acr_token::granted_actions(&p.claims)}),
-                    Err(e) => json!({"request": e.request(), "status": e.status(), "message": e.message()}),
-                },
-            );
-            cx.facts()
-                .extra
-                .insert("anonymous_pull".into(), json!({"allowed": allowed}));
-        }
-    }
     let mut f = cx.facts();
     f.access_token = Some(t.token);
     f.grants = Some(Grants { requested, granted });
     drop(f);
     outcome
+}
+
+/// A registry that allows anonymous pull (ARM says so) is probed anonymously too, beside the
+/// signed-in path, so the token exchange never waits for ARM.
+struct AnonymousProbeCheck;
+
+impl Check for AnonymousProbeCheck {
+    fn id(&self) -> &'static str {
+        "identity.anonymous"
+    }
+    fn group(&self) -> Group {
+        Group::Identity
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("anonymous pull", "匿名プル")
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::Challenge]
+    }
+    fn uses(&self) -> &'static [Fact] {
+        &[Fact::ArmRegistry, Fact::Credential]
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(anonymous_probe(cx))
+    }
+}
+
+async fn anonymous_probe(cx: &CheckCx<'_>) -> Outcome {
+    let (cred, challenge, reg) = {
+        let f = cx.facts();
+        (
+            f.credential.clone(),
+            f.challenge.clone(),
+            f.arm_registry.clone(),
+        )
+    };
+    if matches!(cred, Some(Credential::Anonymous { .. })) {
+        return Outcome::skip(cx.t(
+            "the run itself is anonymous (see access token)",
+            "この実行自体が匿名です (アクセス トークンを参照)",
+        ));
+    }
+    let Some(ch) = challenge else {
+        return Outcome::skip(cx.t("no challenge", "チャレンジがありません"));
+    };
+    let anon_on = reg
+        .as_ref()
+        .and_then(|r| r.property("anonymousPullEnabled").and_then(Value::as_bool));
+    match anon_on {
+        None => {
+            return Outcome::skip(cx.t(
+                "the registry's settings (ARM) are not available, so whether it allows anonymous pull is unknown",
+                "レジストリ設定 (ARM) を読み取れないため、匿名プルが許可されているかは不明です",
+            ))
+        }
+        Some(false) => {
+            return Outcome::info(cx.t(
+                "anonymous pull is off for this registry (ARM anonymousPullEnabled: false)",
+                "このレジストリでは匿名プルが無効です (ARM の anonymousPullEnabled: false)",
+            ))
+        }
+        Some(true) => {}
+    }
+    let anon_scopes = requested_scopes(cx.args, true);
+    let probe = acr_token::docker_style(cx.ctx, &ch.realm, &ch.service, None, &anon_scopes).await;
+    let allowed = probe.is_ok();
+    cx.facts()
+        .extra
+        .insert("anonymous_pull".into(), json!({"allowed": allowed}));
+    let evidence = match &probe {
+        Ok(p) => {
+            json!({"request": p.request, "status": p.status, "granted": acr_token::granted_actions(&p.claims)})
+        }
+        Err(e) => json!({"request": e.request(), "status": e.status(), "message": e.message()}),
+    };
+    let msg = if allowed {
+        cx.t(
+            "anonymous pull is on, and an anonymous token was issued",
+            "匿名プルが有効で、匿名トークンが発行されました",
+        )
+    } else {
+        cx.t(
+            "ARM says anonymous pull is on, but the registry refused an anonymous token",
+            "ARM では匿名プルが有効ですが、レジストリは匿名トークンを拒否しました",
+        )
+    };
+    Outcome::info(msg).evidence("anonymous_pull_probe", evidence)
 }
 
 #[cfg(test)]
