@@ -181,3 +181,47 @@ async fn anonymous_pull_is_probed_when_arm_says_it_is_on() {
         .expect("access");
     assert_eq!(access.status, acr_doctor::report::CheckStatus::Pass);
 }
+
+/// A name that neither resolves nor exists in ARM is one cause (DNS), not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_does_not_exist_is_one_dns_finding() {
+    let spec = BedSpec::new().assign(ids::SP, "Reader", Scope::Subscription);
+    let bed = TestBed::start(spec).await.expect("bed");
+    let home = tempfile::tempdir().expect("home");
+    let ca = bed.ca_file().to_str().expect("utf-8").to_string();
+    let argv = [
+        "--name",
+        "nosuchreg",
+        "--login-server",
+        "nosuchreg.invalid",
+        "--ca-file",
+        &ca,
+        "--skip",
+        "docker,helm",
+        "--timeout",
+        "3",
+    ];
+    let args = acr_doctor::check_args(&argv).expect("args");
+    let run = acr_doctor::run_check(&args, "nosuchreg", env(&bed, home.path()), Lang::En)
+        .await
+        .expect("run");
+    let codes: Vec<&str> = run
+        .report
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["CONNECTIVITY_DNS_ERROR"],
+        "{:?}",
+        run.report.findings
+    );
+    let arm = run
+        .report
+        .checks
+        .iter()
+        .find(|c| c.id == "registry.arm")
+        .expect("arm");
+    assert_eq!(arm.status, acr_doctor::report::CheckStatus::Info, "{arm:?}");
+}

@@ -234,7 +234,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
     }
 
     let Some(reg) = found else {
-        return arm_unreadable(cx, &name, &endpoint, &searched, error);
+        return arm_unreadable(cx, &name, &endpoint, &searched, error).await;
     };
     let s = RegistrySettings::of(&reg);
     let onoff = |b: Option<bool>| match b {
@@ -284,7 +284,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
     outcome
 }
 
-fn arm_unreadable(
+async fn arm_unreadable(
     cx: &CheckCx<'_>,
     name: &str,
     endpoint: &str,
@@ -311,6 +311,17 @@ fn arm_unreadable(
             )
         }
         other => {
+            // Not found at all, and the name does not resolve either: the registry most likely
+            // does not exist under this name; the DNS finding says so, this is no second cause.
+            if other.is_none()
+                && cx.await_fact(Fact::Dns).await == Some(crate::report::CheckStatus::Fail)
+            {
+                return Outcome::info(cx.t(
+                    format!("registry {name} is not in subscription(s) {subs} either; with the DNS failure, it probably does not exist under this name"),
+                    format!("サブスクリプション {subs} にもレジストリ {name} はありません。DNS の失敗と合わせると、この名前のレジストリは存在しない可能性が高いです"),
+                ))
+                .evidence("subscriptions", subs);
+            }
             let (detail_en, detail_ja) = match &other {
                 Some(e) => (
                     format!("Azure Resource Manager refused to show registry {name}: {e}"),
