@@ -237,42 +237,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
     checks
 }
 
-/// A check whose capability is not built yet: declared so the order and prerequisites are
-/// real, reported as skipped with "not yet available" rather than missing.
-pub struct Pending {
-    pub id: &'static str,
-    pub group: Group,
-    pub title: (&'static str, &'static str),
-    pub needs: &'static [Fact],
-    pub provides: &'static [Fact],
-}
-
-impl Check for Pending {
-    fn id(&self) -> &'static str {
-        self.id
-    }
-    fn group(&self) -> Group {
-        self.group
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick(self.title.0, self.title.1)
-    }
-    fn needs(&self) -> &'static [Fact] {
-        self.needs
-    }
-    fn provides(&self) -> &'static [Fact] {
-        self.provides
-    }
-    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            Outcome::skip(cx.t(
-                "not yet available in this version of acr-doctor",
-                "このバージョンの acr-doctor ではまだ利用できません",
-            ))
-        })
-    }
-}
-
 /// A check whose result does not depend on the registry (the local Docker client and engine,
 /// helm): run once per run and replayed for every other registry of a fleet run.
 pub struct Shared(pub Box<dyn Check>);
