@@ -169,7 +169,7 @@ impl Context {
             }
             extra_roots.push(path.display().to_string());
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| UsageError::Other(format!("TLS setup failed: {e}")))?

@@ -774,3 +774,77 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// How the registry is found in ARM: one request, with a fallback.
+
+/// ARM requests of the last run, as `METHOD path?query`.
+fn arm_requests(bed: &TestBed) -> Vec<String> {
+    bed.request_log()
+        .into_iter()
+        .filter(|r| r.listener == "arm")
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_is_found_with_one_arm_request() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", "AcrPush", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    bed.clear_request_log();
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--repository", "app", "--subscription", ids::SUBSCRIPTION],
+        ),
+    )
+    .await;
+    assert_eq!(r.get("registry.arm").status, CheckStatus::Pass);
+    let reg: &ArmRegistry = r.facts.arm_registry.as_ref().expect("arm registry fact");
+    assert_eq!(reg.id, registry_id(REG));
+    assert_eq!(reg.resource_group, ids::RESOURCE_GROUP);
+    let arm = arm_requests(&bed);
+    let lookups: Vec<&String> = arm
+        .iter()
+        .filter(|r| !r.contains("Microsoft.Authorization") && !r.contains("Microsoft.Network"))
+        .collect();
+    assert_eq!(lookups.len(), 1, "{arm:#?}");
+    assert!(
+        lookups[0].contains("/providers/Microsoft.ContainerRegistry/registries?"),
+        "{lookups:?}"
+    );
+    assert!(!lookups[0].contains("/resourceGroups/"), "{lookups:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_registry_listing_falls_back_to_the_filtered_lookup() {
+    let bed = start(
+        bed_spec()
+            .assign("sp", "AcrPush", Scope::registry(REG))
+            .assign("sp", READER, Scope::Subscription),
+    )
+    .await;
+    bed.set_fault(
+        None,
+        "mangle=*/providers/Microsoft.ContainerRegistry/registries:not-json"
+            .parse::<Fault>()
+            .expect("fault"),
+    );
+    bed.clear_request_log();
+    let r = run(&bed, Opts::new("sp", &["--repository", "app"])).await;
+    let arm_check = r.get("registry.arm");
+    assert_eq!(arm_check.status, CheckStatus::Pass, "{arm_check:?}");
+    assert_eq!(arm_check.evidence["registry_id"], registry_id(REG));
+    let arm = arm_requests(&bed);
+    assert!(arm.iter().any(|r| r.contains("/resources?")), "{arm:#?}");
+    assert!(
+        arm.iter()
+            .any(|r| r.contains(&format!("/registries/{REG}?"))),
+        "{arm:#?}"
+    );
+}

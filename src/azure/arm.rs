@@ -185,39 +185,33 @@ impl<'a> Arm<'a> {
 
     /// Finds a registry by name: in `subscription` when given, else in every visible subscription.
     /// `Ok(None)` when no visible subscription holds it.
+    ///
+    /// One request per subscription: the subscription's registry listing carries every
+    /// registry's full resource (properties included), so no second read by id is needed. The
+    /// listing is shared by every registry of a fleet run. When the listing gives no usable
+    /// answer (a body over the size cap, say) the search falls back to a `resources?$filter`
+    /// lookup by name and a read by id.
     pub async fn find_registry(
         &self,
         name: &str,
         subscriptions: &[String],
     ) -> Result<Option<ArmRegistry>, ArmError> {
-        let filter = format!(
-            "resourceType eq 'Microsoft.ContainerRegistry/registries' and name eq '{}'",
-            name.replace('\'', "")
-        );
         let mut first_error = None;
         for sub in subscriptions {
-            let path = format!("/subscriptions/{sub}/resources");
-            let found = match self
-                .list(&path, RESOURCES_API_VERSION, &[("$filter", &filter)])
-                .await
-            {
-                Ok(found) => found,
+            let found = match self.registries_in(sub).await {
+                Ok(list) => Ok(list.into_iter().find(|r| r.name.eq_ignore_ascii_case(name))),
+                Err(e) if e.is_denied() || e.status() == Some(404) => Err(e),
+                Err(_) => self.find_by_filter(name, sub).await,
+            };
+            match found {
+                Ok(Some(registry)) => return Ok(Some(registry)),
+                Ok(None) => {}
                 Err(e) => {
                     if subscriptions.len() == 1 {
                         return Err(e);
                     }
                     first_error.get_or_insert(e);
-                    continue;
                 }
-            };
-            let id = found.iter().find_map(|r| {
-                let n = r.get("name").and_then(Value::as_str)?;
-                n.eq_ignore_ascii_case(name)
-                    .then(|| r.get("id").and_then(Value::as_str))
-                    .flatten()
-            });
-            if let Some(id) = id {
-                return self.registry(id).await.map(Some);
             }
         }
         match first_error {
@@ -226,27 +220,75 @@ impl<'a> Arm<'a> {
         }
     }
 
+    /// Every registry of a subscription the caller can read, once per run and token.
+    pub async fn registries_in(&self, subscription: &str) -> Result<Vec<ArmRegistry>, ArmError> {
+        use sha2::Digest;
+        let who = sha2::Sha256::digest(self.token.expose().as_bytes());
+        let who: String = who.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let key = format!("arm:registries:{}:{subscription}:{who}", self.endpoint);
+        let path = format!(
+            "/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/registries"
+        );
+        self.ctx
+            .once(&key, || async {
+                let items = self.list(&path, REGISTRY_API_VERSION, &[]).await?;
+                Ok(items.into_iter().map(|r| registry_from(r, "")).collect())
+            })
+            .await
+    }
+
+    /// The older two-step search: `resources?$filter=name eq` in one subscription, then a read by id.
+    async fn find_by_filter(
+        &self,
+        name: &str,
+        subscription: &str,
+    ) -> Result<Option<ArmRegistry>, ArmError> {
+        let filter = format!(
+            "resourceType eq 'Microsoft.ContainerRegistry/registries' and name eq '{}'",
+            name.replace('\'', "")
+        );
+        let path = format!("/subscriptions/{subscription}/resources");
+        let found = self
+            .list(&path, RESOURCES_API_VERSION, &[("$filter", &filter)])
+            .await?;
+        let id = found.iter().find_map(|r| {
+            let n = r.get("name").and_then(Value::as_str)?;
+            n.eq_ignore_ascii_case(name)
+                .then(|| r.get("id").and_then(Value::as_str))
+                .flatten()
+        });
+        match id {
+            Some(id) => self.registry(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Reads the registry resource by id.
     pub async fn registry(&self, id: &str) -> Result<ArmRegistry, ArmError> {
         let resource = self.get(id, REGISTRY_API_VERSION, &[]).await?;
-        let rid = resource
-            .get("id")
+        Ok(registry_from(resource, id))
+    }
+}
+
+/// A registry resource as ARM returns it (`id` falls back to `id_hint` when absent).
+fn registry_from(resource: Value, id_hint: &str) -> ArmRegistry {
+    let rid = resource
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or(id_hint)
+        .to_string();
+    let parts = ResourceId::parse(&rid);
+    ArmRegistry {
+        subscription: parts.subscription.unwrap_or_default(),
+        resource_group: parts.resource_group.unwrap_or_default(),
+        name: resource
+            .get("name")
             .and_then(Value::as_str)
-            .unwrap_or(id)
-            .to_string();
-        let parts = ResourceId::parse(&rid);
-        Ok(ArmRegistry {
-            subscription: parts.subscription.unwrap_or_default(),
-            resource_group: parts.resource_group.unwrap_or_default(),
-            name: resource
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or(parts.name)
-                .unwrap_or_default(),
-            id: rid,
-            resource,
-        })
+            .map(str::to_string)
+            .or(parts.name)
+            .unwrap_or_default(),
+        id: rid,
+        resource,
     }
 }
 

@@ -472,7 +472,7 @@ pub fn parse_http_date(value: &str) -> Option<i64> {
 /// holding the certificate and an unencrypted RSA key, as the Azure SDKs expect).
 pub struct ClientCertificate {
     pub der: Vec<u8>,
-    key: aws_lc_rs::signature::RsaKeyPair,
+    key: ring::signature::RsaKeyPair,
     pub subject: String,
     pub not_before: i64,
     pub not_after: i64,
@@ -510,10 +510,8 @@ pub fn load_certificate(path: &Path) -> Result<ClientCertificate, String> {
     let key = PrivateKeyDer::from_pem_slice(&bytes)
         .map_err(|_| "no private key block (PRIVATE KEY or RSA PRIVATE KEY)".to_string())?;
     let key = match &key {
-        PrivateKeyDer::Pkcs8(k) => {
-            aws_lc_rs::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
-        }
-        PrivateKeyDer::Pkcs1(k) => aws_lc_rs::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
+        PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
         _ => return Err("the private key is not an RSA key (Entra assertions are RS256)".into()),
     }
     .map_err(|e| format!("the private key is not a usable RSA key: {e}"))?;
@@ -540,7 +538,8 @@ impl ClientCertificate {
         let thumb = b64.encode(sha2::Sha256::digest(&self.der));
         let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t#S256": thumb});
         let mut jti = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut jti).map_err(|_| "no random numbers".to_string())?;
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti)
+            .map_err(|_| "no random numbers".to_string())?;
         let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
         let claims = serde_json::json!({
             "aud": audience, "iss": client_id, "sub": client_id, "jti": jti,
@@ -551,11 +550,11 @@ impl ClientCertificate {
             b64.encode(header.to_string()),
             b64.encode(claims.to_string())
         );
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
         self.key
             .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &ring::signature::RSA_PKCS1_SHA256,
                 &rng,
                 signing_input.as_bytes(),
                 &mut sig,

@@ -70,6 +70,11 @@ pub fn parse_warn_within(spec: &str) -> Result<(i64, i64), String> {
 
 struct Timeline;
 
+/// What the timeline reads once the checks providing them are done.
+const LATER_FACTS: &[Fact] = &[Fact::RefreshToken, Fact::AccessToken, Fact::Permissions];
+
+type SecretDates = Result<Vec<(String, Option<i64>, Option<i64>)>, String>;
+
 impl Check for Timeline {
     fn id(&self) -> &'static str {
         "expiry.timeline"
@@ -81,13 +86,12 @@ impl Check for Timeline {
         lang.pick("credential expiry", "資格情報の有効期限")
     }
     fn uses(&self) -> &'static [Fact] {
-        &[
-            Fact::Credential,
-            Fact::RefreshToken,
-            Fact::AccessToken,
-            Fact::DockerConfig,
-            Fact::Permissions,
-        ]
+        &[Fact::Credential, Fact::DockerConfig]
+    }
+    /// Waited for inside the check, after the Graph lookup (which needs only the credential)
+    /// has been sent: the lookup then runs beside the token and permission checks.
+    fn consults(&self) -> &'static [Fact] {
+        LATER_FACTS
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { timeline(cx).await })
@@ -105,6 +109,30 @@ struct Item {
 }
 
 async fn timeline(cx: &CheckCx<'_>) -> Outcome {
+    // The client secret's end dates need only the credential and the Graph token: ask Graph
+    // now, while the token and permission checks are still running.
+    let early = {
+        let credential = cx.facts().credential.clone();
+        let graph = cx.facts().graph_token.clone();
+        let reported = cx.facts().expiry_reported.clone();
+        sp_secret_app(cx, &credential)
+            .filter(|_| !reported.iter().any(|k| k == "sp_client_secret"))
+            .map(|app| (app, graph))
+    };
+    let lookup = async {
+        match &early {
+            Some((app, graph)) => {
+                Some((app.clone(), secret_end_dates(cx, graph.as_ref(), app).await))
+            }
+            None => None,
+        }
+    };
+    let wait = async {
+        for fact in LATER_FACTS {
+            cx.await_fact(*fact).await;
+        }
+    };
+    let (mut looked_up, ()): (Option<(String, SecretDates)>, ()) = futures::join!(lookup, wait);
     let (windows, window_note) = match cx.args.warn_within.as_deref().map(parse_warn_within) {
         None => (DEFAULT_WINDOWS, None),
         Some(Ok(w)) => (w, None),
@@ -219,7 +247,11 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             it.entry.state = "expired".into();
             items.push(it);
         } else {
-            match secret_end_dates(cx, graph.as_ref(), &app_id).await {
+            let dates = match looked_up.take() {
+                Some((app, dates)) if app == app_id => dates,
+                _ => secret_end_dates(cx, graph.as_ref(), &app_id).await,
+            };
+            match dates {
                 Ok(list) if !list.is_empty() => {
                     for (key_id, start, end) in list {
                         items.push(item(
@@ -521,11 +553,7 @@ fn sp_secret_app(cx: &CheckCx<'_>, credential: &Option<Credential>) -> Option<St
 
 /// (keyId, start, end) of the secrets in use, from Graph: matched by the 3-character hint
 /// Graph keeps of each secret; every secret when none matches the hint.
-async fn secret_end_dates(
-    cx: &CheckCx<'_>,
-    graph: Option<&Secret>,
-    app_id: &str,
-) -> Result<Vec<(String, Option<i64>, Option<i64>)>, String> {
+async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str) -> SecretDates {
     let Some(token) = graph else {
         return Err(cx.t(
             "no Microsoft Graph token for this credential",

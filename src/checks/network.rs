@@ -1033,7 +1033,7 @@ pub async fn probe_tls(
                 .push(format!("tls {host}:{port} via {peer} -> {fault:?}"));
             let mut chain = Vec::new();
             if fault.is_certificate() {
-                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let recorder = Arc::new(ChainRecorder {
                     chain: Mutex::new(Vec::new()),
                     provider: provider.clone(),
