@@ -3,7 +3,10 @@
 //! it, then obeys one-line commands on standard input, answering each with one line:
 //!
 //! ```text
-//! latency MS            delay every response by MS milliseconds (0: none)
+//! latency MS            a round-trip time of MS milliseconds (0: none): every response is
+//!                       delayed by MS (the bed's `slow` fault)
+//! handshakes on|off     also charge each new connection one round trip for TCP's handshake and
+//!                       one for TLS's (the bed's `rtt` fault instead of `slow`); off at start
 //! fault NAME[=VALUE]    switch a fault on, for every registry (e.g. public-access-disabled)
 //! reset                 switch every fault off (the latency stays)
 //! log                   print the request log as JSON, oldest first
@@ -36,6 +39,9 @@ struct Args {
     /// Delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     latency_ms: u64,
+    /// With --latency-ms: also charge each new connection its TCP and TLS handshakes.
+    #[arg(long)]
+    handshakes: bool,
     /// Serve this many registries named fleetreg001.., without docker-registry behind them.
     #[arg(long, value_name = "N")]
     registries: Option<usize>,
@@ -93,9 +99,11 @@ fn spec(args: &Args) -> (BedSpec, Vec<String>) {
     if args.latency_ms > 0 {
         spec = spec.fault(
             None,
-            Fault::Slow {
+            Net {
                 ms: args.latency_ms,
-            },
+                handshakes: args.handshakes,
+            }
+            .fault(),
         );
     }
     (spec, names)
@@ -186,14 +194,33 @@ fn map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
     pairs.into_iter().collect()
 }
 
-fn set_latency(bed: &TestBed, ms: u64) {
-    bed.clear_fault(None, "slow");
-    if ms > 0 {
-        bed.set_fault(None, Fault::Slow { ms });
+/// The simulated network: a round-trip time, charged to every response, and to each new
+/// connection's handshakes when `handshakes` is on.
+#[derive(Debug, Clone, Copy)]
+struct Net {
+    ms: u64,
+    handshakes: bool,
+}
+
+impl Net {
+    fn fault(self) -> Fault {
+        if self.handshakes {
+            Fault::Rtt { ms: self.ms }
+        } else {
+            Fault::Slow { ms: self.ms }
+        }
     }
 }
 
-fn obey(bed: &TestBed, line: &str, latency: &mut u64) -> Result<String, String> {
+fn set_latency(bed: &TestBed, net: Net) {
+    bed.clear_fault(None, "slow");
+    bed.clear_fault(None, "rtt");
+    if net.ms > 0 {
+        bed.set_fault(None, net.fault());
+    }
+}
+
+fn obey(bed: &TestBed, line: &str, net: &mut Net) -> Result<String, String> {
     let (cmd, rest) = line
         .trim()
         .split_once(' ')
@@ -201,8 +228,17 @@ fn obey(bed: &TestBed, line: &str, latency: &mut u64) -> Result<String, String> 
         .unwrap_or((line.trim(), ""));
     match cmd {
         "latency" => {
-            *latency = rest.parse().map_err(|_| format!("bad latency '{rest}'"))?;
-            set_latency(bed, *latency);
+            net.ms = rest.parse().map_err(|_| format!("bad latency '{rest}'"))?;
+            set_latency(bed, *net);
+            Ok("ok".into())
+        }
+        "handshakes" => {
+            net.handshakes = match rest {
+                "on" => true,
+                "off" => false,
+                _ => return Err(format!("handshakes takes on or off, not '{rest}'")),
+            };
+            set_latency(bed, *net);
             Ok("ok".into())
         }
         "fault" => {
@@ -212,7 +248,7 @@ fn obey(bed: &TestBed, line: &str, latency: &mut u64) -> Result<String, String> 
         }
         "reset" => {
             bed.clear_faults();
-            set_latency(bed, *latency);
+            set_latency(bed, *net);
             Ok("ok".into())
         }
         "log" => {
@@ -283,12 +319,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    let mut latency = args.latency_ms;
+    let mut net = Net {
+        ms: args.latency_ms,
+        handshakes: args.handshakes,
+    };
     while let Some(line) = rx.recv().await {
         if line.trim() == "quit" {
             break;
         }
-        match obey(&bed, &line, &mut latency) {
+        match obey(&bed, &line, &mut net) {
             Ok(answer) => println!("{answer}"),
             Err(e) => println!("error: {e}"),
         }

@@ -223,6 +223,38 @@ impl Context {
         &self.http
     }
 
+    /// Opens a connection to `origin` (`https://host[:port]`) in the background, once per
+    /// context, so that TCP's and TLS's handshakes overlap the requests a check waits for
+    /// before it calls that host. The request is a `HEAD /` without credentials; its answer is
+    /// ignored, and the connection stays in the client's pool for the check's real request.
+    pub fn preconnect(&self, origin: &str) {
+        let origin = origin.trim_end_matches('/').to_string();
+        if !(origin.starts_with("https://") || origin.starts_with("http://")) {
+            return;
+        }
+        {
+            let mut map = match self.shared.0.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            let key = format!("preconnect:{origin}");
+            if map.contains_key(&key) {
+                return;
+            }
+            map.insert(key, SharedCell::default());
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.trace.push(format!(
+            "preconnect: HEAD {origin}/ (no credentials; opens the connection early)"
+        ));
+        let request = self.http.head(format!("{origin}/")).timeout(self.timeout);
+        handle.spawn(async move {
+            let _ = request.send().await;
+        });
+    }
+
     /// Runs `work` once per context and key; later callers (other registries of a fleet run)
     /// get a clone of the first result. Keys name what the value depends on, for example
     /// `docker.daemon` or `entra:<source>:<audience>`.

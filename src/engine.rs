@@ -123,6 +123,14 @@ pub async fn run(
     // A check's bound: several network steps in a row, each bounded by --timeout.
     let per_check = ctx.timeout * 4 + Duration::from_secs(2);
 
+    // Connections that checks will need only after their prerequisites: opened now.
+    for check in checks {
+        if selected.get(check.id()) == Some(&Selected::Run) {
+            if let Some(origin) = check.preconnect(&cx) {
+                ctx.preconnect(&origin);
+            }
+        }
+    }
     let mut futures: BTreeMap<&'static str, Shared<BoxFuture<'_, Done>>> = BTreeMap::new();
     let order = topological(checks, &providers);
     for index in order {

@@ -135,9 +135,49 @@ async fn three_registries_one_report_worst_exit() {
         entra_posts <= 3,
         "{entra_posts} Entra token requests for 3 registries"
     );
+    // One ARM listing of the subscription's registries serves all three.
+    let listings = bed
+        .request_log()
+        .iter()
+        .filter(|r| {
+            r.listener == "arm"
+                && r.method == "GET"
+                && r.path
+                    .ends_with("/providers/Microsoft.ContainerRegistry/registries")
+        })
+        .count();
+    assert_eq!(listings, 1, "{:#?}", bed.request_log());
+    // The connections to ARM and Graph were opened at the start, once per run, by a HEAD that
+    // carries no credential (both answer 401).
+    let mut heads = Vec::new();
+    for _ in 0..40 {
+        heads = bed
+            .request_log()
+            .into_iter()
+            .filter(|r| r.method == "HEAD")
+            .map(|r| (r.listener, r.path, r.status))
+            .collect::<Vec<_>>();
+        if heads.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    heads.sort();
+    assert_eq!(
+        heads,
+        vec![
+            ("arm".to_string(), "/".to_string(), 401),
+            ("graph".to_string(), "/".to_string(), 401)
+        ]
+    );
     for run in &runs {
         let out = render::json::render(&run.report);
         assert!(!out.contains("CANARY"), "a secret leaked");
+        assert!(
+            run.trace.iter().any(|l| l.starts_with("preconnect: HEAD")),
+            "{:?}",
+            run.trace
+        );
     }
 }
 

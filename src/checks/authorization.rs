@@ -164,6 +164,10 @@ impl Check for RegistryArm {
     fn provides(&self) -> &'static [Fact] {
         &[Fact::ArmRegistry]
     }
+    fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
+        let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+        super::env_service_principal(cx, false).then(|| arm::endpoint(cx.ctx, cloud))
+    }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { registry_arm(cx).await })
     }

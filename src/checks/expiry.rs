@@ -93,6 +93,10 @@ impl Check for Timeline {
     fn consults(&self) -> &'static [Fact] {
         LATER_FACTS
     }
+    fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
+        let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+        super::env_service_principal(cx, true).then(|| entra::graph_endpoint(cx.ctx, cloud))
+    }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { timeline(cx).await })
     }

@@ -217,11 +217,35 @@ pub trait Check: Send + Sync {
     fn consults(&self) -> &'static [Fact] {
         &[]
     }
+    /// A host (`https://host[:port]`) the check will call once its prerequisites are done, when
+    /// the options say it will: the engine opens that connection at the start of the run
+    /// ([`Context::preconnect`](crate::context::Context::preconnect)).
+    fn preconnect(&self, _cx: &CheckCx<'_>) -> Option<String> {
+        None
+    }
     /// `Some(reason)` when the options make this check irrelevant (e.g. `--vnet` not given).
     fn not_requested(&self, _args: &CheckArgs, _lang: Lang) -> Option<String> {
         None
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome>;
+}
+
+/// Whether the run will ask Entra for tokens as a service principal from the environment
+/// (client secret, certificate or federated token file), so that ARM and Graph will be called:
+/// the condition under which their connections are opened early. `secret_only` narrows it to a
+/// client secret (the only credential whose end date is read from Graph).
+pub fn env_service_principal(cx: &CheckCx<'_>, secret_only: bool) -> bool {
+    use crate::cli::AuthSource;
+    let source_allows = match cx.args.auth {
+        AuthSource::Auto => cx.args.username.is_none(),
+        AuthSource::Env => true,
+        AuthSource::WorkloadIdentity => !secret_only,
+        _ => false,
+    };
+    let has = |k: &str| cx.ctx.env(k).is_some();
+    let secret = has("AZURE_CLIENT_SECRET");
+    let other = has("AZURE_CLIENT_CERTIFICATE_PATH") || has("AZURE_FEDERATED_TOKEN_FILE");
+    source_allows && has("AZURE_CLIENT_ID") && (secret || (!secret_only && other))
 }
 
 /// Every check, in report order. The engine runs each as soon as the providers of the
@@ -292,6 +316,9 @@ impl Check for Shared {
     }
     fn consults(&self) -> &'static [Fact] {
         self.0.consults()
+    }
+    fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
+        self.0.preconnect(cx)
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
         self.0.not_requested(args, lang)

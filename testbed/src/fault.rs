@@ -42,6 +42,11 @@ pub enum Fault {
     AppNotRegistered,
     /// Every response is delayed by this many milliseconds (also a latency knob).
     Slow { ms: u64 },
+    /// A network round-trip time in milliseconds: every response is delayed by it (as `slow`),
+    /// and every new connection first waits one round trip for TCP's handshake plus, on the TLS
+    /// listeners, one for the TLS 1.3 handshake. Global only (a connection is priced before its
+    /// Host is known). The benchmark's latency knob.
+    Rtt { ms: u64 },
     /// Connections are accepted and requests never answered.
     Hang,
     /// Response bodies are sent one byte per `interval_ms` (default 1000).
@@ -196,6 +201,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "anonymous-pull",
     "app-not-registered",
     "slow",
+    "rtt",
     "hang",
     "trickle",
     "refresh-exchange-error",
@@ -233,6 +239,7 @@ impl Fault {
             Fault::AnonymousPull(_) => "anonymous-pull",
             Fault::AppNotRegistered => "app-not-registered",
             Fault::Slow { .. } => "slow",
+            Fault::Rtt { .. } => "rtt",
             Fault::Hang => "hang",
             Fault::Trickle { .. } => "trickle",
             Fault::RefreshExchangeError { .. } => "refresh-exchange-error",
@@ -260,6 +267,7 @@ impl fmt::Display for Fault {
                 write!(f, "anonymous-pull={}", if *on { "on" } else { "off" })
             }
             Fault::Slow { ms } => write!(f, "slow={ms}"),
+            Fault::Rtt { ms } => write!(f, "rtt={ms}"),
             Fault::Trickle { interval_ms } => write!(f, "trickle={interval_ms}"),
             Fault::RefreshExchangeError { status } => write!(f, "refresh-exchange-error={status}"),
             Fault::AccessTokenError { status } => write!(f, "access-token-error={status}"),
@@ -324,6 +332,9 @@ impl FromStr for Fault {
             "app-not-registered" => plain(Fault::AppNotRegistered),
             "slow" => Ok(Fault::Slow {
                 ms: num(s, value, 1000)?,
+            }),
+            "rtt" => Ok(Fault::Rtt {
+                ms: num(s, value, 50)?,
             }),
             "hang" => plain(Fault::Hang),
             "trickle" => Ok(Fault::Trickle {
@@ -398,6 +409,8 @@ mod tests {
             assert_eq!(again, fault);
         }
         assert_eq!("slow=50".parse::<Fault>(), Ok(Fault::Slow { ms: 50 }));
+        assert_eq!("rtt=20".parse::<Fault>(), Ok(Fault::Rtt { ms: 20 }));
+        assert_eq!("rtt".parse::<Fault>(), Ok(Fault::Rtt { ms: 50 }));
         assert_eq!(
             "anonymous-pull=off".parse::<Fault>(),
             Ok(Fault::AnonymousPull(false))

@@ -370,31 +370,51 @@ impl TestBed {
 
         let svc_tls = server::tls_config(Arc::new(server::FixedCert(inner.pki.service.clone())));
         let reg_tls = server::tls_config(Arc::new(server::RegistryCert(Arc::downgrade(&inner))));
+        let weak = Arc::downgrade(&inner);
+        let rtt: server::ConnectionRtt = Arc::new(move || {
+            weak.upgrade()
+                .map(|inner| {
+                    inner
+                        .faults_for(None)
+                        .iter()
+                        .find_map(|f| match f {
+                            Fault::Rtt { ms } => Some(*ms),
+                            _ => None,
+                        })
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0)
+        });
         let tasks = vec![
             server::spawn_listener(
                 entra,
                 Some(svc_tls.clone()),
                 entra::router(inner.clone(), Listener::Entra),
+                rtt.clone(),
             ),
             server::spawn_listener(
                 arm,
                 Some(svc_tls.clone()),
                 arm::router(inner.clone(), Listener::Arm),
+                rtt.clone(),
             ),
             server::spawn_listener(
                 graph,
                 Some(svc_tls),
                 graph::router(inner.clone(), Listener::Graph),
+                rtt.clone(),
             ),
             server::spawn_listener(
                 identity,
                 None,
                 identity::router(inner.clone(), Listener::Identity),
+                rtt.clone(),
             ),
             server::spawn_listener(
                 registry,
                 Some(reg_tls),
                 login::router(inner.clone(), Listener::Registry),
+                rtt.clone(),
             ),
         ];
         Ok(TestBed {

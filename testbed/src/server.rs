@@ -92,12 +92,16 @@ impl ResolvesServerCert for RegistryCert {
     }
 }
 
+/// The round-trip time a new connection is charged (the global `rtt` fault), in milliseconds.
+pub(crate) type ConnectionRtt = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// Accept connections forever (until the returned task is aborted; that also aborts every
-/// connection task).
+/// connection task). A new connection first waits out its handshakes' round trips (`rtt`).
 pub(crate) fn spawn_listener(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     router: axum::Router,
+    rtt: ConnectionRtt,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
@@ -116,7 +120,13 @@ pub(crate) fn spawn_listener(
             let _ = stream.set_nodelay(true);
             let router = router.clone();
             let acceptor = acceptor.clone();
+            // TCP's handshake, and TLS 1.3's, each cost the client one round trip.
+            let handshakes = if acceptor.is_some() { 2 } else { 1 };
+            let setup = Duration::from_millis(rtt().saturating_mul(handshakes));
             conns.spawn(async move {
+                if !setup.is_zero() {
+                    tokio::time::sleep(setup).await;
+                }
                 let service = hyper::service::service_fn(
                     move |mut req: hyper::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(ClientAddr(peer));
@@ -185,7 +195,7 @@ pub(crate) async fn front(
         registry: registry.clone(),
     };
     for f in &faults {
-        if let Fault::Slow { ms } = f {
+        if let Fault::Slow { ms } | Fault::Rtt { ms } = f {
             tokio::time::sleep(Duration::from_millis(*ms)).await;
         }
     }

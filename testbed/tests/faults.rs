@@ -104,6 +104,36 @@ async fn network_access_faults() {
     assert!(t.elapsed() >= Duration::from_millis(300));
     bed.clear_faults();
 
+    // rtt: a new connection pays TCP's and TLS's round trips before its first answer; a
+    // request on the same connection pays only its own.
+    bed.set_fault(None, Fault::Rtt { ms: 200 });
+    let fresh = client(&bed, &["contosoreg"]);
+    let t = Instant::now();
+    let status = fresh
+        .get(url(&bed, "contosoreg", "/v2/"))
+        .send()
+        .await
+        .expect("v2")
+        .status();
+    assert_eq!(status, 401);
+    let first = t.elapsed();
+    assert!(first >= Duration::from_millis(600), "{first:?}");
+    let t = Instant::now();
+    let status = fresh
+        .get(url(&bed, "contosoreg", "/v2/"))
+        .send()
+        .await
+        .expect("v2")
+        .status();
+    assert_eq!(status, 401);
+    let again = t.elapsed();
+    assert!(again >= Duration::from_millis(200), "{again:?}");
+    assert!(
+        again < first,
+        "the second request reused the connection: {again:?} vs {first:?}"
+    );
+    bed.clear_faults();
+
     bed.set_fault(Some("contosoreg"), Fault::Hang);
     let quick = client(&bed, &["contosoreg"]);
     let r = tokio::time::timeout(
