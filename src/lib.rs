@@ -148,7 +148,8 @@ pub async fn run_check_with(
 }
 
 /// Checks several registries at once, at most `jobs` in flight, sharing one context (one
-/// HTTP connection pool, one set of credentials). Results come back in the order given.
+/// HTTP connection pool, one set of credentials). Each registry runs as a task of its own, so
+/// that the runtime's threads share the TLS and JSON work. Results come back in the order given.
 pub async fn run_fleet(
     args: &CheckArgs,
     names: &[String],
@@ -157,8 +158,18 @@ pub async fn run_fleet(
     jobs: usize,
 ) -> Result<Vec<CheckRun>, UsageError> {
     use futures::stream::{self, StreamExt};
-    stream::iter(names.iter())
-        .map(|name| run_check_with(args, name, ctx, lang))
+    stream::iter(names.iter().cloned())
+        .map(|name| {
+            let (args, ctx) = (args.clone(), ctx.clone());
+            let task = tokio::spawn(async move { run_check_with(&args, &name, &ctx, lang).await });
+            async move {
+                task.await.unwrap_or_else(|e| {
+                    Err(UsageError::Other(format!(
+                        "internal error: a registry's run ended abnormally: {e}"
+                    )))
+                })
+            }
+        })
         .buffered(jobs.max(1))
         .collect::<Vec<_>>()
         .await

@@ -147,6 +147,13 @@ async fn three_registries_one_report_worst_exit() {
         })
         .count();
     assert_eq!(listings, 1, "{:#?}", bed.request_log());
+    // One Graph lookup of the application's secrets serves all three too.
+    let graph_gets = bed
+        .request_log()
+        .iter()
+        .filter(|r| r.listener == "graph" && r.method == "GET")
+        .count();
+    assert_eq!(graph_gets, 1, "{:#?}", bed.request_log());
     // The connections to ARM and Graph were opened at the start, once per run, by a HEAD that
     // carries no credential (both answer 401).
     let mut heads = Vec::new();

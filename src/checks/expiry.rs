@@ -73,6 +73,15 @@ struct Timeline;
 /// What the timeline reads once the checks providing them are done.
 const LATER_FACTS: &[Fact] = &[Fact::RefreshToken, Fact::AccessToken, Fact::Permissions];
 
+/// Graph's answer about one application, shared by the registries of a run.
+#[derive(Clone)]
+struct GraphAnswer {
+    status: u16,
+    json: Option<Value>,
+    /// The server's Date header and the local clock when it arrived.
+    date: Option<(i64, i64)>,
+}
+
 type SecretDates = Result<Vec<(String, Option<i64>, Option<i64>)>, String>;
 
 impl Check for Timeline {
@@ -569,25 +578,38 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
         "{}/v1.0/applications(appId='{app_id}')",
         entra::graph_endpoint(cx.ctx, cloud)
     );
-    let rb = cx
+    // One application, one request per run: every registry of a fleet shares the answer.
+    let key = format!("graph:application:{url}");
+    let fetched: Result<GraphAnswer, String> = cx
         .ctx
-        .http()
-        .get(&url)
-        .bearer_auth(token.expose())
-        .header("Accept", "application/json");
-    let resp = cx
-        .ctx
-        .send(rb)
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    if let Some(d) = entra::date_header(&resp) {
+        .once(&key, || async {
+            let rb = cx
+                .ctx
+                .http()
+                .get(&url)
+                .bearer_auth(token.expose())
+                .header("Accept", "application/json");
+            let resp = cx
+                .ctx
+                .send(rb)
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
+            Ok(GraphAnswer {
+                status: resp.status,
+                json: resp.json(),
+                date: entra::date_header(&resp).map(|d| (d, cx.ctx.clock.unix())),
+            })
+        })
+        .await;
+    let resp = fetched?;
+    if let Some((server_unix, local_unix)) = resp.date {
         cx.facts().server_dates.push(super::ServerDate {
             url: url.clone(),
-            server_unix: d,
-            local_unix: cx.ctx.clock.unix(),
+            server_unix,
+            local_unix,
         });
     }
-    let json = resp.json();
+    let json = resp.json;
     if resp.status != 200 {
         let err = json
             .as_ref()
