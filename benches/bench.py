@@ -83,6 +83,13 @@ class Bed:
     def requests(self):
         return json.loads(self.cmd("log"))["requests"]
 
+    def connections(self):
+        """Connections accepted since the last clear-log, as 'listener[/host]': count."""
+        return {
+            (c["listener"] + (f"/{c['host']}" if c["host"] else "")): c["count"]
+            for c in json.loads(self.cmd("log")).get("connections", [])
+        }
+
     def close(self):
         try:
             self.proc.stdin.write("quit\n")
@@ -161,6 +168,7 @@ class Doctor:
                            capture_output=True, text=True, timeout=600)
         wall = (time.monotonic() - t0) * 1000.0
         requests = self.bed.requests()
+        connections = self.bed.connections()
         try:
             report = json.loads(r.stdout)
         except json.JSONDecodeError:
@@ -180,6 +188,7 @@ class Doctor:
             "bed_requests": [
                 f'{q["listener"]} {q["method"]} {q["path"]} -> {q["status"]}' for q in requests
             ],
+            "connections": connections,
             "stderr_tail": r.stderr.splitlines()[-5:] if r.returncode not in (0, 1) else [],
         }
 
@@ -254,9 +263,11 @@ class Az:
         wall = (time.monotonic() - t0) * 1000.0
         lines = [l for l in (r.stdout + "\n" + r.stderr).splitlines() if l.strip()]
         requests = self.bed.requests()
+        connections = self.bed.connections()
         return {
             "exit": r.returncode,
             "wall_ms": round(wall, 1),
+            "connections": connections,
             "output": [l for l in lines if "aka.ms" not in l][:40],
             "bed_requests": [
                 f'{q["listener"]} {q["method"]} {q["path"]} -> {q["status"]}' for q in requests
@@ -523,6 +534,9 @@ def summary(res):
                        f"lines in the -v trace: {len(probe.get('trace', []))}")
             out.append("  requests, in the order the bed answered them: "
                        + "; ".join(probe.get("bed_requests", [])))
+            if probe.get("connections"):
+                out.append("  connections the bed accepted: " + ", ".join(
+                    f"{k} {v}" for k, v in sorted(probe["connections"].items())))
     az = res.get("az") or {}
     if az:
         out.append("")
@@ -537,6 +551,10 @@ def summary(res):
                     continue
                 out.append(f"| {azid} | {l} ms | {v['median_ms']:.0f} ms | {d['median_ms']:.0f} ms "
                            f"| {v['median_ms'] / d['median_ms']:.1f}x |")
+        azh = (az.get("healthy") or {}).get("50", {}).get("probe", {})
+        if azh.get("connections"):
+            out.append("\naz connections the bed accepted (healthy, 50 ms): " + ", ".join(
+                f"{k} {v}" for k, v in sorted(azh["connections"].items())))
         if az.get("peak_rss_kb_healthy_50"):
             out.append(f"\naz peak RSS (healthy, 50 ms): {az['peak_rss_kb_healthy_50'] / 1024:.1f} MiB")
     f = res.get("fleet")

@@ -9,7 +9,8 @@
 //!                       one for TLS's (the bed's `rtt` fault instead of `slow`); off at start
 //! fault NAME[=VALUE]    switch a fault on, for every registry (e.g. public-access-disabled)
 //! reset                 switch every fault off (the latency stays)
-//! log                   print the request log as JSON, oldest first
+//! log                   print the request log as JSON, oldest first, and the connections
+//!                       accepted per listener and TLS server name
 //! clear-log             forget the request log
 //! quit                  stop (so does the end of standard input)
 //! ```
@@ -260,7 +261,14 @@ fn obey(bed: &TestBed, line: &str, net: &mut Net) -> Result<String, String> {
                            "path": r.path, "status": r.status, "registry": r.registry})
                 })
                 .collect();
-            Ok(json!({ "requests": log }).to_string())
+            let connections: Vec<_> = bed
+                .connections()
+                .into_iter()
+                .map(|((listener, host), count)| {
+                    json!({"listener": listener, "host": host, "count": count})
+                })
+                .collect();
+            Ok(json!({ "requests": log, "connections": connections }).to_string())
         }
         "clear-log" => {
             bed.clear_request_log();

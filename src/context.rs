@@ -437,8 +437,12 @@ fn build_http(
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
 ) -> Result<reqwest::Client, UsageError> {
+    // HTTP/2 where the server offers it: one connection per host carries every request,
+    // including those sent while another is in flight.
+    let mut config = (**tls).clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut builder = reqwest::Client::builder()
-        .tls_backend_preconfigured((**tls).clone())
+        .tls_backend_preconfigured(config)
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .timeout(timeout * 2)

@@ -147,6 +147,27 @@ async fn three_registries_one_report_worst_exit() {
         })
         .count();
     assert_eq!(listings, 1, "{:#?}", bed.request_log());
+    // Connection reuse: every request to a host after the first rides the same connection
+    // (HTTP/2). Each login server sees the TLS check's own handshake and one connection for all
+    // of its requests; ARM one; Entra at most one per token requested together at the start;
+    // Graph at most the early opener and one.
+    let conns = bed.connections();
+    let count = |listener: &str, host: &str| {
+        conns
+            .get(&(listener.to_string(), host.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    for n in &names {
+        assert_eq!(
+            count("registry", n.split(':').next().unwrap_or("")),
+            2,
+            "{conns:?}"
+        );
+    }
+    assert_eq!(count("arm", ""), 1, "{conns:?}");
+    assert!(count("entra", "") <= 3, "{conns:?}");
+    assert!((1..=2).contains(&count("graph", "")), "{conns:?}");
     // One Graph lookup of the application's secrets serves all three too.
     let graph_gets = bed
         .request_log()

@@ -330,7 +330,7 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
                     matches!(m, "PUT" | "PATCH" | "DELETE")
                         || (m == "POST" && !r.path.ends_with("/listCredentials"))
                 }
-                "graph" => m != "GET",
+                "graph" => !matches!(m, "GET" | "HEAD"),
                 _ => false,
             }
         })

@@ -396,6 +396,9 @@ fn check(
         let runs = crate::run_fleet(&args, &names, &ctx, lang, jobs).await?;
         Ok::<_, crate::context::UsageError>((runs, ctx.redactor.clone()))
     });
+    // Work still in flight (a connection opener, a name lookup on a blocking thread that a
+    // timeout gave up on) must not keep the process alive once the answer is known.
+    runtime.shutdown_background();
     if let Some((bar, _)) = &spinner {
         bar.finish_and_clear();
     }

@@ -39,7 +39,7 @@ pub use state::{
 };
 
 use server::Listener;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -200,6 +200,8 @@ impl BedSpec {
 pub(crate) struct Inner {
     pub(crate) state: Mutex<BedState>,
     pub(crate) log: Mutex<Vec<LoggedRequest>>,
+    /// Connections accepted (handshake done), by listener and TLS server name.
+    pub(crate) connections: Mutex<BTreeMap<(String, String), usize>>,
     pub(crate) pki: crypto::Pki,
     /// registry name -> docker-registry address
     pub(crate) backends: HashMap<String, SocketAddr>,
@@ -220,6 +222,25 @@ pub(crate) struct Ports {
 }
 
 impl Inner {
+    /// The global `rtt` fault's round-trip time (0 without it): what a new connection pays.
+    pub(crate) fn connection_rtt_ms(&self) -> u64 {
+        self.faults_for(None)
+            .iter()
+            .find_map(|f| match f {
+                Fault::Rtt { ms } => Some(*ms),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+    pub(crate) fn log_connection(&self, listener: server::Listener, sni: Option<String>) {
+        let key = (listener.name().to_string(), sni.unwrap_or_default());
+        *self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
+    }
     pub(crate) fn state(&self) -> MutexGuard<'_, BedState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -362,6 +383,7 @@ impl TestBed {
         let inner = Arc::new(Inner {
             state: Mutex::new(state),
             log: Mutex::new(Vec::new()),
+            connections: Mutex::new(BTreeMap::new()),
             pki,
             backends,
             client,
@@ -371,50 +393,41 @@ impl TestBed {
         let svc_tls = server::tls_config(Arc::new(server::FixedCert(inner.pki.service.clone())));
         let reg_tls = server::tls_config(Arc::new(server::RegistryCert(Arc::downgrade(&inner))));
         let weak = Arc::downgrade(&inner);
-        let rtt: server::ConnectionRtt = Arc::new(move || {
-            weak.upgrade()
-                .map(|inner| {
-                    inner
-                        .faults_for(None)
-                        .iter()
-                        .find_map(|f| match f {
-                            Fault::Rtt { ms } => Some(*ms),
-                            _ => None,
-                        })
-                        .unwrap_or(0)
-                })
-                .unwrap_or(0)
-        });
         let tasks = vec![
             server::spawn_listener(
                 entra,
                 Some(svc_tls.clone()),
                 entra::router(inner.clone(), Listener::Entra),
-                rtt.clone(),
+                Listener::Entra,
+                weak.clone(),
             ),
             server::spawn_listener(
                 arm,
                 Some(svc_tls.clone()),
                 arm::router(inner.clone(), Listener::Arm),
-                rtt.clone(),
+                Listener::Arm,
+                weak.clone(),
             ),
             server::spawn_listener(
                 graph,
                 Some(svc_tls),
                 graph::router(inner.clone(), Listener::Graph),
-                rtt.clone(),
+                Listener::Graph,
+                weak.clone(),
             ),
             server::spawn_listener(
                 identity,
                 None,
                 identity::router(inner.clone(), Listener::Identity),
-                rtt.clone(),
+                Listener::Identity,
+                weak.clone(),
             ),
             server::spawn_listener(
                 registry,
                 Some(reg_tls),
                 login::router(inner.clone(), Listener::Registry),
-                rtt.clone(),
+                Listener::Registry,
+                weak.clone(),
             ),
         ];
         Ok(TestBed {
@@ -583,12 +596,27 @@ impl TestBed {
             .clone()
     }
     /// Forget the request log.
+    /// Forgets the request log and the connection counts.
     pub fn clear_request_log(&self) {
         self.inner
             .log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.inner
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+    /// Connections accepted since the start (or the last `clear_request_log`), by listener
+    /// (`entra`, `arm`, `graph`, `identity`, `registry`) and TLS server name (empty without SNI).
+    pub fn connections(&self) -> BTreeMap<(String, String), usize> {
+        self.inner
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     /// Mint an ACR access token for a registry directly (for tests of the real registry).
     pub fn acr_access_token(&self, registry: &str, access: &[(&str, &str, &[&str])]) -> String {

@@ -92,16 +92,15 @@ impl ResolvesServerCert for RegistryCert {
     }
 }
 
-/// The round-trip time a new connection is charged (the global `rtt` fault), in milliseconds.
-pub(crate) type ConnectionRtt = Arc<dyn Fn() -> u64 + Send + Sync>;
-
 /// Accept connections forever (until the returned task is aborted; that also aborts every
-/// connection task). A new connection first waits out its handshakes' round trips (`rtt`).
+/// connection task). A new connection first waits out its handshakes' round trips (the global
+/// `rtt` fault), and is counted in the bed's connection log once its handshake is done.
 pub(crate) fn spawn_listener(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     router: axum::Router,
-    rtt: ConnectionRtt,
+    kind: Listener,
+    bed: std::sync::Weak<Inner>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
@@ -122,7 +121,9 @@ pub(crate) fn spawn_listener(
             let acceptor = acceptor.clone();
             // TCP's handshake, and TLS 1.3's, each cost the client one round trip.
             let handshakes = if acceptor.is_some() { 2 } else { 1 };
-            let setup = Duration::from_millis(rtt().saturating_mul(handshakes));
+            let rtt = bed.upgrade().map(|b| b.connection_rtt_ms()).unwrap_or(0);
+            let setup = Duration::from_millis(rtt.saturating_mul(handshakes));
+            let bed = bed.clone();
             conns.spawn(async move {
                 if !setup.is_zero() {
                     tokio::time::sleep(setup).await;
@@ -146,11 +147,18 @@ pub(crate) fn spawn_listener(
                             Ok(Ok(s)) => s,
                             _ => return,
                         };
+                        if let Some(bed) = bed.upgrade() {
+                            let sni = tls.get_ref().1.server_name().map(str::to_string);
+                            bed.log_connection(kind, sni);
+                        }
                         let _ = builder
                             .serve_connection_with_upgrades(TokioIo::new(tls), service)
                             .await;
                     }
                     None => {
+                        if let Some(bed) = bed.upgrade() {
+                            bed.log_connection(kind, None);
+                        }
                         let _ = builder
                             .serve_connection_with_upgrades(TokioIo::new(stream), service)
                             .await;
