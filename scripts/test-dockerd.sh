@@ -21,19 +21,9 @@ PIDFILE="$STATE/dockerd.pid"
 DOCKER="${DOCKER:-docker}"
 DOCKERD="${DOCKERD:-dockerd}"
 
-stop() {
-  if [ -f "$PIDFILE" ]; then
-    pid="$(cat "$PIDFILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-      done
-    fi
-    rm -f "$PIDFILE"
-  fi
-}
+# shellcheck source=lib-service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-service.sh"
+stop() { stop_pidfile "$PIDFILE"; }
 
 if [ "${1:-start}" = "stop" ]; then
   stop

@@ -24,19 +24,9 @@ XDG="$DIR/xdg"
 SOCK="$XDG/podman/podman.sock"
 PIDFILE="$DIR/podman-service.pid"
 
-stop() {
-  if [ -f "$PIDFILE" ]; then
-    pid="$(cat "$PIDFILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-    fi
-    rm -f "$PIDFILE"
-  fi
-}
+# shellcheck source=lib-service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-service.sh"
+stop() { stop_pidfile "$PIDFILE"; }
 
 if [ "$cmd" = "stop" ]; then
   stop
