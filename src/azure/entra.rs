@@ -489,45 +489,122 @@ impl std::fmt::Debug for ClientCertificate {
     }
 }
 
-/// Reads a PEM file with a certificate and its RSA key.
-pub fn load_certificate(path: &Path) -> Result<ClientCertificate, String> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+/// The environment variable holding the password of a protected certificate file (the name the
+/// Azure SDKs read).
+pub const CERTIFICATE_PASSWORD_VAR: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+
+/// A private key as found in a certificate file.
+enum KeyDer {
+    Pkcs8(Vec<u8>),
+    Pkcs1(Vec<u8>),
+}
+
+/// Reads the certificate file the Azure SDKs accept in `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM
+/// file with the certificate and its RSA key (unencrypted, or an `ENCRYPTED PRIVATE KEY`
+/// opened with `password`), or a PKCS#12 file (`.pfx`, `.p12`) opened with `password`.
+pub fn load_certificate(path: &Path, password: Option<&str>) -> Result<ClientCertificate, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.len() > 1024 * 1024 {
         return Err("larger than 1 MiB".into());
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if String::from_utf8_lossy(&bytes).contains("ENCRYPTED PRIVATE KEY") {
-        return Err(
-            "the private key is encrypted; acr-doctor reads unencrypted PEM keys only".into(),
-        );
-    }
-    let cert = CertificateDer::pem_slice_iter(&bytes)
-        .next()
-        .ok_or_else(|| "no CERTIFICATE block".to_string())?
-        .map_err(|e| format!("bad CERTIFICATE block: {e:?}"))?;
-    let key = PrivateKeyDer::from_pem_slice(&bytes)
-        .map_err(|_| "no private key block (PRIVATE KEY or RSA PRIVATE KEY)".to_string())?;
+    let (cert, key) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        pem_parts(&bytes, password)?
+    } else if bytes.first() == Some(&0x30) {
+        pkcs12_parts(&bytes, password)?
+    } else {
+        return Err("neither PEM nor PKCS#12 (.pfx): no \"-----BEGIN\" line and not DER".into());
+    };
     let key = match &key {
-        PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
-        PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
-        _ => return Err("the private key is not an RSA key (Entra assertions are RS256)".into()),
+        KeyDer::Pkcs8(der) => ring::signature::RsaKeyPair::from_pkcs8(der),
+        KeyDer::Pkcs1(der) => ring::signature::RsaKeyPair::from_der(der),
     }
     .map_err(|e| format!("the private key is not a usable RSA key: {e}"))?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+    let (_, parsed) = x509_parser::parse_x509_certificate(&cert)
         .map_err(|e| format!("the certificate cannot be parsed: {e}"))?;
     let validity = parsed.validity();
     use sha2::Digest;
-    let sha = sha2::Sha256::digest(cert.as_ref());
+    let sha = sha2::Sha256::digest(&cert);
     Ok(ClientCertificate {
-        der: cert.as_ref().to_vec(),
         subject: parsed.subject().to_string(),
         not_before: validity.not_before.timestamp(),
         not_after: validity.not_after.timestamp(),
         sha256_hex: sha.iter().map(|b| format!("{b:02x}")).collect(),
+        der: cert,
         key,
     })
+}
+
+/// The first certificate and the private key of a PEM file.
+fn pem_parts(bytes: &[u8], password: Option<&str>) -> Result<(Vec<u8>, KeyDer), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let text = String::from_utf8_lossy(bytes);
+    let cert = CertificateDer::pem_slice_iter(bytes)
+        .next()
+        .ok_or_else(|| "no CERTIFICATE block".to_string())?
+        .map_err(|e| format!("bad CERTIFICATE block: {e:?}"))?
+        .as_ref()
+        .to_vec();
+    if let Some(block) = pem_block(&text, "ENCRYPTED PRIVATE KEY") {
+        let Some(password) = password else {
+            return Err(format!(
+                "the private key is encrypted: put its password in {CERTIFICATE_PASSWORD_VAR}"
+            ));
+        };
+        let (_, doc) = pkcs8::der::Document::from_pem(block)
+            .map_err(|e| format!("bad ENCRYPTED PRIVATE KEY block: {e}"))?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+            .map_err(|e| format!("bad ENCRYPTED PRIVATE KEY block: {e}"))?;
+        let plain = info.decrypt(password).map_err(|e| {
+            format!("the private key cannot be decrypted with {CERTIFICATE_PASSWORD_VAR} ({e}): wrong password, or an encryption other than PBES2")
+        })?;
+        return Ok((cert, KeyDer::Pkcs8(plain.as_bytes().to_vec())));
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err("the private key is encrypted in OpenSSL's legacy format; convert it to PKCS#8 with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out key-pkcs8.pem`".into());
+    }
+    let key = PrivateKeyDer::from_pem_slice(bytes)
+        .map_err(|_| "no private key block (PRIVATE KEY or RSA PRIVATE KEY)".to_string())?;
+    match key {
+        PrivateKeyDer::Pkcs8(k) => Ok((cert, KeyDer::Pkcs8(k.secret_pkcs8_der().to_vec()))),
+        PrivateKeyDer::Pkcs1(k) => Ok((cert, KeyDer::Pkcs1(k.secret_pkcs1_der().to_vec()))),
+        _ => Err("the private key is not an RSA key (Entra assertions are RS256)".into()),
+    }
+}
+
+/// The text of one PEM block with `label`, markers included.
+fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(&text[start..stop])
+}
+
+/// The entity certificate and private key of a PKCS#12 file.
+fn pkcs12_parts(bytes: &[u8], password: Option<&str>) -> Result<(Vec<u8>, KeyDer), String> {
+    use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+    let store = KeyStore::from_pkcs12(bytes, password.unwrap_or(""), Pkcs12ImportPolicy::Strict)
+        .map_err(|e| match (e, password) {
+            (p12_keystore::error::Error::MacError(_), None) => format!(
+                "the PKCS#12 file is password-protected: put its password in {CERTIFICATE_PASSWORD_VAR}"
+            ),
+            (p12_keystore::error::Error::MacError(_), Some(_)) => format!(
+                "the PKCS#12 file does not open with the password in {CERTIFICATE_PASSWORD_VAR}"
+            ),
+            (e, _) => format!("not a PKCS#12 file acr-doctor can read: {e}"),
+        })?;
+    let (_, chain) = store
+        .private_key_chain()
+        .ok_or_else(|| "the PKCS#12 file holds no private key with its certificate".to_string())?;
+    let cert = chain.certs().first().ok_or_else(|| {
+        "the PKCS#12 file holds a private key without its certificate".to_string()
+    })?;
+    Ok((
+        cert.as_der().to_vec(),
+        KeyDer::Pkcs8(chain.key().as_der().to_vec()),
+    ))
 }
 
 impl ClientCertificate {
@@ -606,5 +683,85 @@ mod tests {
             scope_for("https://management.azure.com/"),
             "https://management.azure.com/.default"
         );
+    }
+}
+
+/// The protected certificate files of tests/fixtures, made with OpenSSL 3 from client-cert.pem
+/// (see tests/fixtures/README.md): each must give the same certificate and a key that signs.
+#[cfg(test)]
+mod certificate_files {
+    use super::*;
+
+    const PASSWORD: &str = "fixture-password";
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    fn plain() -> ClientCertificate {
+        load_certificate(&fixture("client-cert.pem"), None).expect("plain PEM")
+    }
+
+    fn same_and_signs(c: &ClientCertificate) {
+        let p = plain();
+        assert_eq!(c.sha256_hex, p.sha256_hex);
+        assert_eq!(c.subject, p.subject);
+        let jwt = c
+            .assertion(
+                "https://login.example/t/oauth2/v2.0/token",
+                "app",
+                1_700_000_000,
+            )
+            .expect("assertion");
+        assert_eq!(jwt.expose().split('.').count(), 3);
+    }
+
+    #[test]
+    fn encrypted_pkcs8_pem_opens_with_the_password() {
+        let c = load_certificate(&fixture("client-cert-encrypted.pem"), Some(PASSWORD))
+            .expect("encrypted PEM");
+        same_and_signs(&c);
+    }
+
+    #[test]
+    fn encrypted_pkcs8_pem_without_or_with_a_wrong_password_says_so() {
+        let e = load_certificate(&fixture("client-cert-encrypted.pem"), None).unwrap_err();
+        assert!(e.contains(CERTIFICATE_PASSWORD_VAR), "{e}");
+        assert!(e.contains("encrypted"), "{e}");
+        let e = load_certificate(&fixture("client-cert-encrypted.pem"), Some("wrong")).unwrap_err();
+        assert!(e.contains("cannot be decrypted"), "{e}");
+        assert!(!e.contains("wrong\""), "{e}");
+    }
+
+    #[test]
+    fn pkcs12_files_open_with_the_password() {
+        for name in ["client-cert.pfx", "client-cert-legacy.pfx"] {
+            let c = load_certificate(&fixture(name), Some(PASSWORD))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            same_and_signs(&c);
+        }
+    }
+
+    #[test]
+    fn pkcs12_without_or_with_a_wrong_password_says_so() {
+        let e = load_certificate(&fixture("client-cert.pfx"), None).unwrap_err();
+        assert!(e.contains("password-protected"), "{e}");
+        assert!(e.contains(CERTIFICATE_PASSWORD_VAR), "{e}");
+        let e = load_certificate(&fixture("client-cert.pfx"), Some("wrong")).unwrap_err();
+        assert!(e.contains("does not open"), "{e}");
+    }
+
+    #[test]
+    fn other_files_are_named_as_such() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("x.bin");
+        std::fs::write(&path, b"\x01\x02garbage").expect("write");
+        let e = load_certificate(&path, None).unwrap_err();
+        assert!(e.contains("neither PEM nor PKCS#12"), "{e}");
+        std::fs::write(&path, b"\x30\x03\x02\x01\x00").expect("write");
+        let e = load_certificate(&path, Some("x")).unwrap_err();
+        assert!(e.contains("PKCS#12"), "{e}");
     }
 }

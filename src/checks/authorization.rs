@@ -10,7 +10,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{BasicKind, Check, CheckCx, Credential, Fact, Group, Outcome};
+use super::{BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, names, AssignedRole, Mode};
 use crate::checks::{ArmRegistry, LoginServer};
@@ -146,23 +146,17 @@ fn registry_name(cx: &CheckCx<'_>) -> String {
 struct RegistryArm;
 
 impl Check for RegistryArm {
-    fn id(&self) -> &'static str {
-        "registry.arm"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("registry settings", "レジストリ設定")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::Credential]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::RegistryName]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "registry.arm",
+            Group::Registry,
+            "registry settings",
+            "レジストリ設定",
+        )
+        .needs(&[Fact::Credential])
+        .uses(&[Fact::RegistryName])
+        .provides(&[Fact::ArmRegistry]);
+        &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
         let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
@@ -371,17 +365,15 @@ async fn arm_unreadable(
 struct RegistryCmk;
 
 impl Check for RegistryCmk {
-    fn id(&self) -> &'static str {
-        "registry.cmk"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("encryption key identity", "暗号化キーの ID")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "registry.cmk",
+            Group::Registry,
+            "encryption key identity",
+            "暗号化キーの ID",
+        )
+        .needs(&[Fact::ArmRegistry]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { registry_cmk(cx) })
@@ -994,23 +986,17 @@ fn dedup<'x>(items: impl Iterator<Item = &'x str>) -> Vec<&'x str> {
 struct AuthRepository;
 
 impl Check for AuthRepository {
-    fn id(&self) -> &'static str {
-        "auth.repository"
-    }
-    fn group(&self) -> Group {
-        Group::Authorization
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("repository access", "リポジトリへのアクセス")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::AccessToken]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::Permissions]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "auth.repository",
+            Group::Authorization,
+            "repository access",
+            "リポジトリへのアクセス",
+        )
+        .needs(&[Fact::AccessToken])
+        .uses(&[Fact::ArmRegistry])
+        .provides(&[Fact::Permissions]);
+        &META
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
         args.repository.is_none().then(|| {
@@ -1328,20 +1314,16 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
 struct AuthCatalog;
 
 impl Check for AuthCatalog {
-    fn id(&self) -> &'static str {
-        "auth.catalog"
-    }
-    fn group(&self) -> Group {
-        Group::Authorization
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("repository catalog", "リポジトリ カタログ")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::AccessToken]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "auth.catalog",
+            Group::Authorization,
+            "repository catalog",
+            "リポジトリ カタログ",
+        )
+        .needs(&[Fact::AccessToken])
+        .uses(&[Fact::ArmRegistry]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { auth_catalog(cx).await })
@@ -1516,17 +1498,15 @@ async fn auth_catalog(cx: &CheckCx<'_>) -> Outcome {
 struct AuthPrincipal;
 
 impl Check for AuthPrincipal {
-    fn id(&self) -> &'static str {
-        "auth.principal"
-    }
-    fn group(&self) -> Group {
-        Group::Authorization
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("other principal", "別のプリンシパル")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "auth.principal",
+            Group::Authorization,
+            "other principal",
+            "別のプリンシパル",
+        )
+        .needs(&[Fact::ArmRegistry]);
+        &META
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
         args.principal.is_none().then(|| {

@@ -21,11 +21,10 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{Check, CheckCx, Credential, Fact, Group, Outcome};
+use super::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::entra;
 use crate::checks::identity::rfc3339;
 use crate::finding::{RawFinding, Severity};
-use crate::lang::Lang;
 use crate::redact::{jwt_claims, Secret};
 use crate::report::TimelineEntry;
 
@@ -85,22 +84,18 @@ struct GraphAnswer {
 type SecretDates = Result<Vec<(String, Option<i64>, Option<i64>)>, String>;
 
 impl Check for Timeline {
-    fn id(&self) -> &'static str {
-        "expiry.timeline"
-    }
-    fn group(&self) -> Group {
-        Group::Expiry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("credential expiry", "資格情報の有効期限")
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::Credential, Fact::DockerConfig]
-    }
-    /// Waited for inside the check, after the Graph lookup (which needs only the credential)
-    /// has been sent: the lookup then runs beside the token and permission checks.
-    fn consults(&self) -> &'static [Fact] {
-        LATER_FACTS
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "expiry.timeline",
+            Group::Expiry,
+            "credential expiry",
+            "資格情報の有効期限",
+        )
+        .uses(&[Fact::Credential, Fact::DockerConfig])
+        // Waited for inside the check, after the Graph lookup (which needs only the credential)
+        // has been sent: the lookup then runs beside the token and permission checks.
+        .consults(LATER_FACTS);
+        &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
         let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());

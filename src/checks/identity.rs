@@ -27,7 +27,8 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    BasicKind, Check, CheckCx, Credential, Fact, Grants, Group, IdentityClaims, Outcome, ServerDate,
+    BasicKind, Check, CheckCx, Credential, Fact, Grants, Group, IdentityClaims, Meta, Outcome,
+    ServerDate,
 };
 use crate::azure::acr_token::{self, AcrToken, AcrTokenError};
 use crate::azure::cli_token::{self, CliError};
@@ -164,20 +165,16 @@ fn claims_json(claims: &IdentityClaims) -> Value {
 struct CredentialCheck;
 
 impl Check for CredentialCheck {
-    fn id(&self) -> &'static str {
-        "identity.credential"
-    }
-    fn group(&self) -> Group {
-        Group::Identity
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("credential", "資格情報")
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::RegistryName, Fact::LoginServer, Fact::DockerConfig]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::Credential]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "identity.credential",
+            Group::Identity,
+            "credential",
+            "資格情報",
+        )
+        .uses(&[Fact::RegistryName, Fact::LoginServer, Fact::DockerConfig])
+        .provides(&[Fact::Credential]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { credential(cx).await })
@@ -696,23 +693,31 @@ async fn from_env(cx: &CheckCx<'_>) -> Attempt {
         format!("service principal from AZURE_CLIENT_ID with certificate {cert_path}"),
         format!("AZURE_CLIENT_ID と証明書 {cert_path} のサービス プリンシパル"),
     );
-    let cert = match entra::load_certificate(std::path::Path::new(&cert_path)) {
-        Ok(c) => c,
-        Err(reason) => {
-            let detail = cx.t(
-                format!("AZURE_CLIENT_CERTIFICATE_PATH {cert_path} cannot be used: {reason}"),
-                format!("AZURE_CLIENT_CERTIFICATE_PATH {cert_path} を使用できません: {reason}"),
-            );
-            return Attempt::Failed(Box::new(
-                Outcome::fail(
-                    detail.clone(),
-                    RawFinding::new("SERVICE_PRINCIPAL_CREDENTIALS_INVALID", detail)
-                        .evidence("path", cert_path.clone()),
-                )
-                .evidence("source", "env"),
-            ));
-        }
-    };
+    let cert_password = cx
+        .ctx
+        .env(entra::CERTIFICATE_PASSWORD_VAR)
+        .map(str::to_string);
+    if let Some(pw) = &cert_password {
+        cx.ctx.redactor.register(pw);
+    }
+    let cert =
+        match entra::load_certificate(std::path::Path::new(&cert_path), cert_password.as_deref()) {
+            Ok(c) => c,
+            Err(reason) => {
+                let detail = cx.t(
+                    format!("AZURE_CLIENT_CERTIFICATE_PATH {cert_path} cannot be used: {reason}"),
+                    format!("AZURE_CLIENT_CERTIFICATE_PATH {cert_path} を使用できません: {reason}"),
+                );
+                return Attempt::Failed(Box::new(
+                    Outcome::fail(
+                        detail.clone(),
+                        RawFinding::new("SERVICE_PRINCIPAL_CREDENTIALS_INVALID", detail)
+                            .evidence("path", cert_path.clone()),
+                    )
+                    .evidence("source", "env"),
+                ));
+            }
+        };
     cx.facts().extra.insert(
         "client_certificate".into(),
         json!({"path": cert_path, "subject": cert.subject, "not_before": cert.not_before,
@@ -1036,20 +1041,16 @@ async fn from_docker(cx: &CheckCx<'_>) -> Attempt {
 struct RefreshTokenCheck;
 
 impl Check for RefreshTokenCheck {
-    fn id(&self) -> &'static str {
-        "identity.refresh_token"
-    }
-    fn group(&self) -> Group {
-        Group::Identity
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("refresh token", "リフレッシュ トークン")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::Credential, Fact::Challenge]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::RefreshToken]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "identity.refresh_token",
+            Group::Identity,
+            "refresh token",
+            "リフレッシュ トークン",
+        )
+        .needs(&[Fact::Credential, Fact::Challenge])
+        .provides(&[Fact::RefreshToken]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { refresh_token(cx).await })
@@ -1493,22 +1494,18 @@ fn basic_refusal(
 struct AccessTokenCheck;
 
 impl Check for AccessTokenCheck {
-    fn id(&self) -> &'static str {
-        "identity.access_token"
-    }
-    fn group(&self) -> Group {
-        Group::Identity
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("access token", "アクセス トークン")
-    }
-    // The registry's settings (ARM) matter only after the token is in hand (the anonymous
-    // probe), so the token request does not wait for them: see `await_fact` below.
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::RefreshToken]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::AccessToken]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "identity.access_token",
+            Group::Identity,
+            "access token",
+            "アクセス トークン",
+        )
+        // The registry's settings (ARM) matter only after the token is in hand (the anonymous
+        // probe), so the token request does not wait for them: see `await_fact` below.
+        .needs(&[Fact::RefreshToken])
+        .provides(&[Fact::AccessToken]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { access_token(cx).await })
@@ -1688,20 +1685,16 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
 struct AnonymousProbeCheck;
 
 impl Check for AnonymousProbeCheck {
-    fn id(&self) -> &'static str {
-        "identity.anonymous"
-    }
-    fn group(&self) -> Group {
-        Group::Identity
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("anonymous pull", "匿名プル")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::Challenge]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry, Fact::Credential]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "identity.anonymous",
+            Group::Identity,
+            "anonymous pull",
+            "匿名プル",
+        )
+        .needs(&[Fact::Challenge])
+        .uses(&[Fact::ArmRegistry, Fact::Credential]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(anonymous_probe(cx))

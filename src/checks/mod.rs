@@ -1,7 +1,8 @@
 //! The Check trait and the one ordered list of checks.
 //!
-//! A check declares its id, group, title, the facts it needs (prerequisites: it is skipped
-//! when they are missing), the facts it only uses when present, and the facts it provides.
+//! A check declares, in its [`Meta`], its id, group, title, the facts it needs (prerequisites:
+//! it is skipped when they are missing), the facts it only uses when present, and the facts it
+//! provides.
 //! It returns an [`Outcome`]; it never prints.
 
 use std::sync::{Mutex, MutexGuard};
@@ -196,26 +197,87 @@ impl<'a> CheckCx<'a> {
     }
 }
 
-/// One unit of diagnosis.
-pub trait Check: Send + Sync {
-    fn id(&self) -> &'static str;
-    fn group(&self) -> Group;
-    fn title(&self, lang: Lang) -> &'static str;
+/// What a check declares about itself: constant, read by the engine (what to wait for) and by
+/// `acr-doctor checks`. Built in a `const` or `static` with [`Meta::new`] and the builder-like
+/// `needs`, `uses`, `provides` and `consults`, each left empty when not given.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub id: &'static str,
+    pub group: Group,
+    /// The title in English and in Japanese.
+    pub title: (&'static str, &'static str),
     /// Facts that must be present; otherwise the check is skipped with the reason.
-    fn needs(&self) -> &'static [Fact] {
-        &[]
-    }
+    pub needs: &'static [Fact],
     /// Facts used when present: the check waits for their providers but runs either way.
-    fn uses(&self) -> &'static [Fact] {
-        &[]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[]
-    }
+    pub uses: &'static [Fact],
+    pub provides: &'static [Fact],
     /// Facts the check may wait for mid-run with [`CheckCx::await_fact`] (only on some paths):
     /// `--only` runs their providers too; the engine never waits for them upfront.
+    pub consults: &'static [Fact],
+}
+
+impl Meta {
+    /// A check with that id, group and title (English, Japanese), needing, using, providing and
+    /// consulting nothing.
+    pub const fn new(id: &'static str, group: Group, en: &'static str, ja: &'static str) -> Self {
+        Meta {
+            id,
+            group,
+            title: (en, ja),
+            needs: &[],
+            uses: &[],
+            provides: &[],
+            consults: &[],
+        }
+    }
+
+    pub const fn needs(self, needs: &'static [Fact]) -> Self {
+        Meta { needs, ..self }
+    }
+
+    pub const fn uses(self, uses: &'static [Fact]) -> Self {
+        Meta { uses, ..self }
+    }
+
+    pub const fn provides(self, provides: &'static [Fact]) -> Self {
+        Meta { provides, ..self }
+    }
+
+    pub const fn consults(self, consults: &'static [Fact]) -> Self {
+        Meta { consults, ..self }
+    }
+}
+
+/// One unit of diagnosis: its [`Meta`] and its `run`; the other methods read the metadata or
+/// are optional hooks.
+pub trait Check: Send + Sync {
+    fn meta(&self) -> &'static Meta;
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome>;
+
+    fn id(&self) -> &'static str {
+        self.meta().id
+    }
+    fn group(&self) -> Group {
+        self.meta().group
+    }
+    fn title(&self, lang: Lang) -> &'static str {
+        let (en, ja) = self.meta().title;
+        lang.pick(en, ja)
+    }
+    /// [`Meta::needs`]: facts that must be present; otherwise the check is skipped.
+    fn needs(&self) -> &'static [Fact] {
+        self.meta().needs
+    }
+    /// [`Meta::uses`]: facts used when present.
+    fn uses(&self) -> &'static [Fact] {
+        self.meta().uses
+    }
+    fn provides(&self) -> &'static [Fact] {
+        self.meta().provides
+    }
+    /// [`Meta::consults`]: facts the check may wait for mid-run.
     fn consults(&self) -> &'static [Fact] {
-        &[]
+        self.meta().consults
     }
     /// A host (`https://host[:port]`) the check will call once its prerequisites are done, when
     /// the options say it will: the engine opens that connection at the start of the run
@@ -227,7 +289,6 @@ pub trait Check: Send + Sync {
     fn not_requested(&self, _args: &CheckArgs, _lang: Lang) -> Option<String> {
         None
     }
-    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome>;
 }
 
 /// Whether the run will ask Entra for tokens as a service principal from the environment
@@ -296,26 +357,8 @@ impl LocalFacts {
 }
 
 impl Check for Shared {
-    fn id(&self) -> &'static str {
-        self.0.id()
-    }
-    fn group(&self) -> Group {
-        self.0.group()
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        self.0.title(lang)
-    }
-    fn needs(&self) -> &'static [Fact] {
-        self.0.needs()
-    }
-    fn uses(&self) -> &'static [Fact] {
-        self.0.uses()
-    }
-    fn provides(&self) -> &'static [Fact] {
-        self.0.provides()
-    }
-    fn consults(&self) -> &'static [Fact] {
-        self.0.consults()
+    fn meta(&self) -> &'static Meta {
+        self.0.meta()
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
         self.0.preconnect(cx)

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Challenge, Check, CheckCx, Fact, Group, LoginServer, Outcome};
+use super::{Challenge, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::context::Context;
 use crate::finding::{RawFinding, Severity};
@@ -403,20 +403,11 @@ fn resolved_evidence(r: &Resolved) -> Value {
 pub struct DnsCheck;
 
 impl Check for DnsCheck {
-    fn id(&self) -> &'static str {
-        "network.dns"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("DNS", "DNS")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::Dns]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new("network.dns", Group::Registry, "DNS", "DNS")
+            .needs(&[Fact::LoginServer])
+            .provides(&[Fact::Dns]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -1119,20 +1110,11 @@ fn connect_failure_outcome(cx: &CheckCx<'_>, url: &str, failure: &ConnectFailure
 pub struct TlsCheck;
 
 impl Check for TlsCheck {
-    fn id(&self) -> &'static str {
-        "network.tls"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("TLS", "TLS")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer, Fact::Dns]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::Tls]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new("network.tls", Group::Registry, "TLS", "TLS")
+            .needs(&[Fact::LoginServer, Fact::Dns])
+            .provides(&[Fact::Tls]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -1675,26 +1657,20 @@ impl ChallengeCheck {
 }
 
 impl Check for ChallengeCheck {
-    fn id(&self) -> &'static str {
-        "registry.challenge"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("challenge", "チャレンジ")
-    }
-    // The challenge does not wait for the DNS and TLS checks: it runs beside them (its own
-    // request resolves and handshakes anyway), and only when its request fails does it wait
-    // for them, so that a DNS or TLS failure is reported once, by the check that explains it.
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer]
-    }
-    fn consults(&self) -> &'static [Fact] {
-        &[Fact::Tls]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::Challenge]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "registry.challenge",
+            Group::Registry,
+            "challenge",
+            "チャレンジ",
+        )
+        // The challenge does not wait for the DNS and TLS checks: it runs beside them (its own
+        // request resolves and handshakes anyway), and only when its request fails does it wait
+        // for them, so that a DNS or TLS failure is reported once, by the check that explains it.
+        .needs(&[Fact::LoginServer])
+        .provides(&[Fact::Challenge])
+        .consults(&[Fact::Tls]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -1828,17 +1804,15 @@ impl MappingCheck {
 pub struct PrivateEndpointCheck;
 
 impl Check for PrivateEndpointCheck {
-    fn id(&self) -> &'static str {
-        "network.private_endpoint"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("private endpoint DNS", "プライベート エンドポイントの DNS")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer, Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "network.private_endpoint",
+            Group::Registry,
+            "private endpoint DNS",
+            "プライベート エンドポイントの DNS",
+        )
+        .needs(&[Fact::LoginServer, Fact::ArmRegistry]);
+        &META
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
         args.vnet.is_none().then(|| {
@@ -2068,20 +2042,16 @@ impl Check for PrivateEndpointCheck {
 pub struct DataEndpointCheck;
 
 impl Check for DataEndpointCheck {
-    fn id(&self) -> &'static str {
-        "registry.data_endpoint"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("data endpoint", "データ エンドポイント")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::LoginServer, Fact::Tls]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::ArmRegistry]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "registry.data_endpoint",
+            Group::Registry,
+            "data endpoint",
+            "データ エンドポイント",
+        )
+        .needs(&[Fact::LoginServer, Fact::Tls])
+        .uses(&[Fact::ArmRegistry]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {

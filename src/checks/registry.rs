@@ -2,9 +2,8 @@
 
 use futures::future::BoxFuture;
 
-use super::{Check, CheckCx, Fact, Group, LoginServer, Outcome};
+use super::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
-use crate::lang::Lang;
 use crate::protocol::registry_name::{self, NameForm, NameProblem, RegistryName};
 
 pub fn checks() -> Vec<Box<dyn Check>> {
@@ -63,17 +62,10 @@ fn describe(cx: &CheckCx<'_>, p: &NameProblem) -> String {
 pub struct NameCheck;
 
 impl Check for NameCheck {
-    fn id(&self) -> &'static str {
-        "registry.name"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("name", "名前")
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::RegistryName]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new("registry.name", Group::Registry, "name", "名前")
+            .provides(&[Fact::RegistryName]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -157,20 +149,16 @@ impl Check for NameCheck {
 pub struct LoginServerCheck;
 
 impl Check for LoginServerCheck {
-    fn id(&self) -> &'static str {
-        "registry.login_server"
-    }
-    fn group(&self) -> Group {
-        Group::Registry
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("login server", "ログイン サーバー")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::RegistryName]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::LoginServer]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "registry.login_server",
+            Group::Registry,
+            "login server",
+            "ログイン サーバー",
+        )
+        .needs(&[Fact::RegistryName])
+        .provides(&[Fact::LoginServer]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {

@@ -5,10 +5,9 @@ use serde_json::Value;
 
 use super::engine::{self, Kind};
 use super::{challenge, login_server_key, process_bound};
-use crate::checks::{Check, CheckCx, Fact, Group, Outcome};
+use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::AuthSource;
 use crate::finding::{RawFinding, Severity};
-use crate::lang::Lang;
 use crate::protocol::docker_config::{
     normalize_host, podman_auth_files, resolve_stored, ConfigError, DockerConfig, HelperError,
     Loaded, StoredCredential, StoredKind, EMPTY_GUID,
@@ -21,20 +20,16 @@ const EXPIRING_S: i64 = 15 * 60;
 pub struct Config;
 
 impl Check for Config {
-    fn id(&self) -> &'static str {
-        "docker.config"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("docker config", "docker 構成")
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::LoginServer]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::DockerConfig]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "docker.config",
+            Group::Environment,
+            "docker config",
+            "docker 構成",
+        )
+        .uses(&[Fact::LoginServer])
+        .provides(&[Fact::DockerConfig]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -318,20 +313,16 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
 pub struct Credentials;
 
 impl Check for Credentials {
-    fn id(&self) -> &'static str {
-        "docker.credentials"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("stored docker credentials", "保存された docker 資格情報")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::DockerConfig]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[Fact::LoginServer, Fact::Challenge]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "docker.credentials",
+            Group::Environment,
+            "stored docker credentials",
+            "保存された docker 資格情報",
+        )
+        .needs(&[Fact::DockerConfig])
+        .uses(&[Fact::LoginServer, Fact::Challenge]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Outcome};
+use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
-use crate::lang::Lang;
 use crate::protocol::docker_config::{config_dir, DockerConfig};
 use crate::protocol::docker_context::{
     self, address, is_local, is_rootless_docker_socket, podman_endpoint, rootless_docker_socket,
@@ -55,21 +54,17 @@ pub fn classify_connect_error(e: &std::io::Error) -> ConnectProblem {
 pub struct Daemon;
 
 impl Check for Daemon {
-    fn id(&self) -> &'static str {
-        "docker.daemon"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("docker daemon", "docker デーモン")
-    }
-    /// Without a usable client the daemon is moot: the client's finding is the primary cause.
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::DockerClient]
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::DockerDaemon]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "docker.daemon",
+            Group::Environment,
+            "docker daemon",
+            "docker デーモン",
+        )
+        // Without a usable client the daemon is moot: the client's finding is the primary cause.
+        .needs(&[Fact::DockerClient])
+        .provides(&[Fact::DockerDaemon]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(run(cx))

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::engine::{self, Kind};
 use super::{challenge, engine_api, login_server_key};
-use crate::checks::{Check, CheckCx, Credential, Fact, Group, Outcome};
+use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
@@ -17,25 +17,21 @@ use crate::redact::Secret;
 pub struct Login;
 
 impl Check for Login {
-    fn id(&self) -> &'static str {
-        "docker.login"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("daemon-side login", "デーモン経由のログイン")
-    }
-    fn needs(&self) -> &'static [Fact] {
-        &[Fact::DockerDaemon]
-    }
-    fn uses(&self) -> &'static [Fact] {
-        &[
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "docker.login",
+            Group::Environment,
+            "daemon-side login",
+            "デーモン経由のログイン",
+        )
+        .needs(&[Fact::DockerDaemon])
+        .uses(&[
             Fact::LoginServer,
             Fact::Challenge,
             Fact::Credential,
             Fact::RefreshToken,
-        ]
+        ]);
+        &META
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
         (!args.docker_login).then(|| {

@@ -4,9 +4,8 @@ use futures::future::BoxFuture;
 
 use super::engine::{self, Kind, Selection};
 use super::{parse_version, process_bound};
-use crate::checks::{Check, CheckCx, Fact, Group, Outcome};
+use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
-use crate::lang::Lang;
 
 /// The oldest docker client acr-doctor (and `az acr login`) supports.
 const DOCKER_MINIMUM: (u64, u64, u64) = (18, 3, 0);
@@ -16,17 +15,15 @@ const HELM_MINIMUM: (u64, u64, u64) = (2, 11, 0);
 pub struct Client;
 
 impl Check for Client {
-    fn id(&self) -> &'static str {
-        "docker.client"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("docker client", "docker クライアント")
-    }
-    fn provides(&self) -> &'static [Fact] {
-        &[Fact::DockerClient]
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "docker.client",
+            Group::Environment,
+            "docker client",
+            "docker クライアント",
+        )
+        .provides(&[Fact::DockerClient]);
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -206,14 +203,14 @@ async fn docker_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
 pub struct Helm;
 
 impl Check for Helm {
-    fn id(&self) -> &'static str {
-        "helm.client"
-    }
-    fn group(&self) -> Group {
-        Group::Environment
-    }
-    fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("helm client", "helm クライアント")
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "helm.client",
+            Group::Environment,
+            "helm client",
+            "helm クライアント",
+        );
+        &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {

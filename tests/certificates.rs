@@ -1,0 +1,159 @@
+//! Password-protected certificate credentials (`AZURE_CLIENT_CERTIFICATE_PATH` +
+//! `AZURE_CLIENT_CERTIFICATE_PASSWORD`) end to end against the test bed: an encrypted PKCS#8 PEM
+//! and PKCS#12 files made by OpenSSL (tests/fixtures/README.md) sign client assertions that the
+//! bed's Entra accepts, and a missing or wrong password is a specific finding that never shows
+//! the password.
+
+use std::collections::BTreeMap;
+
+use acr_doctor::lang::Lang;
+use acr_doctor::report::CheckStatus;
+use acr_doctor::CheckRun;
+use acr_testbed::{ids, BedSpec, TestBed};
+
+const REG: &str = "contosoreg";
+/// The fixtures' password; registered as a secret by acr-doctor, so it must never be printed.
+const PASSWORD: &str = "fixture-password";
+
+fn fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A bed whose service principal knows the fixtures' certificate.
+async fn bed() -> TestBed {
+    use rustls_pki_types::pem::PemObject;
+    let pem = std::fs::read(fixture("client-cert.pem")).expect("fixture");
+    let der = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .next()
+        .expect("cert")
+        .expect("pem")
+        .as_ref()
+        .to_vec();
+    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
+    bed.with_state(|st| {
+        if let Some(p) = st.principal_mut(ids::SP) {
+            *p = p.clone().certificate(&der);
+        }
+    });
+    bed
+}
+
+async fn check(bed: &TestBed, file: &str, password: Option<&str>) -> CheckRun {
+    let home = tempfile::tempdir().expect("home");
+    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
+    vars.insert("HOME".into(), home.path().display().to_string());
+    vars.insert("PATH".into(), "/nonexistent".into());
+    vars.insert("AZURE_TENANT_ID".into(), ids::TENANT.into());
+    vars.insert("AZURE_CLIENT_ID".into(), ids::SP_APP_ID.into());
+    vars.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), fixture(file));
+    if let Some(pw) = password {
+        vars.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), pw.into());
+    }
+    let mut argv = bed.check_args(REG);
+    argv.extend(["--only", "identity,expiry", "--timeout", "5", "-v"].map(String::from));
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = acr_doctor::check_args(&refs).expect("args");
+    let run = acr_doctor::run_check(&args, REG, vars, Lang::En)
+        .await
+        .expect("run");
+    // The password is never printed, in any form.
+    let outputs = [
+        acr_doctor::render::json::render(&run.report),
+        acr_doctor::render::markdown::render(&run.report, Lang::En),
+        run.trace.join("\n"),
+        format!("{:?}", run.report),
+    ];
+    for out in outputs {
+        assert!(!out.contains(PASSWORD), "the password was printed: {out}");
+    }
+    run
+}
+
+fn credential(run: &CheckRun) -> &acr_doctor::report::CheckResult {
+    run.report
+        .checks
+        .iter()
+        .find(|c| c.id == "identity.credential")
+        .expect("identity.credential")
+}
+
+fn codes(run: &CheckRun) -> Vec<&str> {
+    run.report
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protected_files_sign_assertions_entra_accepts() {
+    let bed = bed().await;
+    for file in [
+        "client-cert-encrypted.pem",
+        "client-cert.pfx",
+        "client-cert-legacy.pfx",
+    ] {
+        let run = check(&bed, file, Some(PASSWORD)).await;
+        let c = credential(&run);
+        assert_eq!(c.status, CheckStatus::Pass, "{file}: {c:?}");
+        assert!(c.message.contains("certificate"), "{file}: {}", c.message);
+        let access = run
+            .report
+            .checks
+            .iter()
+            .find(|c| c.id == "identity.access_token")
+            .expect("access");
+        assert_eq!(access.status, CheckStatus::Pass, "{file}: {access:?}");
+        // The certificate's validity is on the timeline.
+        assert!(
+            run.report
+                .timeline
+                .iter()
+                .any(|e| e.kind == "client_certificate"),
+            "{file}: {:#?}",
+            run.report.timeline
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_wrong_password_is_named() {
+    let bed = bed().await;
+    for (file, password, says) in [
+        (
+            "client-cert-encrypted.pem",
+            None,
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+        ),
+        (
+            "client-cert-encrypted.pem",
+            Some("not-it"),
+            "cannot be decrypted",
+        ),
+        ("client-cert.pfx", None, "password-protected"),
+        ("client-cert.pfx", Some("not-it"), "does not open"),
+    ] {
+        let run = check(&bed, file, password).await;
+        let c = credential(&run);
+        assert_eq!(c.status, CheckStatus::Fail, "{file}: {c:?}");
+        assert_eq!(
+            codes(&run).first().copied(),
+            Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
+            "{file}"
+        );
+        let detail = &run.report.findings[0].detail;
+        assert!(detail.contains(says), "{file}: {detail}");
+        assert!(detail.contains(file), "{file}: {detail}");
+        // Entra was never asked: the file was refused before any assertion was signed.
+        assert!(
+            !bed.request_log()
+                .iter()
+                .any(|r| r.listener == "entra" && r.method == "POST"),
+            "{file}: Entra was asked"
+        );
+    }
+}
