@@ -488,6 +488,140 @@ struct Probes {
     tags: Vec<String>,
 }
 
+/// What the delete and push probes found.
+struct WriteProbes {
+    calls: Vec<Value>,
+    delete: Proof,
+    push: Proof,
+}
+
+const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.docker.distribution.manifest.v2+json";
+
+/// Follows one layer download as far as the login server takes it: reads the tag's manifest
+/// (and, for a multi-platform index, its first image manifest), asks for the first byte of the
+/// image's config blob, and records where the registry sends it (a `307` to a data endpoint or
+/// storage account, which is not followed) as the `layer_download` fact. Reads only.
+async fn layer_download(
+    cx: &CheckCx<'_>,
+    base: &str,
+    token: &Secret,
+    repo: &str,
+    tag: &str,
+) -> (Vec<Value>, Option<Value>) {
+    let http = cx.ctx.http();
+    let mut calls = Vec::new();
+    let mut reference = tag.to_string();
+    let mut digest = None;
+    for _ in 0..2 {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let request = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token.expose())
+            .header("Accept", MANIFEST_ACCEPT);
+        let r = match cx.ctx.send(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                calls.push(probe_line("GET", &path, None, &e.to_string()));
+                return (calls, None);
+            }
+        };
+        let json = r.json().filter(|_| r.status == 200);
+        let Some(json) = json else {
+            calls.push(probe_line("GET", &path, Some(r.status), &errors_text(&r)));
+            return (calls, None);
+        };
+        let child = json
+            .get("manifests")
+            .and_then(Value::as_array)
+            .and_then(|m| m.first())
+            .and_then(|m| m.get("digest"))
+            .and_then(Value::as_str);
+        let config = json
+            .get("config")
+            .and_then(|c| c.get("digest"))
+            .and_then(Value::as_str)
+            .or_else(|| {
+                json.get("layers")
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.first())
+                    .and_then(|l| l.get("digest"))
+                    .and_then(Value::as_str)
+            });
+        match (config, child) {
+            (Some(d), _) => {
+                calls.push(probe_line("GET", &path, Some(200), "image manifest read"));
+                digest = Some(d.to_string());
+                break;
+            }
+            (None, Some(c)) => {
+                calls.push(probe_line(
+                    "GET",
+                    &path,
+                    Some(200),
+                    "multi-platform index read; following its first image",
+                ));
+                reference = c.to_string();
+            }
+            (None, None) => {
+                calls.push(probe_line(
+                    "GET",
+                    &path,
+                    Some(200),
+                    "no blob named in the manifest",
+                ));
+                return (calls, None);
+            }
+        }
+    }
+    let Some(digest) = digest.filter(|d| d.starts_with("sha256:") && d.len() == 71) else {
+        return (calls, None);
+    };
+    let path = format!("/v2/{repo}/blobs/{digest}");
+    let request = http
+        .get(format!("{base}{path}"))
+        .bearer_auth(token.expose())
+        .header("Range", "bytes=0-0");
+    let r = match cx.ctx.send(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            calls.push(probe_line("GET", &path, None, &e.to_string()));
+            return (calls, None);
+        }
+    };
+    let mut info = json!({
+        "repository": repo, "tag": tag, "blob": digest, "status": r.status,
+    });
+    let note = match r.status {
+        301 | 302 | 303 | 307 | 308 => {
+            let target = r
+                .header("Location")
+                .and_then(|l| url::Url::parse(&r.url).ok()?.join(l).ok());
+            match target {
+                Some(t) => {
+                    let host = t.host_str().unwrap_or("").to_ascii_lowercase();
+                    let port = t.port_or_known_default().unwrap_or(443);
+                    info["redirect_host"] = Value::from(host.clone());
+                    info["redirect_port"] = Value::from(port);
+                    info["redirect_scheme"] = Value::from(t.scheme());
+                    // The signature of a storage URL is a credential: only the host is kept.
+                    format!(
+                        "redirected to {}://{host}:{port} (not followed)",
+                        t.scheme()
+                    )
+                }
+                None => "redirect without a usable Location".to_string(),
+            }
+        }
+        200 | 206 => "served by the login server itself".to_string(),
+        _ => errors_text(&r),
+    };
+    calls.push(probe_line("GET", &path, Some(r.status), &note));
+    (calls, Some(info))
+}
+
 /// An upload id no registry has handed out.
 const NO_SUCH_UPLOAD: &str = "acr-doctor-probe-00000000-0000-0000-0000-000000000000";
 
@@ -582,66 +716,92 @@ async fn probe_repository(
                 .push(probe_line("HEAD", &path, None, &e.to_string())),
         }
     }
-    if try_delete {
-        // Delete: a manifest whose digest cannot exist; the registry checks delete first.
-        let path = format!("/v2/{repo}/manifests/sha256:{}", "0".repeat(64));
-        let request = http
-            .delete(format!("{base}{path}"))
-            .bearer_auth(token.expose());
-        match cx.ctx.send(request).await {
-            Ok(r) => {
-                let note = match r.status {
-                    404 | 405 => {
-                        p.delete = Proof::Allowed;
-                        format!("delete allowed; nothing to delete ({})", errors_text(&r))
-                    }
-                    401 | 403 => {
-                        p.delete = Proof::Refused;
-                        errors_text(&r)
-                    }
-                    _ => errors_text(&r),
-                };
-                p.calls
-                    .push(probe_line("DELETE", &path, Some(r.status), &note));
-            }
-            Err(e) => p
-                .calls
-                .push(probe_line("DELETE", &path, None, &e.to_string())),
+    // Where layers come from, beside the write probes: one manifest and one blob request.
+    let layer_tag = p.tags.first().cloned().filter(|_| p.pull == Proof::Allowed);
+    let layer = async {
+        match &layer_tag {
+            Some(tag) => Some(layer_download(cx, base, token, repo, tag).await),
+            None => None,
         }
-    }
-    if try_push {
-        // Push: touch an upload that does not exist. The registry checks push before it looks
-        // the upload up, and writes nothing. (Opening a real upload session and cancelling it
-        // is not clean: distribution 2.8 wants `delete` to cancel, and even a cancelled
-        // session leaves its hash state in storage.)
-        let path = format!("/v2/{repo}/blobs/uploads/{NO_SUCH_UPLOAD}");
-        let request = http
-            .patch(format!("{base}{path}"))
-            .bearer_auth(token.expose())
-            .header("Content-Type", "application/octet-stream")
-            .body(Vec::new());
-        match cx.ctx.send(request).await {
-            Ok(r) => {
-                let note = match r.status {
-                    400 | 404 => {
-                        p.push = Proof::Allowed;
-                        format!(
-                            "push allowed; no such upload ({}), nothing written",
+    };
+    let writes = async {
+        let mut w = WriteProbes {
+            calls: Vec::new(),
+            delete: Proof::Unknown,
+            push: Proof::Unknown,
+        };
+        if try_delete {
+            // Delete: a manifest whose digest cannot exist; the registry checks delete first.
+            let path = format!("/v2/{repo}/manifests/sha256:{}", "0".repeat(64));
+            let request = http
+                .delete(format!("{base}{path}"))
+                .bearer_auth(token.expose());
+            match cx.ctx.send(request).await {
+                Ok(r) => {
+                    let note = match r.status {
+                        404 | 405 => {
+                            w.delete = Proof::Allowed;
+                            format!("delete allowed; nothing to delete ({})", errors_text(&r))
+                        }
+                        401 | 403 => {
+                            w.delete = Proof::Refused;
                             errors_text(&r)
-                        )
-                    }
-                    401 | 403 => {
-                        p.push = Proof::Refused;
-                        errors_text(&r)
-                    }
-                    _ => errors_text(&r),
-                };
-                p.calls
-                    .push(probe_line("PATCH", &path, Some(r.status), &note));
+                        }
+                        _ => errors_text(&r),
+                    };
+                    w.calls
+                        .push(probe_line("DELETE", &path, Some(r.status), &note));
+                }
+                Err(e) => w
+                    .calls
+                    .push(probe_line("DELETE", &path, None, &e.to_string())),
             }
-            Err(e) => p
-                .calls
-                .push(probe_line("PATCH", &path, None, &e.to_string())),
+        }
+        if try_push {
+            // Push: touch an upload that does not exist. The registry checks push before it looks
+            // the upload up, and writes nothing. (Opening a real upload session and cancelling it
+            // is not clean: distribution 2.8 wants `delete` to cancel, and even a cancelled
+            // session leaves its hash state in storage.)
+            let path = format!("/v2/{repo}/blobs/uploads/{NO_SUCH_UPLOAD}");
+            let request = http
+                .patch(format!("{base}{path}"))
+                .bearer_auth(token.expose())
+                .header("Content-Type", "application/octet-stream")
+                .body(Vec::new());
+            match cx.ctx.send(request).await {
+                Ok(r) => {
+                    let note = match r.status {
+                        400 | 404 => {
+                            w.push = Proof::Allowed;
+                            format!(
+                                "push allowed; no such upload ({}), nothing written",
+                                errors_text(&r)
+                            )
+                        }
+                        401 | 403 => {
+                            w.push = Proof::Refused;
+                            errors_text(&r)
+                        }
+                        _ => errors_text(&r),
+                    };
+                    w.calls
+                        .push(probe_line("PATCH", &path, Some(r.status), &note));
+                }
+                Err(e) => w
+                    .calls
+                    .push(probe_line("PATCH", &path, None, &e.to_string())),
+            }
+        }
+        w
+    };
+    let (layer, w) = futures::join!(layer, writes);
+    p.calls.extend(w.calls);
+    p.delete = w.delete;
+    p.push = w.push;
+    if let Some((calls, info)) = layer {
+        p.calls.extend(calls);
+        if let Some(info) = info {
+            cx.facts().extra.insert("layer_download".into(), info);
         }
     }
     p

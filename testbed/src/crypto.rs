@@ -174,6 +174,7 @@ const REGISTRY_SANS: &[&str] = &[
     "*.azurecr.io",
     "*.azurecr.cn",
     "*.azurecr.us",
+    "*.blob.core.windows.net",
     "localhost",
     "127.0.0.1",
     "::1",

@@ -67,6 +67,10 @@ pub enum Fault {
     CmkIdentityMissing,
     /// Data endpoint enabled; blob downloads redirect to a data endpoint host that cannot be reached.
     DataEndpointUnreachable,
+    /// Authorized blob downloads are redirected, as ACR does without dedicated data endpoints,
+    /// to the registry's storage account `<name>stg.blob.core.windows.net` (on the registry
+    /// listener's port, with a SAS query), which the registry listener serves.
+    BlobRedirect,
     /// ARM reports a private endpoint mapping the login server to a private 10.x address.
     PrivateEndpoint,
     /// No managed identity assigned: IMDS / App Service identity answer "Identity not found".
@@ -212,6 +216,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "unknown-tenant",
     "cmk-identity-missing",
     "data-endpoint-unreachable",
+    "blob-redirect",
     "private-endpoint",
     "no-managed-identity",
     "graph-forbidden",
@@ -250,6 +255,7 @@ impl Fault {
             Fault::UnknownTenant => "unknown-tenant",
             Fault::CmkIdentityMissing => "cmk-identity-missing",
             Fault::DataEndpointUnreachable => "data-endpoint-unreachable",
+            Fault::BlobRedirect => "blob-redirect",
             Fault::PrivateEndpoint => "private-endpoint",
             Fault::NoManagedIdentity => "no-managed-identity",
             Fault::GraphForbidden => "graph-forbidden",
@@ -352,6 +358,7 @@ impl FromStr for Fault {
             "unknown-tenant" => plain(Fault::UnknownTenant),
             "cmk-identity-missing" => plain(Fault::CmkIdentityMissing),
             "data-endpoint-unreachable" => plain(Fault::DataEndpointUnreachable),
+            "blob-redirect" => plain(Fault::BlobRedirect),
             "private-endpoint" => plain(Fault::PrivateEndpoint),
             "no-managed-identity" => plain(Fault::NoManagedIdentity),
             "graph-forbidden" => plain(Fault::GraphForbidden),

@@ -595,7 +595,6 @@ impl TestBed {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
-    /// Forget the request log.
     /// Forgets the request log and the connection counts.
     pub fn clear_request_log(&self) {
         self.inner

@@ -55,6 +55,9 @@ struct Ctx {
 /// Resolve the registry and apply the network-access rules (public access, IP rules).
 async fn gate(State(inner): State<Arc<Inner>>, mut req: Request, next: Next) -> Response {
     let host = request_host(req.headers(), req.uri());
+    if let Some(account) = storage_account(&host) {
+        return storage(&inner, &account, req).await;
+    }
     let Some(name) = inner.registry_for_host(&host) else {
         return acr_error(
             StatusCode::NOT_FOUND,
@@ -839,6 +842,25 @@ async fn proxy(
         return r;
     }
 
+    // Without dedicated data endpoints ACR sends layer downloads to its storage account.
+    if ctx.faults.contains(&Fault::BlobRedirect)
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && bearer.as_ref().is_some_and(allowed)
+    {
+        if let Some((repo, digest)) = path
+            .strip_prefix("/v2/")
+            .and_then(|r| r.split_once("/blobs/"))
+            .filter(|(_, d)| d.starts_with("sha256:"))
+        {
+            let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+            let loc = storage_url(&ctx.reg.name, inner.ports.registry, repo, digest);
+            if let Ok(v) = HeaderValue::from_str(&loc) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            return r;
+        }
+    }
+
     let Some(addr) = inner.backends.get(&ctx.reg.name).copied() else {
         // No real registry: enforce the token here and answer as an empty registry would.
         let Some((k, n, a)) = &needed else {
@@ -966,5 +988,125 @@ mod tests {
             required_scope(&Method::POST, "/v2/team/app/blobs/uploads/"),
             Some(("repository".into(), "team/app".into(), "push".into()))
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The storage account behind a registry (blob downloads redirected by `blob-redirect`).
+
+const STORAGE_SUFFIX: &str = "stg.blob.core.windows.net";
+/// What the SAS signatures are keyed with (a test bed's own secret).
+const SAS_KEY: &str = "acr-testbed-storage-key";
+
+/// `<name>stg.blob.core.windows.net[:port]` -> `<name>`.
+fn storage_account(host: &str) -> Option<String> {
+    let bare = host.split(':').next().unwrap_or("").to_ascii_lowercase();
+    bare.strip_suffix(STORAGE_SUFFIX)
+        .filter(|n| !n.is_empty() && !n.contains('.'))
+        .map(str::to_string)
+}
+
+fn sas_signature(path: &str, expiry: i64) -> String {
+    use sha2::Digest;
+    let mac = sha2::Sha256::digest(format!("{SAS_KEY}|{path}|{expiry}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// A read-only SAS URL for one blob, valid 20 minutes (as ACR's redirects are short-lived).
+fn storage_url(registry: &str, port: u16, repo: &str, digest: &str) -> String {
+    let path = format!("/{registry}/{repo}/{digest}");
+    let se = now() + 1200;
+    let sig = sas_signature(&path, se);
+    format!(
+        "https://{registry}{STORAGE_SUFFIX}:{port}{path}?sv=2021-08-06&sr=b&sp=r&se={se}&sig={sig}"
+    )
+}
+
+fn storage_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    r
+}
+
+/// Serves `GET/HEAD /<registry>/<repo>/<digest>?...&se=..&sig=..` on the storage host: checks
+/// the signature and expiry, then reads the blob from the registry's backend.
+async fn storage(inner: &Arc<Inner>, account: &str, req: Request) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return storage_error(
+            StatusCode::FORBIDDEN,
+            "AuthorizationPermissionMismatch",
+            "This request is not authorized to perform this operation using this permission.",
+        );
+    }
+    let path = req.uri().path().to_string();
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let se: i64 = q("se").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let signed = q("sig").is_some_and(|sig| sig == sas_signature(&path, se));
+    if !signed || se < now() {
+        return storage_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+        );
+    }
+    let Some((repo, digest)) = path
+        .strip_prefix(&format!("/{account}/"))
+        .and_then(|r| r.rsplit_once('/'))
+    else {
+        return storage_error(
+            StatusCode::NOT_FOUND,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+        );
+    };
+    let Some(addr) = inner.backends.get(account).copied() else {
+        return storage_error(
+            StatusCode::NOT_FOUND,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+        );
+    };
+    let Ok(token) = mint_access_for_test(inner, account, &[("repository", repo, &["pull"])]) else {
+        return storage_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "no token",
+        );
+    };
+    let Ok(uri) = format!("http://{addr}/v2/{repo}/blobs/{digest}").parse::<Uri>() else {
+        return storage_error(StatusCode::BAD_REQUEST, "InvalidUri", "bad path");
+    };
+    let mut backend = Request::new(Body::empty());
+    *backend.method_mut() = req.method().clone();
+    *backend.uri_mut() = uri;
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        backend.headers_mut().insert(header::AUTHORIZATION, v);
+    }
+    if let Some(range) = req.headers().get(header::RANGE) {
+        backend.headers_mut().insert(header::RANGE, range.clone());
+    }
+    match inner.client.request(backend).await {
+        Ok(resp) if resp.status().is_success() => {
+            let (parts, body) = resp.into_parts();
+            Response::from_parts(parts, Body::new(body))
+        }
+        Ok(_) => storage_error(
+            StatusCode::NOT_FOUND,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+        ),
+        Err(e) => storage_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServerBusy",
+            &format!("backend unreachable: {e}"),
+        ),
     }
 }

@@ -129,3 +129,87 @@ async fn pushed_image_can_be_pulled_with_pull_token() {
         .any(|l| l.listener == "registry" && (l.method == "PUT" || l.method == "PATCH")));
     let _ = ids::TENANT;
 }
+
+/// `blob-redirect`: authorized layer downloads go to the storage account with a SAS URL, which
+/// serves the real blob; a tampered signature is refused as Azure Storage refuses it.
+#[tokio::test]
+async fn blob_downloads_redirect_to_the_storage_account() {
+    use acr_testbed::Fault;
+    use sha2::Digest;
+    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
+    bed.push_test_image("contosoreg", "app", "v1")
+        .await
+        .expect("push");
+    bed.set_fault(Some("contosoreg"), Fault::BlobRedirect);
+    let storage = "contosoregstg.blob.core.windows.net";
+    let c = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(bed.ca_pem().as_bytes()).expect("ca"))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(
+            "contosoreg.azurecr.io",
+            std::net::SocketAddr::from(([127, 0, 0, 1], bed.registry_port())),
+        )
+        .resolve(
+            storage,
+            std::net::SocketAddr::from(([127, 0, 0, 1], bed.registry_port())),
+        )
+        .build()
+        .expect("client");
+    let token = bed.acr_access_token("contosoreg", &[("repository", "app", &["pull"])]);
+    let manifest: Value = c
+        .get(url(&bed, "contosoreg", "/v2/app/manifests/v1"))
+        .bearer_auth(&token)
+        .header(
+            "Accept",
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        )
+        .send()
+        .await
+        .expect("manifest")
+        .json()
+        .await
+        .expect("json");
+    let digest = manifest["config"]["digest"]
+        .as_str()
+        .expect("config digest")
+        .to_string();
+    let r = c
+        .get(url(&bed, "contosoreg", &format!("/v2/app/blobs/{digest}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("blob");
+    assert_eq!(r.status(), 307);
+    let location = r.headers()["location"].to_str().expect("ascii").to_string();
+    assert!(
+        location.starts_with(&format!("https://{storage}:{}/", bed.registry_port())),
+        "{location}"
+    );
+    assert!(location.contains("sig="), "{location}");
+    // Without a token the login server does not redirect.
+    let r = c
+        .get(url(&bed, "contosoreg", &format!("/v2/app/blobs/{digest}")))
+        .send()
+        .await
+        .expect("blob");
+    assert_eq!(r.status(), 401);
+    // The storage account serves the real blob to the SAS URL, and nothing else.
+    let body = c
+        .get(&location)
+        .send()
+        .await
+        .expect("storage")
+        .bytes()
+        .await
+        .expect("bytes");
+    let got = format!("sha256:{:x}", sha2::Sha256::digest(&body));
+    assert_eq!(got, digest);
+    let tampered = location.replace("sig=", "sig=x");
+    let r = c.get(&tampered).send().await.expect("storage");
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .expect("text")
+        .contains("<Code>AuthenticationFailed</Code>"));
+}
