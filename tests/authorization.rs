@@ -6,7 +6,8 @@
 //! exchanged at the bed's login server, and an access token asked for every repository action
 //! and the catalog. The authorization checks then run exactly as the engine runs them.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -91,15 +92,23 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// POSTs `form` to `url` and returns the JSON answer.
+async fn post_form(ctx: &Context, url: String, form: &[(&str, &str)]) -> serde_json::Value {
+    ctx.http()
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json answer")
+}
+
 async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
-    let home = tempfile::tempdir().expect("temp home");
-    let mut argv: Vec<String> = bed.check_args(REG);
-    argv.extend(opts.args.iter().map(|s| s.to_string()));
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&argv).expect("args");
-    let mut env: BTreeMap<String, String> = bed.env().into_iter().collect();
-    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
-    env.insert("HOME".into(), home.path().display().to_string());
+    let home = support::temp_home();
+    let args = support::parse_args(&support::bed_args(bed, REG, opts.args));
+    let env = support::bed_env(bed, home.path(), &support::host_path(), false);
     let mut ctx = Context::new(env, &args).expect("context");
     ctx.clock.offset_s = opts.clock_offset;
 
@@ -111,43 +120,35 @@ async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
     let host = format!("{REG}.azurecr.io");
     let base = format!("https://{}", bed.login_server(REG));
     // What identity.refresh_token and identity.access_token do.
-    let refresh: serde_json::Value = ctx
-        .http()
-        .post(format!("{base}/oauth2/exchange"))
-        .form(&[
+    let refresh = post_form(
+        &ctx,
+        format!("{base}/oauth2/exchange"),
+        &[
             ("grant_type", "access_token"),
             ("service", host.as_str()),
             ("tenant", ids::TENANT),
             ("access_token", entra.as_str()),
-        ])
-        .send()
-        .await
-        .expect("exchange")
-        .json()
-        .await
-        .expect("refresh json");
+        ],
+    )
+    .await;
     let refresh = refresh["refresh_token"]
         .as_str()
         .expect("refresh token")
         .to_string();
     let repo = args.repository.clone().unwrap_or_else(|| "app".into());
     let repo_scope = format!("repository:{repo}:pull,push,delete,metadata_read,metadata_write");
-    let access: serde_json::Value = ctx
-        .http()
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
+    let access = post_form(
+        &ctx,
+        format!("{base}/oauth2/token"),
+        &[
             ("grant_type", "refresh_token"),
             ("service", host.as_str()),
             ("scope", repo_scope.as_str()),
             ("scope", "registry:catalog:*"),
             ("refresh_token", refresh.as_str()),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("access json");
+        ],
+    )
+    .await;
     let access = access["access_token"]
         .as_str()
         .expect("access token")
@@ -243,6 +244,34 @@ async fn start(spec: BedSpec) -> TestBed {
     TestBed::start(spec).await.expect("test bed")
 }
 
+/// `spec` where sp holds `role` on the registry and Reader on the subscription (to read the
+/// registry's settings in ARM).
+fn with_role_and_reader(spec: BedSpec, role: &str) -> BedSpec {
+    spec.assign("sp", role, Scope::registry(REG))
+        .assign("sp", READER, Scope::Subscription)
+}
+
+/// `run` as sp with `--repository app --need <need>`.
+async fn run_need(bed: &TestBed, need: &str) -> Run {
+    run(
+        bed,
+        Opts::new("sp", &["--repository", "app", "--need", need]),
+    )
+    .await
+}
+
+/// `run` with `--principal` the managed identity and `--repository app`.
+async fn run_principal(bed: &TestBed) -> Run {
+    run(
+        bed,
+        Opts::new(
+            "sp",
+            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
+        ),
+    )
+    .await
+}
+
 /// Tags and catalog as the registry itself sees them (to prove nothing changed).
 async fn registry_state(bed: &TestBed, repo: &str) -> (String, String) {
     let token = bed.acr_access_token(
@@ -252,14 +281,7 @@ async fn registry_state(bed: &TestBed, repo: &str) -> (String, String) {
             ("registry", "catalog", &["*"]),
         ],
     );
-    let args = acr_doctor::check_args(
-        &bed.check_args(REG)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .expect("args");
-    let ctx = Context::new(BTreeMap::new(), &args).expect("ctx");
+    let ctx = support::bed_context(bed, REG, support::Vars::new());
     let base = format!("https://{}", bed.login_server(REG));
     let get = |p: String| {
         let r = ctx.http().get(format!("{base}{p}")).bearer_auth(&token);
@@ -275,21 +297,12 @@ async fn registry_state(bed: &TestBed, repo: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
-    let bed = start(
-        bed_spec()
-            .assign("sp", "AcrPush", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription),
-    )
-    .await;
+    let bed = start(with_role_and_reader(bed_spec(), "AcrPush")).await;
     bed.push_test_image(REG, "app", "v1")
         .await
         .expect("push image");
     let before = registry_state(&bed, "app").await;
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "pull,push"]),
-    )
-    .await;
+    let r = run_need(&bed, "pull,push").await;
 
     let arm = r.get("registry.arm");
     assert_eq!(arm.status, CheckStatus::Pass, "{arm:?}");
@@ -363,18 +376,12 @@ async fn legacy_mode_without_acr_role_is_rbac_role_missing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn abac_mode_ignores_acrpush() {
-    let bed = start(
-        bed_spec()
-            .registry(Registry::new(REG).abac())
-            .assign("sp", "AcrPush", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription),
-    )
+    let bed = start(with_role_and_reader(
+        bed_spec().registry(Registry::new(REG).abac()),
+        "AcrPush",
+    ))
     .await;
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "pull"]),
-    )
-    .await;
+    let r = run_need(&bed, "pull").await;
     assert!(r
         .get("registry.arm")
         .message
@@ -407,25 +414,26 @@ fn writer_condition(repo: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn abac_condition_that_excludes_the_repository() {
-    let bed = start(
+/// An ABAC registry where sp is a Repository Writer on `covered` only, and a Reader.
+async fn abac_writer_bed(covered: &str) -> TestBed {
+    start(
         bed_spec()
             .registry(Registry::new(REG).abac())
             .assign_with_condition(
                 "sp",
                 "Container Registry Repository Writer",
                 Scope::registry(REG),
-                &writer_condition("web"),
+                &writer_condition(covered),
             )
             .assign("sp", READER, Scope::Subscription),
     )
-    .await;
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "pull,push"]),
-    )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abac_condition_that_excludes_the_repository() {
+    let bed = abac_writer_bed("web").await;
+    let r = run_need(&bed, "pull,push").await;
     let repo = r.get("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
     assert_eq!(
@@ -446,29 +454,11 @@ async fn abac_condition_that_excludes_the_repository() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
-    let bed = start(
-        bed_spec()
-            .registry(Registry::new(REG).abac())
-            .assign_with_condition(
-                "sp",
-                "Container Registry Repository Writer",
-                Scope::registry(REG),
-                &writer_condition("app"),
-            )
-            .assign("sp", READER, Scope::Subscription),
-    )
-    .await;
+    let bed = abac_writer_bed("app").await;
     bed.push_test_image(REG, "app", "v1")
         .await
         .expect("push image");
-    let r = run(
-        &bed,
-        Opts::new(
-            "sp",
-            &["--repository", "app", "--need", "pull,push,catalog"],
-        ),
-    )
-    .await;
+    let r = run_need(&bed, "pull,push,catalog").await;
     let repo = r.get("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert_eq!(
@@ -493,11 +483,7 @@ async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
         )
     })
     .expect("assign");
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "catalog"]),
-    )
-    .await;
+    let r = run_need(&bed, "catalog").await;
     let cat = r.get("auth.catalog");
     assert_eq!(cat.status, CheckStatus::Pass, "{cat:?}");
     assert!(
@@ -511,11 +497,7 @@ async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
 async fn without_arm_read_access_the_missing_actions_are_listed() {
     // The default bed: sp holds AcrPush only, which cannot read the registry through ARM.
     let bed = start(BedSpec::new()).await;
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "pull,delete"]),
-    )
-    .await;
+    let r = run_need(&bed, "pull,delete").await;
     let arm = r.get("registry.arm");
     assert_eq!(arm.status, CheckStatus::Warn);
     assert_eq!(r.codes("registry.arm"), vec!["ARM_PERMISSION_MISSING"]);
@@ -542,13 +524,9 @@ async fn without_arm_read_access_the_missing_actions_are_listed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_forbidden_is_a_warning_with_the_arm_error() {
-    let bed = start(
-        bed_spec()
-            .assign("sp", "AcrPull", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription)
-            .fault(Some(REG), Fault::ArmForbidden),
-    )
-    .await;
+    let bed =
+        start(with_role_and_reader(bed_spec(), "AcrPull").fault(Some(REG), Fault::ArmForbidden))
+            .await;
     let r = run(
         &bed,
         Opts::new(
@@ -624,14 +602,7 @@ async fn principal_with_and_without_pull() {
             .assign("mi", "AcrPull", Scope::registry(REG)),
     )
     .await;
-    let r = run(
-        &bed,
-        Opts::new(
-            "sp",
-            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
-        ),
-    )
-    .await;
+    let r = run_principal(&bed).await;
     let p = r.get("auth.principal");
     assert_eq!(p.status, CheckStatus::Pass, "{p:?}");
     assert!(
@@ -643,14 +614,7 @@ async fn principal_with_and_without_pull() {
 
     // Without AcrPull: the kubelet cannot pull, and the fix names it as the assignee.
     bed.with_state(|s| s.unassign_all("mi"));
-    let r = run(
-        &bed,
-        Opts::new(
-            "sp",
-            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
-        ),
-    )
-    .await;
+    let r = run_principal(&bed).await;
     let p = r.get("auth.principal");
     assert_eq!(p.status, CheckStatus::Fail, "{p:?}");
     let f = r.finding("auth.principal", "RBAC_ROLE_MISSING");
@@ -678,14 +642,7 @@ async fn principal_in_abac_mode_with_legacy_role() {
             .assign("mi", "AcrPull", Scope::registry(REG)),
     )
     .await;
-    let r = run(
-        &bed,
-        Opts::new(
-            "sp",
-            &["--principal", ids::MI_OBJECT_ID, "--repository", "app"],
-        ),
-    )
-    .await;
+    let r = run_principal(&bed).await;
     let p = r.get("auth.principal");
     assert_eq!(p.status, CheckStatus::Fail);
     let f = r.finding("auth.principal", "ABAC_LEGACY_ROLE_IGNORED");
@@ -698,12 +655,10 @@ async fn principal_in_abac_mode_with_legacy_role() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cmk_identity_missing() {
-    let bed = start(
-        bed_spec()
-            .registry(Registry::new(REG).cmk(true))
-            .assign("sp", "AcrPull", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription),
-    )
+    let bed = start(with_role_and_reader(
+        bed_spec().registry(Registry::new(REG).cmk(true)),
+        "AcrPull",
+    ))
     .await;
     let r = run(&bed, Opts::new("sp", &[])).await;
     assert_eq!(r.get("registry.cmk").status, CheckStatus::Pass);
@@ -736,11 +691,7 @@ async fn push_and_delete_are_proven_without_writing_anything() {
             .collect::<Vec<_>>()
     };
     let uploads_before = uploads(&bed);
-    let r = run(
-        &bed,
-        Opts::new("sp", &["--repository", "app", "--need", "pull,push,delete"]),
-    )
-    .await;
+    let r = run_need(&bed, "pull,push,delete").await;
     let repo = r.get("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert_eq!(
@@ -789,12 +740,7 @@ fn arm_requests(bed: &TestBed) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_registry_is_found_with_one_arm_request() {
-    let bed = start(
-        bed_spec()
-            .assign("sp", "AcrPush", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription),
-    )
-    .await;
+    let bed = start(with_role_and_reader(bed_spec(), "AcrPush")).await;
     bed.clear_request_log();
     let r = run(
         &bed,
@@ -824,12 +770,7 @@ async fn the_registry_is_found_with_one_arm_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_registry_listing_falls_back_to_the_filtered_lookup() {
-    let bed = start(
-        bed_spec()
-            .assign("sp", "AcrPush", Scope::registry(REG))
-            .assign("sp", READER, Scope::Subscription),
-    )
-    .await;
+    let bed = start(with_role_and_reader(bed_spec(), "AcrPush")).await;
     bed.set_fault(
         None,
         "mangle=*/providers/Microsoft.ContainerRegistry/registries:not-json"

@@ -4,35 +4,23 @@
 //! bed's Entra accepts, and a missing or wrong password is a specific finding that never shows
 //! the password.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use acr_doctor::lang::Lang;
 use acr_doctor::report::CheckStatus;
 use acr_doctor::CheckRun;
 use acr_testbed::{ids, BedSpec, TestBed};
+use support::{cert_env, fixture_der};
 
 const REG: &str = "contosoreg";
 /// The fixtures' password; registered as a secret by acr-doctor, so it must never be printed.
 const PASSWORD: &str = "fixture-password";
 
-fn fixture(name: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 /// A bed whose service principal knows the fixtures' certificate.
 async fn bed() -> TestBed {
-    use rustls_pki_types::pem::PemObject;
-    let pem = std::fs::read(fixture("client-cert.pem")).expect("fixture");
-    let der = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
-        .next()
-        .expect("cert")
-        .expect("pem")
-        .as_ref()
-        .to_vec();
+    let der = fixture_der("client-cert.pem");
     let bed = TestBed::start(BedSpec::new()).await.expect("bed");
     bed.with_state(|st| {
         if let Some(p) = st.principal_mut(ids::SP) {
@@ -47,9 +35,7 @@ async fn check(bed: &TestBed, file: &str, password: Option<&str>) -> CheckRun {
     let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
     vars.insert("HOME".into(), home.path().display().to_string());
     vars.insert("PATH".into(), "/nonexistent".into());
-    vars.insert("AZURE_TENANT_ID".into(), ids::TENANT.into());
-    vars.insert("AZURE_CLIENT_ID".into(), ids::SP_APP_ID.into());
-    vars.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), fixture(file));
+    vars.extend(cert_env(file));
     if let Some(pw) = password {
         vars.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), pw.into());
     }

@@ -11,17 +11,34 @@ fn bin() -> Command {
     cmd
 }
 
+/// The standard output of a successful run with `args`.
+fn success_stdout(args: &[&str]) -> Vec<u8> {
+    bin()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
+/// A run with `args` that ends in a usage error (exit status 2).
+fn usage_error(args: &[&str]) -> assert_cmd::assert::Assert {
+    bin().args(args).assert().code(2)
+}
+
+/// The JSON array a successful run with `args` prints.
+fn json_array(args: &[&str]) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_slice(&success_stdout(args)).expect("json");
+    json.as_array().cloned().expect("array")
+}
+
 #[test]
 fn explain_works_for_every_code_in_both_languages() {
     for cause in acr_doctor::catalogue::CAUSES {
         for lang in ["en", "ja"] {
-            let out = bin()
-                .args(["explain", &cause.code.to_ascii_lowercase(), "--lang", lang])
-                .assert()
-                .success()
-                .get_output()
-                .stdout
-                .clone();
+            let code = cause.code.to_ascii_lowercase();
+            let out = success_stdout(&["explain", &code, "--lang", lang]);
             let text = String::from_utf8(out).expect("utf-8");
             assert!(text.starts_with(cause.code), "{}: {text}", cause.code);
             let heading = if lang == "ja" {
@@ -63,28 +80,14 @@ fn lang_follows_the_environment() {
 
 #[test]
 fn causes_lists_every_code() {
-    let out = bin()
-        .arg("causes")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = success_stdout(&["causes"]);
     let text = String::from_utf8(out).expect("utf-8");
     for cause in acr_doctor::catalogue::CAUSES {
         assert!(text.contains(cause.code), "{} missing", cause.code);
     }
-    let out = bin()
-        .args(["causes", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(
-        json.as_array().map(|a| a.len()),
-        Some(acr_doctor::catalogue::CAUSES.len())
+        json_array(&["causes", "-o", "json"]).len(),
+        acr_doctor::catalogue::CAUSES.len()
     );
 }
 
@@ -96,20 +99,8 @@ fn checks_lists_checks_with_prerequisites() {
         .success()
         .stdout(predicate::str::contains("registry.challenge"))
         .stdout(predicate::str::contains("needs"));
-    let out = bin()
-        .args(["checks", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
-    let ids: Vec<&str> = json
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|c| c["id"].as_str())
-        .collect();
+    let checks = json_array(&["checks", "-o", "json"]);
+    let ids: Vec<&str> = checks.iter().filter_map(|c| c["id"].as_str()).collect();
     assert_eq!(ids.len(), acr_doctor::checks::all().len());
     assert!(ids.contains(&"docker.daemon"));
 }
@@ -143,39 +134,20 @@ fn help_has_examples() {
 
 #[test]
 fn usage_errors_exit_2_with_a_clear_message() {
-    bin()
-        .args(["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--name"));
-    bin()
-        .args(["check", "-n", "contosoreg", "--resolve", "nonsense"])
-        .assert()
-        .code(2)
+    usage_error(&["check"]).stderr(predicate::str::contains("--name"));
+    usage_error(&["check", "-n", "contosoreg", "--resolve", "nonsense"])
         .stderr(predicate::str::contains("HOST:PORT:ADDR"));
-    bin()
-        .args(["check", "-n", "contosoreg", "--need", "fly"])
-        .assert()
-        .code(2);
-    bin()
-        .args([
-            "check",
-            "-n",
-            "contosoreg",
-            "--ca-file",
-            "/nonexistent/ca.pem",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("/nonexistent/ca.pem"));
-    bin()
-        .args(["check", "-n", "contosoreg", "--timeout", "-1"])
-        .assert()
-        .code(2);
-    bin()
-        .args(["check", "-n", "contosoreg", "--warn-within", "soon"])
-        .assert()
-        .code(2)
+    usage_error(&["check", "-n", "contosoreg", "--need", "fly"]);
+    usage_error(&[
+        "check",
+        "-n",
+        "contosoreg",
+        "--ca-file",
+        "/nonexistent/ca.pem",
+    ])
+    .stderr(predicate::str::contains("/nonexistent/ca.pem"));
+    usage_error(&["check", "-n", "contosoreg", "--timeout", "-1"]);
+    usage_error(&["check", "-n", "contosoreg", "--warn-within", "soon"])
         .stderr(predicate::str::contains("--warn-within"));
-    bin().args(["frobnicate"]).assert().code(2);
+    usage_error(&["frobnicate"]);
 }

@@ -4,14 +4,19 @@
 //! Tests that need the engine read ACR_DOCTOR_TEST_DOCKER_HOST; without it they are skipped
 //! with a message (and fail when CI is set).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use acr_doctor::finding::Severity;
 use acr_doctor::lang::Lang;
-use acr_doctor::report::{CheckResult, CheckStatus, Report};
+use acr_doctor::report::{CheckStatus, Report};
 use acr_testbed::{ids, BedSpec, Fault, TestBed};
 use base64::Engine;
+use support::{
+    acr_refresh_token, auth_json, check, codes_of, finding, json, now, run_report, timeline_entry,
+};
 
 struct Home {
     dir: tempfile::TempDir,
@@ -38,18 +43,13 @@ impl Home {
         b
     }
     fn write_config(&self, text: &str) -> PathBuf {
-        std::fs::create_dir_all(self.docker_dir()).expect("mkdir");
         let p = self.docker_dir().join("config.json");
-        std::fs::write(&p, text).expect("write config");
+        support::write_file(&p, text);
         p
     }
     /// An executable script in the home's bin directory (which goes first on PATH).
     fn script(&self, name: &str, body: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.bin().join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        p
+        support::write_script(&self.bin(), name, body)
     }
     fn env(&self) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
@@ -62,93 +62,38 @@ impl Home {
         env.insert("HOME".into(), self.path().display().to_string());
         env
     }
+    /// [`Home::env`] with PATH holding only the home's bin: no program of the machine is found.
+    fn bare_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.env();
+        env.insert("PATH".into(), self.bin().display().to_string());
+        env
+    }
     /// Every file under the home with its bytes, to prove nothing was written.
     fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(self.path(), &mut out);
-        out
+        support::snapshot(self.path(), false)
     }
 }
 
-async fn run(argv: &[&str], env: BTreeMap<String, String>) -> Report {
-    let args = acr_doctor::check_args(argv).expect("args");
-    let target = args.names.first().cloned().unwrap_or_default();
-    acr_doctor::run_check(&args, &target, env, Lang::En)
-        .await
-        .expect("run")
-        .report
+/// `check --only docker.daemon` with the home's environment and `var` (DOCKER_HOST or
+/// DOCKER_CONTEXT) set to `value`.
+async fn run_daemon_check(home: &Home, var: &str, value: String) -> Report {
+    let mut env = home.env();
+    env.insert(var.into(), value);
+    run_report(&["--name", "contosoreg", "--only", "docker.daemon"], env).await
 }
 
-fn check<'a>(r: &'a Report, id: &str) -> &'a CheckResult {
-    r.checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id} in {:#?}", r.checks))
-}
-
-fn codes_of(r: &Report, id: &str) -> Vec<String> {
-    r.findings
-        .iter()
-        .filter(|f| f.check == id)
-        .map(|f| f.code.clone())
-        .collect()
-}
-
-fn json(r: &Report) -> String {
-    serde_json::to_string(r).expect("json")
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// An unsigned JWT shaped like an ACR refresh token.
-fn acr_refresh_token(aud: &str, exp: i64) -> String {
-    let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
-    let payload = serde_json::json!({
-        "iss": "Azure Container Registry", "aud": aud, "grant_type": "refresh_token",
-        "iat": exp - 3 * 3600, "exp": exp, "tenant": ids::TENANT,
-    });
-    let payload = b64url(payload.to_string().as_bytes());
-    format!("{header}.{payload}.{}", b64url(b"CANARY-signature-bytes"))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn auth_b64(user: &str, pass: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+/// `check --only docker.config,docker.credentials` on the bed's registry, plus `extra`.
+async fn run_credentials(bed: &TestBed, home: &Home, extra: &[&str]) -> Report {
+    let argv = support::bed_args(
+        bed,
+        ids::REGISTRY,
+        &[extra, &["--only", "docker.config,docker.credentials"]].concat(),
+    );
+    run_report(&argv, home.env()).await
 }
 
 async fn bed() -> TestBed {
     TestBed::start(BedSpec::new()).await.expect("bed")
-}
-
-fn bed_args(bed: &TestBed, extra: &[&str]) -> Vec<String> {
-    let mut v = bed.check_args(ids::REGISTRY);
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,9 +105,7 @@ async fn running_daemon_is_reported_with_versions_and_source() {
         return;
     };
     let home = Home::new();
-    let mut env = home.env();
-    env.insert("DOCKER_HOST".into(), host.clone());
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_HOST", host.clone()).await;
     let c = check(&r, "docker.daemon");
     assert_eq!(c.status, CheckStatus::Pass, "{c:#?}");
     assert_eq!(c.evidence["endpoint"], host.as_str());
@@ -195,9 +138,7 @@ async fn stopped_daemon_socket_without_listener_is_connection_refused() {
     let sock = home.path().join("dead.sock");
     // A socket file that nothing listens on any more: what a crashed daemon leaves behind.
     drop(std::os::unix::net::UnixListener::bind(&sock).expect("bind"));
-    let mut env = home.env();
-    env.insert("DOCKER_HOST".into(), format!("unix://{}", sock.display()));
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_HOST", format!("unix://{}", sock.display())).await;
     let c = check(&r, "docker.daemon");
     assert_eq!(c.status, CheckStatus::Fail);
     let f = &r.findings[0];
@@ -214,10 +155,8 @@ async fn stopped_daemon_socket_without_listener_is_connection_refused() {
 #[tokio::test]
 async fn missing_socket_is_no_socket() {
     let home = Home::new();
-    let mut env = home.env();
     let sock = home.path().join("nothing-here.sock");
-    env.insert("DOCKER_HOST".into(), format!("unix://{}", sock.display()));
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_HOST", format!("unix://{}", sock.display())).await;
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.evidence["problem"], "no_socket");
@@ -232,9 +171,7 @@ async fn wrong_docker_host_tcp_is_refused_and_named() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut env = home.env();
-    env.insert("DOCKER_HOST".into(), format!("tcp://127.0.0.1:{port}"));
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_HOST", format!("tcp://127.0.0.1:{port}")).await;
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.evidence["problem"], "connection_refused");
@@ -293,7 +230,7 @@ async fn current_context_pointing_elsewhere_is_followed_and_named() {
         ),
     )
     .expect("meta");
-    let r = run(
+    let r = run_report(
         &[
             "--name",
             "contosoreg",
@@ -319,9 +256,7 @@ async fn current_context_pointing_elsewhere_is_followed_and_named() {
     drop(listener);
 
     // DOCKER_CONTEXT naming a context that does not exist.
-    let mut env = home.env();
-    env.insert("DOCKER_CONTEXT".into(), "ghost".into());
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_CONTEXT", "ghost".into()).await;
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert!(f.detail.contains("\"ghost\""), "{}", f.detail);
@@ -335,7 +270,7 @@ async fn current_context_pointing_elsewhere_is_followed_and_named() {
 async fn malformed_config_is_a_warning_with_the_position() {
     let home = Home::new();
     let path = home.write_config("{\n  \"auths\": {,\n}\n");
-    let r = run(
+    let r = run_report(
         &["--name", "contosoreg", "--only", "docker.config"],
         home.env(),
     )
@@ -359,9 +294,11 @@ async fn missing_credential_helper_is_named() {
     let path =
         home.write_config(r#"{"auths":{"contosoreg.azurecr.io":{}},"credsStore":"desktop"}"#);
     // PATH holds only the home's bin: no docker-credential-desktop anywhere.
-    let mut env = home.env();
-    env.insert("PATH".into(), home.bin().display().to_string());
-    let r = run(&["--name", "contosoreg", "--only", "docker.config"], env).await;
+    let r = run_report(
+        &["--name", "contosoreg", "--only", "docker.config"],
+        home.bare_env(),
+    )
+    .await;
     let c = check(&r, "docker.config");
     assert_eq!(c.status, CheckStatus::Fail);
     let f = &r.findings[0];
@@ -387,7 +324,7 @@ async fn failing_credential_helper_reports_its_message() {
         "docker-credential-broken",
         "read server\necho \"keyring locked for $server\"\nexit 1",
     );
-    let r = run(
+    let r = run_report(
         &["--name", "contosoreg", "--only", "docker.config"],
         home.env(),
     )
@@ -411,7 +348,7 @@ async fn helper_with_nothing_stored_passes() {
         "docker-credential-empty",
         "read server\necho 'credentials not found in native keychain'\nexit 1",
     );
-    let r = run(
+    let r = run_report(
         &[
             "--name",
             "contosoreg",
@@ -444,7 +381,7 @@ async fn helper_returning_an_expired_identity_token() {
         &format!("read server\ncat '{}'", store.display()),
     );
     let before = home.snapshot();
-    let r = run(
+    let r = run_report(
         &[
             "--name",
             "contosoreg",
@@ -461,11 +398,7 @@ async fn helper_returning_an_expired_identity_token() {
         codes_of(&r, "docker.credentials"),
         vec!["DOCKER_STORED_TOKEN_EXPIRED"]
     );
-    let t = r
-        .timeline
-        .iter()
-        .find(|t| t.kind == "docker_identity_token")
-        .expect("timeline entry");
+    let t = timeline_entry(&r, "docker_identity_token");
     assert_eq!(t.state, "expired");
     assert!(t.remaining_s.is_some_and(|s| s < -3600));
     let text = json(&r);
@@ -482,35 +415,28 @@ async fn stale_stored_password_is_rejected_by_the_registry() {
     let bed = bed().await;
     let home = Home::new();
     let server = bed.login_server(ids::REGISTRY);
-    home.write_config(&format!(
-        r#"{{"auths":{{"{server}":{{"auth":"{}"}}}}}}"#,
-        auth_b64(ids::SP_APP_ID, "CANARY-old-rotated-secret")
+    home.write_config(&auth_json(
+        &server,
+        ids::SP_APP_ID,
+        "CANARY-old-rotated-secret",
     ));
     let before = home.snapshot();
-    let args = bed_args(&bed, &["--only", "docker.config,docker.credentials"]);
-    let r = run(&strs(&args), home.env()).await;
+    let r = run_credentials(&bed, &home, &[]).await;
     assert_eq!(
         codes_of(&r, "docker.credentials"),
         vec!["DOCKER_STALE_CREDENTIALS"],
         "{:#?}",
         r.checks
     );
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.check == "docker.credentials")
-        .expect("finding");
+    let f = finding(&r, "docker.credentials");
     assert_eq!(f.commands, vec![format!("docker logout {server}")]);
     assert!(f.detail.contains("401"), "{}", f.detail);
     assert!(!json(&r).contains("CANARY"), "a secret leaked");
     assert_eq!(before, home.snapshot(), "files changed");
 
     // The current secret is accepted.
-    home.write_config(&format!(
-        r#"{{"auths":{{"{server}":{{"auth":"{}"}}}}}}"#,
-        auth_b64(ids::SP_APP_ID, ids::SP_SECRET)
-    ));
-    let r = run(&strs(&args), home.env()).await;
+    home.write_config(&auth_json(&server, ids::SP_APP_ID, ids::SP_SECRET));
+    let r = run_credentials(&bed, &home, &[]).await;
     assert_eq!(check(&r, "docker.credentials").status, CheckStatus::Pass);
     assert!(!json(&r).contains("CANARY"), "a secret leaked");
 }
@@ -525,19 +451,14 @@ async fn stored_identity_token_not_issued_by_the_registry_is_stale() {
         r#"{{"auths":{{"{server}":{{"auth":"{}","identitytoken":"{token}"}}}}}}"#,
         base64::engine::general_purpose::STANDARD.encode(":")
     ));
-    let args = bed_args(&bed, &["--only", "docker.config,docker.credentials"]);
-    let r = run(&strs(&args), home.env()).await;
+    let r = run_credentials(&bed, &home, &[]).await;
     assert_eq!(
         codes_of(&r, "docker.credentials"),
         vec!["DOCKER_STALE_CREDENTIALS"],
         "{:#?}",
         r.checks
     );
-    let t = r
-        .timeline
-        .iter()
-        .find(|t| t.kind == "docker_identity_token")
-        .expect("timeline");
+    let t = timeline_entry(&r, "docker_identity_token");
     assert_eq!(t.state, "ok");
     assert!(!json(&r).contains(&token), "the token leaked");
 }
@@ -548,20 +469,8 @@ async fn stored_credentials_in_the_way_of_anonymous_pull() {
     bed.set_fault(Some(ids::REGISTRY), Fault::AnonymousPull(true));
     let home = Home::new();
     let server = bed.login_server(ids::REGISTRY);
-    home.write_config(&format!(
-        r#"{{"auths":{{"{server}":{{"auth":"{}"}}}}}}"#,
-        auth_b64(ids::SP_APP_ID, ids::SP_SECRET)
-    ));
-    let args = bed_args(
-        &bed,
-        &[
-            "--auth",
-            "anonymous",
-            "--only",
-            "docker.config,docker.credentials",
-        ],
-    );
-    let r = run(&strs(&args), home.env()).await;
+    home.write_config(&auth_json(&server, ids::SP_APP_ID, ids::SP_SECRET));
+    let r = run_credentials(&bed, &home, &["--auth", "anonymous"]).await;
     assert_eq!(
         codes_of(&r, "docker.credentials"),
         vec!["DOCKER_STALE_CREDENTIALS"]
@@ -578,7 +487,7 @@ async fn stored_credentials_in_the_way_of_anonymous_pull() {
 async fn helm_older_than_the_minimum_is_a_warning_and_absent_helm_is_not_a_finding() {
     let home = Home::new();
     home.script("helm", "echo 'v2.10.0+g9ad53aa'");
-    let r = run(
+    let r = run_report(
         &["--name", "contosoreg", "--only", "helm.client"],
         home.env(),
     )
@@ -588,9 +497,11 @@ async fn helm_older_than_the_minimum_is_a_warning_and_absent_helm_is_not_a_findi
     assert_eq!(r.findings[0].severity, Severity::Warning);
 
     let bare = Home::new();
-    let mut env = bare.env();
-    env.insert("PATH".into(), bare.bin().display().to_string());
-    let r = run(&["--name", "contosoreg", "--only", "helm.client"], env).await;
+    let r = run_report(
+        &["--name", "contosoreg", "--only", "helm.client"],
+        bare.bare_env(),
+    )
+    .await;
     assert_eq!(check(&r, "helm.client").status, CheckStatus::Info);
     assert!(r.findings.is_empty());
 }
@@ -598,9 +509,8 @@ async fn helm_older_than_the_minimum_is_a_warning_and_absent_helm_is_not_a_findi
 #[tokio::test]
 async fn docker_client_missing_or_too_old() {
     let home = Home::new();
-    let mut env = home.env();
-    env.insert("PATH".into(), home.bin().display().to_string());
-    let r = run(
+    let env = home.bare_env();
+    let r = run_report(
         &["--name", "contosoreg", "--only", "docker.client"],
         env.clone(),
     )
@@ -608,7 +518,7 @@ async fn docker_client_missing_or_too_old() {
     assert_eq!(codes_of(&r, "docker.client"), vec!["DOCKER_COMMAND_ERROR"]);
 
     home.script("docker", "echo 'Docker version 17.12.1-ce, build 7390fc6'");
-    let r = run(&["--name", "contosoreg", "--only", "docker.client"], env).await;
+    let r = run_report(&["--name", "contosoreg", "--only", "docker.client"], env).await;
     assert_eq!(codes_of(&r, "docker.client"), vec!["DOCKER_VERSION_ERROR"]);
     assert_eq!(
         r.environment.get("docker_client").and_then(|v| v.as_str()),
@@ -640,7 +550,7 @@ async fn daemon_side_login_succeeds_and_writes_nothing() {
     env.insert("DOCKER_HOST".into(), host);
     let before = home.snapshot();
     let ca = bed.ca_file().display().to_string();
-    let r = run(
+    let r = run_report(
         &[
             "--name",
             ids::REGISTRY,
@@ -689,8 +599,9 @@ async fn daemon_side_login_fails_through_the_daemons_own_proxy() {
     let home = Home::new();
     let mut env = home.env();
     env.insert("DOCKER_HOST".into(), daemon.host());
-    let args = bed_args(
+    let args = support::bed_args(
         &bed,
+        ids::REGISTRY,
         &[
             "--username",
             ids::SP_APP_ID,
@@ -701,15 +612,11 @@ async fn daemon_side_login_fails_through_the_daemons_own_proxy() {
             "docker.login",
         ],
     );
-    let r = run(&strs(&args), env).await;
+    let r = run_report(&args, env).await;
     drop(daemon);
     let c = check(&r, "docker.login");
     assert_eq!(c.status, CheckStatus::Fail, "{c:#?}");
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.check == "docker.login")
-        .expect("finding");
+    let f = finding(&r, "docker.login");
     assert_eq!(f.code, "DOCKER_PULL_ERROR");
     assert!(
         f.evidence["acr_doctor_view"]
@@ -868,17 +775,11 @@ async fn slow_daemon_is_a_warning() {
             });
         }
     });
-    let mut env = home.env();
-    env.insert("DOCKER_HOST".into(), format!("unix://{}", sock.display()));
-    let r = run(&["--name", "contosoreg", "--only", "docker.daemon"], env).await;
+    let r = run_daemon_check(&home, "DOCKER_HOST", format!("unix://{}", sock.display())).await;
     server.abort();
     let c = check(&r, "docker.daemon");
     assert_eq!(c.status, CheckStatus::Warn, "{c:#?}");
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.check == "docker.daemon")
-        .expect("finding");
+    let f = finding(&r, "docker.daemon");
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.severity, Severity::Warning);
     assert!(f.evidence["ping_ms"].as_u64().is_some_and(|ms| ms >= 2000));

@@ -1,13 +1,15 @@
 //! `expiry.timeline` against the test bed: every kind of credential healthy, about to expire
 //! and expired, and a skewed local clock.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::path::Path;
 
 use acr_doctor::context::Context;
-use acr_doctor::report::{CheckStatus, TimelineEntry};
+use acr_doctor::report::CheckStatus;
 use acr_doctor::CheckRun;
 use acr_testbed::{ids, BedSpec, FakeAz, Fault, TestBed};
+use support::{cert_env, fixture_der, timeline_entry, Vars};
 
 const REG: &str = "contosoreg";
 
@@ -15,36 +17,21 @@ async fn start() -> TestBed {
     TestBed::start(BedSpec::new()).await.expect("bed")
 }
 
-fn env(bed: &TestBed, home: &Path, extra: Vec<(String, String)>) -> BTreeMap<String, String> {
-    let bin = home.join("bin");
-    std::fs::create_dir_all(&bin).expect("bin");
-    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
-    vars.insert("HOME".into(), home.display().to_string());
-    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
-    vars.insert(
-        "DOCKER_CONFIG".into(),
-        home.join(".docker").display().to_string(),
-    );
-    vars.insert(
-        "AZURE_CONFIG_DIR".into(),
-        home.join(".azure").display().to_string(),
-    );
+/// [`support::sandbox_env`] plus `extra`.
+fn env(bed: &TestBed, home: &Path, extra: Vec<(String, String)>) -> Vars {
+    let mut vars = support::sandbox_env(bed, home);
     vars.extend(extra);
     vars
 }
 
 /// Runs the identity and expiry checks with the clock shifted by `offset_s`.
-async fn check(
-    bed: &TestBed,
-    vars: BTreeMap<String, String>,
-    extra: &[&str],
-    offset_s: i64,
-) -> CheckRun {
-    let mut argv: Vec<String> = bed.check_args(REG);
-    argv.extend(["--only", "identity,expiry", "--timeout", "5"].map(String::from));
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&refs).expect("args");
+async fn check(bed: &TestBed, vars: Vars, extra: &[&str], offset_s: i64) -> CheckRun {
+    let argv = support::bed_args(
+        bed,
+        REG,
+        &[&["--only", "identity,expiry", "--timeout", "5"], extra].concat(),
+    );
+    let args = support::parse_args(&argv);
     let mut ctx = Context::new(vars, &args).expect("ctx");
     ctx.clock.offset_s = offset_s;
     acr_doctor::run_check_with(&args, REG, &ctx, acr_doctor::lang::Lang::En)
@@ -52,20 +39,8 @@ async fn check(
         .expect("run")
 }
 
-fn entry<'a>(run: &'a CheckRun, kind: &str) -> &'a TimelineEntry {
-    run.report
-        .timeline
-        .iter()
-        .find(|e| e.kind == kind)
-        .unwrap_or_else(|| panic!("no {kind} in {:#?}", run.report.timeline))
-}
-
 fn expiry(run: &CheckRun) -> &acr_doctor::report::CheckResult {
-    run.report
-        .checks
-        .iter()
-        .find(|c| c.id == "expiry.timeline")
-        .expect("expiry.timeline")
+    support::check(run, "expiry.timeline")
 }
 
 fn codes(run: &CheckRun) -> Vec<(String, String)> {
@@ -76,29 +51,10 @@ fn codes(run: &CheckRun) -> Vec<(String, String)> {
         .collect()
 }
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn fixture_der(name: &str) -> Vec<u8> {
-    use rustls_pki_types::pem::PemObject;
-    let pem = std::fs::read(fixture(name)).expect("fixture");
-    rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
-        .next()
-        .expect("cert")
-        .expect("pem")
-        .as_ref()
-        .to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn healthy_service_principal_timeline() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let run = check(
         &bed,
         env(&bed, home.path(), bed.sp_env()),
@@ -118,14 +74,19 @@ async fn healthy_service_principal_timeline() {
         "acr_access_token",
         "sp_client_secret",
     ] {
-        let e = entry(&run, kind);
+        let e = timeline_entry(&run, kind);
         assert_eq!(e.state, "ok", "{kind}: {e:?}");
         assert!(e.remaining_s.unwrap_or(0) > 0, "{kind}: {e:?}");
         assert!(e.expires_at.is_some(), "{kind}");
     }
     // The secret's end date came from Graph (a year ahead).
-    assert!(entry(&run, "sp_client_secret").remaining_s.unwrap_or(0) > 300 * 86400);
-    assert!(entry(&run, "sp_client_secret")
+    assert!(
+        timeline_entry(&run, "sp_client_secret")
+            .remaining_s
+            .unwrap_or(0)
+            > 300 * 86400
+    );
+    assert!(timeline_entry(&run, "sp_client_secret")
         .source
         .contains(ids::SP_SECRET_KEY_ID));
     assert!(run.report.findings.is_empty(), "{:#?}", run.report.findings);
@@ -136,15 +97,13 @@ async fn healthy_service_principal_timeline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_about_to_expire_and_expired() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            p.secrets[0].end = time::OffsetDateTime::now_utc() + time::Duration::days(3);
-        }
+    let home = support::temp_home();
+    support::edit_sp(&bed, |p| {
+        p.secrets[0].end = time::OffsetDateTime::now_utc() + time::Duration::days(3);
     });
     let vars = env(&bed, home.path(), bed.sp_env());
     let run = check(&bed, vars.clone(), &[], 0).await;
-    assert_eq!(entry(&run, "sp_client_secret").state, "expiring");
+    assert_eq!(timeline_entry(&run, "sp_client_secret").state, "expiring");
     assert_eq!(
         codes(&run),
         vec![(
@@ -166,19 +125,19 @@ async fn secret_about_to_expire_and_expired() {
             "identity.credential".to_string()
         )]
     );
-    assert_eq!(entry(&run, "sp_client_secret").state, "expired");
+    assert_eq!(timeline_entry(&run, "sp_client_secret").state, "expired");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_about_to_expire() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let vars = env(&bed, home.path(), bed.sp_env());
     // Entra tokens of the bed live an hour, ACR access tokens 75 minutes: a 2-hour window catches both.
     let run = check(&bed, vars, &["--warn-within", "2h"], 0).await;
-    assert_eq!(entry(&run, "entra_token").state, "expiring");
-    assert_eq!(entry(&run, "acr_access_token").state, "expiring");
-    assert_eq!(entry(&run, "acr_refresh_token").state, "ok");
+    assert_eq!(timeline_entry(&run, "entra_token").state, "expiring");
+    assert_eq!(timeline_entry(&run, "acr_access_token").state, "expiring");
+    assert_eq!(timeline_entry(&run, "acr_refresh_token").state, "ok");
     let soon: Vec<_> = run
         .report
         .findings
@@ -194,7 +153,7 @@ async fn tokens_about_to_expire() {
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_entra_and_acr_tokens() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     // Entra (through the CLI) issues expired tokens.
     bed.set_fault(None, Fault::ExpiredTokens);
     let vars = env(&bed, home.path(), vec![]);
@@ -207,7 +166,7 @@ async fn expired_entra_and_acr_tokens() {
             "identity.credential".to_string()
         )]
     );
-    assert_eq!(entry(&run, "entra_token").state, "expired");
+    assert_eq!(timeline_entry(&run, "entra_token").state, "expired");
     // The registry issues expired ACR tokens; the Entra token is fine.
     bed.clear_faults();
     bed.set_fault(Some(REG), Fault::ExpiredTokens);
@@ -220,46 +179,26 @@ async fn expired_entra_and_acr_tokens() {
         1,
         "{c:?}"
     );
-    assert_eq!(entry(&run, "acr_refresh_token").state, "expired");
-    assert_eq!(entry(&run, "entra_token").state, "ok");
+    assert_eq!(timeline_entry(&run, "acr_refresh_token").state, "expired");
+    assert_eq!(timeline_entry(&run, "entra_token").state, "ok");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_certificate_validity() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let good = fixture_der("client-cert.pem");
     let expired = fixture_der("client-cert-expired.pem");
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            *p = p.clone().certificate(&good).certificate(&expired);
-        }
+    support::edit_sp(&bed, |p| {
+        *p = p.clone().certificate(&good).certificate(&expired)
     });
-    let cert_env = |file: &str| {
-        vec![
-            ("AZURE_TENANT_ID".to_string(), ids::TENANT.to_string()),
-            ("AZURE_CLIENT_ID".to_string(), ids::SP_APP_ID.to_string()),
-            ("AZURE_CLIENT_CERTIFICATE_PATH".to_string(), fixture(file)),
-        ]
-    };
-    let run = check(
-        &bed,
-        env(&bed, home.path(), cert_env("client-cert.pem")),
-        &[],
-        0,
-    )
-    .await;
-    assert_eq!(entry(&run, "client_certificate").state, "ok");
+    let with_cert = |file: &str| check(&bed, env(&bed, home.path(), cert_env(file)), &[], 0);
+    let run = with_cert("client-cert.pem").await;
+    assert_eq!(timeline_entry(&run, "client_certificate").state, "ok");
     assert!(run.report.findings.is_empty(), "{:#?}", run.report.findings);
     // The bed's Entra does not look at validity dates; acr-doctor does.
-    let run = check(
-        &bed,
-        env(&bed, home.path(), cert_env("client-cert-expired.pem")),
-        &[],
-        0,
-    )
-    .await;
-    assert_eq!(entry(&run, "client_certificate").state, "expired");
+    let run = with_cert("client-cert-expired.pem").await;
+    assert_eq!(timeline_entry(&run, "client_certificate").state, "expired");
     assert_eq!(
         codes(&run),
         vec![(
@@ -273,7 +212,7 @@ async fn client_certificate_validity() {
 #[tokio::test(flavor = "multi_thread")]
 async fn skewed_clock_is_named_not_blamed_on_tokens() {
     let bed = start().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let vars = env(&bed, home.path(), bed.sp_env());
     // This machine's clock runs two hours ahead: hour-long tokens look expired locally.
     let run = check(&bed, vars.clone(), &[], 7200).await;
@@ -282,7 +221,7 @@ async fn skewed_clock_is_named_not_blamed_on_tokens() {
         "identity.refresh_token",
         "identity.access_token",
     ] {
-        let c = run.report.checks.iter().find(|c| c.id == id).expect(id);
+        let c = support::check(&run, id);
         assert_eq!(c.status, CheckStatus::Pass, "{id}: {}", c.message);
     }
     let e = expiry(&run);
@@ -293,7 +232,7 @@ async fn skewed_clock_is_named_not_blamed_on_tokens() {
         .and_then(|v| v.as_i64())
         .unwrap_or(0);
     assert!((-7300..=-7100).contains(&skew), "{skew}");
-    assert_eq!(entry(&run, "entra_token").state, "ok");
+    assert_eq!(timeline_entry(&run, "entra_token").state, "ok");
     assert!(run
         .report
         .findings

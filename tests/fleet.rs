@@ -1,7 +1,7 @@
 //! Several registries in one run, against the test bed: each diagnosed on its own, one
 //! combined report, the exit status of the worst, shared work done once.
 
-use std::collections::BTreeMap;
+mod support;
 
 use acr_doctor::lang::Lang;
 use acr_doctor::render;
@@ -20,18 +20,15 @@ async fn bed() -> TestBed {
     TestBed::start(spec).await.expect("bed")
 }
 
-fn env(bed: &TestBed, home: &std::path::Path) -> BTreeMap<String, String> {
-    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
-    vars.extend(bed.sp_env());
-    vars.insert("HOME".into(), home.display().to_string());
-    vars.insert("PATH".into(), "/nonexistent".into());
-    vars
+/// The bed's environment as the default service principal, with no program on PATH.
+fn env(bed: &TestBed, home: &std::path::Path) -> support::Vars {
+    support::bed_env(bed, home, "/nonexistent", true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_registries_one_report_worst_exit() {
     let bed = bed().await;
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let names: Vec<String> = ["contosoreg", "abacreg", "lockedreg"]
         .iter()
         .map(|n| bed.login_server(n))
@@ -59,8 +56,7 @@ async fn three_registries_one_report_worst_exit() {
         ]
         .map(String::from),
     );
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&refs).expect("args");
+    let args = support::parse_args(&argv);
     let names = acr_doctor::commands::target_names(&args).expect("names");
     assert_eq!(names.len(), 3);
     let ctx = acr_doctor::context::Context::new(env(&bed, home.path()), &args).expect("ctx");
@@ -88,12 +84,7 @@ async fn three_registries_one_report_worst_exit() {
         "{:?}",
         runs[1].report.findings
     );
-    let abac = &runs[1]
-        .report
-        .findings
-        .iter()
-        .find(|f| f.code == "ABAC_LEGACY_ROLE_IGNORED")
-        .expect("abac");
+    let abac = support::finding_with_code(&runs[1], "ABAC_LEGACY_ROLE_IGNORED");
     assert!(
         abac.commands
             .iter()
@@ -217,20 +208,14 @@ async fn anonymous_pull_is_probed_when_arm_says_it_is_on() {
         .assign(ids::SP, "AcrPull", Scope::registry("openreg"))
         .assign(ids::SP, "Reader", Scope::Subscription);
     let bed = TestBed::start(spec).await.expect("bed");
-    let home = tempfile::tempdir().expect("home");
-    let mut argv = bed.check_args("openreg");
-    argv.extend(["--repository", "app", "--skip", "docker,helm"].map(String::from));
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&refs).expect("args");
-    let run = acr_doctor::run_check(&args, "openreg", env(&bed, home.path()), Lang::En)
-        .await
-        .expect("run");
-    let probe = run
-        .report
-        .checks
-        .iter()
-        .find(|c| c.id == "identity.anonymous")
-        .expect("anonymous check");
+    let home = support::temp_home();
+    let argv = support::bed_args(
+        &bed,
+        "openreg",
+        &["--repository", "app", "--skip", "docker,helm"],
+    );
+    let run = support::run_argv(&argv, env(&bed, home.path())).await;
+    let probe = support::check(&run, "identity.anonymous");
     assert_eq!(
         probe.status,
         acr_doctor::report::CheckStatus::Info,
@@ -241,12 +226,7 @@ async fn anonymous_pull_is_probed_when_arm_says_it_is_on() {
         "{probe:?}"
     );
     // The signed-in path did not wait for the probe and still passed.
-    let access = run
-        .report
-        .checks
-        .iter()
-        .find(|c| c.id == "identity.access_token")
-        .expect("access");
+    let access = support::check(&run, "identity.access_token");
     assert_eq!(access.status, acr_doctor::report::CheckStatus::Pass);
 }
 
@@ -255,7 +235,7 @@ async fn anonymous_pull_is_probed_when_arm_says_it_is_on() {
 async fn a_registry_that_does_not_exist_is_one_dns_finding() {
     let spec = BedSpec::new().assign(ids::SP, "Reader", Scope::Subscription);
     let bed = TestBed::start(spec).await.expect("bed");
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let ca = bed.ca_file().to_str().expect("utf-8").to_string();
     let argv = [
         "--name",
@@ -269,10 +249,7 @@ async fn a_registry_that_does_not_exist_is_one_dns_finding() {
         "--timeout",
         "3",
     ];
-    let args = acr_doctor::check_args(&argv).expect("args");
-    let run = acr_doctor::run_check(&args, "nosuchreg", env(&bed, home.path()), Lang::En)
-        .await
-        .expect("run");
+    let run = support::run_argv(&argv, env(&bed, home.path())).await;
     let codes: Vec<&str> = run
         .report
         .findings
@@ -285,11 +262,6 @@ async fn a_registry_that_does_not_exist_is_one_dns_finding() {
         "{:?}",
         run.report.findings
     );
-    let arm = run
-        .report
-        .checks
-        .iter()
-        .find(|c| c.id == "registry.arm")
-        .expect("arm");
+    let arm = support::check(&run, "registry.arm");
     assert_eq!(arm.status, acr_doctor::report::CheckStatus::Info, "{arm:?}");
 }

@@ -7,7 +7,8 @@
 //! cases use tiny loopback listeners of their own (a server that never answers, a "second host"
 //! that records what reaches it).
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use acr_doctor::cli::FailOn;
 use acr_doctor::lang::Lang;
 use acr_doctor::render::{self, Style};
 use acr_doctor::CheckRun;
-use acr_testbed::{ids, BedSpec, Fault, Mangle, Registry, TestBed};
+use acr_testbed::{BedSpec, Fault, Mangle, Registry, TestBed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -91,31 +92,16 @@ impl Ran {
 /// hold: it ends within [`BOUND`], no check crashed (exit status 3 never), and no renderer nor
 /// the trace shows a secret.
 async fn diagnose(bed: &TestBed, opts: Opts<'_>) -> Ran {
-    let home = tempfile::tempdir().expect("temp home");
-    let empty_path = home.path().join("bin");
-    std::fs::create_dir_all(&empty_path).expect("bin dir");
-    let mut argv: Vec<String> = bed.check_args(REG);
-    argv.extend(["--timeout".to_string(), "1".to_string()]);
-    argv.extend(opts.args.iter().map(|s| s.to_string()));
+    let home = support::temp_home();
+    let empty_path = support::bin_dir(home.path());
+    let mut argv = support::bed_args(bed, REG, &[&["--timeout", "1"], &opts.args[..]].concat());
     if !opts.args.contains(&"--auth") {
         argv.extend(["--auth".to_string(), "env".to_string()]);
     }
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&argv).expect("arguments parse");
-    let mut env: BTreeMap<String, String> = bed.env().into_iter().collect();
-    if !opts.no_sp {
-        env.extend(bed.sp_env());
-    }
-    env.insert("HOME".into(), home.path().display().to_string());
-    env.insert("PATH".into(), empty_path.display().to_string());
-    env.insert(
-        "DOCKER_CONFIG".into(),
-        home.path().join(".docker").display().to_string(),
-    );
-    env.insert(
-        "AZURE_CONFIG_DIR".into(),
-        home.path().join(".azure").display().to_string(),
-    );
+    let args = support::parse_args(&argv);
+    let path = empty_path.display().to_string();
+    let mut env = support::bed_env(bed, home.path(), &path, !opts.no_sp);
+    support::set_config_dirs(&mut env, home.path());
     env.extend(opts.env);
     let started = Instant::now();
     let run = tokio::time::timeout(BOUND, acr_doctor::run_check(&args, REG, env, Lang::En))
@@ -141,8 +127,6 @@ async fn diagnose(bed: &TestBed, opts: Opts<'_>) -> Ran {
 /// No renderer and no trace line shows a secret of the bed (they all contain `CANARY`) or a
 /// whole JWT.
 fn assert_no_secret(run: &CheckRun, human: &str) {
-    let jwt = regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-        .expect("regex");
     let outputs = [
         ("human", human.to_string()),
         ("json", render::json::render(&run.report)),
@@ -151,14 +135,7 @@ fn assert_no_secret(run: &CheckRun, human: &str) {
         ("trace", run.trace.join("\n")),
     ];
     for (name, text) in outputs {
-        assert!(
-            !text.contains("CANARY"),
-            "{name} output shows a secret:\n{text}"
-        );
-        assert!(
-            !jwt.is_match(&text),
-            "{name} output shows a whole JWT:\n{text}"
-        );
+        support::assert_no_secret(&format!("{name} output"), &text);
     }
 }
 
@@ -170,6 +147,24 @@ fn mangle(bed: &TestBed, path: &str, how: Mangle) {
             how,
         },
     );
+}
+
+/// Every answer on `path` becomes a 307 to `to` (another host).
+fn redirect(bed: &TestBed, path: &str, to: String) {
+    bed.set_fault(
+        None,
+        Fault::Redirect {
+            path: path.into(),
+            to,
+        },
+    );
+}
+
+/// A fresh bed whose answers on `path` are spoiled as `how`, diagnosed with the default options.
+async fn diagnose_mangled(path: &str, how: Mangle) -> Ran {
+    let bed = bed().await;
+    mangle(&bed, path, how);
+    diagnose(&bed, Opts::default()).await
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.
@@ -239,25 +234,19 @@ async fn hanging_listener() -> (std::net::SocketAddr, tokio::task::JoinHandle<()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_challenge_header_ends_in_challenge_error() {
-    let bed = bed().await;
-    mangle(&bed, "/v2/", Mangle::HugeHeader);
-    let ran = diagnose(&bed, Opts::default()).await;
+    let ran = diagnose_mangled("/v2/", Mangle::HugeHeader).await;
     ran.finds("CONNECTIVITY_CHALLENGE_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_headers_end_in_challenge_error() {
-    let bed = bed().await;
-    mangle(&bed, "/v2/", Mangle::ManyHeaders);
-    let ran = diagnose(&bed, Opts::default()).await;
+    let ran = diagnose_mangled("/v2/", Mangle::ManyHeaders).await;
     ran.finds("CONNECTIVITY_CHALLENGE_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn challenge_that_is_not_utf8_is_a_malformed_challenge() {
-    let bed = bed().await;
-    mangle(&bed, "/v2/", Mangle::NotUtf8Header);
-    let ran = diagnose(&bed, Opts::default()).await;
+    let ran = diagnose_mangled("/v2/", Mangle::NotUtf8Header).await;
     ran.finds("CONNECTIVITY_WWW_AUTHENTICATE_ERROR");
 }
 
@@ -313,63 +302,49 @@ async fn enormous_exchange_body_is_capped_and_ends_in_refresh_token_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_exchange_body_ends_in_refresh_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/exchange", Mangle::TruncatedBody);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled("/oauth2/exchange", Mangle::TruncatedBody)
         .await
         .finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exchange_body_that_is_not_json_ends_in_refresh_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/exchange", Mangle::NotJson);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled("/oauth2/exchange", Mangle::NotJson)
         .await
         .finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exchange_body_that_is_not_utf8_ends_in_refresh_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/exchange", Mangle::NotUtf8Body);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled("/oauth2/exchange", Mangle::NotUtf8Body)
         .await
         .finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_token_body_that_is_not_json_ends_in_access_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/token", Mangle::NotJson);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled("/oauth2/token", Mangle::NotJson)
         .await
         .finds("CONNECTIVITY_ACCESS_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_access_token_body_ends_in_access_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/token", Mangle::TruncatedBody);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled("/oauth2/token", Mangle::TruncatedBody)
         .await
         .finds("CONNECTIVITY_ACCESS_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_answer_that_is_not_json_ends_in_credential_unavailable() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::NotJson);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::NotJson)
         .await
         .finds("AAD_CREDENTIAL_UNAVAILABLE");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enormous_entra_answer_ends_in_credential_unavailable() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::HugeBody);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::HugeBody)
         .await
         .finds("AAD_CREDENTIAL_UNAVAILABLE");
 }
@@ -379,18 +354,14 @@ async fn enormous_entra_answer_ends_in_credential_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_token_with_negative_exp_is_expired() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::JwtExpNegative);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::JwtExpNegative)
         .await
         .finds("AAD_TOKEN_EXPIRED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_token_expiring_in_year_99999_does_not_break_the_run() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::JwtExpFar);
-    let ran = diagnose(&bed, Opts::default()).await;
+    let ran = diagnose_mangled(ENTRA_TOKEN, Mangle::JwtExpFar).await;
     // The token is genuinely signed and far from expiry: login goes through.
     ran.finds_none(&[
         "AAD_TOKEN_EXPIRED",
@@ -404,41 +375,35 @@ async fn entra_token_expiring_in_year_99999_does_not_break_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_token_with_string_exp_is_refused_at_exchange() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::JwtExpString);
     // The login server refuses it ("has expired"); acr-doctor may name either.
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::JwtExpString)
         .await
         .finds_any(&["CONNECTIVITY_REFRESH_TOKEN_ERROR", "AAD_TOKEN_EXPIRED"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_token_with_bad_base64_is_refused_at_exchange() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::JwtBadBase64);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::JwtBadBase64)
         .await
         .finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_token_missing_its_signature_is_refused_at_exchange() {
-    let bed = bed().await;
-    mangle(&bed, ENTRA_TOKEN, Mangle::JwtMissingParts);
-    diagnose(&bed, Opts::default())
+    diagnose_mangled(ENTRA_TOKEN, Mangle::JwtMissingParts)
         .await
         .finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_with_bad_base64_ends_in_a_token_error() {
-    let bed = bed().await;
-    mangle(&bed, "/oauth2/exchange", Mangle::JwtBadBase64);
     // Either acr-doctor notices the unreadable refresh token, or /oauth2/token refuses it.
-    diagnose(&bed, Opts::default()).await.finds_any(&[
-        "CONNECTIVITY_REFRESH_TOKEN_ERROR",
-        "CONNECTIVITY_ACCESS_TOKEN_ERROR",
-    ]);
+    diagnose_mangled("/oauth2/exchange", Mangle::JwtBadBase64)
+        .await
+        .finds_any(&[
+            "CONNECTIVITY_REFRESH_TOKEN_ERROR",
+            "CONNECTIVITY_ACCESS_TOKEN_ERROR",
+        ]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,9 +429,7 @@ async fn access_token_with_absurd_exp_does_not_break_the_run() {
         Mangle::JwtExpNegative,
         Mangle::JwtExpString,
     ] {
-        let bed = bed().await;
-        mangle(&bed, "/oauth2/token", how);
-        let ran = diagnose(&bed, Opts::default()).await;
+        let ran = diagnose_mangled("/oauth2/token", how).await;
         // Whatever is concluded, the ACR access token's absurd expiry is not an Entra problem.
         ran.finds_none(&["AAD_TOKEN_EXPIRED", "AAD_CREDENTIAL_UNAVAILABLE"]);
     }
@@ -549,13 +512,7 @@ async fn spy_listener() -> (String, Spy) {
 async fn exchange_redirected_to_another_host_gets_no_credential() {
     let bed = bed().await;
     let (url, spy) = spy_listener().await;
-    bed.set_fault(
-        None,
-        Fault::Redirect {
-            path: "/oauth2/exchange".into(),
-            to: url,
-        },
-    );
+    redirect(&bed, "/oauth2/exchange", url);
     let ran = diagnose(&bed, Opts::default()).await;
     spy.assert_clean();
     ran.finds("CONNECTIVITY_REFRESH_TOKEN_ERROR");
@@ -565,13 +522,7 @@ async fn exchange_redirected_to_another_host_gets_no_credential() {
 async fn entra_token_request_redirected_to_another_host_gets_no_secret() {
     let bed = bed().await;
     let (url, spy) = spy_listener().await;
-    bed.set_fault(
-        None,
-        Fault::Redirect {
-            path: ENTRA_TOKEN.into(),
-            to: url,
-        },
-    );
+    redirect(&bed, ENTRA_TOKEN, url);
     let ran = diagnose(&bed, Opts::default()).await;
     spy.assert_clean();
     ran.finds_any(&[
@@ -584,24 +535,11 @@ async fn entra_token_request_redirected_to_another_host_gets_no_secret() {
 async fn basic_token_request_redirected_to_another_host_gets_no_authorization() {
     let bed = bed().await;
     let (url, spy) = spy_listener().await;
-    bed.set_fault(
-        None,
-        Fault::Redirect {
-            path: "/oauth2/token".into(),
-            to: url,
-        },
-    );
+    redirect(&bed, "/oauth2/token", url);
     let ran = diagnose(
         &bed,
         Opts {
-            args: vec![
-                "--auth",
-                "basic",
-                "--username",
-                ids::SP_APP_ID,
-                "--password",
-                ids::SP_SECRET,
-            ],
+            args: support::SP_BASIC_AUTH.to_vec(),
             no_sp: true,
             ..Default::default()
         },
@@ -619,13 +557,7 @@ async fn repository_calls_redirected_to_another_host_get_no_authorization() {
     let bed = bed().await;
     let (url, spy) = spy_listener().await;
     // Everything under /v2/app/ (tags, manifests, blobs, uploads) answers 307 elsewhere.
-    bed.set_fault(
-        None,
-        Fault::Redirect {
-            path: "/v2/app/".into(),
-            to: url,
-        },
-    );
+    redirect(&bed, "/v2/app/", url);
     let ran = diagnose(
         &bed,
         Opts {

@@ -2,38 +2,26 @@
 //! the way each refusal is diagnosed. Nothing leaves loopback: the bed's `env()` points the
 //! authority, ARM, Graph and the instance metadata endpoint at the bed.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod support;
 
 use acr_doctor::report::{CheckStatus, Report};
 use acr_doctor::CheckRun;
 use acr_testbed::{ids, BedSpec, FakeAz, Fault, Registry, RepoToken, TestBed};
+use support::{cert_env, first_code, fixture_der, Vars};
 
 const REG: &str = "contosoreg";
 
 struct Env {
     home: tempfile::TempDir,
-    vars: BTreeMap<String, String>,
+    vars: Vars,
 }
 
 impl Env {
     /// The bed's endpoints, a temporary HOME, a PATH with only a bin dir of our own
     /// (plus the system's for `sh`), no credentials.
     fn new(bed: &TestBed) -> Env {
-        let home = tempfile::tempdir().expect("tempdir");
-        let bin = home.path().join("bin");
-        std::fs::create_dir_all(&bin).expect("bin");
-        let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
-        vars.insert("HOME".into(), home.path().display().to_string());
-        vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
-        vars.insert(
-            "DOCKER_CONFIG".into(),
-            home.path().join(".docker").display().to_string(),
-        );
-        vars.insert(
-            "AZURE_CONFIG_DIR".into(),
-            home.path().join(".azure").display().to_string(),
-        );
+        let home = support::temp_home();
+        let vars = support::sandbox_env(bed, home.path());
         Env { home, vars }
     }
     fn with(mut self, pairs: Vec<(String, String)>) -> Env {
@@ -57,49 +45,30 @@ async fn start() -> TestBed {
     TestBed::start(BedSpec::new()).await.expect("bed")
 }
 
+/// Runs the identity checks (`argv(bed, extra)`) in process.
 async fn check(bed: &TestBed, env: &Env, extra: &[&str]) -> CheckRun {
-    let mut argv: Vec<String> = bed.check_args(REG);
-    argv.extend(["--only", "identity", "--timeout", "5"].map(String::from));
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&refs).expect("args");
-    acr_doctor::run_check(&args, REG, env.vars.clone(), acr_doctor::lang::Lang::En)
-        .await
-        .expect("run")
+    support::run_argv(&argv(bed, extra), env.vars.clone()).await
 }
 
 fn status(run: &CheckRun, id: &str) -> CheckStatus {
-    run.report
-        .checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-        .status
+    support::check(run, id).status
 }
 
 fn message<'a>(run: &'a CheckRun, id: &str) -> &'a str {
-    &run.report
-        .checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-        .message
+    &support::check(run, id).message
 }
 
-fn first_code(run: &CheckRun) -> &str {
-    run.report
-        .findings
-        .first()
-        .map(|f| f.code.as_str())
-        .unwrap_or_else(|| panic!("no finding: {:#?}", run.report.checks))
-}
-
-fn evidence_source(run: &CheckRun) -> String {
+/// The evidence `key` of identity.credential.
+fn credential_evidence<'a>(run: &'a CheckRun, key: &str) -> Option<&'a serde_json::Value> {
     run.report
         .checks
         .iter()
         .find(|c| c.id == "identity.credential")
-        .and_then(|c| c.evidence.get("source"))
+        .and_then(|c| c.evidence.get(key))
+}
+
+fn evidence_source(run: &CheckRun) -> String {
+    credential_evidence(run, "source")
         .and_then(|v| v.as_str())
         .unwrap_or("")
         .to_string()
@@ -170,46 +139,9 @@ async fn service_principal_secret_full_flow() {
         .any(|r| r.path == "/oauth2/token" && r.method == "POST" && r.status == 200));
 }
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// The DER certificate of a PEM fixture (to register it on the bed's service principal).
-fn fixture_der(name: &str) -> Vec<u8> {
-    use rustls_pki_types::pem::PemObject;
-    let pem = std::fs::read(fixture(name)).expect("fixture");
-    rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
-        .next()
-        .expect("cert")
-        .expect("pem")
-        .as_ref()
-        .to_vec()
-}
-
-fn cert_env(bed: &TestBed, file: &str) -> Vec<(String, String)> {
-    let _ = bed;
-    vec![
-        ("AZURE_TENANT_ID".into(), ids::TENANT.into()),
-        ("AZURE_CLIENT_ID".into(), ids::SP_APP_ID.into()),
-        ("AZURE_CLIENT_CERTIFICATE_PATH".into(), fixture(file)),
-    ]
-}
-
 /// An ACR refresh token for the default service principal, exchanged at the bed.
 async fn refresh_token_of(bed: &TestBed) -> String {
-    let args = acr_doctor::check_args(
-        &bed.check_args(REG)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .expect("args");
-    let ctx =
-        acr_doctor::context::Context::new(bed.env().into_iter().collect(), &args).expect("ctx");
+    let ctx = support::bed_context(bed, REG, bed.env().into_iter().collect());
     let aad = acr_doctor::redact::Secret::new(bed.entra_token(
         ids::SP,
         "https://containerregistry.azure.net",
@@ -231,20 +163,11 @@ async fn refresh_token_of(bed: &TestBed) -> String {
 }
 
 fn finding_detail<'a>(run: &'a CheckRun, code: &str) -> &'a str {
-    &run.report
-        .findings
-        .iter()
-        .find(|f| f.code == code)
-        .unwrap_or_else(|| panic!("no {code}: {:#?}", run.report.findings))
-        .detail
+    &support::finding_with_code(run, code).detail
 }
 
 fn tried(run: &CheckRun) -> String {
-    run.report
-        .checks
-        .iter()
-        .find(|c| c.id == "identity.credential")
-        .and_then(|c| c.evidence.get("tried"))
+    credential_evidence(run, "tried")
         .map(|v| v.to_string())
         .unwrap_or_default()
 }
@@ -253,21 +176,13 @@ fn tried(run: &CheckRun) -> String {
 async fn service_principal_certificate_assertion() {
     let bed = start().await;
     let der = fixture_der("client-cert.pem");
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            *p = p.clone().certificate(&der);
-        }
-    });
-    let env = Env::new(&bed).with(cert_env(&bed, "client-cert.pem"));
+    support::edit_sp(&bed, |p| *p = p.clone().certificate(&der));
+    let env = Env::new(&bed).with(cert_env("client-cert.pem"));
     let run = check(&bed, &env, &["--repository", "app"]).await;
     pass_through(&run);
     assert!(message(&run, "identity.credential").contains("certificate"));
     // A certificate the application does not know is refused by Entra (AADSTS700027).
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            p.certificates.clear();
-        }
-    });
+    support::edit_sp(&bed, |p| p.certificates.clear());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
     assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("700027"));
@@ -294,11 +209,7 @@ async fn workload_identity_from_token_file() {
         tried(&run)
     );
     // A subject the app does not trust: AADSTS70021.
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            p.federated.clear();
-        }
-    });
+    support::edit_sp(&bed, |p| p.federated.clear());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
     assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("70021"));
@@ -546,23 +457,15 @@ async fn refresh_token_as_password() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_config_identity_token() {
-    use base64::Engine;
     let bed = start().await;
     bed.set_fault(None, Fault::NoManagedIdentity);
     let token = refresh_token_of(&bed).await;
     let env = Env::new(&bed);
-    let dir = env.home.path().join(".docker");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let auth =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{token}", ids::EMPTY_GUID));
-    std::fs::write(
-        dir.join("config.json"),
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
-            bed.login_server(REG)
-        ),
-    )
-    .expect("write");
+    let auth = support::auth_b64(ids::EMPTY_GUID, &token);
+    support::write_file(
+        &env.home.path().join(".docker/config.json"),
+        &support::auth_json(&bed.login_server(REG), ids::EMPTY_GUID, &token),
+    );
     let run = check(&bed, &env, &["--repository", "app"]).await;
     pass_through(&run);
     assert_eq!(evidence_source(&run), "docker-config");
@@ -607,11 +510,13 @@ async fn binary(env: &Env, argv: Vec<String>, stdin: Option<&str>) -> (i32, Stri
     .expect("join")
 }
 
+/// The bed's arguments, `--only identity --timeout 5`, then `extra`.
 fn argv(bed: &TestBed, extra: &[&str]) -> Vec<String> {
-    let mut a = bed.check_args(REG);
-    a.extend(["--only", "identity", "--timeout", "5"].map(String::from));
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
+    support::bed_args(
+        bed,
+        REG,
+        &[&["--only", "identity", "--timeout", "5"], extra].concat(),
+    )
 }
 
 fn json_first_code(stdout: &str) -> String {

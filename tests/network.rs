@@ -1,11 +1,13 @@
 //! Registry name, login server, DNS, TLS and the challenge, against the test bed.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use acr_doctor::report::CheckStatus;
 use acr_doctor::CheckRun;
 use acr_testbed::{BedSpec, Fault, Registry, TestBed};
+use support::{check, first_code};
 
 const REG: &str = "contosoreg";
 
@@ -16,14 +18,8 @@ async fn bed() -> TestBed {
         .expect("bed starts")
 }
 
-fn env_for(
-    bed: &TestBed,
-    home: &std::path::Path,
-    extra: &[(&str, &str)],
-) -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = bed.env().into_iter().collect();
-    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
-    env.insert("HOME".into(), home.display().to_string());
+fn env_for(bed: &TestBed, home: &std::path::Path, extra: &[(&str, &str)]) -> support::Vars {
+    let mut env = support::bed_env(bed, home, &support::host_path(), false);
     env.insert(
         "AZURE_CONFIG_DIR".into(),
         home.join(".azure").display().to_string(),
@@ -36,43 +32,35 @@ fn env_for(
 
 /// Runs `check` on the bed's registry with the bed's login server, --resolve and CA, plus `extra`.
 async fn run(bed: &TestBed, extra: &[&str], env_extra: &[(&str, &str)]) -> CheckRun {
-    let home = tempfile::tempdir().expect("temp home");
-    let mut argv: Vec<String> = bed.check_args(REG);
-    argv.extend(extra.iter().map(|s| s.to_string()));
+    let mut argv = support::bed_args(bed, REG, extra);
     if !extra.contains(&"--only") {
         argv.extend(["--only".to_string(), "registry.challenge".to_string()]);
     }
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&refs).expect("args parse");
-    let env = env_for(bed, home.path(), env_extra);
-    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run")
+    run_raw(bed, &argv, env_extra).await
 }
 
-async fn run_raw(bed: &TestBed, argv: &[&str]) -> CheckRun {
-    let home = tempfile::tempdir().expect("temp home");
-    let args = acr_doctor::check_args(argv).expect("args parse");
-    let env = env_for(bed, home.path(), &[]);
-    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run")
+/// Runs `check` with `argv` as given (on its `--name`), a fresh HOME, and the bed's environment
+/// plus `env_extra`.
+async fn run_raw<S: AsRef<str>>(bed: &TestBed, argv: &[S], env_extra: &[(&str, &str)]) -> CheckRun {
+    let home = support::temp_home();
+    support::run_argv(argv, env_for(bed, home.path(), env_extra)).await
 }
 
-fn check<'a>(run: &'a CheckRun, id: &str) -> &'a acr_doctor::report::CheckResult {
-    run.report
-        .checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-}
-
-fn first_code(run: &CheckRun) -> &str {
-    run.report
-        .findings
-        .first()
-        .map(|f| f.code.as_str())
-        .unwrap_or("")
+/// `check --name contosoreg --login-server <login_server> --only <only>` (no --resolve, no CA).
+async fn run_login_server(bed: &TestBed, login_server: &str, only: &str) -> CheckRun {
+    run_raw(
+        bed,
+        &[
+            "--name",
+            REG,
+            "--login-server",
+            login_server,
+            "--only",
+            only,
+        ],
+        &[],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -122,23 +110,17 @@ async fn healthy_registry_passes_every_network_step() {
 #[tokio::test]
 async fn names_in_the_wrong_form_are_corrected_with_a_warning() {
     let bed = bed().await;
-    let home = tempfile::tempdir().expect("home");
-    let env = env_for(&bed, home.path(), &[]);
-    let args = acr_doctor::check_args(&[
-        "--name",
-        "ContosoReg.azurecr.io/app:v1",
-        "--only",
-        "registry.login_server",
-    ])
-    .expect("args");
-    let run = acr_doctor::run_check(
-        &args,
-        "ContosoReg.azurecr.io/app:v1",
-        env.clone(),
-        acr_doctor::lang::Lang::En,
+    let run = run_raw(
+        &bed,
+        &[
+            "--name",
+            "ContosoReg.azurecr.io/app:v1",
+            "--only",
+            "registry.login_server",
+        ],
+        &[],
     )
-    .await
-    .expect("run");
+    .await;
     let name = check(&run, "registry.name");
     assert_eq!(name.status, CheckStatus::Warn, "{name:?}");
     let f = &run.report.findings[0];
@@ -165,29 +147,26 @@ async fn names_in_the_wrong_form_are_corrected_with_a_warning() {
     );
 
     // A name that cannot be corrected is an error, and nothing is looked up.
-    let args =
-        acr_doctor::check_args(&["--name", "my-reg", "--only", "network.dns"]).expect("args");
-    let run = acr_doctor::run_check(&args, "my-reg", env.clone(), acr_doctor::lang::Lang::En)
-        .await
-        .expect("run");
+    let run = run_raw(&bed, &["--name", "my-reg", "--only", "network.dns"], &[]).await;
     assert_eq!(check(&run, "registry.name").status, CheckStatus::Fail);
     assert_eq!(first_code(&run), "REGISTRY_NAME_INVALID");
     assert_eq!(check(&run, "network.dns").status, CheckStatus::Skip);
     assert_eq!(run.report.findings.len(), 1, "{:?}", run.report.findings);
 
     // The cloud suffix comes from --cloud.
-    let args = acr_doctor::check_args(&[
-        "--name",
-        "contosoreg",
-        "--cloud",
-        "AzureChinaCloud",
-        "--only",
-        "registry.login_server",
-    ])
-    .expect("args");
-    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run");
+    let run = run_raw(
+        &bed,
+        &[
+            "--name",
+            "contosoreg",
+            "--cloud",
+            "AzureChinaCloud",
+            "--only",
+            "registry.login_server",
+        ],
+        &[],
+    )
+    .await;
     let ls = check(&run, "registry.login_server");
     assert_eq!(
         ls.evidence["login_server"].as_str(),
@@ -199,20 +178,7 @@ async fn names_in_the_wrong_form_are_corrected_with_a_warning() {
 #[tokio::test]
 async fn bad_login_server_flag_is_login_server_error() {
     let bed = bed().await;
-    let home = tempfile::tempdir().expect("home");
-    let env = env_for(&bed, home.path(), &[]);
-    let args = acr_doctor::check_args(&[
-        "--name",
-        "contosoreg",
-        "--login-server",
-        "http://contosoreg.azurecr.io",
-        "--only",
-        "network.dns",
-    ])
-    .expect("args");
-    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run");
+    let run = run_login_server(&bed, "http://contosoreg.azurecr.io", "network.dns").await;
     assert_eq!(first_code(&run), "LOGIN_SERVER_ERROR");
     assert!(run.report.findings[0].detail.contains("loopback"));
     assert_eq!(check(&run, "network.dns").status, CheckStatus::Skip);
@@ -221,20 +187,7 @@ async fn bad_login_server_flag_is_login_server_error() {
 #[tokio::test]
 async fn unresolvable_name_is_dns_error_with_reasons() {
     let bed = bed().await;
-    let home = tempfile::tempdir().expect("home");
-    let env = env_for(&bed, home.path(), &[]);
-    let args = acr_doctor::check_args(&[
-        "--name",
-        "contosoreg",
-        "--login-server",
-        "doesnotexist.invalid",
-        "--only",
-        "registry.challenge",
-    ])
-    .expect("args");
-    let run = acr_doctor::run_check(&args, "contosoreg", env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run");
+    let run = run_login_server(&bed, "doesnotexist.invalid", "registry.challenge").await;
     assert_eq!(first_code(&run), "CONNECTIVITY_DNS_ERROR");
     let f = &run.report.findings[0];
     assert!(f.detail.contains("NXDOMAIN"), "{}", f.detail);
@@ -253,18 +206,24 @@ async fn unresolvable_name_is_dns_error_with_reasons() {
     assert_eq!(run.report.findings.len(), 1);
 }
 
-async fn tls_fault(fault: Fault) -> CheckRun {
+/// Runs with a TLS `fault` on the login server: the first finding must be
+/// CONNECTIVITY_SSL_ERROR with evidence `fault` = `kind`.
+async fn tls_fault(fault: Fault, kind: &str) -> CheckRun {
     let bed = bed().await;
     bed.set_fault(Some(REG), fault);
-    run(&bed, &[], &[]).await
+    let run = run(&bed, &[], &[]).await;
+    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    assert_eq!(
+        run.report.findings[0].evidence["fault"].as_str(),
+        Some(kind)
+    );
+    run
 }
 
 #[tokio::test]
 async fn untrusted_issuer_is_named() {
-    let run = tls_fault(Fault::TlsUntrusted).await;
-    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let run = tls_fault(Fault::TlsUntrusted, "untrusted_issuer").await;
     let f = &run.report.findings[0];
-    assert_eq!(f.evidence["fault"].as_str(), Some("untrusted_issuer"));
     assert!(
         f.detail.contains("Contoso Intercepting Proxy CA"),
         "{}",
@@ -282,10 +241,8 @@ async fn untrusted_issuer_is_named() {
 
 #[tokio::test]
 async fn wrong_name_certificate_shows_its_names() {
-    let run = tls_fault(Fault::TlsWrongName).await;
-    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let run = tls_fault(Fault::TlsWrongName, "name_mismatch").await;
     let f = &run.report.findings[0];
-    assert_eq!(f.evidence["fault"].as_str(), Some("name_mismatch"));
     assert!(
         f.detail.contains("not valid for contosoreg.azurecr.io"),
         "{}",
@@ -303,10 +260,8 @@ async fn wrong_name_certificate_shows_its_names() {
 
 #[tokio::test]
 async fn expired_certificate_says_since_when() {
-    let run = tls_fault(Fault::TlsExpired).await;
-    assert_eq!(first_code(&run), "CONNECTIVITY_SSL_ERROR");
+    let run = tls_fault(Fault::TlsExpired, "expired").await;
     let f = &run.report.findings[0];
-    assert_eq!(f.evidence["fault"].as_str(), Some("expired"));
     assert!(f.detail.contains("expired"), "{}", f.detail);
 }
 
@@ -450,6 +405,7 @@ async fn a_black_holed_address_cannot_hang_the_tool() {
             "--only",
             "registry.challenge",
         ],
+        &[],
     )
     .await;
     assert_eq!(first_code(&run), "CONNECTIVITY_CHALLENGE_ERROR");
@@ -548,23 +504,22 @@ async fn dns_only(
     dns: std::net::SocketAddr,
     timeout: &str,
 ) -> CheckRun {
-    let home = tempfile::tempdir().expect("home");
     let dns = dns.to_string();
-    let env = env_for(bed, home.path(), &[("ACR_DOCTOR_DNS_SERVER", dns.as_str())]);
-    let args = acr_doctor::check_args(&[
-        "--name",
-        REG,
-        "--login-server",
-        login_server,
-        "--timeout",
-        timeout,
-        "--only",
-        "network.dns",
-    ])
-    .expect("args");
-    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run")
+    run_raw(
+        bed,
+        &[
+            "--name",
+            REG,
+            "--login-server",
+            login_server,
+            "--timeout",
+            timeout,
+            "--only",
+            "network.dns",
+        ],
+        &[("ACR_DOCTOR_DNS_SERVER", dns.as_str())],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -743,20 +698,20 @@ async fn a_working_proxy_is_used_and_reported_and_no_proxy_bypasses_it() {
 async fn the_binary_reports_a_forbidden_registry_in_json() {
     let bed = bed().await;
     bed.set_fault(Some(REG), Fault::IpFirewall);
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let mut argv: Vec<String> = vec!["check".into()];
-    argv.extend(bed.check_args(REG));
-    argv.extend(
-        [
+    argv.extend(support::bed_args(
+        &bed,
+        REG,
+        &[
             "--only",
             "registry.challenge",
             "-o",
             "json",
             "--timeout",
             "5",
-        ]
-        .map(String::from),
-    );
+        ],
+    ));
     let env = env_for(&bed, home.path(), &[]);
     let output = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("acr-doctor")
@@ -801,25 +756,18 @@ async fn arm_bed() -> TestBed {
     .expect("bed starts")
 }
 
-async fn run_with_sp(bed: &TestBed, argv: &[&str]) -> CheckRun {
-    let home = tempfile::tempdir().expect("home");
+/// `check` with the bed's arguments plus `extra`, as the default service principal.
+async fn run_with_sp(bed: &TestBed, extra: &[&str]) -> CheckRun {
     let sp = bed.sp_env();
-    let extra: Vec<(&str, &str)> = sp.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let env = env_for(bed, home.path(), &extra);
-    let args = acr_doctor::check_args(argv).expect("args");
-    acr_doctor::run_check(&args, REG, env, acr_doctor::lang::Lang::En)
-        .await
-        .expect("run")
+    let sp: Vec<(&str, &str)> = sp.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_raw(bed, &support::bed_args(bed, REG, extra), &sp).await
 }
 
 #[tokio::test]
 async fn forbidden_names_the_firewall_when_arm_tells() {
     let bed = arm_bed().await;
     bed.set_fault(Some(REG), Fault::IpFirewall);
-    let mut argv = bed.check_args(REG);
-    argv.extend(["--only".into(), "registry.challenge,registry.arm".into()]);
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let run = run_with_sp(&bed, &refs).await;
+    let run = run_with_sp(&bed, &["--only", "registry.challenge,registry.arm"]).await;
     let f = run
         .report
         .findings
@@ -838,20 +786,18 @@ async fn forbidden_names_the_firewall_when_arm_tells() {
 async fn private_endpoint_mismatch_shows_expected_and_actual() {
     let bed = arm_bed().await;
     bed.set_fault(Some(REG), Fault::PrivateEndpoint);
-    let mut argv = bed.check_args(REG);
-    argv.extend(
-        [
+    let run = run_with_sp(
+        &bed,
+        &[
             "--vnet",
             "vnet-test",
             "--resolve",
             "contosoreg.westeurope.data.azurecr.io:443:10.0.0.6",
             "--only",
             "network.private_endpoint",
-        ]
-        .map(String::from),
-    );
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let run = run_with_sp(&bed, &refs).await;
+        ],
+    )
+    .await;
     assert_eq!(first_code(&run), "PRIVATE_ENDPOINT_DNS_ERROR");
     let f = &run.report.findings[0];
     assert!(
@@ -874,19 +820,17 @@ async fn unreachable_data_endpoint_is_reported() {
     bed.set_fault(Some(REG), Fault::DataEndpointUnreachable);
     let closed = std::net::TcpListener::bind("127.0.0.2:0").expect("bind");
     drop(closed);
-    let mut argv = bed.check_args(REG);
     // Nothing listens on 127.0.0.2:443.
-    argv.extend(
-        [
+    let run = run_with_sp(
+        &bed,
+        &[
             "--resolve",
             "contosoreg.westeurope.data.azurecr.io:443:127.0.0.2",
             "--only",
             "registry.data_endpoint,registry.arm",
-        ]
-        .map(String::from),
-    );
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let run = run_with_sp(&bed, &refs).await;
+        ],
+    )
+    .await;
     assert_eq!(first_code(&run), "DATA_ENDPOINT_UNREACHABLE");
     assert_eq!(
         run.report.findings[0].evidence["layer"].as_str(),

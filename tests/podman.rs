@@ -7,14 +7,16 @@
 //! nothing of the machine's Podman state is touched. Without podman on PATH they are skipped
 //! with a message (and fail when CI is set). The others use fake `podman` / `docker` scripts.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use acr_doctor::lang::Lang;
-use acr_doctor::report::{CheckResult, CheckStatus, Report};
+use acr_doctor::report::{CheckStatus, Report};
 use acr_testbed::{ids, BedSpec, TestBed};
 use base64::Engine;
+use support::{acr_refresh_token, auth_json, check, finding, json, run_report};
 
 /// The real podman, or `None` with a printed skip reason; panics in CI.
 fn require_podman() -> Option<PathBuf> {
@@ -35,8 +37,22 @@ fn require_podman() -> Option<PathBuf> {
     }
 }
 
-fn script_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-podman.sh")
+/// `scripts/test-podman.sh <action> <dir>`.
+fn podman_script(action: &str, dir: &Path) -> std::io::Result<std::process::Output> {
+    Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-podman.sh"))
+        .arg(action)
+        .arg(dir)
+        .output()
+}
+
+/// A temporary directory under /tmp: a short path keeps the sockets inside it within the
+/// length limit of unix socket paths.
+fn short_tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .expect("tempdir")
 }
 
 /// A private Podman API service (scripts/test-podman.sh), stopped on drop.
@@ -46,16 +62,8 @@ struct Service {
 
 impl Service {
     fn start() -> Service {
-        let dir = tempfile::Builder::new()
-            .prefix("acrd-pm-")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let out = Command::new("bash")
-            .arg(script_path())
-            .arg("start")
-            .arg(dir.path())
-            .output()
-            .expect("run test-podman.sh");
+        let dir = short_tempdir("acrd-pm-");
+        let out = podman_script("start", dir.path()).expect("run test-podman.sh");
         assert!(
             out.status.success(),
             "test-podman.sh failed: {}{}",
@@ -74,11 +82,7 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script_path())
-            .arg("stop")
-            .arg(self.dir.path())
-            .output();
+        let _ = podman_script("stop", self.dir.path());
     }
 }
 
@@ -90,10 +94,7 @@ struct Home {
 
 impl Home {
     fn new() -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("acrd-ph-")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
+        let dir = short_tempdir("acrd-ph-");
         let xdg = dir.path().join("xdg");
         std::fs::create_dir_all(&xdg).expect("xdg");
         std::fs::create_dir_all(dir.path().join("bin")).expect("bin");
@@ -106,18 +107,14 @@ impl Home {
         self.path().join("bin")
     }
     fn script(&self, name: &str, body: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.bin().join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        support::write_script(&self.bin(), name, body);
     }
     fn link_podman(&self, real: &Path) {
         std::os::unix::fs::symlink(real, self.bin().join("podman")).expect("symlink");
     }
     fn write(&self, rel: &str, text: &str) -> PathBuf {
         let p = self.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, text).expect("write");
+        support::write_file(&p, text);
         p
     }
     /// PATH is the home's bin only, so the machine's docker and podman are not found.
@@ -128,60 +125,35 @@ impl Home {
         env.insert("XDG_RUNTIME_DIR".into(), self.xdg.display().to_string());
         env
     }
+    /// Every file under the home with its bytes (not the link to the real podman).
     fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if !p.is_symlink() {
-                    out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(self.path(), &mut out);
-        out
+        support::snapshot(self.path(), true)
     }
 }
 
-async fn run(argv: &[&str], env: BTreeMap<String, String>) -> Report {
-    let args = acr_doctor::check_args(argv).expect("args");
-    let target = args.names.first().cloned().unwrap_or_default();
-    acr_doctor::run_check(&args, &target, env, Lang::En)
-        .await
-        .expect("run")
-        .report
+/// `check --name contosoreg <extra> --only docker.client,docker.daemon`.
+async fn run_engine(extra: &[&str], env: BTreeMap<String, String>) -> Report {
+    let argv = [
+        &["--name", "contosoreg"][..],
+        extra,
+        &["--only", "docker.client,docker.daemon"],
+    ]
+    .concat();
+    run_report(&argv, env).await
 }
 
-fn check<'a>(r: &'a Report, id: &str) -> &'a CheckResult {
-    r.checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id} in {:#?}", r.checks))
-}
-
-fn finding<'a>(r: &'a Report, id: &str) -> &'a acr_doctor::finding::Finding {
-    r.findings
-        .iter()
-        .find(|f| f.check == id)
-        .unwrap_or_else(|| panic!("no finding of {id}: {:#?}", r.checks))
-}
-
-fn json(r: &Report) -> String {
-    serde_json::to_string(r).expect("json")
-}
-
-fn auth_json(server: &str, user: &str, pass: &str) -> String {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-    format!(r#"{{"auths":{{"{server}":{{"auth":"{auth}"}}}}}}"#)
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
+/// `check --engine podman --only docker.config,docker.credentials` on the bed's registry.
+fn podman_credentials_args(bed: &TestBed) -> Vec<String> {
+    support::bed_args(
+        bed,
+        ids::REGISTRY,
+        &[
+            "--engine",
+            "podman",
+            "--only",
+            "docker.config,docker.credentials",
+        ],
+    )
 }
 
 const PODMAN_SCRIPT: &str = "echo 'podman version 4.3.1'";
@@ -201,16 +173,7 @@ async fn podman_found_and_its_api_socket_answers() {
     let mut env = home.env();
     // The socket is found where rootless Podman puts it: $XDG_RUNTIME_DIR/podman/podman.sock.
     env.insert("XDG_RUNTIME_DIR".into(), svc.xdg().display().to_string());
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        env,
-    )
-    .await;
+    let r = run_engine(&[], env).await;
     let c = check(&r, "docker.client");
     assert_eq!(c.status, CheckStatus::Pass, "{c:#?}");
     assert_eq!(c.evidence["engine"], "podman");
@@ -255,16 +218,7 @@ async fn no_engine_at_all_is_a_command_error_naming_both() {
     let none = home.path().join("none.sock").display().to_string();
     env.insert("DOCKER_HOST".into(), format!("unix://{none}"));
     env.insert("CONTAINER_HOST".into(), format!("unix://{none}"));
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        env.clone(),
-    )
-    .await;
+    let r = run_engine(&[], env.clone()).await;
     let c = check(&r, "docker.client");
     assert_eq!(c.status, CheckStatus::Fail);
     assert_eq!(c.evidence["engine"], "docker");
@@ -282,18 +236,7 @@ async fn no_engine_at_all_is_a_command_error_naming_both() {
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
 
     // Pinned to podman: the missing podman is named, and nothing else is reported.
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--engine",
-            "podman",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        env,
-    )
-    .await;
+    let r = run_engine(&["--engine", "podman"], env).await;
     let f = finding(&r, "docker.client");
     assert_eq!(f.code, "DOCKER_COMMAND_ERROR");
     assert!(f.detail.contains("podman not found"), "{}", f.detail);
@@ -318,7 +261,7 @@ async fn engine_flag_pins_the_engine_and_auto_prefers_docker() {
             "docker.client",
         ]
     };
-    let r = run(&argv("auto"), home.env()).await;
+    let r = run_report(&argv("auto"), home.env()).await;
     let c = check(&r, "docker.client");
     assert_eq!(c.evidence["engine"], "docker", "{c:#?}");
     assert!(c.evidence["engine_reason"]
@@ -326,7 +269,7 @@ async fn engine_flag_pins_the_engine_and_auto_prefers_docker() {
         .is_some_and(|w| w.contains("docker CLI was found")));
     assert!(c.message.contains("28.2.2"), "{}", c.message);
 
-    let r = run(&argv("podman"), home.env()).await;
+    let r = run_report(&argv("podman"), home.env()).await;
     let c = check(&r, "docker.client");
     assert_eq!(c.status, CheckStatus::Pass, "{c:#?}");
     assert_eq!(c.evidence["engine"], "podman");
@@ -336,9 +279,9 @@ async fn engine_flag_pins_the_engine_and_auto_prefers_docker() {
 
     // Only podman installed: auto picks it, a pinned docker is reported missing.
     std::fs::remove_file(home.bin().join("docker")).expect("rm");
-    let r = run(&argv("auto"), home.env()).await;
+    let r = run_report(&argv("auto"), home.env()).await;
     assert_eq!(check(&r, "docker.client").evidence["engine"], "podman");
-    let r = run(&argv("docker"), home.env()).await;
+    let r = run_report(&argv("docker"), home.env()).await;
     let f = finding(&r, "docker.client");
     assert_eq!(f.code, "DOCKER_COMMAND_ERROR");
     assert!(f.detail.contains("--engine docker"), "{}", f.detail);
@@ -358,7 +301,7 @@ async fn engine_flag_pins_the_engine_and_auto_prefers_docker() {
         ),
     );
     home.script("podman-real", PODMAN_SCRIPT);
-    let r = run(&argv("auto"), home.env()).await;
+    let r = run_report(&argv("auto"), home.env()).await;
     let c = check(&r, "docker.client");
     assert_eq!(c.evidence["engine"], "podman", "{c:#?}");
     assert!(c.evidence["engine_reason"]
@@ -375,16 +318,7 @@ async fn podman_api_socket_missing() {
     let mut env = home.env();
     let none = format!("unix://{}/gone.sock", home.path().display());
     env.insert("CONTAINER_HOST".into(), none.clone());
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        env,
-    )
-    .await;
+    let r = run_engine(&[], env).await;
     let d = check(&r, "docker.daemon");
     assert_eq!(d.status, CheckStatus::Fail, "{d:#?}");
     assert_eq!(d.evidence["endpoint_source"], "CONTAINER_HOST");
@@ -398,16 +332,7 @@ async fn podman_api_socket_missing() {
     if Path::new("/run/podman/podman.sock").exists() {
         return;
     }
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        home.env(),
-    )
-    .await;
+    let r = run_engine(&[], home.env()).await;
     let d = check(&r, "docker.daemon");
     assert_eq!(d.status, CheckStatus::Info, "{d:#?}");
     assert!(
@@ -416,17 +341,7 @@ async fn podman_api_socket_missing() {
         d.message
     );
     assert!(r.findings.is_empty());
-    let r = run(
-        &[
-            "--name",
-            "contosoreg",
-            "--docker-login",
-            "--only",
-            "docker.client,docker.daemon",
-        ],
-        home.env(),
-    )
-    .await;
+    let r = run_engine(&["--docker-login"], home.env()).await;
     let f = finding(&r, "docker.daemon");
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.commands, vec!["systemctl --user start podman.socket"]);
@@ -470,17 +385,8 @@ async fn stale_password_in_podmans_auth_json_is_found_in_podmans_order() {
         &auth_json(&server, ids::SP_APP_ID, ids::SP_SECRET),
     );
     let before = home.snapshot();
-    let mut args = bed.check_args(ids::REGISTRY);
-    args.extend(
-        [
-            "--engine",
-            "podman",
-            "--only",
-            "docker.config,docker.credentials",
-        ]
-        .map(String::from),
-    );
-    let r = run(&strs(&args), home.env()).await;
+    let args = podman_credentials_args(&bed);
+    let r = run_report(&args, home.env()).await;
     let c = check(&r, "docker.config");
     assert_eq!(c.evidence["path"], runtime.display().to_string().as_str());
     assert_eq!(c.evidence["origin"], "$XDG_RUNTIME_DIR");
@@ -501,7 +407,7 @@ async fn stale_password_in_podmans_auth_json_is_found_in_podmans_order() {
 
     // Without the runtime file, ~/.config/containers/auth.json is used: it is accepted.
     std::fs::remove_file(&runtime).expect("rm");
-    let r = run(&strs(&args), home.env()).await;
+    let r = run_report(&args, home.env()).await;
     assert_eq!(
         check(&r, "docker.config").evidence["path"],
         config.display().to_string().as_str()
@@ -516,7 +422,7 @@ async fn stale_password_in_podmans_auth_json_is_found_in_podmans_order() {
     );
     let mut env = home.env();
     env.insert("REGISTRY_AUTH_FILE".into(), custom.display().to_string());
-    let r = run(&strs(&args), env.clone()).await;
+    let r = run_report(&args, env.clone()).await;
     assert_eq!(
         check(&r, "docker.config").evidence["origin"],
         "REGISTRY_AUTH_FILE"
@@ -529,31 +435,12 @@ async fn stale_password_in_podmans_auth_json_is_found_in_podmans_order() {
     }
 }
 
-/// An unsigned JWT shaped like an ACR refresh token.
-fn acr_refresh_token(exp: i64) -> String {
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let payload = serde_json::json!({
-        "iss": "Azure Container Registry", "aud": "contosoreg.azurecr.io",
-        "grant_type": "refresh_token", "iat": exp - 3 * 3600, "exp": exp,
-    });
-    format!(
-        "{}.{}.{}",
-        b64(br#"{"alg":"RS256","typ":"JWT"}"#),
-        b64(payload.to_string().as_bytes()),
-        b64(b"CANARY-signature")
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_token_in_the_docker_config_read_by_podman() {
     let bed = TestBed::start(BedSpec::new()).await.expect("bed");
     let home = Home::new();
     let server = bed.login_server(ids::REGISTRY);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let token = acr_refresh_token(now - 7200);
+    let token = acr_refresh_token("contosoreg.azurecr.io", support::now() - 7200);
     let docker_config = home.write(
         ".docker/config.json",
         &format!(
@@ -561,17 +448,7 @@ async fn expired_token_in_the_docker_config_read_by_podman() {
             base64::engine::general_purpose::STANDARD.encode(":")
         ),
     );
-    let mut args = bed.check_args(ids::REGISTRY);
-    args.extend(
-        [
-            "--engine",
-            "podman",
-            "--only",
-            "docker.config,docker.credentials",
-        ]
-        .map(String::from),
-    );
-    let r = run(&strs(&args), home.env()).await;
+    let r = run_report(&podman_credentials_args(&bed), home.env()).await;
     // Podman ignores credsStore: the auths entry is what it uses.
     let c = check(&r, "docker.config");
     assert_eq!(c.status, CheckStatus::Pass, "{c:#?}");
@@ -629,7 +506,7 @@ async fn engine_side_login_through_the_podman_service() {
             "docker.client,docker.daemon,docker.login".into(),
         ]
     };
-    let r = run(&strs(&argv(ids::SP_SECRET)), env.clone()).await;
+    let r = run_report(&argv(ids::SP_SECRET), env.clone()).await;
     let c = check(&r, "docker.login");
     assert_eq!(c.status, CheckStatus::Pass, "{c:#?}\n{:#?}", r.findings);
     assert!(c.message.contains("Podman service"), "{}", c.message);
@@ -637,7 +514,7 @@ async fn engine_side_login_through_the_podman_service() {
     assert_eq!(c.evidence["engine"], "podman");
 
     // A wrong password: the service reached the registry, which rejected it.
-    let r = run(&strs(&argv("CANARY-wrong-password")), env).await;
+    let r = run_report(&argv("CANARY-wrong-password"), env).await;
     let c = check(&r, "docker.login");
     assert_eq!(c.status, CheckStatus::Info, "{c:#?}");
     assert!(c.message.contains("rejected"), "{}", c.message);

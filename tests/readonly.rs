@@ -7,11 +7,14 @@
 //! Each run goes through the real binary with `--verbose`, so the same runs also prove that no
 //! output (stdout or stderr, every format) shows a secret of the bed (they all contain `CANARY`).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use acr_testbed::{ids, BedSpec, FakeAz, LoggedRequest, Scope, TestBed};
+use support::{assert_no_secret, write_file};
 
 const REG: &str = "contosoreg";
 const REPO: &str = "app";
@@ -90,19 +93,6 @@ impl Home {
     }
 }
 
-fn write(path: &Path, text: &str) {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).expect("mkdir");
-    }
-    std::fs::write(path, text).expect("write");
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
 fn home(bed: &TestBed) -> Home {
     let dir = tempfile::tempdir().expect("home");
     let helper_log = dir.path().with_extension("helper.log");
@@ -120,7 +110,7 @@ fn home(bed: &TestBed) -> Home {
         dir,
         helper_log: helper_log.clone(),
     };
-    write(
+    write_file(
         &h.docker().join("config.json"),
         &serde_json::to_string_pretty(&serde_json::json!({
             "auths": {
@@ -138,7 +128,7 @@ fn home(bed: &TestBed) -> Home {
         host.clone(): {"Username": ids::SP_APP_ID, "Secret": ids::SP_SECRET},
     });
     let store_path = h.docker().join("fake-helper-store.json");
-    write(
+    write_file(
         &store_path,
         &serde_json::to_string_pretty(&store).expect("json"),
     );
@@ -167,14 +157,13 @@ esac
         secret = ids::SP_SECRET,
     );
     let helper_path = h.bin().join("docker-credential-fake");
-    write(&helper_path, &helper);
-    #[cfg(unix)]
-    make_executable(&helper_path);
-    write(
+    write_file(&helper_path, &helper);
+    support::make_executable(&helper_path);
+    write_file(
         &h.azure().join("config"),
         "[cloud]\nname = AzureCloud\n\n[core]\noutput = json\ncollect_telemetry = no\n",
     );
-    write(
+    write_file(
         &h.azure().join("azureProfile.json"),
         &serde_json::to_string_pretty(&serde_json::json!({
             "installationId": "0b1ec700-0000-4000-8000-0000000000ff",
@@ -186,11 +175,11 @@ esac
         }))
         .expect("json"),
     );
-    write(
+    write_file(
         &h.azure().join("msal_token_cache.json"),
         r#"{"AccessToken": {"x": {"secret": "CANARY-MSAL-CACHED-TOKEN", "credential_type": "AccessToken"}}, "RefreshToken": {}}"#,
     );
-    write(&h.azure().join("clouds.config"), "[AzureCloud]\n");
+    write_file(&h.azure().join("clouds.config"), "[AzureCloud]\n");
     std::fs::create_dir_all(h.azure().join("commands")).expect("mkdir");
     bed.fake_az(&h.bin(), FakeAz::LoggedInAs(ids::SP.into()));
     h
@@ -203,17 +192,7 @@ fn source(bed: &TestBed, name: &str) -> (Vec<String>, Vec<(String, String)>) {
         "env" => (s(&["--auth", "env"]), bed.sp_env()),
         "cli" => (s(&["--auth", "cli"]), Vec::new()),
         "managed-identity" => (s(&["--auth", "managed-identity"]), bed.identity_env()),
-        "basic" => (
-            s(&[
-                "--auth",
-                "basic",
-                "--username",
-                ids::SP_APP_ID,
-                "--password",
-                ids::SP_SECRET,
-            ]),
-            Vec::new(),
-        ),
+        "basic" => (s(&support::SP_BASIC_AUTH), Vec::new()),
         "anonymous" => (s(&["--auth", "anonymous"]), Vec::new()),
         "docker-config" => (s(&["--auth", "docker-config"]), Vec::new()),
         other => panic!("unknown source {other}"),
@@ -269,10 +248,7 @@ async fn run_binary(bed: &TestBed, home: &Home, src: &str, format: &str) -> Outp
 
 /// The registry as the real registry serves it: catalog, tags and the manifest of every tag.
 async fn registry_contents(bed: &TestBed) -> Vec<(String, u16, String)> {
-    let argv = bed.check_args(REG);
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let args = acr_doctor::check_args(&argv).expect("args");
-    let ctx = acr_doctor::context::Context::new(BTreeMap::new(), &args).expect("ctx");
+    let ctx = support::bed_context(bed, REG, support::Vars::new());
     let token = bed.acr_access_token(
         REG,
         &[
@@ -335,13 +311,6 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
             }
         })
         .collect()
-}
-
-fn assert_no_secret(what: &str, text: &str) {
-    let jwt = regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-        .expect("regex");
-    assert!(!text.contains("CANARY"), "{what} shows a secret:\n{text}");
-    assert!(!jwt.is_match(text), "{what} shows a whole JWT:\n{text}");
 }
 
 /// Every credential source × every output format.

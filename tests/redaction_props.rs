@@ -6,6 +6,8 @@
 //! (passwords, client secrets, tokens); values seen in passing are masked by their shape
 //! (JWTs, `Authorization` headers, `password=`-style parameters, URL user-info).
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use acr_doctor::finding::{Finding, Severity};
@@ -15,9 +17,9 @@ use acr_doctor::render::{self, Style};
 use acr_doctor::report::{
     CheckResult, CheckStatus, Identity, Report, RunStatus, Target, TimelineEntry, Tool,
 };
-use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
+use support::b64url;
 
 /// Every renderer over one report, in both languages.
 fn render_all(report: &Report) -> Vec<(&'static str, String)> {
@@ -156,10 +158,6 @@ fn report_with(text: &str) -> Report {
     }
 }
 
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Strategies: secret-shaped values.
 
@@ -251,7 +249,7 @@ proptest! {
         jwt in jwt(),
         before in noise(),
     ) {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let basic = support::auth_b64(&user, &pass);
         let cases = [
             (jwt.clone(), format!("{before} token {jwt} end")),
             (value.clone(), format!("{before} Authorization: Bearer {value}")),
@@ -321,7 +319,7 @@ async fn run_trace_is_scrubbed() {
         "1",
     ])
     .expect("args");
-    let home = tempfile::tempdir().expect("home");
+    let home = support::temp_home();
     let mut env = BTreeMap::new();
     env.insert("HOME".to_string(), home.path().display().to_string());
     env.insert("PATH".to_string(), String::new());
