@@ -953,44 +953,6 @@ async fn proxy(
     Response::from_parts(parts, Body::new(body))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_and_rules() {
-        let s = parse_scopes(&[
-            "repository:team/app:pull,push registry:catalog:*".into(),
-            "repository:a:".into(),
-        ]);
-        assert_eq!(
-            s[0],
-            (
-                "repository".into(),
-                "team/app".into(),
-                vec!["pull".into(), "push".into()]
-            )
-        );
-        assert_eq!(
-            s[1],
-            ("registry".into(), "catalog".into(), vec!["*".into()])
-        );
-        assert_eq!(s[2].2.len(), 0);
-        assert!(ip_in_rule(
-            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
-            "127.0.0.0/8"
-        ));
-        assert!(!ip_in_rule(
-            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
-            "203.0.113.0/24"
-        ));
-        assert_eq!(
-            required_scope(&Method::POST, "/v2/team/app/blobs/uploads/"),
-            Some(("repository".into(), "team/app".into(), "push".into()))
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The storage account behind a registry (blob downloads redirected by `blob-redirect`).
 
@@ -1108,5 +1070,43 @@ async fn storage(inner: &Arc<Inner>, account: &str, req: Request) -> Response {
             "ServerBusy",
             &format!("backend unreachable: {e}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_rules() {
+        let s = parse_scopes(&[
+            "repository:team/app:pull,push registry:catalog:*".into(),
+            "repository:a:".into(),
+        ]);
+        assert_eq!(
+            s[0],
+            (
+                "repository".into(),
+                "team/app".into(),
+                vec!["pull".into(), "push".into()]
+            )
+        );
+        assert_eq!(
+            s[1],
+            ("registry".into(), "catalog".into(), vec!["*".into()])
+        );
+        assert_eq!(s[2].2.len(), 0);
+        assert!(ip_in_rule(
+            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            "127.0.0.0/8"
+        ));
+        assert!(!ip_in_rule(
+            "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            "203.0.113.0/24"
+        ));
+        assert_eq!(
+            required_scope(&Method::POST, "/v2/team/app/blobs/uploads/"),
+            Some(("repository".into(), "team/app".into(), "push".into()))
+        );
     }
 }
