@@ -508,10 +508,18 @@ pub fn load_certificate(path: &Path, password: Option<&str>) -> Result<ClientCer
         return Err("larger than 1 MiB".into());
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    parse_certificate(&bytes, password)
+}
+
+/// [`load_certificate`] on the file's bytes (also the fuzz target's entry point).
+pub fn parse_certificate(
+    bytes: &[u8],
+    password: Option<&str>,
+) -> Result<ClientCertificate, String> {
     let (cert, key) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        pem_parts(&bytes, password)?
+        pem_parts(bytes, password)?
     } else if bytes.first() == Some(&0x30) {
-        pkcs12_parts(&bytes, password)?
+        pkcs12_parts(bytes, password)?
     } else {
         return Err("neither PEM nor PKCS#12 (.pfx): no \"-----BEGIN\" line and not DER".into());
     };
@@ -522,6 +530,22 @@ pub fn load_certificate(path: &Path, password: Option<&str>) -> Result<ClientCer
     .map_err(|e| format!("the private key is not a usable RSA key: {e}"))?;
     let (_, parsed) = x509_parser::parse_x509_certificate(&cert)
         .map_err(|e| format!("the certificate cannot be parsed: {e}"))?;
+    // Entra checks assertions against the certificate's public key: a key from another pair
+    // would be refused there (AADSTS700027) with less to go on.
+    use ring::signature::KeyPair;
+    if parsed.public_key().subject_public_key.data.as_ref() != key.public_key().as_ref() {
+        return Err(
+            "the private key does not belong to the certificate (their public keys differ)".into(),
+        );
+    }
+    let mut probe = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        b"acr-doctor key check",
+        &mut probe,
+    )
+    .map_err(|_| "the private key cannot sign (it is damaged)".to_string())?;
     let validity = parsed.validity();
     use sha2::Digest;
     let sha = sha2::Sha256::digest(&cert);
@@ -751,6 +775,27 @@ mod certificate_files {
         assert!(e.contains(CERTIFICATE_PASSWORD_VAR), "{e}");
         let e = load_certificate(&fixture("client-cert.pfx"), Some("wrong")).unwrap_err();
         assert!(e.contains("does not open"), "{e}");
+    }
+
+    #[test]
+    fn a_key_from_another_pair_is_named() {
+        let plain = std::fs::read(fixture("client-cert.pem")).expect("read");
+        let other = std::fs::read(fixture("client-cert-expired.pem")).expect("read");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        let cert_of = |t: &str| pem_block(t, "CERTIFICATE").expect("cert").to_string();
+        let key_of = |t: &str| pem_block(t, "PRIVATE KEY").expect("key").to_string();
+        let mixed = format!("{}\n{}\n", cert_of(&text(&plain)), key_of(&text(&other)));
+        let e = parse_certificate(mixed.as_bytes(), None).unwrap_err();
+        assert!(e.contains("does not belong to the certificate"), "{e}");
+        let matched = format!("{}\n{}\n", cert_of(&text(&plain)), key_of(&text(&plain)));
+        assert!(parse_certificate(matched.as_bytes(), None).is_ok());
+    }
+
+    #[test]
+    fn a_damaged_key_that_still_parses_is_refused() {
+        let data = std::fs::read(fixture("damaged-key.pem")).expect("read");
+        let e = parse_certificate(&data, None).unwrap_err();
+        assert!(e.contains("private key"), "{e}");
     }
 
     #[test]
