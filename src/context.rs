@@ -115,6 +115,17 @@ type SharedCell = Arc<tokio::sync::OnceCell<Arc<dyn std::any::Any + Send + Sync>
 #[derive(Clone, Default)]
 struct SharedWork(Arc<Mutex<std::collections::HashMap<String, SharedCell>>>);
 
+impl SharedWork {
+    /// The cell of `key`, made empty on first use.
+    fn cell(&self, key: &str) -> SharedCell {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(key.to_string()).or_default().clone()
+    }
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
@@ -232,16 +243,10 @@ impl Context {
         if !(origin.starts_with("https://") || origin.starts_with("http://")) {
             return;
         }
-        {
-            let mut map = match self.shared.0.lock() {
-                Ok(m) => m,
-                Err(p) => p.into_inner(),
-            };
-            let key = format!("preconnect:{origin}");
-            if map.contains_key(&key) {
-                return;
-            }
-            map.insert(key, SharedCell::default());
+        // The first caller for this origin sets the cell; later ones find it set.
+        let cell = self.shared.cell(&format!("preconnect:{origin}"));
+        if cell.set(Arc::new(())).is_err() {
+            return;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
@@ -266,13 +271,7 @@ impl Context {
     {
         // Keyed by type too, so the downcast below cannot fail.
         let key = format!("{key}\u{0}{}", std::any::type_name::<T>());
-        let cell = {
-            let mut map = match self.shared.0.lock() {
-                Ok(m) => m,
-                Err(p) => p.into_inner(),
-            };
-            map.entry(key.clone()).or_default().clone()
-        };
+        let cell = self.shared.cell(&key);
         let value = cell
             .get_or_init(|| async {
                 Arc::new(work().await) as Arc<dyn std::any::Any + Send + Sync>

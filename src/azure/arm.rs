@@ -220,12 +220,14 @@ impl<'a> Arm<'a> {
         }
     }
 
-    /// Every registry of a subscription the caller can read, once per run and token.
+    /// Every registry of a subscription the caller can read, once per run (a run has one
+    /// credential, so one ARM token, as for the role assignments).
     pub async fn registries_in(&self, subscription: &str) -> Result<Vec<ArmRegistry>, ArmError> {
-        use sha2::Digest;
-        let who = sha2::Sha256::digest(self.token.expose().as_bytes());
-        let who: String = who.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        let key = format!("arm:registries:{}:{subscription}:{who}", self.endpoint);
+        let key = format!(
+            "arm:registries:{}:{}",
+            self.endpoint,
+            subscription.to_ascii_lowercase()
+        );
         let path = format!(
             "/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/registries"
         );
