@@ -538,14 +538,8 @@ pub fn parse_certificate(
             "the private key does not belong to the certificate (their public keys differ)".into(),
         );
     }
-    let mut probe = vec![0u8; key.public().modulus_len()];
-    key.sign(
-        &ring::signature::RSA_PKCS1_SHA256,
-        &ring::rand::SystemRandom::new(),
-        b"acr-doctor key check",
-        &mut probe,
-    )
-    .map_err(|_| "the private key cannot sign (it is damaged)".to_string())?;
+    rs256(&key, b"acr-doctor key check")
+        .ok_or_else(|| "the private key cannot sign (it is damaged)".to_string())?;
     let validity = parsed.validity();
     use sha2::Digest;
     let sha = sha2::Sha256::digest(&cert);
@@ -651,18 +645,24 @@ impl ClientCertificate {
             b64.encode(header.to_string()),
             b64.encode(claims.to_string())
         );
-        let rng = ring::rand::SystemRandom::new();
-        let mut sig = vec![0u8; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &rng,
-                signing_input.as_bytes(),
-                &mut sig,
-            )
-            .map_err(|_| "signing the client assertion failed".to_string())?;
+        let sig = rs256(&self.key, signing_input.as_bytes())
+            .ok_or_else(|| "signing the client assertion failed".to_string())?;
         Ok(Secret::new(format!("{signing_input}.{}", b64.encode(sig))))
     }
+}
+
+/// An RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature of `message`; `None` when the key
+/// cannot sign.
+fn rs256(key: &ring::signature::RsaKeyPair, message: &[u8]) -> Option<Vec<u8>> {
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        message,
+        &mut sig,
+    )
+    .ok()?;
+    Some(sig)
 }
 
 #[cfg(test)]

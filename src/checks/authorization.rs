@@ -689,12 +689,7 @@ async fn probe_repository(
         let request = http
             .head(format!("{base}{path}"))
             .bearer_auth(token.expose())
-            .header(
-                "Accept",
-                "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
-                 application/vnd.docker.distribution.manifest.list.v2+json, \
-                 application/vnd.docker.distribution.manifest.v2+json",
-            );
+            .header("Accept", MANIFEST_ACCEPT);
         match cx.ctx.send(request).await {
             Ok(r) => {
                 let note = match r.status {
