@@ -20,8 +20,13 @@ const TOKEN_FIELDS: &[&str] = &["access_token", "refresh_token", "accessToken", 
 
 /// `307 Temporary Redirect` to `to` + the original path and query.
 pub(crate) fn redirect(to: &str, path_and_query: &str) -> Response {
+    temporary_redirect(&format!("{to}{path_and_query}"))
+}
+
+/// `307 Temporary Redirect` to `location`.
+pub(crate) fn temporary_redirect(location: &str) -> Response {
     let mut r = (StatusCode::TEMPORARY_REDIRECT, "").into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{to}{path_and_query}")) {
+    if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r

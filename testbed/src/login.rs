@@ -827,37 +827,32 @@ async fn proxy(
             .is_some_and(|(k, n, a)| token_allows(claims, k, n, a))
     };
 
-    // Data endpoint: authorized blob downloads are redirected to a host that cannot be reached.
-    if ctx.reg.data_endpoint_enabled
-        && ctx.faults.contains(&Fault::DataEndpointUnreachable)
-        && matches!(*req.method(), Method::GET | Method::HEAD)
-        && path.contains("/blobs/sha256:")
-        && bearer.as_ref().is_some_and(allowed)
-    {
-        let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
-        let loc = format!("https://{}{}", ctx.reg.data_endpoint_host(), path);
-        if let Ok(v) = HeaderValue::from_str(&loc) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        return r;
-    }
-
-    // Without dedicated data endpoints ACR sends layer downloads to its storage account.
-    if ctx.faults.contains(&Fault::BlobRedirect)
-        && matches!(*req.method(), Method::GET | Method::HEAD)
-        && bearer.as_ref().is_some_and(allowed)
-    {
-        if let Some((repo, digest)) = path
-            .strip_prefix("/v2/")
-            .and_then(|r| r.split_once("/blobs/"))
-            .filter(|(_, d)| d.starts_with("sha256:"))
+    // Authorized layer downloads that ACR sends elsewhere: to the dedicated data endpoint
+    // (a host that cannot be reached, with `data-endpoint-unreachable`) or, without one, to the
+    // registry's storage account (`blob-redirect`).
+    let blob = path
+        .strip_prefix("/v2/")
+        .and_then(|r| r.rsplit_once("/blobs/"))
+        .filter(|(_, digest)| digest.starts_with("sha256:"))
+        .filter(|_| matches!(*req.method(), Method::GET | Method::HEAD))
+        .filter(|_| bearer.as_ref().is_some_and(allowed));
+    if let Some((repo, digest)) = blob {
+        let location = if ctx.reg.data_endpoint_enabled
+            && ctx.faults.contains(&Fault::DataEndpointUnreachable)
         {
-            let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
-            let loc = storage_url(&ctx.reg.name, inner.ports.registry, repo, digest);
-            if let Ok(v) = HeaderValue::from_str(&loc) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            return r;
+            Some(format!("https://{}{}", ctx.reg.data_endpoint_host(), path))
+        } else if ctx.faults.contains(&Fault::BlobRedirect) {
+            Some(storage_url(
+                &ctx.reg.name,
+                inner.ports.registry,
+                repo,
+                digest,
+            ))
+        } else {
+            None
+        };
+        if let Some(location) = location {
+            return crate::hostile::temporary_redirect(&location);
         }
     }
 
