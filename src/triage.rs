@@ -33,9 +33,12 @@ message_files! {
     AAD_CREDENTIAL_UNAVAILABLE, SERVICE_PRINCIPAL_CREDENTIALS_INVALID, APP_NOT_REGISTERED_WITH_AAD,
     CONNECTIVITY_REFRESH_TOKEN_ERROR, ARM_AUDIENCE_TOKEN_DISABLED, CONNECTIVITY_ACCESS_TOKEN_ERROR,
     ADMIN_USER_DISABLED, BASIC_CREDENTIALS_INVALID, EXPOSE_TOKEN_USERNAME, ANONYMOUS_PULL_DISABLED,
+    WORKLOAD_IDENTITY_FEDERATION_ERROR, MANAGED_IDENTITY_NOT_FOUND, AAD_RESOURCE_INVALID,
     REPOSITORY_PERMISSION_MISSING, ABAC_LEGACY_ROLE_IGNORED, ABAC_CONDITION_EXCLUDES_REPOSITORY,
     CATALOG_LISTER_MISSING, RBAC_ROLE_MISSING, ARM_PERMISSION_MISSING, ROLE_ASSIGNMENT_PERMISSION_MISSING,
+    ARTIFACT_LOCKED,
     AAD_TOKEN_EXPIRED, SP_SECRET_EXPIRED, REGISTRY_TOKEN_PASSWORD_EXPIRED, DOCKER_STORED_TOKEN_EXPIRED,
+    IMAGE_NOT_FOUND, IMAGE_PLATFORM_MISMATCH, IMAGE_NOT_TAGGED_FOR_REGISTRY,
     CMK_ERROR,
 }
 
@@ -631,6 +634,40 @@ mod tests {
             got[..2],
             ["ADMIN_USER_DISABLED", "CONNECTIVITY_REFRESH_TOKEN_ERROR"]
         );
+    }
+
+    #[test]
+    fn neighbour_messages_are_not_read_as_access_or_daemon_problems() {
+        // "daemon" in Docker's wrapper is not a daemon problem: the missing tag is the cause.
+        let got = codes(
+            "Error response from daemon: manifest for contosoreg.azurecr.io/app:v2 not found: \
+             manifest unknown: manifest unknown",
+        );
+        assert_eq!(got, ["IMAGE_NOT_FOUND"]);
+        // The bare denial stays a permission problem; Docker naming Docker Hub changes that.
+        assert_eq!(
+            codes("denied: requested access to the resource is denied")[0],
+            "REPOSITORY_PERMISSION_MISSING"
+        );
+        let got = codes(
+            "The push refers to repository [docker.io/library/app]\n\
+             denied: requested access to the resource is denied",
+        );
+        assert_eq!(got[0], "IMAGE_NOT_TAGGED_FOR_REGISTRY");
+        // A credential helper built for another CPU is not an image platform problem.
+        let got = codes(
+            "error getting credentials - err: fork/exec /usr/bin/docker-credential-pass: exec format error",
+        );
+        assert!(
+            !got.contains(&"IMAGE_PLATFORM_MISMATCH".to_string()),
+            "{got:?}"
+        );
+        // containerd says NotFound for a platform mismatch too; the platform line wins.
+        let got = codes(
+            "rpc error: code = NotFound desc = failed to pull and unpack image \
+             \"contosoreg.azurecr.io/app:v1\": no match for platform in manifest: not found",
+        );
+        assert_eq!(got[..2], ["IMAGE_PLATFORM_MISMATCH", "IMAGE_NOT_FOUND"]);
     }
 
     #[test]
