@@ -348,4 +348,15 @@ pub struct CheckArgs {
     /// Container engine to diagnose
     #[arg(long, value_enum, default_value_t = Engine::Auto)]
     pub engine: Engine,
+
+    /// Also prove push and delete rights with write-method requests that change nothing (a PATCH
+    /// of an upload that does not exist, a DELETE of a manifest digest that cannot exist); off by
+    /// default, when only GET and HEAD requests reach the registry
+    #[arg(long)]
+    pub probe_writes: bool,
+
+    /// Send Microsoft Entra tokens to a --login-server outside the cloud's registry suffix
+    /// (a registry behind a custom domain or gateway); without it such a server gets none
+    #[arg(long)]
+    pub trust_login_server: bool,
 }

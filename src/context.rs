@@ -101,6 +101,12 @@ pub struct Context {
     /// Extra roots given by --ca-file / SSL_CERT_FILE, for reporting.
     pub extra_roots: Vec<String>,
     http: reqwest::Client,
+    /// The same client without any proxy: managed identity and loopback requests.
+    direct: reqwest::Client,
+    /// Where each credential may go ([`crate::trust`]).
+    pub gate: Arc<crate::trust::Gate>,
+    /// Proxy settings read at start, user-info removed (for the report).
+    pub proxies: Vec<(String, String)>,
     started: Instant,
     shared: SharedWork,
     /// Told when a check starts (`None`) and finishes (`Some(status)`), for a live progress line.
@@ -187,10 +193,16 @@ impl Context {
             .with_root_certificates(roots)
             .with_no_client_auth();
         let tls = Arc::new(tls);
-        let http = build_http(&env, &resolve, &tls, timeout)?;
+        let cloud = crate::effective_cloud(args, &env);
+        let gate = crate::trust::Gate::new(&env, cloud, args.trust_login_server)
+            .map_err(UsageError::Other)?;
+        let redactor = Redactor::new();
+        let proxies = read_proxies(&env, &redactor)?;
+        let http = build_http(&env, &resolve, &tls, timeout, true)?;
+        let direct = build_http(&env, &resolve, &tls, timeout, false)?;
         Ok(Context {
             env: Arc::new(env),
-            redactor: Redactor::new(),
+            redactor,
             clock: Clock::default(),
             trace: Trace::default(),
             timeout,
@@ -198,6 +210,9 @@ impl Context {
             tls,
             extra_roots,
             http,
+            direct,
+            gate: Arc::new(gate),
+            proxies,
             started: Instant::now(),
             shared: SharedWork::default(),
             progress: None,
@@ -234,6 +249,11 @@ impl Context {
         &self.http
     }
 
+    /// The client that never uses a proxy (managed identity, loopback).
+    pub(crate) fn direct(&self) -> &reqwest::Client {
+        &self.direct
+    }
+
     /// Opens a connection to `origin` (`https://host[:port]`) in the background, once per
     /// context, so that TCP's and TLS's handshakes overlap the requests a check waits for
     /// before it calls that host. The request is a `HEAD /` without credentials; its answer is
@@ -254,7 +274,11 @@ impl Context {
         self.trace.push(format!(
             "preconnect: HEAD {origin}/ (no credentials; opens the connection early)"
         ));
-        let request = self.http.head(format!("{origin}/")).timeout(self.timeout);
+        let client = match url::Url::parse(&origin) {
+            Ok(u) if u.host_str().is_some_and(crate::trust::is_loopback_host) => &self.direct,
+            _ => &self.http,
+        };
+        let request = client.head(format!("{origin}/")).timeout(self.timeout);
         handle.spawn(async move {
             let _ = request.send().await;
         });
@@ -430,11 +454,92 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, UsageErro
     Ok(certs)
 }
 
+/// Every proxy variable, parsed when the run starts: its user-info (a proxy password) is
+/// registered as a secret, and the value is kept without it for the report. A value that is
+/// not a proxy address is a usage error.
+fn read_proxies(
+    env: &BTreeMap<String, String>,
+    redactor: &Redactor,
+) -> Result<Vec<(String, String)>, UsageError> {
+    let mut out = Vec::new();
+    for (name, value) in env {
+        let upper = name.to_ascii_uppercase();
+        if !matches!(
+            upper.as_str(),
+            "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY"
+        ) {
+            continue;
+        }
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        if upper == "NO_PROXY" {
+            out.push((name.clone(), value.to_string()));
+            continue;
+        }
+        // Without a scheme, proxies are taken as http:// (as curl and reqwest do).
+        let with_scheme = if value.contains("://") {
+            value.to_string()
+        } else {
+            format!("http://{value}")
+        };
+        // Whatever sits before the last `@` of the authority is user-info: a secret, whether or
+        // not the value parses.
+        let authority = with_scheme
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest))
+            .unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            redactor.register(userinfo);
+            if let Some((_user, pass)) = userinfo.split_once(':') {
+                redactor.register(pass);
+                if let Ok(decoded) = url_decode(pass) {
+                    redactor.register(&decoded);
+                }
+            }
+        }
+        let shown = match url::Url::parse(&with_scheme) {
+            Ok(mut u) if u.host_str().is_some() => {
+                let had = !u.username().is_empty() || u.password().is_some();
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                let mut s = u.to_string();
+                if !value.contains("://") {
+                    s = s.trim_start_matches("http://").to_string();
+                }
+                let s = s.trim_end_matches('/').to_string();
+                if had {
+                    format!("{s} (user-info removed)")
+                } else {
+                    s
+                }
+            }
+            _ => {
+                return Err(UsageError::Other(format!(
+                    "{name} is not a proxy address (expected [scheme://][user:password@]host[:port])"
+                )))
+            }
+        };
+        out.push((name.clone(), shown));
+    }
+    Ok(out)
+}
+
+fn url_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
+    let bytes: Vec<u8> = url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned().into_bytes())
+        .unwrap_or_default();
+    String::from_utf8(bytes)
+}
+
 fn build_http(
     env: &BTreeMap<String, String>,
     resolve: &[ResolveOverride],
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
+    with_proxies: bool,
 ) -> Result<reqwest::Client, UsageError> {
     // HTTP/2 where the server offers it: one connection per host carries every request,
     // including those sent while another is in flight.
@@ -457,10 +562,15 @@ fn build_http(
             .iter()
             .find_map(|n| env.get(*n).filter(|v| !v.is_empty()).cloned())
     };
+    if !with_proxies {
+        return builder
+            .build()
+            .map_err(|e| UsageError::Other(format!("HTTP client setup failed: {e}")));
+    }
     let no_proxy = get(&["NO_PROXY", "no_proxy"]);
     if let Some(proxy) = get(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]) {
         let p = reqwest::Proxy::https(&proxy)
-            .map_err(|e| UsageError::Other(format!("HTTPS_PROXY {proxy:?} is not a URL: {e}")))?
+            .map_err(|e| UsageError::Other(format!("HTTPS_PROXY is not a URL: {e}")))?
             .no_proxy(reqwest::NoProxy::from_string(
                 no_proxy.as_deref().unwrap_or(""),
             ));
@@ -468,7 +578,7 @@ fn build_http(
     }
     if let Some(proxy) = get(&["HTTP_PROXY", "http_proxy"]) {
         let p = reqwest::Proxy::http(&proxy)
-            .map_err(|e| UsageError::Other(format!("HTTP_PROXY {proxy:?} is not a URL: {e}")))?
+            .map_err(|e| UsageError::Other(format!("HTTP_PROXY is not a URL: {e}")))?
             .no_proxy(reqwest::NoProxy::from_string(
                 no_proxy.as_deref().unwrap_or(""),
             ));

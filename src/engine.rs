@@ -175,7 +175,8 @@ pub async fn run(
                         if let Some(p) = &cx.ctx.progress {
                             p(check.id(), None);
                         }
-                        let (outcome, crashed) = run_one(check, cx, per_check).await;
+                        let own = cx.for_check(check.meta());
+                        let (outcome, crashed) = run_one(check, &own, per_check).await;
                         if let Some(p) = &cx.ctx.progress {
                             p(check.id(), Some(outcome.status));
                         }
@@ -200,13 +201,86 @@ pub async fn run(
         .iter()
         .filter_map(|c| futures.get(c.id()).cloned())
         .collect();
-    let done = futures::future::join_all(all).await;
-    let results = done.into_iter().map(|r| (*r).clone()).collect();
+    // The whole run is bounded: what has not finished by the deadline is reported as timed out,
+    // with what it was still waiting for, and the report prints what did finish.
+    let deadline = run_deadline(ctx.timeout);
+    let results = match tokio::time::timeout(deadline, futures::future::join_all(all)).await {
+        Ok(done) => done.into_iter().map(|r| (*r).clone()).collect(),
+        Err(_) => checks
+            .iter()
+            .filter_map(|c| {
+                let fut = futures.get(c.id())?;
+                Some(match fut.peek() {
+                    Some(done) => (**done).clone(),
+                    None => unfinished(c.as_ref(), &futures, &providers, deadline, lang),
+                })
+            })
+            .collect(),
+    };
     drop(futures);
     EngineRun {
         results,
         facts: facts.into_inner().unwrap_or_else(|p| p.into_inner()),
         timeline: timeline.into_inner().unwrap_or_else(|p| p.into_inner()),
+    }
+}
+
+/// The bound on a whole run: the longest chain of network steps (login server, challenge,
+/// refresh token, access token, permissions, expiry), each bounded by `--timeout`, with room.
+pub fn run_deadline(timeout: Duration) -> Duration {
+    timeout * 8 + Duration::from_secs(5)
+}
+
+/// A check that had not finished when the run's deadline passed, with what it waited for.
+fn unfinished(
+    check: &dyn Check,
+    futures: &BTreeMap<&'static str, Shared<BoxFuture<'_, Done>>>,
+    providers: &BTreeMap<Fact, &'static str>,
+    deadline: Duration,
+    lang: Lang,
+) -> Ran {
+    let waiting: Vec<String> = check
+        .needs()
+        .iter()
+        .chain(check.uses())
+        .chain(check.consults())
+        .filter_map(|fact| {
+            let provider = providers.get(fact)?;
+            let pending = futures.get(provider).is_some_and(|f| f.peek().is_none());
+            (pending && *provider != check.id()).then(|| format!("{} ({provider})", fact.name()))
+        })
+        .collect();
+    let secs = deadline.as_secs_f64();
+    let (message, what) = if waiting.is_empty() {
+        (
+            lang.pick(
+                format!("did not finish before the run's deadline ({secs:.0} s): still running its own requests"),
+                format!("実行全体の期限 ({secs:.0} 秒) までに完了しませんでした: 自身の要求を実行中でした"),
+            ),
+            "own work".to_string(),
+        )
+    } else {
+        let list = waiting.join(", ");
+        (
+            lang.pick(
+                format!("did not finish before the run's deadline ({secs:.0} s): still waiting for {list}"),
+                format!("実行全体の期限 ({secs:.0} 秒) までに完了しませんでした: {list} を待っていました"),
+            ),
+            list,
+        )
+    };
+    Ran {
+        id: check.id(),
+        outcome: Outcome::fail(
+            message.clone(),
+            RawFinding::new("UNEXPECTED_ERROR", message)
+                .evidence("run_deadline_s", secs)
+                .evidence("waiting_for", what.clone()),
+        )
+        .evidence("timed_out", true)
+        .evidence("waiting_for", what),
+        duration: deadline,
+        crashed: false,
     }
 }
 

@@ -81,22 +81,92 @@ pub enum HttpError {
     Tls(String),
     #[error("proxy failed: {0}")]
     Proxy(String),
+    /// The trust gate refused to send: nothing left this machine.
+    #[error("{0}")]
+    Refused(crate::trust::Refusal),
     #[error("{0}")]
     Other(String),
 }
 
 impl Context {
-    /// Sends a request, reads the response within the time bound, caps the body and traces it.
+    /// Sends a request that carries no credential. A request with an `Authorization` or
+    /// identity header, or with a secret the run knows in its URL or body, is refused: such a
+    /// request must name what it carries with [`Context::send_credential`].
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<HttpResponse, HttpError> {
-        let bound = self.timeout;
-        let started = Instant::now();
         let built = request
             .build()
             .map_err(|e| HttpError::Other(error_chain(&e)))?;
+        if let Some(what) = self.carries_credential(&built) {
+            let refusal = crate::trust::Refusal {
+                what,
+                url: crate::trust::strip_query(built.url()),
+                why: "the request did not say which credential it carries (a bug in acr-doctor)"
+                    .into(),
+            };
+            self.trace.push(format!("{} {refusal}", built.method()));
+            return Err(HttpError::Refused(refusal));
+        }
+        self.execute(built, false).await
+    }
+
+    /// Sends a request that carries `carry`, after the trust gate agreed that its URL may
+    /// receive it ([`crate::trust::Gate::check`]). Managed identity requests never use a proxy.
+    pub async fn send_credential(
+        &self,
+        carry: crate::trust::Carry<'_>,
+        request: reqwest::RequestBuilder,
+    ) -> Result<HttpResponse, HttpError> {
+        let built = request
+            .build()
+            .map_err(|e| HttpError::Other(error_chain(&e)))?;
+        if let Err(refusal) = self.gate.check(carry, built.url()) {
+            self.trace.push(format!("{} {refusal}", built.method()));
+            return Err(HttpError::Refused(refusal));
+        }
+        let direct = matches!(carry, crate::trust::Carry::ManagedIdentity);
+        self.execute(built, direct).await
+    }
+
+    /// What credential a request carries without having said so, if any.
+    fn carries_credential(&self, request: &reqwest::Request) -> Option<&'static str> {
+        for name in ["authorization", "proxy-authorization", "x-identity-header"] {
+            if request.headers().contains_key(name) {
+                return Some("an authorization header");
+            }
+        }
+        let body = request
+            .body()
+            .and_then(|b| b.as_bytes())
+            .unwrap_or_default();
+        if self.redactor.occurs_in(request.url().as_str().as_bytes())
+            || self.redactor.occurs_in(body)
+        {
+            return Some("a secret of this run");
+        }
+        None
+    }
+
+    /// Sends a built request, reads the response within the time bound, caps the body and
+    /// traces it. Loopback hosts (and `direct` requests) never go through a proxy.
+    async fn execute(
+        &self,
+        built: reqwest::Request,
+        direct: bool,
+    ) -> Result<HttpResponse, HttpError> {
+        let bound = self.timeout;
+        let started = Instant::now();
         let method = built.method().clone();
         let url = built.url().clone();
         let url_text = url.to_string();
-        let result = tokio::time::timeout(bound, self.http().execute(built)).await;
+        let loopback = url
+            .host_str()
+            .is_some_and(crate::trust::is_loopback_host);
+        let client = if direct || loopback {
+            self.direct()
+        } else {
+            self.http()
+        };
+        let result = tokio::time::timeout(bound, client.execute(built)).await;
         let response = match result {
             Err(_) => {
                 self.trace

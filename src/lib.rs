@@ -22,6 +22,7 @@ pub mod redact;
 pub mod render;
 pub mod report;
 pub mod triage;
+pub mod trust;
 
 use std::collections::BTreeMap;
 

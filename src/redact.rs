@@ -103,6 +103,21 @@ impl Redactor {
         self.register(secret.expose());
     }
 
+    /// Whether any registered secret occurs in `bytes`, as it is or form-encoded.
+    pub fn occurs_in(&self, bytes: &[u8]) -> bool {
+        if bytes.is_empty() {
+            return false;
+        }
+        let Ok(known) = self.known.lock() else {
+            return false;
+        };
+        known.iter().any(|secret| {
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            contains(bytes, secret.as_bytes()) || contains(bytes, encoded.as_bytes())
+        })
+    }
+
     /// Masks every registered secret and every secret-shaped value in `text`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -115,6 +130,10 @@ impl Redactor {
         }
         scrub_shapes(&out)
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Masks secret-shaped values only (no registry): JWTs keep nothing, headers and parameters keep their names.

@@ -302,6 +302,7 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
         .await
         .expect("push image");
     let before = registry_state(&bed, "app").await;
+    bed.clear_request_log();
     let r = run_need(&bed, "pull,push").await;
 
     let arm = r.get("registry.arm");
@@ -323,20 +324,27 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
         repo.evidence["not_granted_not_needed"],
         serde_json::json!(["delete"])
     );
+    // By default only reads reach the registry: pull is proven by the registry, push by the
+    // token's claims alone.
     assert_eq!(
         repo.evidence["proven_by_registry"],
-        serde_json::json!(["pull", "push"])
+        serde_json::json!(["pull"])
     );
+    assert_eq!(repo.evidence["granted"], serde_json::json!(["pull", "push", "metadata_read", "metadata_write"]));
     let calls = repo.evidence["registry_calls"].to_string();
     assert!(calls.contains("GET /v2/app/tags/list"), "{calls}");
     assert!(calls.contains("HEAD /v2/app/manifests/v1"), "{calls}");
-    // Without delete an upload could not be cancelled: push is proven on an upload that does not exist.
-    assert!(
-        calls.contains("PATCH /v2/app/blobs/uploads/acr-doctor-probe-"),
-        "{calls}"
-    );
-    assert!(!calls.contains("POST"), "{calls}");
-    assert!(!calls.contains("DELETE"), "{calls}");
+    for method in ["PATCH", "POST", "DELETE", "PUT"] {
+        assert!(!calls.contains(method), "{method} in {calls}");
+    }
+    for req in bed.request_log() {
+        assert!(
+            matches!(req.method.as_str(), "GET" | "HEAD") || req.listener != "registry" || req.path.starts_with("/oauth2/"),
+            "a write reached the registry: {} {}",
+            req.method,
+            req.path
+        );
+    }
     // The real registry still holds exactly what it held.
     assert_eq!(registry_state(&bed, "app").await, before);
 
@@ -691,7 +699,14 @@ async fn push_and_delete_are_proven_without_writing_anything() {
             .collect::<Vec<_>>()
     };
     let uploads_before = uploads(&bed);
-    let r = run_need(&bed, "pull,push,delete").await;
+    let r = run(
+        &bed,
+        Opts::new(
+            "sp",
+            &["--repository", "app", "--need", "pull,push,delete", "--probe-writes"],
+        ),
+    )
+    .await;
     let repo = r.get("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert_eq!(

@@ -148,8 +148,10 @@ async fn refresh_token_of(bed: &TestBed) -> String {
         std::time::Duration::from_secs(3600),
     ));
     let ls = bed.login_server(REG);
+    let server = support::bed_login_server(bed, REG);
     acr_doctor::azure::acr_token::exchange(
         &ctx,
+        &server,
         &format!("https://{ls}/oauth2/token"),
         &format!("{REG}.azurecr.io"),
         Some(ids::TENANT),

@@ -271,7 +271,11 @@ async fn registry_contents(bed: &TestBed) -> Vec<(String, u16, String)> {
                 "accept",
                 "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
             );
-        let resp = ctx.send(req).await.expect("registry answers");
+        let server = support::bed_login_server(bed, REG);
+        let resp = ctx
+            .send_credential(acr_doctor::trust::Carry::Registry(&server), req)
+            .await
+            .expect("registry answers");
         let digest = resp
             .header("docker-content-digest")
             .unwrap_or("")

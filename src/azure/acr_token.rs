@@ -6,9 +6,11 @@
 use serde_json::{Map, Value};
 
 use crate::azure::entra::date_header;
+use crate::checks::LoginServer;
 use crate::context::Context;
 use crate::http::{HttpError, HttpResponse};
 use crate::redact::{jwt_claims, Secret};
+use crate::trust::Carry;
 
 /// A token the registry issued.
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ pub fn origin_of(realm: &str) -> String {
 /// `POST <origin>/oauth2/exchange`: an Entra access token for an ACR refresh token.
 pub async fn exchange(
     ctx: &Context,
+    ls: &LoginServer,
     realm: &str,
     service: &str,
     tenant: Option<&str>,
@@ -100,12 +103,13 @@ pub async fn exchange(
     }
     let request = format!("POST {url} (grant_type=access_token, service={service})");
     let rb = ctx.http().post(&url).form(&form);
-    finish(ctx, request, rb, "refresh_token").await
+    finish(ctx, Some(Carry::RegistryEntra(ls)), request, rb, "refresh_token").await
 }
 
 /// `POST <realm>` with `grant_type=refresh_token`: an access token for `scopes`.
 pub async fn access_from_refresh(
     ctx: &Context,
+    ls: &LoginServer,
     realm: &str,
     service: &str,
     refresh_token: &Secret,
@@ -124,12 +128,13 @@ pub async fn access_from_refresh(
         scopes.join(" ")
     );
     let rb = ctx.http().post(realm).form(&form);
-    finish(ctx, request, rb, "access_token").await
+    finish(ctx, Some(Carry::Registry(ls)), request, rb, "access_token").await
 }
 
 /// `POST <realm>` with `grant_type=password` (basic credentials).
 pub async fn access_from_password(
     ctx: &Context,
+    ls: &LoginServer,
     realm: &str,
     service: &str,
     username: &str,
@@ -150,13 +155,14 @@ pub async fn access_from_password(
         scopes.join(" ")
     );
     let rb = ctx.http().post(realm).form(&form);
-    finish(ctx, request, rb, "access_token").await
+    finish(ctx, Some(Carry::Registry(ls)), request, rb, "access_token").await
 }
 
 /// `GET <realm>?service=…[&scope=…]` with Basic auth, as `docker login` does; without
 /// credentials (`basic: None`) it is an anonymous token request.
 pub async fn docker_style(
     ctx: &Context,
+    ls: &LoginServer,
     realm: &str,
     service: &str,
     basic: Option<(&str, &Secret)>,
@@ -180,7 +186,8 @@ pub async fn docker_style(
             scope_suffix(scopes)
         ),
     };
-    finish(ctx, request, rb, "access_token").await
+    let carry = basic.is_some().then_some(Carry::Registry(ls));
+    finish(ctx, carry, request, rb, "access_token").await
 }
 
 fn scope_suffix(scopes: &[String]) -> String {
@@ -189,11 +196,16 @@ fn scope_suffix(scopes: &[String]) -> String {
 
 async fn finish(
     ctx: &Context,
+    carry: Option<Carry<'_>>,
     request: String,
     rb: reqwest::RequestBuilder,
     field: &str,
 ) -> Result<AcrToken, AcrTokenError> {
-    let response = ctx.send(rb).await.map_err(|error| AcrTokenError::Http {
+    let sent = match carry {
+        Some(carry) => ctx.send_credential(carry, rb).await,
+        None => ctx.send(rb).await,
+    };
+    let response = sent.map_err(|error| AcrTokenError::Http {
         request: request.clone(),
         error,
     })?;

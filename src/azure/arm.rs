@@ -121,7 +121,11 @@ impl<'a> Arm<'a> {
         let request = request
             .bearer_auth(self.token.expose())
             .header("Accept", "application/json");
-        let response = self.ctx.send(request).await.map_err(ArmError::Http)?;
+        let response = self
+            .ctx
+            .send_credential(crate::trust::Carry::Arm, request)
+            .await
+            .map_err(ArmError::Http)?;
         let json = response.json();
         if !(200..300).contains(&response.status) {
             let error = json.as_ref().and_then(|j| j.get("error"));

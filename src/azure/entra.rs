@@ -205,7 +205,10 @@ async fn client_credentials_uncached(
         .post(&url)
         .header("Accept", "application/json")
         .form(&form);
-    let response = ctx.send(request).await.map_err(|error| EntraError::Http {
+    let response = ctx
+        .send_credential(crate::trust::Carry::EntraClient, request)
+        .await
+        .map_err(|error| EntraError::Http {
         url: url.clone(),
         error,
     })?;
@@ -302,7 +305,8 @@ async fn managed_identity_uncached(
             (url, rb, IMDS_PROBE.min(ctx.timeout))
         }
     };
-    let response = match tokio::time::timeout(bound, ctx.send(request)).await {
+    let sent = ctx.send_credential(crate::trust::Carry::ManagedIdentity, request);
+    let response = match tokio::time::timeout(bound, sent).await {
         Err(_) => {
             return Err(EntraError::Http {
                 url,

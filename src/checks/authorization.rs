@@ -19,6 +19,7 @@ use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::protocol::abac_condition;
 use crate::redact::Secret;
+use crate::trust::Carry;
 
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
@@ -155,7 +156,9 @@ impl Check for RegistryArm {
         )
         .needs(&[Fact::Credential])
         .uses(&[Fact::RegistryName])
-        .provides(&[Fact::ArmRegistry]);
+        .provides(&[Fact::ArmRegistry])
+        // The DNS answer, only when the registry is not found, to tell a missing registry.
+        .consults(&[Fact::Dns]);
         &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
@@ -506,12 +509,14 @@ const MANIFEST_ACCEPT: &str =
 /// storage account, which is not followed) as the `layer_download` fact. Reads only.
 async fn layer_download(
     cx: &CheckCx<'_>,
-    base: &str,
+    login: &LoginServer,
     token: &Secret,
     repo: &str,
     tag: &str,
 ) -> (Vec<Value>, Option<Value>) {
     let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
     let mut calls = Vec::new();
     let mut reference = tag.to_string();
     let mut digest = None;
@@ -521,7 +526,7 @@ async fn layer_download(
             .get(format!("{base}{path}"))
             .bearer_auth(token.expose())
             .header("Accept", MANIFEST_ACCEPT);
-        let r = match cx.ctx.send(request).await {
+        let r = match cx.ctx.send_credential(carry, request).await {
             Ok(r) => r,
             Err(e) => {
                 calls.push(probe_line("GET", &path, None, &e.to_string()));
@@ -584,7 +589,7 @@ async fn layer_download(
         .get(format!("{base}{path}"))
         .bearer_auth(token.expose())
         .header("Range", "bytes=0-0");
-    let r = match cx.ctx.send(request).await {
+    let r = match cx.ctx.send_credential(carry, request).await {
         Ok(r) => r,
         Err(e) => {
             calls.push(probe_line("GET", &path, None, &e.to_string()));
@@ -631,7 +636,7 @@ fn probe_line(method: &str, path: &str, status: Option<u16>, note: &str) -> Valu
 
 async fn probe_repository(
     cx: &CheckCx<'_>,
-    base: &str,
+    login: &LoginServer,
     token: &Secret,
     repo: &str,
     try_push: bool,
@@ -645,11 +650,14 @@ async fn probe_repository(
         tags: Vec::new(),
     };
     let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
     // Pull: list tags, then read the first tag's manifest.
     let path = format!("/v2/{repo}/tags/list");
     match cx
         .ctx
-        .send(
+        .send_credential(
+            carry,
             http.get(format!("{base}{path}"))
                 .bearer_auth(token.expose()),
         )
@@ -690,7 +698,7 @@ async fn probe_repository(
             .head(format!("{base}{path}"))
             .bearer_auth(token.expose())
             .header("Accept", MANIFEST_ACCEPT);
-        match cx.ctx.send(request).await {
+        match cx.ctx.send_credential(carry, request).await {
             Ok(r) => {
                 let note = match r.status {
                     200 => format!(
@@ -715,7 +723,7 @@ async fn probe_repository(
     let layer_tag = p.tags.first().cloned().filter(|_| p.pull == Proof::Allowed);
     let layer = async {
         match &layer_tag {
-            Some(tag) => Some(layer_download(cx, base, token, repo, tag).await),
+            Some(tag) => Some(layer_download(cx, login, token, repo, tag).await),
             None => None,
         }
     };
@@ -731,13 +739,18 @@ async fn probe_repository(
             let request = http
                 .delete(format!("{base}{path}"))
                 .bearer_auth(token.expose());
-            match cx.ctx.send(request).await {
+            match cx.ctx.send_credential(carry, request).await {
                 Ok(r) => {
                     let note = match r.status {
-                        404 | 405 => {
+                        404 => {
                             w.delete = Proof::Allowed;
                             format!("delete allowed; nothing to delete ({})", errors_text(&r))
                         }
+                        // Deletion switched off on the registry: the rights cannot be told.
+                        405 => format!(
+                            "could not prove: deletion is not enabled here ({})",
+                            errors_text(&r)
+                        ),
                         401 | 403 => {
                             w.delete = Proof::Refused;
                             errors_text(&r)
@@ -763,7 +776,7 @@ async fn probe_repository(
                 .bearer_auth(token.expose())
                 .header("Content-Type", "application/octet-stream")
                 .body(Vec::new());
-            match cx.ctx.send(request).await {
+            match cx.ctx.send_credential(carry, request).await {
                 Ok(r) => {
                     let note = match r.status {
                         400 | 404 => {
@@ -1236,17 +1249,11 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     let (granted, requested) = grants_for(cx, &format!("repository:{repo}"));
     let granted = granted.unwrap_or_default();
     let claims = |a: &str| granted.iter().any(|g| g == a);
-    let base = login.base_url();
-    let try_push = claims("push") || needed.contains(&"push");
-    let probes = probe_repository(
-        cx,
-        &base,
-        &token,
-        &repo,
-        try_push,
-        claims("delete") || needed.contains(&"delete"),
-    )
-    .await;
+    // Write-method probes only on --probe-writes: by default the registry gets GET and HEAD only.
+    let writes = cx.args.probe_writes;
+    let try_push = writes && (claims("push") || needed.contains(&"push"));
+    let try_delete = writes && (claims("delete") || needed.contains(&"delete"));
+    let probes = probe_repository(cx, &login, &token, &repo, try_push, try_delete).await;
 
     // An action counts as granted when the token lists it and the registry did not refuse it.
     let proof = |a: &str| match a {
@@ -1496,7 +1503,8 @@ async fn auth_catalog(cx: &CheckCx<'_>) -> Outcome {
     let path = "/v2/_catalog?n=100";
     let (status, note, listed) = match cx
         .ctx
-        .send(
+        .send_credential(
+            Carry::Registry(&login),
             cx.ctx
                 .http()
                 .get(format!("{}{path}", login.base_url()))

@@ -50,30 +50,23 @@ fn login_server_key(cx: &CheckCx<'_>) -> String {
     format!("{name}{}", cloud.acr_suffix())
 }
 
-/// The login server's base URL (`https://host[:port]`, `http://` only for loopback when the
-/// fact says so).
-fn login_server_url(cx: &CheckCx<'_>) -> String {
-    let fact: Option<LoginServer> = cx.facts().login_server.clone();
-    match fact {
-        Some(ls) => ls.base_url(),
-        None => {
-            let given = cx.args.login_server.as_deref().unwrap_or("").trim();
-            if given.starts_with("http://") {
-                format!("http://{}", login_server_key(cx))
-            } else {
-                format!("https://{}", login_server_key(cx))
-            }
-        }
-    }
-}
-
-/// The registry's Bearer challenge: the fact from `registry.challenge`, or, when that check did
-/// not provide one, a `GET /v2/` of our own (Err: why it could not be had).
-async fn challenge(cx: &CheckCx<'_>) -> Result<crate::checks::Challenge, String> {
+/// The registry's Bearer challenge and the validated login server it belongs to: the
+/// challenge from `registry.challenge`, or, when that check did not provide one, a `GET /v2/` of
+/// our own on the validated login server (never on the raw flag), whose realm must pass the same
+/// rule ([`crate::trust::realm_problem`]). Err: why there is none, and nothing was sent.
+async fn challenge(
+    cx: &CheckCx<'_>,
+) -> Result<(crate::checks::Challenge, LoginServer), String> {
+    let Some(ls) = cx.facts().login_server.clone() else {
+        return Err(cx.t(
+            "the login server was not validated (see registry.login_server)",
+            "ログイン サーバーが検証されていません (registry.login_server を参照)",
+        ));
+    };
     if let Some(c) = cx.facts().challenge.clone() {
-        return Ok(c);
+        return Ok((c, ls));
     }
-    let url = format!("{}/v2/", login_server_url(cx));
+    let url = format!("{}/v2/", ls.base_url());
     let resp = cx
         .ctx
         .send(cx.ctx.http().get(&url))
@@ -93,11 +86,17 @@ async fn challenge(cx: &CheckCx<'_>) -> Result<crate::checks::Challenge, String>
         .param("realm")
         .filter(|r| !r.is_empty())
         .ok_or_else(|| format!("GET {url}: challenge without realm"))?;
-    Ok(crate::checks::Challenge {
-        realm: realm.to_string(),
-        service: bearer.param("service").unwrap_or("").to_string(),
-        scope: bearer.param("scope").map(str::to_string),
-    })
+    if let Some(problem) = crate::trust::realm_problem(&ls, realm) {
+        return Err(format!("GET {url}: {problem}; nothing was sent to it"));
+    }
+    Ok((
+        crate::checks::Challenge {
+            realm: realm.to_string(),
+            service: bearer.param("service").unwrap_or("").to_string(),
+            scope: bearer.param("scope").map(str::to_string),
+        },
+        ls,
+    ))
 }
 
 /// Parses the leading `major.minor.patch` of a version string (`v3.14.0+g1`, `18.03.1-ce`).

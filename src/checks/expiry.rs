@@ -568,6 +568,13 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
             "この資格情報の Microsoft Graph トークンがありません",
         ));
     };
+    // The application ID goes into an OData key: only a GUID, so nothing can change the path.
+    if !(app_id.len() == 36 && app_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')) {
+        return Err(cx.t(
+            format!("the application ID {app_id:?} is not a GUID; Graph was not asked"),
+            format!("アプリケーション ID {app_id:?} は GUID ではないため、Graph には問い合わせていません"),
+        ));
+    }
     let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
     let url = format!(
         "{}/v1.0/applications(appId='{app_id}')",
@@ -586,7 +593,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
                 .header("Accept", "application/json");
             let resp = cx
                 .ctx
-                .send(rb)
+                .send_credential(crate::trust::Carry::Graph, rb)
                 .await
                 .map_err(|e| format!("GET {url}: {e}"))?;
             Ok(GraphAnswer {

@@ -388,11 +388,8 @@ fn basic_credential(
 }
 
 fn login_server(cx: &CheckCx<'_>) -> String {
-    cx.facts()
-        .login_server
-        .as_ref()
-        .map(|l| l.authority())
-        .unwrap_or_else(|| format!("{}{}", registry_name(cx), cloud(cx).acr_suffix()))
+    let known = cx.facts().login_server.as_ref().map(|l| l.authority());
+    known.unwrap_or_else(|| format!("{}{}", registry_name(cx), cloud(cx).acr_suffix()))
 }
 
 /// The tokens an Entra source gives: the registry's, ARM's and (service principals) Graph's.
@@ -1065,6 +1062,9 @@ enum Step {
 }
 
 async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
+    let Some(ls) = cx.facts().login_server.clone() else {
+        return Outcome::skip(cx.t("no login server", "ログイン サーバーがありません"));
+    };
     let (cred, challenge) = {
         let f = cx.facts();
         (f.credential.clone(), f.challenge.clone())
@@ -1081,9 +1081,7 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
             "匿名: リフレッシュ トークンの交換は行いません",
         )),
         Credential::Entra { token, claims, .. } => {
-            let r = acr_token::exchange(
-                cx.ctx,
-                &ch.realm,
+            let r = acr_token::exchange(cx.ctx, &ls, &ch.realm,
                 &ch.service,
                 claims.tenant_id.as_deref(),
                 token,
@@ -1125,9 +1123,7 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
             ..
         } => {
             // What `docker login` does: GET the realm with Basic auth, no scope.
-            let r = acr_token::docker_style(
-                cx.ctx,
-                &ch.realm,
+            let r = acr_token::docker_style(cx.ctx, &ls, &ch.realm,
                 &ch.service,
                 Some((username, password)),
                 &[],
@@ -1531,6 +1527,9 @@ pub fn requested_scopes(args: &CheckArgs, anonymous: bool) -> Vec<String> {
 }
 
 async fn access_token(cx: &CheckCx<'_>) -> Outcome {
+    let Some(ls) = cx.facts().login_server.clone() else {
+        return Outcome::skip(cx.t("no login server", "ログイン サーバーがありません"));
+    };
     let (cred, challenge, refresh) = {
         let f = cx.facts();
         (
@@ -1549,10 +1548,10 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
     let scopes = requested_scopes(cx.args, anonymous);
     let result = match (&cred, &refresh) {
         (Credential::Anonymous { .. }, _) => {
-            acr_token::docker_style(cx.ctx, &ch.realm, &ch.service, None, &scopes).await
+            acr_token::docker_style(cx.ctx, &ls, &ch.realm, &ch.service, None, &scopes).await
         }
         (_, Some(rt)) => {
-            acr_token::access_from_refresh(cx.ctx, &ch.realm, &ch.service, rt, &scopes).await
+            acr_token::access_from_refresh(cx.ctx, &ls, &ch.realm, &ch.service, rt, &scopes).await
         }
         (
             Credential::Basic {
@@ -1560,9 +1559,7 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
             },
             None,
         ) => {
-            acr_token::access_from_password(
-                cx.ctx,
-                &ch.realm,
+            acr_token::access_from_password(cx.ctx, &ls, &ch.realm,
                 &ch.service,
                 username,
                 password,
@@ -1702,6 +1699,9 @@ impl Check for AnonymousProbeCheck {
 }
 
 async fn anonymous_probe(cx: &CheckCx<'_>) -> Outcome {
+    let Some(ls) = cx.facts().login_server.clone() else {
+        return Outcome::skip(cx.t("no login server", "ログイン サーバーがありません"));
+    };
     let (cred, challenge, reg) = {
         let f = cx.facts();
         (
@@ -1738,7 +1738,7 @@ async fn anonymous_probe(cx: &CheckCx<'_>) -> Outcome {
         Some(true) => {}
     }
     let anon_scopes = requested_scopes(cx.args, true);
-    let probe = acr_token::docker_style(cx.ctx, &ch.realm, &ch.service, None, &anon_scopes).await;
+    let probe = acr_token::docker_style(cx.ctx, &ls, &ch.realm, &ch.service, None, &anon_scopes).await;
     let allowed = probe.is_ok();
     cx.facts()
         .extra

@@ -104,6 +104,7 @@ impl Outcome {
 }
 
 /// What a check gets: the context, the options, the facts and the language.
+#[derive(Clone, Copy)]
 pub struct CheckCx<'a> {
     pub ctx: &'a Context,
     pub args: &'a CheckArgs,
@@ -116,6 +117,39 @@ pub struct CheckCx<'a> {
     done: Option<
         &'a std::collections::BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>,
     >,
+    /// The running check's metadata: it may wait only for the facts it declares.
+    meta: Option<&'static Meta>,
+}
+
+thread_local! {
+    /// Whether this thread holds the facts' lock: taking it again would deadlock.
+    static HOLDING_FACTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The facts, locked; released when dropped. Taking the lock again on the same thread while
+/// holding it (two `cx.facts()` in one expression) is a bug that would hang the run: it panics
+/// instead, which the engine reports as a crash of that check.
+pub struct FactsGuard<'a> {
+    guard: MutexGuard<'a, Facts>,
+}
+
+impl std::ops::Deref for FactsGuard<'_> {
+    type Target = Facts;
+    fn deref(&self) -> &Facts {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for FactsGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Facts {
+        &mut self.guard
+    }
+}
+
+impl Drop for FactsGuard<'_> {
+    fn drop(&mut self) {
+        HOLDING_FACTS.with(|h| h.set(false));
+    }
 }
 
 impl<'a> CheckCx<'a> {
@@ -135,6 +169,16 @@ impl<'a> CheckCx<'a> {
             facts,
             timeline,
             done: None,
+            meta: None,
+        }
+    }
+
+    /// The same context for one check: [`CheckCx::await_fact`] then waits only for the facts
+    /// that check declares.
+    pub fn for_check(&self, meta: &'static Meta) -> Self {
+        CheckCx {
+            meta: Some(meta),
+            ..*self
         }
     }
 
@@ -155,6 +199,13 @@ impl<'a> CheckCx<'a> {
     /// path does not wait for them. Never wait for a fact whose provider waits for this check.
     /// Returns the provider's status, or `None` when no check provides it or it did not finish in time.
     pub async fn await_fact(&self, fact: Fact) -> Option<CheckStatus> {
+        // Only declared facts: the engine knows them, `--only` runs their providers, and the
+        // cycle check covers them. Anything else would be a wait nobody can see.
+        if let Some(meta) = self.meta {
+            if !meta.declares(fact) {
+                return None;
+            }
+        }
         let mut rx = self.done.and_then(|d| d.get(&fact)).cloned()?;
         let waited =
             tokio::time::timeout(self.ctx.timeout * 4, rx.wait_for(|done| done.is_some())).await;
@@ -164,12 +215,18 @@ impl<'a> CheckCx<'a> {
         }
     }
 
-    /// The facts, locked. Keep the guard short: never hold it across an `.await`.
-    pub fn facts(&self) -> MutexGuard<'_, Facts> {
-        match self.facts.lock() {
+    /// The facts, locked. Keep the guard short: never hold it across an `.await`, and never
+    /// take it twice in one expression (see [`FactsGuard`]).
+    pub fn facts(&self) -> FactsGuard<'_> {
+        #[allow(clippy::panic)] // a bug in a check; the engine turns it into a crashed check
+        if HOLDING_FACTS.with(|h| h.replace(true)) {
+            panic!("the facts were locked twice on one thread (a deadlock in acr-doctor)");
+        }
+        let guard = match self.facts.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
-        }
+        };
+        FactsGuard { guard }
     }
 
     /// Text in the run's language.
@@ -245,6 +302,11 @@ impl Meta {
 
     pub const fn consults(self, consults: &'static [Fact]) -> Self {
         Meta { consults, ..self }
+    }
+
+    /// Whether the check declares `fact` (needs, uses or consults it).
+    pub fn declares(&self, fact: Fact) -> bool {
+        self.needs.contains(&fact) || self.uses.contains(&fact) || self.consults.contains(&fact)
     }
 }
 

@@ -16,7 +16,6 @@ use crate::finding::{RawFinding, Severity};
 use crate::http::HttpError;
 use crate::lang::Lang;
 use crate::protocol::challenge::{self as chal, AuthChallenge};
-use crate::protocol::registry_name::is_loopback_host;
 use crate::report::CheckStatus;
 
 pub fn checks() -> Vec<Box<dyn Check>> {
@@ -1367,6 +1366,7 @@ impl ChallengeCheck {
             HttpError::Proxy(_) => ("CLIENT_PROXY_ERROR", "proxy"),
             HttpError::Other(d) if d.contains("tunnel") => ("CLIENT_PROXY_ERROR", "proxy"),
             HttpError::Other(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "http"),
+            HttpError::Refused(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "trust"),
         };
         let msg = match err {
             HttpError::Timeout(after) => cx.t(
@@ -1565,43 +1565,28 @@ impl ChallengeCheck {
             service: service.to_string(),
             scope: bearer.param("scope").map(str::to_string),
         };
-        // The realm receives credentials: it must be https (or loopback http) on the login server's host.
-        let mut problems: Vec<String> = Vec::new();
-        match url::Url::parse(realm) {
-            Ok(u) => {
-                let host = u
-                    .host_str()
-                    .unwrap_or("")
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_ascii_lowercase();
-                let secure =
-                    u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&host));
-                if !secure {
-                    problems.push(cx.t(
-                        format!(
-                            "the realm {realm} is not https, so credentials would travel in clear"
-                        ),
-                        format!("レルム {realm} が https ではないため、資格情報が平文で送られます"),
-                    ));
-                }
-                if host != ls.host {
-                    problems.push(cx.t(
-                        format!(
-                            "the realm's host {host} is not the login server {}",
-                            ls.host
-                        ),
-                        format!(
-                            "レルムのホスト {host} がログイン サーバー {} と異なります",
-                            ls.host
-                        ),
-                    ));
-                }
-            }
-            Err(_) => problems.push(cx.t(
-                format!("the realm {realm:?} is not a URL"),
-                format!("レルム {realm:?} は URL ではありません"),
-            )),
+        // The realm receives credentials: ACR's is always `https://<login server>/oauth2/token`.
+        // One elsewhere gets nothing: no challenge fact, so no check sends a credential to it.
+        if let Some(problem) = crate::trust::realm_problem(ls, realm) {
+            let msg = cx.t(
+                format!(
+                    "GET {url} → 401 Bearer realm={realm}: {problem}. `docker login` would hand the credential to that host; acr-doctor sent it nothing"
+                ),
+                format!(
+                    "GET {url} → 401 Bearer realm={realm}: レルムがログイン サーバー上にありません ({problem})。`docker login` はその宛先に資格情報を渡してしまいます。acr-doctor は何も送っていません"
+                ),
+            );
+            return Outcome::fail(
+                msg.clone(),
+                RawFinding::new("CONNECTIVITY_WWW_AUTHENTICATE_ERROR", msg)
+                    .evidence("url", url.to_string())
+                    .evidence("status", resp.status)
+                    .evidence("realm", realm.to_string())
+                    .evidence("login_server", ls.base_url())
+                    .evidence("www_authenticate", headers.clone()),
+            )
+            .evidence("realm", realm.to_string())
+            .evidence("login_server", ls.base_url());
         }
         let service_note = if service.eq_ignore_ascii_case(&ls.host)
             || service.eq_ignore_ascii_case(&ls.authority())
@@ -1639,20 +1624,7 @@ impl ChallengeCheck {
                 .evidence("service", challenge.service.clone())
                 .evidence("schemes", schemes.clone())
         };
-        if problems.is_empty() {
-            return evidence(Outcome::pass(msg));
-        }
-        let detail = cx.t(
-            format!("{msg}: {}", problems.join("; ")),
-            format!("{msg}: {}", problems.join("、")),
-        );
-        evidence(Outcome::warn(
-            detail.clone(),
-            RawFinding::new("CONNECTIVITY_WWW_AUTHENTICATE_ERROR", detail)
-                .severity(Severity::Warning)
-                .evidence("realm", challenge.realm.clone())
-                .evidence("login_server", ls.host.clone()),
-        ))
+        evidence(Outcome::pass(msg))
     }
 }
 
@@ -1669,7 +1641,8 @@ impl Check for ChallengeCheck {
         // for them, so that a DNS or TLS failure is reported once, by the check that explains it.
         .needs(&[Fact::LoginServer])
         .provides(&[Fact::Challenge])
-        .consults(&[Fact::Tls]);
+        // The registry's settings, only to tell the two causes of a 403 apart.
+        .consults(&[Fact::Tls, Fact::ArmRegistry]);
         &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {

@@ -53,6 +53,20 @@ pub fn bed_context(bed: &TestBed, registry: &str, env: Vars) -> Context {
     Context::new(env, &args).expect("context")
 }
 
+/// The bed registry's login server, as `registry.login_server` validates it.
+pub fn bed_login_server(bed: &TestBed, registry: &str) -> acr_doctor::checks::LoginServer {
+    let authority = bed.login_server(registry);
+    let (host, port) = authority
+        .split_once(':')
+        .expect("bed login server has a port");
+    acr_doctor::checks::LoginServer {
+        host: host.to_string(),
+        port: port.parse().ok(),
+        scheme: "https".into(),
+        source: "flag".into(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Environments
 

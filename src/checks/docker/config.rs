@@ -422,7 +422,7 @@ async fn run_credentials(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
         }
     }
 
-    let ch = match challenge(cx).await {
+    let (ch, ls) = match challenge(cx).await {
         Ok(c) => c,
         Err(why) => {
             return Outcome::skip(cx.t(
@@ -501,7 +501,11 @@ async fn run_credentials(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
             )
         }
     };
-    let resp = match cx.ctx.send(request).await {
+    let resp = match cx
+        .ctx
+        .send_credential(crate::trust::Carry::Registry(&ls), request)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             return Outcome::skip(cx.t(

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::engine::{self, Kind};
-use super::{challenge, engine_api, login_server_key};
+use super::{challenge, engine_api};
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -105,9 +105,8 @@ async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
         Err(why) => return Outcome::skip(why),
     };
     cx.ctx.redactor.register_secret(&password);
-    let server = login_server_key(cx);
     // acr-doctor's own view first: without it, a daemon failure says nothing about the daemon.
-    let own = match challenge(cx).await {
+    let (own, ls) = match challenge(cx).await {
         Ok(c) => c,
         Err(why) => {
             return Outcome::skip(cx.t(
@@ -116,6 +115,24 @@ async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
             ))
         }
     };
+    // The credential goes to the daemon, which sends it on: only over a local channel (a Unix
+    // socket, a named pipe, or TCP to loopback; acr-doctor speaks plain HTTP to the engine), and
+    // only for the validated login server, under the same rule as acr-doctor's own requests.
+    if let Some(why) = daemon_channel_problem(&engine.endpoint) {
+        return Outcome::skip(cx.t(
+            format!("the credential is not handed to {daemon_en} at {}: {why}", engine.endpoint),
+            format!("{} の{daemon_ja}には資格情報を渡しません: {why}", engine.endpoint),
+        ))
+        .evidence("endpoint", engine.endpoint.clone());
+    }
+    let entra_derived = source.ends_with("(ACR refresh token)");
+    if entra_derived && !cx.ctx.gate.entra_allowed(&ls) {
+        return Outcome::skip(cx.t(
+            format!("{} is not under the cloud's registry suffix: the ACR refresh token is not handed to the daemon (give --trust-login-server to allow it)", ls.authority()),
+            format!("{} はクラウドのレジストリ サフィックスの外にあるため、ACR リフレッシュ トークンをデーモンに渡しません (許可するには --trust-login-server を指定します)", ls.authority()),
+        ));
+    }
+    let server = ls.authority();
     let body = json!({
         "username": username,
         "password": password.expose(),
@@ -214,4 +231,44 @@ async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
             )),
     };
     Outcome::fail(daemon_view, finding)
+}
+
+/// Why the engine endpoint may not receive a credential, or `None` when it is local.
+fn daemon_channel_problem(endpoint: &str) -> Option<String> {
+    use crate::protocol::docker_context::{address, Address};
+    match address(endpoint) {
+        Address::Unix(_) | Address::Npipe(_) => None,
+        Address::Tcp(authority) => {
+            let host = authority
+                .rsplit_once(':')
+                .map(|(h, _)| h)
+                .unwrap_or(&authority);
+            if crate::trust::is_loopback_host(host) {
+                None
+            } else {
+                Some(format!(
+                    "{endpoint} is a remote engine reached over plain TCP, so the credential would travel in clear"
+                ))
+            }
+        }
+        Address::Ssh(_) | Address::Other(_) => Some(format!(
+            "{endpoint} is not a local socket acr-doctor can hand a credential to"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::daemon_channel_problem;
+
+    #[test]
+    fn credentials_go_only_to_local_engines() {
+        assert_eq!(daemon_channel_problem("unix:///var/run/docker.sock"), None);
+        assert_eq!(daemon_channel_problem("npipe:////./pipe/docker_engine"), None);
+        assert_eq!(daemon_channel_problem("tcp://127.0.0.1:2375"), None);
+        assert_eq!(daemon_channel_problem("tcp://[::1]:2375"), None);
+        assert!(daemon_channel_problem("tcp://10.0.0.4:2375").is_some());
+        assert!(daemon_channel_problem("tcp://docker.example:2376").is_some());
+        assert!(daemon_channel_problem("ssh://me@host").is_some());
+    }
 }
