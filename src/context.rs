@@ -158,6 +158,10 @@ impl Context {
                 args.timeout
             )));
         }
+        if let Some(repo) = &args.repository {
+            crate::protocol::registry_name::check_repository(repo)
+                .map_err(|e| UsageError::Other(format!("--repository {repo:?}: {e}")))?;
+        }
         if let Some(spec) = &args.warn_within {
             crate::checks::expiry::parse_warn_within(spec)
                 .map_err(|e| UsageError::Other(format!("--warn-within {spec:?}: {e}")))?;

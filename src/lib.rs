@@ -16,6 +16,7 @@ pub mod context;
 pub mod engine;
 pub mod finding;
 pub mod http;
+pub mod hygiene;
 pub mod lang;
 pub mod protocol;
 pub mod redact;
@@ -139,7 +140,7 @@ pub async fn run_check_with(
         .trace
         .lines()
         .into_iter()
-        .map(|l| ctx.redactor.scrub(&l))
+        .map(|l| hygiene::clean(&ctx.redactor.scrub(&l)).into_owned())
         .collect();
     Ok(CheckRun {
         report,
@@ -291,15 +292,31 @@ fn build_report(
         environment.insert("engine".into(), Value::from(e.name.clone()));
         environment.insert("engine_reason".into(), Value::from(e.why.clone()));
     }
+    // Proxies as read at start, user-info removed (a proxy password is a secret).
+    for (var, shown) in &ctx.proxies {
+        let key = var.to_ascii_lowercase();
+        environment.entry(key).or_insert_with(|| Value::from(shown.clone()));
+    }
+    // Every endpoint override in effect, by its variable's name.
     for (key, var) in [
-        ("https_proxy", "HTTPS_PROXY"),
-        ("no_proxy", "NO_PROXY"),
         ("authority_host", "AZURE_AUTHORITY_HOST"),
         ("arm_endpoint", "ACR_DOCTOR_ARM_ENDPOINT"),
+        ("graph_endpoint", "ACR_DOCTOR_GRAPH_ENDPOINT"),
+        ("imds_endpoint", "ACR_DOCTOR_IMDS_ENDPOINT"),
+        ("acr_audience", "ACR_DOCTOR_ACR_AUDIENCE"),
     ] {
-        if let Some(v) = ctx.env(var).or_else(|| ctx.env(&var.to_ascii_lowercase())) {
-            environment.insert(key.into(), Value::from(v));
+        if let Some(v) = ctx.gate.overrides.get(var) {
+            environment.insert(key.into(), Value::from(v.clone()));
         }
+    }
+    if let Some(v) = ctx.env("IDENTITY_ENDPOINT") {
+        environment.insert("identity_endpoint".into(), Value::from(v));
+    }
+    if args.trust_login_server {
+        environment.insert("trust_login_server".into(), Value::from(true));
+    }
+    if args.probe_writes {
+        environment.insert("probe_writes".into(), Value::from(true));
     }
     if !ctx.extra_roots.is_empty() {
         environment.insert("extra_roots".into(), Value::from(ctx.extra_roots.clone()));
@@ -377,7 +394,7 @@ fn uuid_like(s: &str) -> bool {
 pub fn scrub_report(report: &Report, redactor: &redact::Redactor) -> Report {
     fn walk(v: &mut Value, r: &redact::Redactor) {
         match v {
-            Value::String(s) => *s = r.scrub(s),
+            Value::String(s) => *s = hygiene::clean(&r.scrub(s)).into_owned(),
             Value::Array(a) => a.iter_mut().for_each(|x| walk(x, r)),
             Value::Object(o) => o.values_mut().for_each(|x| walk(x, r)),
             _ => {}

@@ -206,7 +206,18 @@ struct Output {
 }
 
 async fn run_binary(bed: &TestBed, home: &Home, src: &str, format: &str) -> Output {
-    let (extra_args, extra_env) = source(bed, src);
+    run_binary_with(bed, home, src, format, &[]).await
+}
+
+async fn run_binary_with(
+    bed: &TestBed,
+    home: &Home,
+    src: &str,
+    format: &str,
+    more: &[String],
+) -> Output {
+    let (mut extra_args, extra_env) = source(bed, src);
+    extra_args.extend(more.iter().cloned());
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"));
     cmd.arg("--output")
         .arg(format)
@@ -285,27 +296,16 @@ async fn registry_contents(bed: &TestBed) -> Vec<(String, u16, String)> {
     out
 }
 
-/// Requests that change something. Starting an upload (`POST .../blobs/uploads/` without
-/// `digest=` or `mount=`) and cancelling it (`DELETE .../blobs/uploads/<id>`) are allowed.
+/// Requests that change something, or could: on the registry's API anything but GET and HEAD.
 fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     log.iter()
         .filter(|r| {
             let m = r.method.as_str();
             let q = r.query.as_deref().unwrap_or("");
             match r.listener.as_str() {
-                "registry" if r.path.starts_with("/v2/") => match m {
-                    "PUT" => true,
-                    // Data accepted into an upload session. (A PATCH to an upload id that does
-                    // not exist, answered 404, is a harmless way to ask "may I push?".)
-                    "PATCH" => (200..300).contains(&r.status),
-                    "POST" => {
-                        !r.path.ends_with("/blobs/uploads/")
-                            || q.contains("digest=")
-                            || q.contains("mount=")
-                    }
-                    "DELETE" => !r.path.contains("/blobs/uploads/"),
-                    _ => false,
-                },
+                // By default only GET and HEAD reach the registry's API: not even the harmless
+                // write-method probes (those need --probe-writes).
+                "registry" if r.path.starts_with("/v2/") => !matches!(m, "GET" | "HEAD"),
                 "arm" => {
                     matches!(m, "PUT" | "PATCH" | "DELETE")
                         || (m == "POST" && !r.path.ends_with("/listCredentials"))
@@ -441,9 +441,8 @@ fn write_filter_flags_completed_uploads_and_deletions() {
         registry: None,
     };
     let allowed = [
-        req("registry", "POST", "/v2/app/blobs/uploads/", None),
-        req("registry", "DELETE", "/v2/app/blobs/uploads/1234", None),
         req("registry", "GET", "/v2/app/manifests/v1", None),
+        req("registry", "HEAD", "/v2/app/manifests/v1", None),
         req("registry", "POST", "/oauth2/exchange", None),
         req("arm", "POST", "/subscriptions/s/x/listCredentials", None),
         req("entra", "POST", "/t/oauth2/v2.0/token", None),
@@ -469,13 +468,92 @@ fn write_filter_flags_completed_uploads_and_deletions() {
             Some("mount=sha256:0&from=x"),
         ),
         req("registry", "DELETE", "/v2/app/manifests/sha256:0", None),
+        // Even the write-method probes count: they run only with --probe-writes.
+        req("registry", "POST", "/v2/app/blobs/uploads/", None),
+        req("registry", "DELETE", "/v2/app/blobs/uploads/1234", None),
         req("arm", "PUT", "/x/roleAssignments/1", None),
         req("graph", "POST", "/v1.0/applications", None),
     ];
-    let mut accepted_patch = req("registry", "PATCH", "/v2/app/blobs/uploads/1234", None);
-    assert_eq!(writes(std::slice::from_ref(&accepted_patch)).len(), 1);
-    accepted_patch.status = 404;
-    assert!(writes(&[accepted_patch]).is_empty());
+    let mut patch = req("registry", "PATCH", "/v2/app/blobs/uploads/1234", None);
+    assert_eq!(writes(std::slice::from_ref(&patch)).len(), 1);
+    patch.status = 404;
+    assert_eq!(writes(&[patch]).len(), 1);
     assert!(writes(&allowed).is_empty());
     assert_eq!(writes(&flagged).len(), flagged.len());
+}
+
+/// A registry whose challenge names a realm on another host (a spoofed or intercepted login
+/// server): in every credential mode the run reports CONNECTIVITY_WWW_AUTHENTICATE_ERROR with
+/// the realm and the login server as evidence, and that host receives nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_realm_receives_no_credential_in_any_mode() {
+    let bed = TestBed::start(
+        BedSpec::new()
+            .assign(ids::MI, "AcrPush", Scope::registry(REG))
+            .assign(ids::USER, "AcrPush", Scope::registry(REG)),
+    )
+    .await
+    .expect("bed");
+    let port = bed
+        .login_server(REG)
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("port");
+    // The foreign host resolves to the bed too, so anything sent there would be logged.
+    let foreign = format!("harvest.example:{port}");
+    bed.set_fault(
+        Some(REG),
+        acr_testbed::Fault::ForeignRealm {
+            host: foreign.clone(),
+        },
+    );
+    let pin = vec!["--resolve".to_string(), format!("{foreign}:127.0.0.1")];
+    for src in [
+        "env",
+        "cli",
+        "managed-identity",
+        "basic",
+        "anonymous",
+        "docker-config",
+    ] {
+        bed.clear_request_log();
+        let home = home(&bed);
+        for format in FORMATS {
+            let out = run_binary_with(&bed, &home, src, format, &pin).await;
+            let what = format!("--auth {src} -o {format}");
+            assert_eq!(out.code, Some(1), "{what}\n{}\n{}", out.stdout, out.stderr);
+            assert_no_secret(&format!("{what} stdout"), &out.stdout);
+            assert_no_secret(&format!("{what} stderr"), &out.stderr);
+            if format == "json" {
+                let report: serde_json::Value =
+                    serde_json::from_str(&out.stdout).expect("json report");
+                let findings = report["findings"].as_array().expect("findings");
+                let realm = findings
+                    .iter()
+                    .find(|f| f["code"] == "CONNECTIVITY_WWW_AUTHENTICATE_ERROR")
+                    .unwrap_or_else(|| panic!("{what}: no realm finding: {findings:#?}"));
+                assert_eq!(realm["check"], "registry.challenge");
+                assert_eq!(realm["severity"], "error");
+                assert_eq!(
+                    realm["evidence"]["realm"],
+                    format!("https://{foreign}/oauth2/token")
+                );
+                assert_eq!(
+                    realm["evidence"]["login_server"],
+                    format!("https://{}", bed.login_server(REG))
+                );
+            }
+        }
+        let log = bed.request_log();
+        let sent: Vec<_> = log
+            .iter()
+            .filter(|r| r.host.to_ascii_lowercase().starts_with("harvest.example"))
+            .collect();
+        assert!(sent.is_empty(), "--auth {src}: the foreign realm was contacted: {sent:#?}");
+        // Nothing was exchanged at the login server either: the flow stopped at the challenge.
+        assert!(
+            !log.iter().any(|r| r.path.starts_with("/oauth2/")),
+            "--auth {src}: a token request was made: {log:#?}"
+        );
+    }
 }

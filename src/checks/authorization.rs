@@ -521,6 +521,11 @@ async fn layer_download(
     let mut reference = tag.to_string();
     let mut digest = None;
     for _ in 0..2 {
+        // Tags and digests come from the registry: only well-formed ones go into a path.
+        if !crate::protocol::registry_name::is_reference(&reference) {
+            calls.push(probe_line("GET", "-", None, "the registry named a malformed reference; not followed"));
+            return (calls, None);
+        }
         let path = format!("/v2/{repo}/manifests/{reference}");
         let request = http
             .get(format!("{base}{path}"))
@@ -692,6 +697,8 @@ async fn probe_repository(
         }
         Err(e) => p.calls.push(probe_line("GET", &path, None, &e.to_string())),
     }
+    p.tags
+        .retain(|t| crate::protocol::registry_name::is_reference(t));
     if let Some(tag) = p.tags.first().cloned() {
         let path = format!("/v2/{repo}/manifests/{tag}");
         let request = http

@@ -472,3 +472,123 @@ mod tests {
         ));
     }
 }
+
+/// The distribution spec's repository name grammar: lower-case path components of
+/// `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`, separated by `/`, 255 characters at most.
+/// Err: why the name cannot be a repository (it would change the request's path otherwise).
+pub fn check_repository(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.len() > 255 {
+        return Err(format!("{} characters; at most 255", name.len()));
+    }
+    if let Some((_, tag)) = name.rsplit_once(':') {
+        if !tag.contains('/') {
+            return Err(format!(
+                "give the repository without a tag or digest (\":{tag}\" is not part of a repository name)"
+            ));
+        }
+    }
+    for component in name.split('/') {
+        if !repository_component(component) {
+            let bad: Vec<char> = component
+                .chars()
+                .filter(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+                .collect();
+            return Err(if component.is_empty() {
+                "a path component is empty (leading, trailing or double `/`)".to_string()
+            } else if let Some(c) = bad.first() {
+                format!(
+                    "{c:?} is not allowed: repository names use lower-case letters, digits, `.`, `_`, `-` and `/`"
+                )
+            } else {
+                format!(
+                    "{component:?} must start and end with a letter or digit, with single `.`, `_` or `__`, or runs of `-`, between them"
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn repository_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator: `.`, `_`, `__` or one or more `-`.
+        let start = i;
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => {
+                i += 1;
+                if i < b.len() && b[i] == b'_' {
+                    i += 1;
+                }
+            }
+            b'-' => {
+                while i < b.len() && b[i] == b'-' {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        if i == start || i >= b.len() || !alnum(b[i]) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) or a digest (`algorithm:hex`) as a registry
+/// returns them: only such a reference goes into a request path.
+pub fn is_reference(r: &str) -> bool {
+    let tag = !r.is_empty()
+        && r.len() <= 128
+        && r.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let digest = r.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty()
+            && alg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-'))
+            && hex.len() >= 32
+            && hex.chars().all(|c| c.is_ascii_hexdigit())
+    });
+    tag || digest
+}
+
+#[cfg(test)]
+mod repository_tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_follow_the_distribution_grammar() {
+        for ok in ["app", "team/app", "a.b", "a_b", "a__b", "a---b", "samples/hello-world", "0"] {
+            assert_eq!(check_repository(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "", "App", "app?x=1", "app#frag", "app/../x", "/app", "app/", "a//b", "a..b",
+            "a___b", "-a", "a-", "app:1.0", "app@sha256:00", "a b", "a%2fb", "ａpp",
+        ] {
+            assert!(check_repository(bad).is_err(), "{bad}");
+        }
+        assert!(check_repository(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn only_tags_and_digests_are_references() {
+        assert!(is_reference("v1"));
+        assert!(is_reference("1.0-rc_1"));
+        assert!(is_reference(&format!("sha256:{}", "a".repeat(64))));
+        for bad in ["", "../x", "a/b", "v1?x", "v1#", ".x", "sha256:zz", &"a".repeat(129)] {
+            assert!(!is_reference(bad), "{bad}");
+        }
+    }
+}

@@ -76,12 +76,9 @@ pub fn render(report: &Report, lang: Lang) -> String {
                 out.push('\n');
             }
             if !f.commands.is_empty() {
-                out.push_str("```sh\n");
-                for c in &f.commands {
-                    out.push_str(c);
-                    out.push('\n');
-                }
-                out.push_str("```\n\n");
+                let body: String = f.commands.iter().map(|c| format!("{c}\n")).collect();
+                let fence = crate::hygiene::fence(&body);
+                out.push_str(&format!("{fence}sh\n{body}{fence}\n\n"));
             }
             for d in &f.docs {
                 out.push_str(&format!("- <{d}>\n"));
@@ -91,8 +88,9 @@ pub fn render(report: &Report, lang: Lang) -> String {
             }
             if !f.evidence.is_empty() {
                 let json = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
+                let fence = crate::hygiene::fence(&json);
                 out.push_str(&format!(
-                    "<details><summary>{}</summary>\n\n```json\n{json}\n```\n\n</details>\n\n",
+                    "<details><summary>{}</summary>\n\n{fence}json\n{json}\n{fence}\n\n</details>\n\n",
                     lang.pick("Evidence", "証拠")
                 ));
             }

@@ -84,6 +84,9 @@ pub enum Fault {
     /// by the original path and query (a client that followed would repeat method, body and
     /// headers towards another host).
     Redirect { path: String, to: String },
+    /// `/v2/` challenges with a realm on another host (`https://<host>/oauth2/token`), as a
+    /// spoofed or intercepted registry would, to collect whatever a client sends there.
+    ForeignRealm { host: String },
 }
 
 /// How [`Fault::Mangle`] spoils a response.
@@ -222,6 +225,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "graph-forbidden",
     "mangle",
     "redirect",
+    "foreign-realm",
 ];
 
 impl Fault {
@@ -261,6 +265,7 @@ impl Fault {
             Fault::GraphForbidden => "graph-forbidden",
             Fault::Mangle { .. } => "mangle",
             Fault::Redirect { .. } => "redirect",
+            Fault::ForeignRealm { .. } => "foreign-realm",
         }
     }
 }
@@ -279,6 +284,7 @@ impl fmt::Display for Fault {
             Fault::AccessTokenError { status } => write!(f, "access-token-error={status}"),
             Fault::Mangle { path, how } => write!(f, "mangle={path}:{}", how.name()),
             Fault::Redirect { path, to } => write!(f, "redirect={path}:{to}"),
+            Fault::ForeignRealm { host } => write!(f, "foreign-realm={host}"),
             other => f.write_str(other.name()),
         }
     }
@@ -379,6 +385,12 @@ impl FromStr for Fault {
                 }
             },
             // `redirect=PATH:URL` (default: everything to `http://127.0.0.1:9`, the discard port).
+            "foreign-realm" => Ok(Fault::ForeignRealm {
+                host: value
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "harvest.example".into()),
+            }),
             "redirect" => match value {
                 None => Ok(Fault::Redirect {
                     path: "/".into(),

@@ -134,9 +134,16 @@ fn challenge(ctx: &Ctx, extra: &str) -> Response {
         AUTH_REQUIRED,
         None,
     );
+    let realm_host = ctx
+        .faults
+        .iter()
+        .find_map(|f| match f {
+            Fault::ForeignRealm { host } => Some(host.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| ctx.host.clone());
     let value = format!(
-        "Bearer realm=\"https://{}/oauth2/token\",service=\"{}\"{extra}",
-        ctx.host,
+        "Bearer realm=\"https://{realm_host}/oauth2/token\",service=\"{}\"{extra}",
         ctx.reg.login_server()
     );
     if let Ok(v) = HeaderValue::from_str(&value) {
