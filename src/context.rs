@@ -519,11 +519,9 @@ fn read_proxies(
                     s
                 }
             }
-            _ => {
-                return Err(UsageError::Other(format!(
-                    "{name} is not a proxy address (expected [scheme://][user:password@]host[:port])"
-                )))
-            }
+            _ => return Err(UsageError::Other(format!(
+                "{name} is not a proxy address (expected [scheme://][user:password@]host[:port])"
+            ))),
         };
         out.push((name.clone(), shown));
     }

@@ -158,9 +158,7 @@ impl Context {
         let method = built.method().clone();
         let url = built.url().clone();
         let url_text = url.to_string();
-        let loopback = url
-            .host_str()
-            .is_some_and(crate::trust::is_loopback_host);
+        let loopback = url.host_str().is_some_and(crate::trust::is_loopback_host);
         let client = if direct || loopback {
             self.direct()
         } else {

@@ -295,7 +295,9 @@ fn build_report(
     // Proxies as read at start, user-info removed (a proxy password is a secret).
     for (var, shown) in &ctx.proxies {
         let key = var.to_ascii_lowercase();
-        environment.entry(key).or_insert_with(|| Value::from(shown.clone()));
+        environment
+            .entry(key)
+            .or_insert_with(|| Value::from(shown.clone()));
     }
     // Every endpoint override in effect, by its variable's name.
     for (key, var) in [

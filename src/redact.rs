@@ -112,8 +112,7 @@ impl Redactor {
             return false;
         };
         known.iter().any(|secret| {
-            let encoded: String =
-                url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
             contains(bytes, secret.as_bytes()) || contains(bytes, encoded.as_bytes())
         })
     }

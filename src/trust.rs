@@ -158,8 +158,8 @@ impl Gate {
         }
         let endpoint = |var: &str, default: &str, http_ok: fn(&str) -> bool| {
             let value = get(var).unwrap_or(default);
-            let url = Url::parse(value)
-                .map_err(|e| format!("{var}={value:?} is not a URL ({e})"))?;
+            let url =
+                Url::parse(value).map_err(|e| format!("{var}={value:?} is not a URL ({e})"))?;
             let host = url.host_str().unwrap_or("").to_string();
             if host.is_empty() {
                 return Err(format!("{var}={value:?} has no host"));
@@ -188,9 +188,8 @@ impl Gate {
             is_local_service_host,
         )?;
         if let Some(audience) = get("ACR_DOCTOR_ACR_AUDIENCE") {
-            Url::parse(audience).map_err(|e| {
-                format!("ACR_DOCTOR_ACR_AUDIENCE={audience:?} is not a URL ({e})")
-            })?;
+            Url::parse(audience)
+                .map_err(|e| format!("ACR_DOCTOR_ACR_AUDIENCE={audience:?} is not a URL ({e})"))?;
         }
         // IDENTITY_ENDPOINT is set by the platform (App Service, Arc, Container Apps), always on
         // the machine itself: one elsewhere gets nothing (the managed identity source says why).
@@ -378,7 +377,10 @@ mod tests {
         // Loopback over http is fine.
         let local = ls("127.0.0.1", Some(5000), "http");
         assert!(g
-            .check(Carry::RegistryEntra(&local), &url("http://127.0.0.1:5000/oauth2/token"))
+            .check(
+                Carry::RegistryEntra(&local),
+                &url("http://127.0.0.1:5000/oauth2/token")
+            )
             .is_ok());
     }
 
@@ -388,9 +390,18 @@ mod tests {
         assert!(!under_acr_suffix("azurecr.io", Cloud::AzureCloud));
         assert!(!under_acr_suffix(".azurecr.io", Cloud::AzureCloud));
         assert!(!under_acr_suffix("a.b.azurecr.io", Cloud::AzureCloud));
-        assert!(!under_acr_suffix("contosoreg.azurecr.io.evil", Cloud::AzureCloud));
-        assert!(!under_acr_suffix("contosoreg.azurecr.io", Cloud::AzureChinaCloud));
-        assert!(under_acr_suffix("contosoreg.azurecr.cn", Cloud::AzureChinaCloud));
+        assert!(!under_acr_suffix(
+            "contosoreg.azurecr.io.evil",
+            Cloud::AzureCloud
+        ));
+        assert!(!under_acr_suffix(
+            "contosoreg.azurecr.io",
+            Cloud::AzureChinaCloud
+        ));
+        assert!(under_acr_suffix(
+            "contosoreg.azurecr.cn",
+            Cloud::AzureChinaCloud
+        ));
     }
 
     #[test]
@@ -413,10 +424,16 @@ mod tests {
             .check(Carry::Arm, &url("http://127.0.0.1:8080/subscriptions"))
             .is_ok());
         assert!(g
-            .check(Carry::Arm, &url("https://management.azure.com/subscriptions"))
+            .check(
+                Carry::Arm,
+                &url("https://management.azure.com/subscriptions")
+            )
             .is_err());
         assert!(g
-            .check(Carry::EntraClient, &url("https://login.example/t/oauth2/v2.0/token"))
+            .check(
+                Carry::EntraClient,
+                &url("https://login.example/t/oauth2/v2.0/token")
+            )
             .is_ok());
         assert!(g
             .check(Carry::EntraClient, &url("https://127.0.0.1:8080/x"))

@@ -330,7 +330,10 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
         repo.evidence["proven_by_registry"],
         serde_json::json!(["pull"])
     );
-    assert_eq!(repo.evidence["granted"], serde_json::json!(["pull", "push", "metadata_read", "metadata_write"]));
+    assert_eq!(
+        repo.evidence["granted"],
+        serde_json::json!(["pull", "push", "metadata_read", "metadata_write"])
+    );
     let calls = repo.evidence["registry_calls"].to_string();
     assert!(calls.contains("GET /v2/app/tags/list"), "{calls}");
     assert!(calls.contains("HEAD /v2/app/manifests/v1"), "{calls}");
@@ -339,7 +342,9 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
     }
     for req in bed.request_log() {
         assert!(
-            matches!(req.method.as_str(), "GET" | "HEAD") || req.listener != "registry" || req.path.starts_with("/oauth2/"),
+            matches!(req.method.as_str(), "GET" | "HEAD")
+                || req.listener != "registry"
+                || req.path.starts_with("/oauth2/"),
             "a write reached the registry: {} {}",
             req.method,
             req.path
@@ -703,7 +708,13 @@ async fn push_and_delete_are_proven_without_writing_anything() {
         &bed,
         Opts::new(
             "sp",
-            &["--repository", "app", "--need", "pull,push,delete", "--probe-writes"],
+            &[
+                "--repository",
+                "app",
+                "--need",
+                "pull,push,delete",
+                "--probe-writes",
+            ],
         ),
     )
     .await;

@@ -32,7 +32,14 @@ async fn check(bed: &TestBed, vars: Vars, extra: &[&str], offset_s: i64) -> Chec
         // registry.arm is pulled in by the challenge's consulted facts; its ARM warning is not
         // what these tests are about.
         &[
-            &["--only", "identity,expiry", "--skip", "registry.arm", "--timeout", "5"],
+            &[
+                "--only",
+                "identity,expiry",
+                "--skip",
+                "registry.arm",
+                "--timeout",
+                "5",
+            ],
             extra,
         ]
         .concat(),

@@ -580,3 +580,344 @@ async fn repository_calls_redirected_to_another_host_get_no_authorization() {
         bed.request_log()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trust boundaries: text from servers, proxies, overrides, login servers outside the suffix.
+
+/// A registry error carrying escape sequences, `##vso[`, a `::` command line and a Markdown
+/// fence: no renderer lets any of it through as terminal control or a CI command, and the
+/// Markdown ticket's code blocks stay closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_in_a_registry_error_is_defused_in_every_output() {
+    let bed = bed().await;
+    bed.set_fault(Some(REG), Fault::PublicAccessDisabled);
+    mangle(&bed, "/v2/", Mangle::HostileText);
+    let ran = diagnose(&bed, Opts::default()).await;
+    ran.finds("CONNECTIVITY_FORBIDDEN_ERROR");
+    // The hostile text did reach the report as evidence (defused), so the test is not vacuous.
+    let json = render::json::render(&ran.run.report);
+    assert!(json.contains("task.setvariable"), "{json}");
+    let markdown = render::markdown::render(&ran.run.report, Lang::En);
+    let outputs = [
+        ("human", ran.rendered.clone()),
+        ("json", json),
+        ("markdown", markdown.clone()),
+        (
+            "github",
+            render::github::annotations(&ran.run.report, Lang::En),
+        ),
+        ("trace", ran.run.trace.join("\n")),
+    ];
+    for (name, text) in outputs {
+        assert!(
+            !text.contains('\u{1b}'),
+            "{name}: an escape sequence survived"
+        );
+        assert!(!text.contains('\r'), "{name}: a carriage return survived");
+        assert!(!text.contains('\u{7}'), "{name}: a bell survived");
+        assert!(!text.contains("##vso["), "{name}: ##vso[ survived:\n{text}");
+        for line in text.lines() {
+            let t = line.trim_start();
+            let ours = name == "github"
+                && (t.starts_with("::error ")
+                    || t.starts_with("::warning ")
+                    || t.starts_with("::notice "));
+            assert!(
+                ours || !t.starts_with("::"),
+                "{name}: a workflow command line survived: {line}"
+            );
+        }
+    }
+    // Every fence the Markdown opens is closed by a fence of the same length.
+    let mut open: Option<String> = None;
+    for line in markdown.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        if ticks.len() < 3 {
+            continue;
+        }
+        match &open {
+            None => open = Some(ticks),
+            Some(f) if *f == ticks && line.trim() == ticks => open = None,
+            Some(_) => {}
+        }
+    }
+    assert!(open.is_none(), "an unclosed code fence in:\n{markdown}");
+    assert!(!markdown.contains("\n# injected heading"), "{markdown}");
+}
+
+/// Proxy user-info (with or without a scheme, socks5, or a proxy the registry bypasses through
+/// NO_PROXY) never appears in any output form or the trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_passwords_never_reach_any_output() {
+    let bed = bed().await;
+    let login = bed.login_server(REG);
+    let host = login.split(':').next().unwrap_or("").to_string();
+    let cases: Vec<Vec<(String, String)>> = vec![
+        vec![(
+            "HTTPS_PROXY".into(),
+            "http://proxyuser:CANARY-PROXY-PASS-1@127.0.0.1:9".into(),
+        )],
+        vec![(
+            "https_proxy".into(),
+            "proxyuser:CANARY-PROXY-PASS-2@127.0.0.1:9".into(),
+        )],
+        vec![(
+            "ALL_PROXY".into(),
+            "socks5://proxyuser:CANARY-PROXY-PASS-3@127.0.0.1:9".into(),
+        )],
+        vec![
+            (
+                "HTTPS_PROXY".into(),
+                "http://proxyuser:CANARY%2DPROXY%2DPASS%2D4@127.0.0.1:9".into(),
+            ),
+            ("NO_PROXY".into(), format!("{host},127.0.0.1")),
+        ],
+        vec![(
+            "HTTP_PROXY".into(),
+            "http://proxyuser:CANARY-PROXY-PASS-5@127.0.0.1:9".into(),
+        )],
+    ];
+    for env in cases {
+        let what = format!("{env:?}");
+        let home = support::temp_home();
+        let mut vars = support::bed_env(&bed, home.path(), "/nonexistent", true);
+        vars.extend(env);
+        let args = support::parse_args(&support::bed_args(&bed, REG, &["--timeout", "1", "-v"]));
+        let run =
+            match tokio::time::timeout(BOUND, acr_doctor::run_check(&args, REG, vars, Lang::En))
+                .await
+            {
+                Ok(Ok(run)) => run,
+                // A proxy the HTTP client cannot use is a usage error; its text must be clean too.
+                Ok(Err(e)) => {
+                    support::assert_no_secret(&what, &e.to_string());
+                    assert!(!e.to_string().contains("PROXY-PASS"), "{what}: {e}");
+                    continue;
+                }
+                Err(_) => panic!("{what}: no end"),
+            };
+        let human = render::human::render(&run.report, Style::plain(Lang::En));
+        assert_no_secret(&run, &human);
+        for text in [
+            human,
+            render::json::render(&run.report),
+            render::markdown::render(&run.report, Lang::En),
+            render::github::annotations(&run.report, Lang::En),
+            run.trace.join("\n"),
+        ] {
+            assert!(
+                !text.contains("PROXY-PASS") && !text.contains("PROXY%2DPASS"),
+                "{what}:\n{text}"
+            );
+        }
+        let env_section = serde_json::to_string(&run.report.environment).unwrap_or_default();
+        assert!(
+            env_section.contains("proxy"),
+            "{what}: the proxy is not named: {env_section}"
+        );
+    }
+}
+
+/// Endpoint overrides: plain http to anything but loopback is refused before anything is sent
+/// (exit status 2, naming the variable); those in effect are named in the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_overrides_need_https_and_are_named_in_the_report() {
+    let bed = bed().await;
+    for (var, value) in [
+        ("ACR_DOCTOR_ARM_ENDPOINT", "http://192.0.2.10"),
+        ("ACR_DOCTOR_GRAPH_ENDPOINT", "http://graph.example"),
+        ("AZURE_AUTHORITY_HOST", "http://login.example"),
+        ("ACR_DOCTOR_IMDS_ENDPOINT", "http://203.0.113.7"),
+    ] {
+        let home = support::temp_home();
+        let mut vars = support::bed_env(&bed, home.path(), "/nonexistent", true);
+        vars.insert(var.into(), value.into());
+        let args = support::parse_args(&support::bed_args(&bed, REG, &["--timeout", "1"]));
+        let err = acr_doctor::run_check(&args, REG, vars, Lang::En)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{var}={value} was accepted"));
+        assert!(err.to_string().contains(var), "{err}");
+    }
+    bed.clear_request_log();
+    let ran = diagnose(&bed, Opts::default()).await;
+    let env = &ran.run.report.environment;
+    for key in [
+        "authority_host",
+        "arm_endpoint",
+        "graph_endpoint",
+        "imds_endpoint",
+    ] {
+        assert!(env.get(key).is_some(), "{key} missing from {env:?}");
+    }
+}
+
+/// Managed identity requests never go through HTTP_PROXY (the metadata endpoint and
+/// IDENTITY_ENDPOINT are on the machine; a proxy would see the token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_identity_requests_bypass_the_proxy() {
+    let bed = bed().await;
+    let (proxy, seen) = recording_listener().await;
+    for identity_env in [Vec::new(), bed.identity_env()] {
+        let mut env = vec![
+            ("HTTP_PROXY".to_string(), format!("http://{proxy}")),
+            ("HTTPS_PROXY".to_string(), format!("http://{proxy}")),
+        ];
+        env.extend(identity_env);
+        let ran = diagnose(
+            &bed,
+            Opts {
+                args: vec![
+                    "--auth",
+                    "managed-identity",
+                    "--only",
+                    "identity.credential",
+                ],
+                env,
+                no_sp: true,
+            },
+        )
+        .await;
+        assert_eq!(
+            support::check(&ran.run, "identity.credential").status,
+            acr_doctor::report::CheckStatus::Pass,
+            "{}",
+            ran.rendered
+        );
+    }
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        !seen
+            .iter()
+            .any(|r| r.contains("identity") || r.contains("msi")),
+        "the proxy saw managed identity requests: {seen:?}"
+    );
+}
+
+/// A listener that records the first line of whatever reaches it and closes.
+async fn recording_listener() -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            let first = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if let Ok(mut l) = log.lock() {
+                l.push(first);
+            }
+            let _ = sock.shutdown().await;
+        }
+    });
+    (addr, seen)
+}
+
+/// A login server outside the cloud's registry suffix gets no Microsoft Entra token unless
+/// --trust-login-server says so; the flow stops with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_tokens_go_only_to_registries_under_the_suffix() {
+    let bed = bed().await;
+    let port = bed
+        .login_server(REG)
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("port");
+    // Another cloud's suffix: outside AzureCloud's, yet covered by the bed's certificate.
+    let custom = format!("contosoreg.azurecr.us:{port}");
+    let pin = format!("{custom}:127.0.0.1");
+    for trust in [false, true] {
+        bed.clear_request_log();
+        let home = support::temp_home();
+        let mut argv = vec![
+            "--name".to_string(),
+            REG.into(),
+            "--login-server".into(),
+            custom.clone(),
+            "--resolve".into(),
+            pin.clone(),
+            "--ca-file".into(),
+            bed.ca_file().display().to_string(),
+            "--timeout".into(),
+            "1".into(),
+            "--auth".into(),
+            "env".into(),
+        ];
+        if trust {
+            argv.push("--trust-login-server".into());
+        }
+        let args = support::parse_args(&argv);
+        let mut vars = support::bed_env(&bed, home.path(), "/nonexistent", true);
+        support::set_config_dirs(&mut vars, home.path());
+        let run = acr_doctor::run_check(&args, REG, vars, Lang::En)
+            .await
+            .expect("run");
+        let exchanged = bed
+            .request_log()
+            .iter()
+            .any(|r| r.path == "/oauth2/exchange" && r.host.starts_with("contosoreg.azurecr.us"));
+        assert_eq!(exchanged, trust, "trust={trust}: {:#?}", bed.request_log());
+        if !trust {
+            let refresh = support::check(&run, "identity.refresh_token");
+            assert_eq!(
+                refresh.status,
+                acr_doctor::report::CheckStatus::Fail,
+                "{refresh:?}"
+            );
+            let f = support::finding(&run, "identity.refresh_token");
+            assert_eq!(f.code, "LOGIN_SERVER_ERROR");
+            assert_eq!(f.evidence["suffix"], ".azurecr.io");
+        }
+    }
+}
+
+/// --names-file with one line that is not a registry under the suffix: that registry gets no
+/// Entra token, the others are checked as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_line_in_a_names_file_receives_no_token() {
+    let bed = bed().await;
+    let home = support::temp_home();
+    let file = home.path().join("names.txt");
+    support::write_file(&file, &format!("{REG}\nevil.example.com\n"));
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"))
+        .args(["-o", "json", "check", "--names-file"])
+        .arg(&file)
+        .args([
+            "--resolve",
+            "evil.example.com:443:127.0.0.1",
+            "--timeout",
+            "1",
+            "--auth",
+            "env",
+        ])
+        .args(["--ca-file", &bed.ca_file().display().to_string()])
+        .args(["--resolve", &bed.resolve_arg(REG)])
+        .env_clear()
+        .envs(bed.env())
+        .envs(bed.sp_env())
+        .env("HOME", home.path())
+        .env("PATH", "/nonexistent")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(BOUND, out)
+        .await
+        .expect("ends")
+        .expect("runs");
+    assert!(matches!(out.status.code(), Some(0..=2)), "{out:?}");
+    assert!(
+        !bed.request_log()
+            .iter()
+            .any(|r| r.host.starts_with("evil.example.com")),
+        "{:#?}",
+        bed.request_log()
+    );
+}

@@ -36,9 +36,7 @@ async fn run(bed: &TestBed, extra: &[&str], env_extra: &[(&str, &str)]) -> Check
     if !extra.contains(&"--only") {
         // The challenge consults the registry's settings (only on a 403); these tests are
         // about the network path, so ARM stays out.
-        argv.extend(
-            ["--only", "registry.challenge", "--skip", "registry.arm"].map(str::to_string),
-        );
+        argv.extend(["--only", "registry.challenge", "--skip", "registry.arm"].map(str::to_string));
     }
     run_raw(bed, &argv, env_extra).await
 }

@@ -549,7 +549,10 @@ async fn a_foreign_realm_receives_no_credential_in_any_mode() {
             .iter()
             .filter(|r| r.host.to_ascii_lowercase().starts_with("harvest.example"))
             .collect();
-        assert!(sent.is_empty(), "--auth {src}: the foreign realm was contacted: {sent:#?}");
+        assert!(
+            sent.is_empty(),
+            "--auth {src}: the foreign realm was contacted: {sent:#?}"
+        );
         // Nothing was exchanged at the login server either: the flow stopped at the challenge.
         assert!(
             !log.iter().any(|r| r.path.starts_with("/oauth2/")),

@@ -103,7 +103,14 @@ pub async fn exchange(
     }
     let request = format!("POST {url} (grant_type=access_token, service={service})");
     let rb = ctx.http().post(&url).form(&form);
-    finish(ctx, Some(Carry::RegistryEntra(ls)), request, rb, "refresh_token").await
+    finish(
+        ctx,
+        Some(Carry::RegistryEntra(ls)),
+        request,
+        rb,
+        "refresh_token",
+    )
+    .await
 }
 
 /// `POST <realm>` with `grant_type=refresh_token`: an access token for `scopes`.

@@ -209,9 +209,9 @@ async fn client_credentials_uncached(
         .send_credential(crate::trust::Carry::EntraClient, request)
         .await
         .map_err(|error| EntraError::Http {
-        url: url.clone(),
-        error,
-    })?;
+            url: url.clone(),
+            error,
+        })?;
     token_from(ctx, &url, &response)
 }
 

@@ -523,7 +523,12 @@ async fn layer_download(
     for _ in 0..2 {
         // Tags and digests come from the registry: only well-formed ones go into a path.
         if !crate::protocol::registry_name::is_reference(&reference) {
-            calls.push(probe_line("GET", "-", None, "the registry named a malformed reference; not followed"));
+            calls.push(probe_line(
+                "GET",
+                "-",
+                None,
+                "the registry named a malformed reference; not followed",
+            ));
             return (calls, None);
         }
         let path = format!("/v2/{repo}/manifests/{reference}");

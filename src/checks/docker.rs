@@ -54,9 +54,7 @@ fn login_server_key(cx: &CheckCx<'_>) -> String {
 /// challenge from `registry.challenge`, or, when that check did not provide one, a `GET /v2/` of
 /// our own on the validated login server (never on the raw flag), whose realm must pass the same
 /// rule ([`crate::trust::realm_problem`]). Err: why there is none, and nothing was sent.
-async fn challenge(
-    cx: &CheckCx<'_>,
-) -> Result<(crate::checks::Challenge, LoginServer), String> {
+async fn challenge(cx: &CheckCx<'_>) -> Result<(crate::checks::Challenge, LoginServer), String> {
     let Some(ls) = cx.facts().login_server.clone() else {
         return Err(cx.t(
             "the login server was not validated (see registry.login_server)",

@@ -1080,8 +1080,39 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
             "anonymous: no refresh token is exchanged",
             "匿名: リフレッシュ トークンの交換は行いません",
         )),
+        Credential::Entra { .. } if !cx.ctx.gate.entra_allowed(&ls) => {
+            let cloud = cx.ctx.gate.cloud;
+            let msg = cx.t(
+                format!(
+                    "{} is not under the {} cloud's registry suffix {}: no Microsoft Entra token was sent to it",
+                    ls.authority(),
+                    cloud.name(),
+                    cloud.acr_suffix()
+                ),
+                format!(
+                    "{} は {} クラウドのレジストリ サフィックス {} の外にあるため、Microsoft Entra のトークンは送っていません",
+                    ls.authority(),
+                    cloud.name(),
+                    cloud.acr_suffix()
+                ),
+            );
+            Outcome::fail(
+                msg.clone(),
+                RawFinding::new("LOGIN_SERVER_ERROR", msg)
+                    .evidence("login_server", ls.base_url())
+                    .evidence("cloud", cloud.name())
+                    .evidence("suffix", cloud.acr_suffix())
+                    .step(cx.t(
+                        "If this really is your registry behind a custom domain or gateway, run again with --trust-login-server; if the registry is in another cloud, give --cloud.",
+                        "カスタム ドメインやゲートウェイの背後にある自分のレジストリであれば --trust-login-server を付けて再実行してください。別のクラウドのレジストリであれば --cloud を指定してください。",
+                    )),
+            )
+        }
         Credential::Entra { token, claims, .. } => {
-            let r = acr_token::exchange(cx.ctx, &ls, &ch.realm,
+            let r = acr_token::exchange(
+                cx.ctx,
+                &ls,
+                &ch.realm,
                 &ch.service,
                 claims.tenant_id.as_deref(),
                 token,
@@ -1123,7 +1154,10 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
             ..
         } => {
             // What `docker login` does: GET the realm with Basic auth, no scope.
-            let r = acr_token::docker_style(cx.ctx, &ls, &ch.realm,
+            let r = acr_token::docker_style(
+                cx.ctx,
+                &ls,
+                &ch.realm,
                 &ch.service,
                 Some((username, password)),
                 &[],
@@ -1559,7 +1593,10 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
             },
             None,
         ) => {
-            acr_token::access_from_password(cx.ctx, &ls, &ch.realm,
+            acr_token::access_from_password(
+                cx.ctx,
+                &ls,
+                &ch.realm,
                 &ch.service,
                 username,
                 password,
@@ -1738,7 +1775,8 @@ async fn anonymous_probe(cx: &CheckCx<'_>) -> Outcome {
         Some(true) => {}
     }
     let anon_scopes = requested_scopes(cx.args, true);
-    let probe = acr_token::docker_style(cx.ctx, &ls, &ch.realm, &ch.service, None, &anon_scopes).await;
+    let probe =
+        acr_token::docker_style(cx.ctx, &ls, &ch.realm, &ch.service, None, &anon_scopes).await;
     let allowed = probe.is_ok();
     cx.facts()
         .extra

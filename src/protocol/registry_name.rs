@@ -494,7 +494,9 @@ pub fn check_repository(name: &str) -> Result<(), String> {
         if !repository_component(component) {
             let bad: Vec<char> = component
                 .chars()
-                .filter(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+                .filter(|c| {
+                    !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+                })
                 .collect();
             return Err(if component.is_empty() {
                 "a path component is empty (leading, trailing or double `/`)".to_string()
@@ -553,11 +555,16 @@ fn repository_component(c: &str) -> bool {
 pub fn is_reference(r: &str) -> bool {
     let tag = !r.is_empty()
         && r.len() <= 128
-        && r.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && r.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     let digest = r.split_once(':').is_some_and(|(alg, hex)| {
         !alg.is_empty()
-            && alg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-'))
+            && alg.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-')
+            })
             && hex.len() >= 32
             && hex.chars().all(|c| c.is_ascii_hexdigit())
     });
@@ -570,12 +577,36 @@ mod repository_tests {
 
     #[test]
     fn repository_names_follow_the_distribution_grammar() {
-        for ok in ["app", "team/app", "a.b", "a_b", "a__b", "a---b", "samples/hello-world", "0"] {
+        for ok in [
+            "app",
+            "team/app",
+            "a.b",
+            "a_b",
+            "a__b",
+            "a---b",
+            "samples/hello-world",
+            "0",
+        ] {
             assert_eq!(check_repository(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", "App", "app?x=1", "app#frag", "app/../x", "/app", "app/", "a//b", "a..b",
-            "a___b", "-a", "a-", "app:1.0", "app@sha256:00", "a b", "a%2fb", "ａpp",
+            "",
+            "App",
+            "app?x=1",
+            "app#frag",
+            "app/../x",
+            "/app",
+            "app/",
+            "a//b",
+            "a..b",
+            "a___b",
+            "-a",
+            "a-",
+            "app:1.0",
+            "app@sha256:00",
+            "a b",
+            "a%2fb",
+            "ａpp",
         ] {
             assert!(check_repository(bad).is_err(), "{bad}");
         }
@@ -587,7 +618,16 @@ mod repository_tests {
         assert!(is_reference("v1"));
         assert!(is_reference("1.0-rc_1"));
         assert!(is_reference(&format!("sha256:{}", "a".repeat(64))));
-        for bad in ["", "../x", "a/b", "v1?x", "v1#", ".x", "sha256:zz", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "v1?x",
+            "v1#",
+            ".x",
+            "sha256:zz",
+            &"a".repeat(129),
+        ] {
             assert!(!is_reference(bad), "{bad}");
         }
     }

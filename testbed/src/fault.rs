@@ -118,7 +118,15 @@ pub enum Mangle {
     JwtExpNegative,
     /// Every JWT in the JSON body is re-signed with `exp` as a string (`"tomorrow"`).
     JwtExpString,
+    /// The body becomes a registry error envelope (status kept) whose code and message carry
+    /// terminal escape sequences, carriage returns, an Azure Pipelines `##vso[` command, a GitHub
+    /// Actions `::` command at the start of a line and a Markdown fence, as
+    /// [`HOSTILE_TEXT`] spells them.
+    HostileText,
 }
+
+/// What [`Mangle::HostileText`] puts in the registry error's message.
+pub const HOSTILE_TEXT: &str = "denied\u{1b}[2J\u{1b}]0;pwned\u{7}\r\n##vso[task.setvariable variable=ACR_PWNED]1\n::add-mask::x\n```\n# injected heading";
 
 /// Every [`Mangle`] name.
 pub const MANGLE_NAMES: &[&str] = &[
@@ -135,6 +143,7 @@ pub const MANGLE_NAMES: &[&str] = &[
     "jwt-exp-far",
     "jwt-exp-negative",
     "jwt-exp-string",
+    "hostile-text",
 ];
 
 impl Mangle {
@@ -153,6 +162,7 @@ impl Mangle {
             Mangle::JwtExpFar => "jwt-exp-far",
             Mangle::JwtExpNegative => "jwt-exp-negative",
             Mangle::JwtExpString => "jwt-exp-string",
+            Mangle::HostileText => "hostile-text",
         }
     }
 }
@@ -175,6 +185,7 @@ impl FromStr for Mangle {
             "jwt-exp-far" => Mangle::JwtExpFar,
             "jwt-exp-negative" => Mangle::JwtExpNegative,
             "jwt-exp-string" => Mangle::JwtExpString,
+            "hostile-text" => Mangle::HostileText,
             other => return Err(ParseFaultError(other.to_string())),
         })
     }
@@ -384,13 +395,13 @@ impl FromStr for Fault {
                     })
                 }
             },
-            // `redirect=PATH:URL` (default: everything to `http://127.0.0.1:9`, the discard port).
             "foreign-realm" => Ok(Fault::ForeignRealm {
                 host: value
                     .map(|v| v.trim().to_string())
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| "harvest.example".into()),
             }),
+            // `redirect=PATH:URL` (default: everything to `http://127.0.0.1:9`, the discard port).
             "redirect" => match value {
                 None => Ok(Fault::Redirect {
                     path: "/".into(),

@@ -124,6 +124,19 @@ pub(crate) async fn mangle(resp: Response, how: Mangle) -> Response {
             });
             Response::from_parts(parts, Body::from_stream(stream))
         }
+        Mangle::HostileText => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            let body = serde_json::json!({"errors": [{
+                "code": "DENIED",
+                "message": crate::fault::HOSTILE_TEXT,
+                "detail": crate::fault::HOSTILE_TEXT,
+            }]});
+            Response::from_parts(parts, Body::from(body.to_string()))
+        }
         Mangle::NotJson => {
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(

@@ -120,8 +120,14 @@ async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
     // only for the validated login server, under the same rule as acr-doctor's own requests.
     if let Some(why) = daemon_channel_problem(&engine.endpoint) {
         return Outcome::skip(cx.t(
-            format!("the credential is not handed to {daemon_en} at {}: {why}", engine.endpoint),
-            format!("{} の{daemon_ja}には資格情報を渡しません: {why}", engine.endpoint),
+            format!(
+                "the credential is not handed to {daemon_en} at {}: {why}",
+                engine.endpoint
+            ),
+            format!(
+                "{} の{daemon_ja}には資格情報を渡しません: {why}",
+                engine.endpoint
+            ),
         ))
         .evidence("endpoint", engine.endpoint.clone());
     }
@@ -264,7 +270,10 @@ mod tests {
     #[test]
     fn credentials_go_only_to_local_engines() {
         assert_eq!(daemon_channel_problem("unix:///var/run/docker.sock"), None);
-        assert_eq!(daemon_channel_problem("npipe:////./pipe/docker_engine"), None);
+        assert_eq!(
+            daemon_channel_problem("npipe:////./pipe/docker_engine"),
+            None
+        );
         assert_eq!(daemon_channel_problem("tcp://127.0.0.1:2375"), None);
         assert_eq!(daemon_channel_problem("tcp://[::1]:2375"), None);
         assert!(daemon_channel_problem("tcp://10.0.0.4:2375").is_some());
