@@ -342,7 +342,9 @@ impl Context {
     }
 
     /// Runs a program with this context's environment, a time bound and optional stdin.
-    /// Output is capped; the child is killed when the bound is reached.
+    /// The child runs in its own process group; its output is capped while it is read (the
+    /// rest is drained and dropped); when the bound is reached the whole group is killed, so a
+    /// credential helper's own children cannot outlive the run either.
     pub async fn run(
         &self,
         program: &Path,
@@ -364,9 +366,13 @@ impl Context {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
+        #[cfg(unix)]
+        cmd.process_group(0);
         let mut child = cmd
             .spawn()
             .map_err(|e| ProcessError::Spawn(e.to_string()))?;
+        // The group's id is the child's pid, taken before the child is reaped.
+        let group = child.id();
         if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
             let input = input.to_vec();
             tokio::spawn(async move {
@@ -374,31 +380,82 @@ impl Context {
                 let _ = pipe.shutdown().await;
             });
         }
-        let output = tokio::time::timeout(bound, child.wait_with_output())
-            .await
-            .map_err(|_| ProcessError::Timeout(bound))?
-            .map_err(|e| ProcessError::Spawn(e.to_string()))?;
-        let cap = |mut v: Vec<u8>| {
-            v.truncate(BODY_CAP);
-            String::from_utf8_lossy(&v).into_owned()
+        let stdout = child.stdout.take().map(|p| tokio::spawn(read_capped(p)));
+        let stderr = child.stderr.take().map(|p| tokio::spawn(read_capped(p)));
+        let status = match tokio::time::timeout(bound, child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => {
+                kill_group(group, &mut child).await;
+                return Err(ProcessError::Spawn(e.to_string()));
+            }
+            Err(_) => {
+                kill_group(group, &mut child).await;
+                self.trace.push(format!(
+                    "exec {} {} -> killed after {bound:?}",
+                    program.display(),
+                    args.join(" ")
+                ));
+                return Err(ProcessError::Timeout(bound));
+            }
         };
+        // The pipes close when the child exits, unless something it started holds them open:
+        // then that group still exists (so its id cannot have been reused) and is killed.
+        let collect = |task: Option<tokio::task::JoinHandle<Vec<u8>>>| async move {
+            match task {
+                Some(t) => match tokio::time::timeout(Duration::from_secs(1), t).await {
+                    Ok(r) => (r.unwrap_or_default(), true),
+                    Err(_) => (Vec::new(), false),
+                },
+                None => (Vec::new(), true),
+            }
+        };
+        let ((out, out_closed), (err, err_closed)) =
+            futures::join!(collect(stdout), collect(stderr));
+        if !(out_closed && err_closed) {
+            kill_group(group, &mut child).await;
+        }
         self.trace.push(format!(
             "exec {} {} -> {} ({} ms)",
             program.display(),
             args.join(" "),
-            output
-                .status
+            status
                 .code()
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "signal".into()),
             started.elapsed().as_millis()
         ));
         Ok(ProcessOutput {
-            code: output.status.code(),
-            stdout: cap(output.stdout),
-            stderr: cap(output.stderr),
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
         })
     }
+}
+
+/// Reads a pipe to its end, keeping at most [`BODY_CAP`] bytes.
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(mut pipe: R) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = BODY_CAP.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    kept
+}
+
+/// Kills the child's whole process group (Unix), then the child itself.
+async fn kill_group(group: Option<u32>, child: &mut tokio::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = group.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill().await;
 }
 
 #[derive(Debug, Clone)]
@@ -594,6 +651,95 @@ fn build_http(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_context(env: BTreeMap<String, String>) -> Context {
+        let args = CheckArgs {
+            timeout: 5.0,
+            ..CheckArgs::default()
+        };
+        Context::new(env, &args).expect("context")
+    }
+
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    }
+
+    /// A helper that hangs and leaves a grandchild behind: the run ends at the bound and the
+    /// whole process group is gone.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_hanging_helper_is_killed_with_its_process_group() {
+        let dir = tempfile_dir();
+        let pidfile = dir.join("grandchild.pid");
+        let script = format!(
+            "sleep 300 & echo $! > {}; sleep 300",
+            pidfile.display()
+        );
+        let ctx = test_context(BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]));
+        let started = Instant::now();
+        let r = ctx
+            .run(Path::new("/bin/sh"), &["-c", &script], None, Duration::from_millis(500))
+            .await;
+        assert!(matches!(r, Err(ProcessError::Timeout(_))), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid = std::fs::read_to_string(&pidfile).expect("pid written");
+        let pid = pid.trim();
+        for _ in 0..50 {
+            if !alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(pid), "the grandchild {pid} survived");
+    }
+
+    /// Output is capped while it is read: a helper printing far more than the cap ends normally
+    /// with the first BODY_CAP bytes.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn helper_output_is_capped_while_read() {
+        let ctx = test_context(BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]));
+        let r = ctx
+            .run(
+                Path::new("/bin/sh"),
+                &["-c", "head -c 8388608 /dev/zero | tr '\\0' a"],
+                None,
+                Duration::from_secs(20),
+            )
+            .await
+            .expect("runs");
+        assert_eq!(r.stdout.len(), BODY_CAP);
+        assert!(r.success());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "acr-doctor-ctx-{}-{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn proxy_user_info_is_a_secret_and_leaves_the_report() {
+        let env = BTreeMap::from([
+            ("HTTPS_PROXY".to_string(), "http://u:CANARY-P1@proxy.example:3128".to_string()),
+            ("http_proxy".to_string(), "u:CANARY-P2@proxy.example:3128".to_string()),
+            ("ALL_PROXY".to_string(), "socks5://u:CANARY%2DP3@proxy.example:1080".to_string()),
+        ]);
+        let redactor = Redactor::new();
+        let shown = read_proxies(&env, &redactor).expect("proxies");
+        let text = format!("{shown:?}");
+        assert!(!text.contains("CANARY"), "{text}");
+        assert!(text.contains("proxy.example:3128"), "{text}");
+        for secret in ["CANARY-P1", "CANARY-P2", "CANARY-P3", "CANARY%2DP3"] {
+            assert!(!redactor.scrub(&format!("x {secret} y")).contains(secret), "{secret}");
+        }
+    }
 
     #[test]
     fn resolve_parses_like_curl() {

@@ -401,6 +401,121 @@ fn topological(checks: &[Box<dyn Check>], providers: &BTreeMap<Fact, &'static st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::{Group, Meta};
+
+    /// A fake check: sleeps, then passes, fails or panics.
+    struct Fake {
+        meta: &'static Meta,
+        sleep_ms: u64,
+        behaviour: &'static str,
+    }
+
+    impl Check for Fake {
+        fn meta(&self) -> &'static Meta {
+            self.meta
+        }
+        fn run<'a>(&'a self, _cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(self.sleep_ms)).await;
+                #[allow(clippy::panic)]
+                match self.behaviour {
+                    "panic" => panic!("fake check panicked"),
+                    "fail" => Outcome::fail("failed", RawFinding::new("UNEXPECTED_ERROR", "x")),
+                    _ => Outcome::pass("ok"),
+                }
+            })
+        }
+    }
+
+    static A: Meta = Meta::new("fake.a", Group::Registry, "a", "a").provides(&[Fact::RegistryName]);
+    static B: Meta = Meta::new("fake.b", Group::Registry, "b", "b")
+        .needs(&[Fact::RegistryName])
+        .provides(&[Fact::LoginServer]);
+    static C: Meta = Meta::new("fake.c", Group::Registry, "c", "c")
+        .needs(&[Fact::LoginServer])
+        .provides(&[Fact::Dns]);
+    static D: Meta = Meta::new("fake.d", Group::Registry, "d", "d").needs(&[Fact::Dns]);
+
+    fn fake(meta: &'static Meta, sleep_ms: u64, behaviour: &'static str) -> Box<dyn Check> {
+        Box::new(Fake {
+            meta,
+            sleep_ms,
+            behaviour,
+        })
+    }
+
+    async fn drive(checks: Vec<Box<dyn Check>>, timeout: f64) -> EngineRun {
+        let args = CheckArgs {
+            timeout,
+            ..CheckArgs::default()
+        };
+        let ctx = crate::context::Context::new(Default::default(), &args).expect("context");
+        run(&checks, &ctx, &args, "fake", Lang::En).await
+    }
+
+    fn status(run: &EngineRun, id: &str) -> CheckStatus {
+        run.results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.status)
+            .expect("ran")
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_crash_and_its_dependants_are_skipped() {
+        let r = drive(
+            vec![fake(&A, 0, "panic"), fake(&B, 0, "pass"), fake(&C, 0, "pass")],
+            1.0,
+        )
+        .await;
+        let a = r.results.iter().find(|x| x.id == "fake.a").expect("a");
+        assert!(a.crashed);
+        assert_eq!(a.outcome.findings[0].code, "UNEXPECTED_ERROR");
+        assert_eq!(status(&r, "fake.b"), CheckStatus::Skip);
+        assert_eq!(status(&r, "fake.c"), CheckStatus::Skip);
+    }
+
+    #[tokio::test]
+    async fn a_failed_prerequisite_skips_with_the_reason() {
+        let r = drive(vec![fake(&A, 0, "fail"), fake(&B, 0, "pass")], 1.0).await;
+        assert_eq!(status(&r, "fake.a"), CheckStatus::Fail);
+        let b = r.results.iter().find(|x| x.id == "fake.b").expect("b");
+        assert_eq!(b.outcome.status, CheckStatus::Skip);
+        assert!(b.outcome.message.contains("fake.a"), "{}", b.outcome.message);
+    }
+
+    /// A chain of checks each within its own bound but together past the run's deadline: the
+    /// run still ends at the deadline, with what finished and what each unfinished check was
+    /// waiting for.
+    #[tokio::test]
+    async fn the_whole_run_ends_at_its_deadline() {
+        let timeout = 0.05;
+        let deadline = run_deadline(Duration::from_secs_f64(timeout));
+        let step = 2_000; // under the per-check bound of 4 × 0.05 s + 2 s
+        let started = Instant::now();
+        let r = drive(
+            vec![
+                fake(&A, step, "pass"),
+                fake(&B, step, "pass"),
+                fake(&C, step, "pass"),
+                fake(&D, 0, "pass"),
+            ],
+            timeout,
+        )
+        .await;
+        let took = started.elapsed();
+        assert!(took < deadline + Duration::from_secs(2), "{took:?}");
+        assert_eq!(status(&r, "fake.a"), CheckStatus::Pass);
+        assert_eq!(status(&r, "fake.b"), CheckStatus::Pass);
+        let c = r.results.iter().find(|x| x.id == "fake.c").expect("c");
+        assert_eq!(c.outcome.status, CheckStatus::Fail);
+        assert_eq!(c.outcome.evidence["timed_out"], true);
+        assert_eq!(c.outcome.evidence["waiting_for"], "own work");
+        let d = r.results.iter().find(|x| x.id == "fake.d").expect("d");
+        assert_eq!(d.outcome.status, CheckStatus::Fail);
+        let waiting = d.outcome.evidence["waiting_for"].as_str().unwrap_or("");
+        assert!(waiting.contains("fake.c"), "{waiting}");
+    }
 
     #[test]
     fn the_check_list_has_no_cycles_and_unique_ids() {

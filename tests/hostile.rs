@@ -921,3 +921,116 @@ async fn a_bad_line_in_a_names_file_receives_no_token() {
         bed.request_log()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every run ends: invalid names × every credential source × engine absent or silent.
+
+/// A Unix socket that accepts connections and never answers (an engine that hangs).
+fn silent_engine(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
+    let path = dir.join("silent.sock");
+    let listener = tokio::net::UnixListener::bind(&path).expect("bind unix socket");
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    (format!("unix://{}", path.display()), task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_run_ends_for_invalid_names_with_every_source_and_engine() {
+    let home = support::temp_home();
+    let (silent, _task) = silent_engine(home.path());
+    let token_file = home.path().join("federated-token");
+    support::write_file(&token_file, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.");
+    let docker_dir = home.path().join(".docker");
+    support::write_file(
+        &docker_dir.join("config.json"),
+        &support::auth_json("my_registry.azurecr.io", "user", "CANARY-STORED-PASS"),
+    );
+    let names = [
+        "my_registry",
+        "UPPERCASE",
+        "ab",
+        "contosoreg.azurecr.io.evil.example",
+        "https://",
+        "../../etc/passwd",
+        "reg istry",
+        "a-very-long-name-that-is-far-beyond-fifty-characters-long",
+    ];
+    let sources: [&[&str]; 8] = [
+        &["--auth", "auto"],
+        &["--auth", "cli"],
+        &["--auth", "env"],
+        &["--auth", "workload-identity"],
+        &["--auth", "managed-identity"],
+        &["--auth", "docker-config"],
+        &["--auth", "basic", "-u", "someone", "-p", "CANARY-BASIC-PASS"],
+        &["--auth", "anonymous"],
+    ];
+    let dead = "127.0.0.1:9";
+    let mut runs = Vec::new();
+    for engine in ["unix:///nonexistent/docker.sock".to_string(), silent.clone()] {
+        for name in names {
+            for source in sources {
+                let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"));
+                cmd.args(["-o", "json", "check", "--name", name, "--timeout", "1", "--docker-login"])
+                    .args(source)
+                    .env_clear()
+                    .env("HOME", home.path())
+                    .env("DOCKER_CONFIG", &docker_dir)
+                    .env("DOCKER_HOST", &engine)
+                    .env("PATH", "/nonexistent")
+                    .env("ACR_DOCTOR_DNS_SERVER", dead)
+                    .env("ACR_DOCTOR_IMDS_ENDPOINT", format!("http://{dead}"))
+                    .env("AZURE_AUTHORITY_HOST", format!("https://{dead}"))
+                    .env("ACR_DOCTOR_ARM_ENDPOINT", format!("https://{dead}"))
+                    .env("ACR_DOCTOR_GRAPH_ENDPOINT", format!("https://{dead}"))
+                    .env("AZURE_TENANT_ID", "72f988bf-0000-4000-8000-000000000001")
+                    .env("AZURE_CLIENT_ID", "a11ce000-0000-4000-8000-00000000a001")
+                    .env("AZURE_CLIENT_SECRET", "CANARY-ENV-SECRET")
+                    .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+                    .stdin(std::process::Stdio::null())
+                    .kill_on_drop(true);
+                let what = format!("{engine} --name {name:?} {source:?}");
+                runs.push(async move {
+                    let started = Instant::now();
+                    let out = tokio::time::timeout(BOUND, cmd.output())
+                        .await
+                        .unwrap_or_else(|_| panic!("{what}: no end within {BOUND:?}"))
+                        .expect("the binary runs");
+                    (what, out, started.elapsed())
+                });
+            }
+        }
+    }
+    // A few at a time: the machine has two cores.
+    let mut results = Vec::new();
+    let mut runs = runs.into_iter();
+    loop {
+        let batch: Vec<_> = runs.by_ref().take(8).collect();
+        if batch.is_empty() {
+            break;
+        }
+        results.extend(futures::future::join_all(batch).await);
+    }
+    assert_eq!(results.len(), 2 * names.len() * sources.len());
+    for (what, out, _elapsed) in results {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(1) | Some(2)),
+            "{what}: exit {:?}\n{stdout}\n{stderr}",
+            out.status.code()
+        );
+        if out.status.code() == Some(1) {
+            let report: serde_json::Value =
+                serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{what}: {e}\n{stdout}"));
+            let findings = report["findings"].as_array().expect("findings");
+            assert!(!findings.is_empty(), "{what}: failed without a finding");
+        }
+        support::assert_no_secret(&format!("{what} stdout"), &stdout);
+        support::assert_no_secret(&format!("{what} stderr"), &stderr);
+    }
+}

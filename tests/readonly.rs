@@ -301,7 +301,6 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     log.iter()
         .filter(|r| {
             let m = r.method.as_str();
-            let q = r.query.as_deref().unwrap_or("");
             match r.listener.as_str() {
                 // By default only GET and HEAD reach the registry's API: not even the harmless
                 // write-method probes (those need --probe-writes).
