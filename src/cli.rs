@@ -242,6 +242,11 @@ pub enum Engine {
     Podman,
 }
 
+/// A value that must never print (its Debug and Display are `***`).
+fn parse_secret(value: &str) -> Result<crate::redact::Secret, std::convert::Infallible> {
+    Ok(crate::redact::Secret::new(value))
+}
+
 /// Options of `acr-doctor check`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct CheckArgs {
@@ -270,8 +275,8 @@ pub struct CheckArgs {
     pub username: Option<String>,
 
     /// Password for basic credentials; prefer --password-stdin, a password on the command line is visible to other users
-    #[arg(short = 'p', long, value_name = "PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[arg(short = 'p', long, value_name = "PASSWORD", hide_env_values = true, value_parser = parse_secret)]
+    pub password: Option<crate::redact::Secret>,
 
     /// Read the password from standard input
     #[arg(long, conflicts_with = "password")]

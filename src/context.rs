@@ -576,9 +576,11 @@ fn read_proxies(
                     s
                 }
             }
-            _ => return Err(UsageError::Other(format!(
+            _ => {
+                return Err(UsageError::Other(format!(
                 "{name} is not a proxy address (expected [scheme://][user:password@]host[:port])"
-            ))),
+            )))
+            }
         };
         out.push((name.clone(), shown));
     }
@@ -673,14 +675,16 @@ mod tests {
     async fn a_hanging_helper_is_killed_with_its_process_group() {
         let dir = tempfile_dir();
         let pidfile = dir.join("grandchild.pid");
-        let script = format!(
-            "sleep 300 & echo $! > {}; sleep 300",
-            pidfile.display()
-        );
+        let script = format!("sleep 300 & echo $! > {}; sleep 300", pidfile.display());
         let ctx = test_context(BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]));
         let started = Instant::now();
         let r = ctx
-            .run(Path::new("/bin/sh"), &["-c", &script], None, Duration::from_millis(500))
+            .run(
+                Path::new("/bin/sh"),
+                &["-c", &script],
+                None,
+                Duration::from_millis(500),
+            )
             .await;
         assert!(matches!(r, Err(ProcessError::Timeout(_))), "{r:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -727,9 +731,18 @@ mod tests {
     #[test]
     fn proxy_user_info_is_a_secret_and_leaves_the_report() {
         let env = BTreeMap::from([
-            ("HTTPS_PROXY".to_string(), "http://u:CANARY-P1@proxy.example:3128".to_string()),
-            ("http_proxy".to_string(), "u:CANARY-P2@proxy.example:3128".to_string()),
-            ("ALL_PROXY".to_string(), "socks5://u:CANARY%2DP3@proxy.example:1080".to_string()),
+            (
+                "HTTPS_PROXY".to_string(),
+                "http://u:CANARY-P1@proxy.example:3128".to_string(),
+            ),
+            (
+                "http_proxy".to_string(),
+                "u:CANARY-P2@proxy.example:3128".to_string(),
+            ),
+            (
+                "ALL_PROXY".to_string(),
+                "socks5://u:CANARY%2DP3@proxy.example:1080".to_string(),
+            ),
         ]);
         let redactor = Redactor::new();
         let shown = read_proxies(&env, &redactor).expect("proxies");
@@ -737,7 +750,10 @@ mod tests {
         assert!(!text.contains("CANARY"), "{text}");
         assert!(text.contains("proxy.example:3128"), "{text}");
         for secret in ["CANARY-P1", "CANARY-P2", "CANARY-P3", "CANARY%2DP3"] {
-            assert!(!redactor.scrub(&format!("x {secret} y")).contains(secret), "{secret}");
+            assert!(
+                !redactor.scrub(&format!("x {secret} y")).contains(secret),
+                "{secret}"
+            );
         }
     }
 

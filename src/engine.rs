@@ -464,7 +464,11 @@ mod tests {
     #[tokio::test]
     async fn a_panic_is_a_crash_and_its_dependants_are_skipped() {
         let r = drive(
-            vec![fake(&A, 0, "panic"), fake(&B, 0, "pass"), fake(&C, 0, "pass")],
+            vec![
+                fake(&A, 0, "panic"),
+                fake(&B, 0, "pass"),
+                fake(&C, 0, "pass"),
+            ],
             1.0,
         )
         .await;
@@ -481,7 +485,11 @@ mod tests {
         assert_eq!(status(&r, "fake.a"), CheckStatus::Fail);
         let b = r.results.iter().find(|x| x.id == "fake.b").expect("b");
         assert_eq!(b.outcome.status, CheckStatus::Skip);
-        assert!(b.outcome.message.contains("fake.a"), "{}", b.outcome.message);
+        assert!(
+            b.outcome.message.contains("fake.a"),
+            "{}",
+            b.outcome.message
+        );
     }
 
     /// A chain of checks each within its own bound but together past the run's deadline: the

@@ -116,7 +116,7 @@ pub async fn run_check_with(
     lang: Lang,
 ) -> Result<CheckRun, UsageError> {
     if let Some(pw) = &args.password {
-        ctx.redactor.register(pw);
+        ctx.redactor.register_secret(pw);
     }
     let started_at = ctx.clock.now();
     let started = std::time::Instant::now();

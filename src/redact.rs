@@ -90,6 +90,15 @@ impl Redactor {
         if secret.len() < 4 {
             return;
         }
+        self.add(secret);
+        // The process-wide list too, for the panic hook (which has no run at hand).
+        let global = global();
+        if !Arc::ptr_eq(&self.known, &global.known) {
+            global.add(secret);
+        }
+    }
+
+    fn add(&self, secret: &str) {
         if let Ok(mut known) = self.known.lock() {
             if !known.iter().any(|k| k == secret) {
                 known.push(secret.to_string());
@@ -133,6 +142,21 @@ impl Redactor {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every secret any run of this process registered.
+fn global() -> &'static Redactor {
+    static GLOBAL: OnceLock<Redactor> = OnceLock::new();
+    GLOBAL.get_or_init(Redactor::new)
+}
+
+/// Installs a panic hook that prints the panic's text with every secret of the process masked
+/// and control characters removed (the default hook would print it raw).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = crate::hygiene::clean(&global().scrub(&info.to_string())).into_owned();
+        eprintln!("acr-doctor: internal error (a bug): {text}");
+    }));
 }
 
 /// Masks secret-shaped values only (no registry): JWTs keep nothing, headers and parameters keep their names.

@@ -966,33 +966,52 @@ async fn every_run_ends_for_invalid_names_with_every_source_and_engine() {
         &["--auth", "workload-identity"],
         &["--auth", "managed-identity"],
         &["--auth", "docker-config"],
-        &["--auth", "basic", "-u", "someone", "-p", "CANARY-BASIC-PASS"],
+        &[
+            "--auth",
+            "basic",
+            "-u",
+            "someone",
+            "-p",
+            "CANARY-BASIC-PASS",
+        ],
         &["--auth", "anonymous"],
     ];
     let dead = "127.0.0.1:9";
     let mut runs = Vec::new();
-    for engine in ["unix:///nonexistent/docker.sock".to_string(), silent.clone()] {
+    for engine in [
+        "unix:///nonexistent/docker.sock".to_string(),
+        silent.clone(),
+    ] {
         for name in names {
             for source in sources {
                 let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"));
-                cmd.args(["-o", "json", "check", "--name", name, "--timeout", "1", "--docker-login"])
-                    .args(source)
-                    .env_clear()
-                    .env("HOME", home.path())
-                    .env("DOCKER_CONFIG", &docker_dir)
-                    .env("DOCKER_HOST", &engine)
-                    .env("PATH", "/nonexistent")
-                    .env("ACR_DOCTOR_DNS_SERVER", dead)
-                    .env("ACR_DOCTOR_IMDS_ENDPOINT", format!("http://{dead}"))
-                    .env("AZURE_AUTHORITY_HOST", format!("https://{dead}"))
-                    .env("ACR_DOCTOR_ARM_ENDPOINT", format!("https://{dead}"))
-                    .env("ACR_DOCTOR_GRAPH_ENDPOINT", format!("https://{dead}"))
-                    .env("AZURE_TENANT_ID", "72f988bf-0000-4000-8000-000000000001")
-                    .env("AZURE_CLIENT_ID", "a11ce000-0000-4000-8000-00000000a001")
-                    .env("AZURE_CLIENT_SECRET", "CANARY-ENV-SECRET")
-                    .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
-                    .stdin(std::process::Stdio::null())
-                    .kill_on_drop(true);
+                cmd.args([
+                    "-o",
+                    "json",
+                    "check",
+                    "--name",
+                    name,
+                    "--timeout",
+                    "1",
+                    "--docker-login",
+                ])
+                .args(source)
+                .env_clear()
+                .env("HOME", home.path())
+                .env("DOCKER_CONFIG", &docker_dir)
+                .env("DOCKER_HOST", &engine)
+                .env("PATH", "/nonexistent")
+                .env("ACR_DOCTOR_DNS_SERVER", dead)
+                .env("ACR_DOCTOR_IMDS_ENDPOINT", format!("http://{dead}"))
+                .env("AZURE_AUTHORITY_HOST", format!("https://{dead}"))
+                .env("ACR_DOCTOR_ARM_ENDPOINT", format!("https://{dead}"))
+                .env("ACR_DOCTOR_GRAPH_ENDPOINT", format!("https://{dead}"))
+                .env("AZURE_TENANT_ID", "72f988bf-0000-4000-8000-000000000001")
+                .env("AZURE_CLIENT_ID", "a11ce000-0000-4000-8000-00000000a001")
+                .env("AZURE_CLIENT_SECRET", "CANARY-ENV-SECRET")
+                .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true);
                 let what = format!("{engine} --name {name:?} {source:?}");
                 runs.push(async move {
                     let started = Instant::now();

@@ -320,14 +320,8 @@ fn from_basic(cx: &CheckCx<'_>) -> Attempt {
             ))
         }
     };
-    cx.ctx.redactor.register(&pass);
-    basic_credential(
-        cx,
-        "basic",
-        user,
-        Secret::new(pass),
-        "--username/--password",
-    )
+    cx.ctx.redactor.register_secret(&pass);
+    basic_credential(cx, "basic", user, pass, "--username/--password")
 }
 
 fn basic_credential(

@@ -360,10 +360,10 @@ fn check(
             return exit::USAGE;
         }
         out.redactor.register(&pw);
-        args.password = Some(pw);
+        args.password = Some(crate::redact::Secret::new(pw));
     }
     if let Some(pw) = &args.password {
-        out.redactor.register(pw);
+        out.redactor.register_secret(pw);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -391,7 +391,7 @@ fn check(
         }
         // The redactor of the run knows what the CLI registered.
         if let Some(pw) = &args.password {
-            ctx.redactor.register(pw);
+            ctx.redactor.register_secret(pw);
         }
         let runs = crate::run_fleet(&args, &names, &ctx, lang, jobs).await?;
         Ok::<_, crate::context::UsageError>((runs, ctx.redactor.clone()))

@@ -73,7 +73,7 @@ fn daemon_credential(cx: &CheckCx<'_>) -> Result<(String, Secret, String), Strin
             "匿名での実行のため、ログインに使う資格情報がありません",
         )),
         None => match (&cx.args.username, &cx.args.password) {
-            (Some(u), Some(p)) => Ok((u.clone(), Secret::new(p.clone()), "--username/--password".into())),
+            (Some(u), Some(p)) => Ok((u.clone(), p.clone(), "--username/--password".into())),
             _ => Err(cx.t(
                 "no credential was resolved for this run",
                 "この実行では資格情報が解決されませんでした",
