@@ -1053,3 +1053,48 @@ async fn every_run_ends_for_invalid_names_with_every_source_and_engine() {
         support::assert_no_secret(&format!("{what} stderr"), &stderr);
     }
 }
+
+/// `--login-server http://…` on a host that is not loopback is refused by registry.login_server,
+/// and the Docker checks do not go round it: nothing at all reaches that host, though the
+/// Docker config stores a credential for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_http_login_server_is_not_used_by_the_docker_checks() {
+    let bed = bed().await;
+    let (recorder, seen) = recording_listener().await;
+    let server = format!("harvest.example:{}", recorder.port());
+    let home = support::temp_home();
+    support::write_file(
+        &home.path().join(".docker").join("config.json"),
+        &support::auth_json(&server, "someone", "CANARY-STORED-HTTP-PASS"),
+    );
+    let argv = vec![
+        "--name".to_string(),
+        REG.into(),
+        "--login-server".into(),
+        format!("http://{server}"),
+        "--resolve".into(),
+        format!("{server}:127.0.0.1"),
+        "--timeout".into(),
+        "1".into(),
+        "--auth".into(),
+        "docker-config".into(),
+        "--only".into(),
+        "docker,identity".into(),
+    ];
+    let args = support::parse_args(&argv);
+    let mut vars = support::bed_env(&bed, home.path(), "/nonexistent", false);
+    support::set_config_dirs(&mut vars, home.path());
+    let run = acr_doctor::run_check(&args, REG, vars, Lang::En)
+        .await
+        .expect("run");
+    assert_eq!(
+        support::check(&run, "registry.login_server").status,
+        acr_doctor::report::CheckStatus::Fail
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        seen.is_empty(),
+        "the refused login server was contacted: {seen:?}"
+    );
+}

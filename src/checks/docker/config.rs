@@ -321,7 +321,10 @@ impl Check for Credentials {
             "保存された docker 資格情報",
         )
         .needs(&[Fact::DockerConfig])
-        .uses(&[Fact::LoginServer, Fact::Challenge]);
+        .uses(&[Fact::LoginServer, Fact::Challenge])
+        // A stored credential is tried only on the validated login server: `--only` runs the
+        // check that validates it.
+        .consults(&[Fact::LoginServer]);
         &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {

@@ -30,7 +30,9 @@ impl Check for Login {
             Fact::Challenge,
             Fact::Credential,
             Fact::RefreshToken,
-        ]);
+        ])
+        // The credential goes only to the validated login server: `--only` runs its check.
+        .consults(&[Fact::LoginServer]);
         &META
     }
     fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
