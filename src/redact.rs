@@ -154,9 +154,14 @@ fn global() -> &'static Redactor {
 /// and control characters removed (the default hook would print it raw).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let text = crate::hygiene::clean(&global().scrub(&info.to_string())).into_owned();
-        eprintln!("acr-doctor: internal error (a bug): {text}");
+        eprintln!("{}", panic_line(&info.to_string()));
     }));
+}
+
+/// What the panic hook prints for a panic's text.
+fn panic_line(text: &str) -> String {
+    let text = crate::hygiene::clean(&global().scrub(text)).into_owned();
+    format!("acr-doctor: internal error (a bug): {text}")
 }
 
 /// Masks secret-shaped values only (no registry): JWTs keep nothing, headers and parameters keep their names.
@@ -227,6 +232,16 @@ pub fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_panic_hook_masks_secrets_of_any_run() {
+        // Registered with one run's redactor, masked by the hook, which has no run at hand.
+        let run = Redactor::new();
+        run.register("CANARY-PANIC-SECRET-42");
+        let line = panic_line("panicked at x.rs:1: token CANARY-PANIC-SECRET-42 \u{1b}[2J");
+        assert!(!line.contains("CANARY-PANIC-SECRET-42"), "{line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
+    }
 
     const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNlY3JldA";
 
