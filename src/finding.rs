@@ -23,6 +23,25 @@ impl Severity {
     }
 }
 
+/// How sure a finding is: `proven` when the evidence shows the cause, `inferred` when it is the
+/// most likely of several causes the same evidence allows (named in `alternatives`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    #[default]
+    Proven,
+    Inferred,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Proven => "proven",
+            Confidence::Inferred => "inferred",
+        }
+    }
+}
+
 /// What a check reports: a cause code with the specifics it observed.
 /// Titles, explanations and generic solution steps come from the catalogue.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +56,10 @@ pub struct RawFinding {
     /// Exact commands for this run; when empty, the catalogue's commands are used with placeholders filled.
     pub commands: Vec<String>,
     pub evidence: Map<String, Value>,
+    /// How sure the check is of `code`.
+    pub confidence: Confidence,
+    /// Other cause codes the same evidence allows; the solution says how to tell them apart.
+    pub alternatives: Vec<&'static str>,
 }
 
 impl RawFinding {
@@ -67,6 +90,22 @@ impl RawFinding {
         self.solution.push(step.into());
         self
     }
+
+    /// The code is the most likely of several: `alternatives` are the others.
+    pub fn inferred(mut self, alternatives: &[&'static str]) -> Self {
+        self.confidence = Confidence::Inferred;
+        self.alternative(alternatives)
+    }
+
+    /// The code is proven, and the evidence also allows these deeper causes behind it.
+    pub fn alternative(mut self, alternatives: &[&'static str]) -> Self {
+        for a in alternatives {
+            if *a != self.code && !self.alternatives.contains(a) {
+                self.alternatives.push(a);
+            }
+        }
+        self
+    }
 }
 
 /// A finding as it appears in the report, words included.
@@ -81,4 +120,10 @@ pub struct Finding {
     pub commands: Vec<String>,
     pub docs: Vec<String>,
     pub evidence: Map<String, Value>,
+    /// `proven` or `inferred` (additive in report v1; absent means proven).
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// Other cause codes the same evidence allows (additive in report v1).
+    #[serde(default)]
+    pub alternatives: Vec<String>,
 }

@@ -272,6 +272,8 @@ fn build_report(
                 commands,
                 docs: entry.docs.clone(),
                 evidence: raw.evidence.clone(),
+                confidence: raw.confidence,
+                alternatives: raw.alternatives.iter().map(|a| a.to_string()).collect(),
             });
         }
     }

@@ -96,6 +96,8 @@ fn report_with(text: &str) -> Report {
         commands: vec![format!("az acr login --name x --password {text}")],
         docs: vec![format!("https://learn.microsoft.com/?q={text}")],
         evidence: evidence.clone(),
+        confidence: Default::default(),
+        alternatives: Vec::new(),
     };
     Report {
         schema: acr_doctor::report::REPORT_SCHEMA.into(),

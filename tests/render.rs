@@ -38,6 +38,8 @@ fn finding(code: &str, check: &str, lang: Lang, evidence: Value) -> Finding {
             .collect(),
         docs: e.docs,
         evidence: evidence.as_object().cloned().unwrap_or_default(),
+        confidence: Default::default(),
+        alternatives: Vec::new(),
     }
 }
 

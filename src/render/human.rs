@@ -4,7 +4,10 @@
 use crate::finding::Severity;
 use crate::report::{CheckStatus, Report};
 
-use super::{display_width, headline, mark, pad, paint_of, run_mark, verdict, Paint, Style};
+use super::{
+    confidence_marker, display_width, headline, mark, pad, paint_of, run_mark, verdict, Paint,
+    Style,
+};
 
 /// Solution steps shown under a failing check.
 const STEPS_SHOWN: usize = 4;
@@ -60,9 +63,10 @@ pub fn render(report: &Report, style: Style) -> String {
                 Severity::Info => Paint::Dim,
             };
             out.push_str(&format!(
-                "{indent}{} · {}\n",
+                "{indent}{} · {} · {}\n",
                 style.paint(&finding.code, paint),
-                finding.title
+                finding.title,
+                style.paint(&confidence_marker(finding, lang), Paint::Dim)
             ));
             // The check's message often says it already; don't repeat it.
             if finding.detail.trim() != check.message.trim() {

@@ -63,9 +63,11 @@ pub fn render(report: &Report, lang: Lang) -> String {
                 f.title
             ));
             out.push_str(&format!(
-                "{} `{}`\n\n{}\n\n",
+                "{} `{}` · {} {}\n\n{}\n\n",
                 lang.pick("Found by", "検出したチェック:"),
                 f.check,
+                lang.pick("Confidence:", "確度:"),
+                super::confidence_marker(f, lang),
                 f.detail
             ));
             if !f.solution.is_empty() {

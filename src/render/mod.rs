@@ -151,3 +151,20 @@ pub fn headline(report: &Report, lang: Lang) -> String {
     }
     parts.join(" · ")
 }
+
+/// How sure a finding is, shortly: `proven`, or `inferred` with the other causes the same
+/// evidence allows.
+pub fn confidence_marker(f: &crate::finding::Finding, lang: Lang) -> String {
+    use crate::finding::Confidence;
+    let mut out = match f.confidence {
+        Confidence::Proven => lang.pick("proven", "証明済み").to_string(),
+        Confidence::Inferred => lang.pick("inferred", "推定").to_string(),
+    };
+    if !f.alternatives.is_empty() {
+        out.push_str(&lang.pick(
+            format!("; also possible: {}", f.alternatives.join(", ")),
+            format!("。ほかの可能性: {}", f.alternatives.join(", ")),
+        ));
+    }
+    out
+}
