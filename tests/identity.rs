@@ -401,9 +401,10 @@ async fn basic_credentials_kinds_and_refusals() {
     .await
     .expect("bed");
     let env = Env::new(&bed);
-    // Admin user disabled (the default).
+    // Admin user disabled (the default), and no identity can read the settings: the refused
+    // pair is proven, the disabled admin user only possible.
     let run = check(&bed, &env, &["-u", REG, "-p", ids::ADMIN_PASSWORDS[0]]).await;
-    assert_eq!(first_code(&run), "ADMIN_USER_DISABLED");
+    assert_eq!(first_code(&run), "BASIC_CREDENTIALS_INVALID");
     assert_no_secrets(&run.report, &[]);
     // A service principal as basic credentials the registry's tenant does not know.
     bed.set_fault(Some(REG), Fault::AppNotRegistered);
@@ -546,7 +547,8 @@ async fn binary_diagnoses_end_to_end() {
         }
     }
     bed.clear_faults();
-    // 2. The admin user, password on standard input, while it is disabled.
+    // 2. The admin user, password on standard input, while it is disabled (no identity reads
+    // the settings: the refused pair is proven, with the other cause in `alternatives`).
     let env = Env::new(&bed);
     let (code, out, err) = binary(
         &env,
@@ -555,7 +557,10 @@ async fn binary_diagnoses_end_to_end() {
     )
     .await;
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(json_first_code(&out), "ADMIN_USER_DISABLED");
+    assert_eq!(json_first_code(&out), "BASIC_CREDENTIALS_INVALID");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["findings"][0]["confidence"], "proven");
+    assert_eq!(v["findings"][0]["alternatives"][0], "ADMIN_USER_DISABLED");
     assert!(!out.contains("CANARY") && !err.contains("CANARY"));
     // 3. Anonymous pull asked for and disabled, verbose trace on.
     let (code, out, err) = binary(
@@ -586,4 +591,103 @@ async fn binary_diagnoses_end_to_end() {
         "{out}{err}"
     );
     assert!(!out.contains("eyJ") && !err.contains("eyJ"), "{out}{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence before verdict (issue 19): settings through another identity, verdicts by evidence.
+
+/// The default bed, where the service principal may also read the subscription's resources.
+async fn reader_bed() -> TestBed {
+    TestBed::start(BedSpec::new().assign("sp", "Reader", acr_testbed::Scope::Subscription))
+        .await
+        .expect("bed")
+}
+
+fn finding_of<'a>(run: &'a CheckRun, code: &str) -> &'a acr_doctor::finding::Finding {
+    support::finding_with_code(run, code)
+}
+
+/// A refused admin login with no identity that can read the registry: the refused pair is what
+/// is proven; a disabled admin user is named as the other cause, with the command that settles it.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_admin_login_without_settings_names_both_causes() {
+    let bed = start().await;
+    let env = Env::new(&bed);
+    let run = check(&bed, &env, &["-u", REG, "-p", ids::ADMIN_PASSWORDS[0]]).await;
+    assert_eq!(first_code(&run), "BASIC_CREDENTIALS_INVALID");
+    let f = finding_of(&run, "BASIC_CREDENTIALS_INVALID");
+    assert_eq!(f.confidence, acr_doctor::finding::Confidence::Proven);
+    assert_eq!(f.alternatives, vec!["ADMIN_USER_DISABLED".to_string()]);
+    assert_eq!(f.evidence["missing"], "registry_settings");
+    assert!(f
+        .commands
+        .iter()
+        .any(|c| c.contains("--query adminUserEnabled")));
+    // registry.arm says what is missing and what was tried.
+    let arm = support::check(&run, "registry.arm");
+    assert_eq!(arm.status, CheckStatus::Skip);
+    assert_eq!(arm.evidence["missing"], "registry_settings");
+    assert!(arm.evidence["tried"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty()));
+    assert_no_secrets(&run.report, &[]);
+}
+
+/// Basic credentials under test, a service principal at hand: it reads the settings, the report
+/// names it, and the admin user's state decides the verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_login_verdict_from_settings_read_by_another_identity() {
+    let bed = reader_bed().await;
+    let env = Env::new(&bed).with(bed.sp_env());
+    // Disabled admin user: proven.
+    let run = check(&bed, &env, &["-u", REG, "-p", ids::ADMIN_PASSWORDS[0]]).await;
+    let arm = support::check(&run, "registry.arm");
+    assert_eq!(arm.status, CheckStatus::Pass, "{:?}", arm.evidence);
+    assert_eq!(arm.evidence["read_by"]["source"], "env");
+    assert_eq!(arm.evidence["read_by"]["app_id"], ids::SP_APP_ID);
+    assert_eq!(arm.evidence["admin_user_enabled"], false);
+    assert_eq!(first_code(&run), "ADMIN_USER_DISABLED");
+    let f = finding_of(&run, "ADMIN_USER_DISABLED");
+    assert_eq!(f.confidence, acr_doctor::finding::Confidence::Proven);
+    assert!(f.alternatives.is_empty());
+    assert_eq!(f.evidence["settings_read_by"]["source"], "env");
+    // Enabled admin user, stale password: the same answer from the registry, another verdict.
+    bed.with_state(|st| {
+        if let Some(r) = st.registry_mut(REG) {
+            r.admin_user_enabled = true;
+        }
+    });
+    let run = check(
+        &bed,
+        &env,
+        &["-u", REG, "-p", "CANARY-stale-admin-password"],
+    )
+    .await;
+    assert_eq!(first_code(&run), "BASIC_CREDENTIALS_INVALID");
+    let f = finding_of(&run, "BASIC_CREDENTIALS_INVALID");
+    assert_eq!(f.confidence, acr_doctor::finding::Confidence::Proven);
+    assert!(f.alternatives.is_empty(), "{:?}", f.alternatives);
+    assert_eq!(f.evidence["admin_user_enabled"], true);
+    assert_no_secrets(&run.report, &["CANARY-stale-admin-password"]);
+}
+
+/// The Azure CLI's signed-in account reads the settings when the credential under test is the
+/// Docker config's.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_stored_admin_credential_settings_read_by_the_cli() {
+    let bed = reader_bed().await;
+    let env = Env::new(&bed).fake_az(&bed, FakeAz::LoggedInAs("sp".into()));
+    let config_dir = env.home.path().join(".docker");
+    std::fs::create_dir_all(&config_dir).expect("config dir");
+    support::write_file(
+        &config_dir.join("config.json"),
+        &support::auth_json(&bed.login_server(REG), REG, ids::ADMIN_PASSWORDS[0]),
+    );
+    let env = env.set("DOCKER_CONFIG", &config_dir.display().to_string());
+    let run = check(&bed, &env, &["--auth", "docker-config"]).await;
+    let arm = support::check(&run, "registry.arm");
+    assert_eq!(arm.status, CheckStatus::Pass, "{:?}", arm.evidence);
+    assert_eq!(arm.evidence["read_by"]["source"], "cli");
+    assert_eq!(first_code(&run), "ADMIN_USER_DISABLED");
+    assert_no_secrets(&run.report, &[]);
 }

@@ -171,25 +171,33 @@ impl Check for RegistryArm {
 }
 
 async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
-    let (token, source) = {
+    let (token, credential) = {
         let f = cx.facts();
-        (
-            f.arm_token.clone(),
-            f.credential.as_ref().map(|c| c.source().to_string()),
-        )
+        (f.arm_token.clone(), f.credential.clone())
     };
-    let Some(token) = token else {
-        let source = source.unwrap_or_else(|| "-".into());
-        return Outcome::skip(cx.t(
-            format!("no Azure Resource Manager token for the credential from {source}; registry settings not read"),
-            format!("{source} の資格情報では Azure Resource Manager のトークンがないため、レジストリ設定は読み取っていません"),
-        ));
-    };
+    let source = credential
+        .as_ref()
+        .map(|c| c.source().to_string())
+        .unwrap_or_else(|| "-".into());
     let name = registry_name(cx);
+    let Some(token) = token else {
+        return through_another_identity(cx, &name, &source, credential.as_ref()).await;
+    };
     let client = arm_client(cx, token);
     let endpoint = client.endpoint().to_string();
+    let (found, searched, error) = find_registry(cx, &client, &name).await;
+    let Some(reg) = found else {
+        return arm_unreadable(cx, &name, &endpoint, &searched, error).await;
+    };
+    settings_outcome(cx, reg, endpoint, None)
+}
 
-    // Where to look: --subscription only; else a preferred one, then every visible one.
+/// Looks for the registry: `--subscription` only; else a preferred one, then every visible one.
+async fn find_registry(
+    cx: &CheckCx<'_>,
+    client: &Arm<'_>,
+    name: &str,
+) -> (Option<ArmRegistry>, Vec<String>, Option<ArmError>) {
     let mut preferred: Vec<(String, &str)> = Vec::new();
     if let Some(s) = &cx.args.subscription {
         preferred.push((s.clone(), "--subscription"));
@@ -203,7 +211,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
     let mut error: Option<ArmError> = None;
     for (sub, _) in &preferred {
         searched.push(sub.clone());
-        match client.find_registry(&name, std::slice::from_ref(sub)).await {
+        match client.find_registry(name, std::slice::from_ref(sub)).await {
             Ok(Some(r)) => found = Some(r),
             Ok(None) => {}
             Err(e) => error = Some(e),
@@ -217,7 +225,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
                     .filter(|s| !searched.iter().any(|x| x.eq_ignore_ascii_case(s)))
                     .collect();
                 searched.extend(rest.iter().cloned());
-                match client.find_registry(&name, &rest).await {
+                match client.find_registry(name, &rest).await {
                     Ok(Some(r)) => {
                         found = Some(r);
                         error = None;
@@ -233,10 +241,116 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
             }
         }
     }
+    (found, searched, error)
+}
 
-    let Some(reg) = found else {
-        return arm_unreadable(cx, &name, &endpoint, &searched, error).await;
-    };
+/// The credential under test has no ARM token (basic credentials, a refresh token, the Docker
+/// config's credential, or an Entra source whose ARM token was refused): reads the settings
+/// through another identity at hand, one that can see the registry, and names it.
+async fn through_another_identity(
+    cx: &CheckCx<'_>,
+    name: &str,
+    source: &str,
+    credential: Option<&Credential>,
+) -> Outcome {
+    use crate::checks::identity::{arm_reader, READER_SOURCES};
+    let mut tried: Vec<Value> = Vec::new();
+    for reader_source in READER_SOURCES {
+        if reader_source.as_str() == source {
+            continue;
+        }
+        let reader = match arm_reader(cx, reader_source).await {
+            Ok(r) => r,
+            Err(why) => {
+                tried.push(json!({"source": reader_source.as_str(), "result": format!("unavailable: {why}")}));
+                continue;
+            }
+        };
+        let client = arm_client(cx, reader.token.clone());
+        let endpoint = client.endpoint().to_string();
+        let (found, searched, error) = find_registry(cx, &client, name).await;
+        let Some(reg) = found else {
+            let result = match error {
+                Some(e) => format!("cannot read the registry: {e}"),
+                None => format!(
+                    "registry {name} not visible in subscription(s) {}",
+                    if searched.is_empty() {
+                        "-".to_string()
+                    } else {
+                        searched.join(", ")
+                    }
+                ),
+            };
+            tried.push(json!({"source": reader_source.as_str(), "identity": reader.describe(), "result": result}));
+            continue;
+        };
+        tried.push(json!({"source": reader_source.as_str(), "identity": reader.describe(), "result": "used"}));
+        let token_state = match credential {
+            Some(Credential::Basic {
+                username,
+                kind: BasicKind::RepositoryToken,
+                ..
+            }) => Some(registry_token_state(&client, &reg, username).await),
+            _ => None,
+        };
+        let read_by = (reader, source.to_string(), tried, token_state);
+        return settings_outcome(cx, reg, endpoint, Some(read_by));
+    }
+    let missing = cx.t(
+        "the registry's settings (admin user, role assignment mode, network rules, repository tokens)",
+        "レジストリの設定 (管理者ユーザー、ロール割り当てモード、ネットワーク規則、リポジトリ トークン)",
+    );
+    Outcome::skip(cx.t(
+        format!("the credential from {source} cannot read Azure Resource Manager and no other identity here can read registry {name}; missing evidence: {missing}. Sign in with `az login` (or set a service principal's AZURE_* variables) as an identity allowed to read the registry, and run again"),
+        format!("{source} の資格情報では Azure Resource Manager を読み取れず、ほかにレジストリ {name} を読み取れる ID もありません。足りない証拠: {missing}。レジストリを読み取れる ID で `az login` する (またはサービス プリンシパルの AZURE_* 変数を設定する) と、次の実行で読み取ります"),
+    ))
+    .evidence("missing", "registry_settings")
+    .evidence("tried", tried)
+    .evidence("how_to_get_it", Value::from(vec![
+        "az login".to_string(),
+        format!("az acr show --name {name} --query \"{{adminUserEnabled:adminUserEnabled, roleAssignmentMode:roleAssignmentMode}}\""),
+    ]))
+}
+
+/// A repository-scoped token's state through ARM: status and password expiries, or why unread.
+async fn registry_token_state(client: &Arm<'_>, reg: &ArmRegistry, token: &str) -> Value {
+    let path = format!("{}/tokens/{token}", reg.id);
+    match client.get(&path, arm::REGISTRY_API_VERSION, &[]).await {
+        Ok(v) => {
+            let props = v.get("properties");
+            let passwords: Vec<Value> = props
+                .and_then(|p| p.pointer("/credentials/passwords"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|p| json!({"name": p.get("name"), "expiry": p.get("expiry")}))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "name": token,
+                "status": props.and_then(|p| p.get("status")),
+                "passwords": passwords,
+            })
+        }
+        Err(e) => json!({"name": token, "unreadable": e.to_string()}),
+    }
+}
+
+type ReadBy = (
+    crate::checks::identity::ArmReader,
+    String,
+    Vec<Value>,
+    Option<Value>,
+);
+
+/// The settings read, as the check's outcome; `read_by` names another identity that read them.
+fn settings_outcome(
+    cx: &CheckCx<'_>,
+    reg: ArmRegistry,
+    endpoint: String,
+    read_by: Option<ReadBy>,
+) -> Outcome {
     let s = RegistrySettings::of(&reg);
     let onoff = |b: Option<bool>| match b {
         Some(true) => "on",
@@ -255,17 +369,32 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
         opt(&s.arm_audience_policy),
         opt(&s.encryption),
     );
+    let by = match &read_by {
+        Some((reader, source, _, _)) => cx.t(
+            format!(
+                " (read as {} from {}, because the credential from {source} cannot read Azure Resource Manager)",
+                reader.who(),
+                reader.source.as_str()
+            ),
+            format!(
+                " ({source} の資格情報では Azure Resource Manager を読み取れないため、{} ({}) として読み取りました)",
+                reader.who(),
+                reader.source.as_str()
+            ),
+        ),
+        None => String::new(),
+    };
     let message = cx.t(
         format!(
-            "{} in {} ({}): {summary}",
+            "{} in {} ({}): {summary}{by}",
             reg.name, reg.resource_group, reg.subscription
         ),
         format!(
-            "{} ({} / {}): {summary}",
+            "{} ({} / {}): {summary}{by}",
             reg.name, reg.resource_group, reg.subscription
         ),
     );
-    let outcome = Outcome::pass(message)
+    let mut outcome = Outcome::pass(message)
         .evidence("registry_id", reg.id.clone())
         .evidence("subscription", reg.subscription.clone())
         .evidence("resource_group", reg.resource_group.clone())
@@ -281,7 +410,28 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
         .evidence("encryption", s.encryption.clone())
         .evidence("encryption_identity", s.encryption_identity.clone())
         .evidence("sku", s.sku.clone());
-    cx.facts().arm_registry = Some(reg);
+    let mut f = cx.facts();
+    match read_by {
+        Some((reader, _, tried, token_state)) => {
+            outcome = outcome
+                .evidence("read_by", reader.describe())
+                .evidence("tried", tried);
+            if let Some(state) = token_state {
+                outcome = outcome.evidence("registry_token", state.clone());
+                f.extra.insert("registry_token".into(), state);
+            }
+            f.extra.insert("arm_read_by".into(), reader.describe());
+        }
+        None => {
+            let source = f.credential.as_ref().map(|c| c.source().to_string());
+            outcome = outcome.evidence(
+                "read_by",
+                json!({"source": source, "credential_under_test": true}),
+            );
+        }
+    }
+    f.arm_registry = Some(reg);
+    drop(f);
     outcome
 }
 

@@ -1027,6 +1027,115 @@ async fn from_docker(cx: &CheckCx<'_>) -> Attempt {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Another identity for reading the registry's settings
+
+/// An identity other than the credential under test, with a token for Azure Resource Manager:
+/// used only to read the registry's settings when the credential under test cannot.
+pub struct ArmReader {
+    pub source: AuthSource,
+    pub token: Secret,
+    pub claims: IdentityClaims,
+}
+
+impl ArmReader {
+    /// Who read the settings, for the report (claims only, never the token).
+    pub fn describe(&self) -> Value {
+        json!({
+            "source": self.source.as_str(),
+            "tenant_id": self.claims.tenant_id,
+            "object_id": self.claims.object_id,
+            "app_id": self.claims.app_id,
+            "upn": self.claims.upn,
+        })
+    }
+
+    pub fn who(&self) -> String {
+        who(&self.claims)
+    }
+}
+
+/// The Entra sources that may read ARM for the run, in the order of `--auth auto`.
+pub const READER_SOURCES: [AuthSource; 4] = [
+    AuthSource::Env,
+    AuthSource::WorkloadIdentity,
+    AuthSource::ManagedIdentity,
+    AuthSource::Cli,
+];
+
+/// An ARM token from `source`, or why there is none. Nothing is sent to the registry.
+pub async fn arm_reader(cx: &CheckCx<'_>, source: AuthSource) -> Result<ArmReader, String> {
+    let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
+    let authority = entra::authority(cx.ctx, cloud(cx));
+    let tenant = cx.ctx.env("AZURE_TENANT_ID").map(str::to_string);
+    let client = cx.ctx.env("AZURE_CLIENT_ID").map(str::to_string);
+    let not_set = |what: &str| {
+        cx.t(
+            format!("{what} not set"),
+            format!("{what} が設定されていません"),
+        )
+    };
+    let got = match source {
+        AuthSource::Env => {
+            let (Some(tenant), Some(client)) = (tenant, client) else {
+                return Err(not_set("AZURE_TENANT_ID / AZURE_CLIENT_ID"));
+            };
+            let auth = if let Some(secret) = cx.ctx.env("AZURE_CLIENT_SECRET") {
+                let secret = Secret::new(secret);
+                cx.ctx.redactor.register_secret(&secret);
+                ClientAuth::Secret(secret)
+            } else if let Some(path) = cx.ctx.env("AZURE_CLIENT_CERTIFICATE_PATH") {
+                let password = cx.ctx.env(entra::CERTIFICATE_PASSWORD_VAR);
+                if let Some(pw) = password {
+                    cx.ctx.redactor.register(pw);
+                }
+                let cert = entra::load_certificate(std::path::Path::new(path), password)?;
+                let audience = format!("{authority}/{tenant}/oauth2/v2.0/token");
+                let a = cert.assertion(&audience, &client, cx.ctx.clock.unix())?;
+                cx.ctx.redactor.register_secret(&a);
+                ClientAuth::Assertion(a)
+            } else {
+                return Err(not_set(
+                    "AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH",
+                ));
+            };
+            entra::client_credentials(cx.ctx, &authority, &tenant, &client, &auth, &arm_aud).await
+        }
+        AuthSource::WorkloadIdentity => {
+            let file = cx.ctx.env("AZURE_FEDERATED_TOKEN_FILE").map(str::to_string);
+            let (Some(file), Some(tenant), Some(client)) = (file, tenant, client) else {
+                return Err(not_set(
+                    "AZURE_FEDERATED_TOKEN_FILE / AZURE_TENANT_ID / AZURE_CLIENT_ID",
+                ));
+            };
+            let assertion = Secret::new(read_small(&file)?.trim());
+            cx.ctx.redactor.register_secret(&assertion);
+            let auth = ClientAuth::Assertion(assertion);
+            entra::client_credentials(cx.ctx, &authority, &tenant, &client, &auth, &arm_aud).await
+        }
+        AuthSource::ManagedIdentity => {
+            let endpoint = MiEndpoint::from_env(cx.ctx);
+            entra::managed_identity(cx.ctx, &endpoint, client.as_deref(), &arm_aud).await
+        }
+        AuthSource::Cli => match cli_token::get_token(cx.ctx, &arm_aud).await {
+            Ok(t) => Ok(t.token),
+            Err(e) => return Err(e.to_string()),
+        },
+        _ => return Err(source.as_str().to_string()),
+    };
+    match got {
+        Ok(t) => {
+            cx.ctx.redactor.register_secret(&t.token);
+            Ok(ArmReader {
+                source,
+                token: t.token,
+                claims: t.claims,
+            })
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // identity.refresh_token
 
 struct RefreshTokenCheck;
@@ -1040,7 +1149,10 @@ impl Check for RefreshTokenCheck {
             "リフレッシュ トークン",
         )
         .needs(&[Fact::Credential, Fact::Challenge])
-        .provides(&[Fact::RefreshToken]);
+        .provides(&[Fact::RefreshToken])
+        // A refused username/password is told apart (disabled admin user, expired repository
+        // token) from the registry's settings, awaited only then.
+        .consults(&[Fact::ArmRegistry]);
         &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -1174,7 +1286,10 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
                     }
                     o
                 }
-                Err(e) => refusal(cx, Step::Refresh, &cred, &e),
+                Err(e) => {
+                    cx.await_fact(Fact::ArmRegistry).await;
+                    refusal(cx, Step::Refresh, &cred, &e)
+                }
             }
         }
     }
@@ -1425,33 +1540,46 @@ fn basic_refusal(
                 .arm_registry
                 .as_ref()
                 .and_then(|r| r.property("adminUserEnabled").and_then(Value::as_bool));
-            if admin == Some(true) {
-                base(
+            let read_by = cx.facts().extra.get("arm_read_by").cloned();
+            match admin {
+                Some(true) => base(
                     "BASIC_CREDENTIALS_INVALID",
                     cx.t(
                         format!("the admin user of {registry} is enabled but its password was refused (regenerated?): {said}"),
                         format!("{registry} の管理者ユーザーは有効ですが、パスワードが拒否されました (再生成された可能性): {said}"),
                     ),
                 )
-                .command(format!("az acr credential show --name {registry}"))
-            } else {
-                let why = if admin == Some(false) {
-                    cx.t("ARM shows adminUserEnabled false", "ARM では adminUserEnabled が false です")
-                } else {
-                    cx.t(
-                        "the registry's settings could not be read to tell a disabled admin user from a wrong password",
-                        "レジストリ設定を読み取れないため、管理者ユーザーの無効化とパスワード誤りを区別できません",
-                    )
-                };
-                base(
+                .evidence("admin_user_enabled", true)
+                .evidence("settings_read_by", read_by)
+                .command(format!("az acr credential show --name {registry}")),
+                Some(false) => base(
                     "ADMIN_USER_DISABLED",
                     cx.t(
-                        format!("username '{username}' is the admin user of {registry}, which was refused ({why}): {said}"),
-                        format!("ユーザー名 '{username}' は {registry} の管理者ユーザーで、拒否されました ({why}): {said}"),
+                        format!("username '{username}' is the admin user of {registry}, and the registry's settings show the admin user disabled (adminUserEnabled false): {said}"),
+                        format!("ユーザー名 '{username}' は {registry} の管理者ユーザーで、レジストリ設定では管理者ユーザーが無効です (adminUserEnabled false): {said}"),
                     ),
                 )
-                .evidence("admin_user_enabled", admin)
+                .evidence("admin_user_enabled", false)
+                .evidence("settings_read_by", read_by)
+                .command(format!("az acr update --name {registry} --admin-enabled true")),
+                // The registry answers the same for a disabled admin user and a wrong
+                // password: what is proven is the refused pair; the other cause is named.
+                None => base(
+                    "BASIC_CREDENTIALS_INVALID",
+                    cx.t(
+                        format!("username '{username}' is the admin user of {registry} and the registry refused the pair; without the registry's settings this cannot tell a disabled admin user from a wrong or regenerated password: {said}"),
+                        format!("ユーザー名 '{username}' は {registry} の管理者ユーザーで、レジストリはこの組を拒否しました。レジストリ設定がないため、管理者ユーザーの無効化と、誤った (または再生成された) パスワードを区別できません: {said}"),
+                    ),
+                )
+                .alternative(&["ADMIN_USER_DISABLED"])
+                .evidence("admin_user_enabled", Value::Null)
+                .evidence("missing", "registry_settings")
+                .step(cx.t(
+                    "To tell the two apart, read adminUserEnabled with an identity allowed to read the registry (the first command), or sign in with `az login` and run acr-doctor again: it reads the settings through that identity.",
+                    "2 つを区別するには、レジストリを読み取れる ID で adminUserEnabled を確認する (最初のコマンド) か、`az login` でサインインして acr-doctor を再実行してください。その ID でレジストリ設定を読み取ります。",
+                ))
                 .command(format!("az acr show --name {registry} --query adminUserEnabled"))
+                .command(format!("az acr credential show --name {registry}")),
             }
         }
         BasicKind::ServicePrincipal if lower.contains("expired") => {
@@ -1501,6 +1629,80 @@ fn basic_refusal(
                 .command(format!("az acr login --name {registry} --expose-token"))
             }
         }
+        BasicKind::RepositoryToken => {
+            let state = cx.facts().extra.get("registry_token").cloned();
+            let status = state
+                .as_ref()
+                .and_then(|s| s.get("status"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let now = cx.ctx.clock.now();
+            let expiries: Vec<Option<time::OffsetDateTime>> = state
+                .as_ref()
+                .and_then(|s| s.get("passwords"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|p| {
+                            p.get("expiry").and_then(Value::as_str).and_then(|e| {
+                                time::OffsetDateTime::parse(
+                                    e,
+                                    &time::format_description::well_known::Rfc3339,
+                                )
+                                .ok()
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let all_expired = !expiries.is_empty() && expiries.iter().all(|e| e.is_some_and(|e| e <= now));
+            let show = format!("az acr token show --name {username} --registry {registry}");
+            if status.as_deref() == Some("disabled") || all_expired {
+                cx.facts().expiry_reported.push("registry_token_password".into());
+                base(
+                    "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+                    cx.t(
+                        format!("repository-scoped token '{username}' is {} according to the registry's settings: {said}", if all_expired { "without an unexpired password" } else { "disabled" }),
+                        format!("レジストリ設定によると、リポジトリ スコープのトークン '{username}' は{}: {said}", if all_expired { "有効期限内のパスワードがありません" } else { "無効化されています" }),
+                    ),
+                )
+                .evidence("registry_token", state)
+                .command(show)
+                .command(format!("az acr token credential generate --name {username} --registry {registry} --password1"))
+            } else if state.as_ref().is_some_and(|s| s.get("status").is_some()) {
+                base(
+                    "BASIC_CREDENTIALS_INVALID",
+                    cx.t(
+                        format!("repository-scoped token '{username}' is enabled with a current password, and the registry refused the password given: {said}"),
+                        format!("リポジトリ スコープのトークン '{username}' は有効で期限内のパスワードがありますが、指定したパスワードは拒否されました: {said}"),
+                    ),
+                )
+                .evidence("registry_token", state)
+                .command(format!("az acr token credential generate --name {username} --registry {registry} --password1"))
+            } else {
+                base(
+                    "BASIC_CREDENTIALS_INVALID",
+                    cx.t(
+                        format!("username '{username}' looks like {words}; the registry refused the pair, and without the token's state (registry settings) a wrong password cannot be told from a disabled token or an expired password: {said}"),
+                        format!("ユーザー名 '{username}' は {words} と判断されます。レジストリはこの組を拒否しました。トークンの状態 (レジストリ設定) がないため、パスワードの誤りと、トークンの無効化やパスワードの期限切れを区別できません: {said}"),
+                    ),
+                )
+                .alternative(&["REGISTRY_TOKEN_PASSWORD_EXPIRED"])
+                .evidence("basic_kind", format!("{kind:?}"))
+                .evidence("missing", "registry_token_state")
+                .command(show)
+            }
+        }
+        BasicKind::ServicePrincipal => base(
+            "BASIC_CREDENTIALS_INVALID",
+            cx.t(
+                format!("username '{username}' looks like {words}; the registry refused the pair, which cannot tell a wrong secret from an expired one: {said}"),
+                format!("ユーザー名 '{username}' は {words} と判断されます。レジストリはこの組を拒否しましたが、シークレットの誤りと期限切れは区別できません: {said}"),
+            ),
+        )
+        .alternative(&["SP_SECRET_EXPIRED"])
+        .evidence("basic_kind", format!("{kind:?}"))
+        .command(format!("az ad app credential list --id {username}")),
         _ => base(
             "BASIC_CREDENTIALS_INVALID",
             cx.t(
@@ -1528,7 +1730,8 @@ impl Check for AccessTokenCheck {
         // The registry's settings (ARM) matter only after the token is in hand (the anonymous
         // probe), so the token request does not wait for them: see `await_fact` below.
         .needs(&[Fact::RefreshToken])
-        .provides(&[Fact::AccessToken]);
+        .provides(&[Fact::AccessToken])
+        .consults(&[Fact::ArmRegistry]);
         &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -1604,7 +1807,12 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
     };
     let t = match result {
         Ok(t) => t,
-        Err(e) => return refusal(cx, Step::Access, &cred, &e),
+        Err(e) => {
+            if matches!(cred, Credential::Basic { .. }) {
+                cx.await_fact(Fact::ArmRegistry).await;
+            }
+            return refusal(cx, Step::Access, &cred, &e);
+        }
     };
     note_date(cx, &t.request, t.server_date);
     let mut requested = BTreeMap::new();
