@@ -794,3 +794,116 @@ async fn slow_daemon_is_a_warning() {
         c.message
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keys the engine does not look up (issue 19): docker/cli matches `credHelpers` by the exact key
+// and `auths` by the exact key, else by the key without scheme and path; letter case and port
+// always count.
+
+fn key_mismatches(r: &Report) -> Vec<(String, String, String, bool)> {
+    let f = support::finding_with_code(r, "DOCKER_STALE_CREDENTIALS");
+    f.evidence["key_mismatches"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    (
+                        m["key"].as_str().unwrap_or("").to_string(),
+                        m["store"].as_str().unwrap_or("").to_string(),
+                        m["why"].as_str().unwrap_or("").to_string(),
+                        m["used"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_under_keys_docker_does_not_look_up_are_reported_with_the_fix() {
+    let bed = bed().await;
+    let home = Home::new();
+    let server = bed.login_server(ids::REGISTRY);
+    let host_only = server.split(':').next().unwrap_or("").to_string();
+    let cases: Vec<(String, &str)> = vec![
+        (server.to_ascii_uppercase(), "letter_case"),
+        (host_only.clone(), "port"),
+        (ids::REGISTRY.to_string(), "resource_name"),
+    ];
+    for (key, why) in cases {
+        home.write_config(&auth_json(&key, ids::SP_APP_ID, ids::SP_SECRET));
+        let r = run_credentials(&bed, &home, &[]).await;
+        let c = check(&r, "docker.config");
+        assert_eq!(c.status, CheckStatus::Warn, "{key}: {c:?}");
+        assert!(c.evidence.get("stored_username").is_none(), "{key}");
+        assert_eq!(
+            key_mismatches(&r),
+            vec![(key.clone(), "auths".to_string(), why.to_string(), false)]
+        );
+        let f = support::finding_with_code(&r, "DOCKER_STALE_CREDENTIALS");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(
+            f.commands,
+            vec![
+                format!("docker logout '{key}'"),
+                format!("docker login {server}")
+            ]
+        );
+        assert!(!json(&r).contains("CANARY"), "a secret leaked");
+    }
+
+    // A scheme and `/v2/`: docker still finds it (its fallback for old keys), but `docker logout
+    // <server>` does not remove it.
+    let old_key = format!("https://{server}/v2/");
+    home.write_config(&auth_json(&old_key, ids::SP_APP_ID, ids::SP_SECRET));
+    let r = run_credentials(&bed, &home, &[]).await;
+    assert_eq!(
+        check(&r, "docker.config").evidence["stored_username"],
+        ids::SP_APP_ID
+    );
+    assert_eq!(
+        key_mismatches(&r),
+        vec![(
+            old_key.clone(),
+            "auths".into(),
+            "scheme_or_path".into(),
+            true
+        )]
+    );
+    assert!(support::finding_with_code(&r, "DOCKER_STALE_CREDENTIALS")
+        .commands
+        .contains(&format!("docker logout '{old_key}'")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cred_helper_under_another_spelling_does_not_shadow_the_stored_entry() {
+    let bed = bed().await;
+    let home = Home::new();
+    let server = bed.login_server(ids::REGISTRY);
+    let helper_key = format!("https://{server}");
+    let text = format!(
+        r#"{{"auths":{{"{server}":{{"auth":"{}"}}}},"credHelpers":{{"{helper_key}":"absent-helper"}}}}"#,
+        support::auth_b64(ids::SP_APP_ID, ids::SP_SECRET)
+    );
+    home.write_config(&text);
+    let r = run_credentials(&bed, &home, &[]).await;
+    // docker uses the auths entry: the helper is never asked.
+    assert!(
+        !codes_of(&r, "docker.config").contains(&"DOCKER_CREDENTIAL_HELPER_ERROR".to_string()),
+        "{:#?}",
+        r.findings
+    );
+    let c = check(&r, "docker.config");
+    assert_eq!(c.evidence["stored_username"], ids::SP_APP_ID);
+    assert_eq!(
+        key_mismatches(&r),
+        vec![(
+            helper_key,
+            "credHelpers".into(),
+            "scheme_or_path".into(),
+            false
+        )]
+    );
+    let f = support::finding_with_code(&r, "DOCKER_STALE_CREDENTIALS");
+    assert_eq!(f.severity, Severity::Info);
+}

@@ -522,3 +522,32 @@ async fn engine_side_login_through_the_podman_service() {
     assert_eq!(before, home.snapshot(), "files changed");
     assert!(!svc_auth.exists(), "the service wrote an auth file");
 }
+
+/// Podman matches auth.json keys with letter case and port; a key in another spelling is
+/// reported with the exact fix for that file.
+#[tokio::test(flavor = "multi_thread")]
+async fn podman_auth_file_key_in_another_spelling_is_reported() {
+    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
+    let home = Home::new();
+    let server = bed.login_server(ids::REGISTRY);
+    let key = server.to_ascii_uppercase();
+    let custom = home.write(
+        "custom/auth.json",
+        &auth_json(&key, ids::SP_APP_ID, ids::SP_SECRET),
+    );
+    let mut env = home.env();
+    env.insert("REGISTRY_AUTH_FILE".into(), custom.display().to_string());
+    let r = run_report(&podman_credentials_args(&bed), env).await;
+    let f = support::finding_with_code(&r, "DOCKER_STALE_CREDENTIALS");
+    assert_eq!(f.check, "docker.config");
+    assert_eq!(f.evidence["key_mismatches"][0]["key"], key.as_str());
+    assert_eq!(f.evidence["key_mismatches"][0]["why"], "letter_case");
+    assert_eq!(
+        f.commands,
+        vec![
+            format!("podman logout --authfile {} '{key}'", custom.display()),
+            format!("podman login {server}")
+        ]
+    );
+    assert!(!json(&r).contains("CANARY"), "a secret leaked");
+}

@@ -33,6 +33,8 @@ pub struct DockerConfig {
     pub creds_store: Option<String>,
     pub cred_helpers: BTreeMap<String, String>,
     pub current_context: Option<String>,
+    /// Keys are matched as Podman (containers/image) matches them, not as the docker CLI does.
+    pub podman: bool,
 }
 
 /// One `auths` entry. Secrets are [`Secret`]s; register them before use.
@@ -272,14 +274,15 @@ impl DockerConfig {
         Ok(config)
     }
 
-    /// Where the credential for `login_server` (`host[:port]`, with or without scheme) lives.
+    /// Where the credential for `login_server` (`host[:port]`, with or without scheme) lives,
+    /// as the engine looks it up: `credHelpers` by the exact key, else `credsStore`, else the
+    /// `auths` entry of the exact key, else one whose key reduces to it (a scheme and path
+    /// removed; letter case and port must match). docker/cli `GetAuthConfig`,
+    /// `getConfiguredCredentialStore`, `fileStore.Get` and `ConvertToHostname`; containers/image
+    /// `findCredentialsInFile` and `normalizeAuthFileKey`.
     pub fn store_for(&self, login_server: &str, from_env: bool) -> StoreLookup {
         let host = normalize_host(login_server);
-        if let Some((_, helper)) = self
-            .cred_helpers
-            .iter()
-            .find(|(k, _)| normalize_host(k) == host)
-        {
+        if let Some(helper) = self.cred_helpers.get(&host) {
             return StoreLookup {
                 via: Via::CredHelper(helper.clone()),
                 host,
@@ -295,11 +298,11 @@ impl DockerConfig {
         }
         let entry = self
             .auths
-            .get(login_server)
+            .get(&host)
             .or_else(|| {
                 self.auths
                     .iter()
-                    .find(|(k, _)| normalize_host(k) == host)
+                    .find(|(k, _)| self.engine_key(k) == host)
                     .map(|(_, v)| v)
             })
             .cloned();
@@ -308,6 +311,119 @@ impl DockerConfig {
             host,
             entry,
         }
+    }
+
+    /// What the engine reduces an `auths` key to before comparing it with the registry's host.
+    fn engine_key(&self, key: &str) -> String {
+        if self.podman {
+            podman_auth_key(key)
+        } else {
+            docker_hostname(key)
+        }
+    }
+
+    /// Keys of `auths` and `credHelpers` that name this registry in another spelling: letter
+    /// case, a scheme or path, another port, the resource name instead of the login server.
+    /// `registry` is the resource name.
+    pub fn key_mismatches(&self, login_server: &str, registry: &str) -> Vec<KeyMismatch> {
+        let host = normalize_host(login_server);
+        let via = self.store_for(login_server, false);
+        let mut out = Vec::new();
+        let stores = self
+            .auths
+            .keys()
+            .map(|k| (k, "auths"))
+            .chain(self.cred_helpers.keys().map(|k| (k, "credHelpers")));
+        for (key, store) in stores {
+            if *key == host {
+                continue;
+            }
+            let Some(why) = spelling_difference(key, &host, registry) else {
+                continue;
+            };
+            // Whether the engine still finds this entry for the registry (auths only, and only
+            // while no credential store takes the lookup).
+            let used = store == "auths"
+                && matches!(via.via, Via::Auths { .. })
+                && !self.auths.contains_key(&host)
+                && self.engine_key(key) == host;
+            out.push(KeyMismatch {
+                key: key.clone(),
+                store,
+                why,
+                used,
+            });
+        }
+        out
+    }
+}
+
+/// A stored key that names the registry in a spelling the engine does not look up (or, for
+/// `used`, looks up only through its fallback for old keys, which `docker logout <host>` does
+/// not clear).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMismatch {
+    pub key: String,
+    /// `auths` or `credHelpers`.
+    pub store: &'static str,
+    /// `letter_case`, `scheme_or_path`, `port` or `resource_name`.
+    pub why: &'static str,
+    /// True when the engine still uses this entry for the registry.
+    pub used: bool,
+}
+
+/// docker/cli `ConvertToHostname`: without `http(s)://` and anything from the first `/`;
+/// letter case kept.
+pub fn docker_hostname(key: &str) -> String {
+    let s = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    s.split('/').next().unwrap_or(s).to_string()
+}
+
+/// containers/image `normalizeAuthFileKey` (current format): the path is cut only when a
+/// scheme was removed; letter case kept. A key `host/path` without a scheme is a namespace key.
+pub fn podman_auth_key(key: &str) -> String {
+    match key
+        .strip_prefix("http://")
+        .or_else(|| key.strip_prefix("https://"))
+    {
+        Some(rest) => rest.split('/').next().unwrap_or(rest).to_string(),
+        None => key.to_string(),
+    }
+}
+
+/// Why `key` is another spelling of `host` (the registry's login server, lower case), if it is.
+fn spelling_difference(key: &str, host: &str, registry: &str) -> Option<&'static str> {
+    let bare = docker_hostname(key.trim());
+    let has_extra = bare.len() != key.trim().len();
+    let lower = bare.to_ascii_lowercase();
+    let split = |h: &str| -> (String, Option<String>) {
+        match h.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => {
+                (h.to_string(), Some(p.to_string()))
+            }
+            _ => (h.to_string(), None),
+        }
+    };
+    let (key_host, key_port) = split(&lower);
+    let (reg_host, reg_port) = split(host);
+    let same_port = key_port == reg_port;
+    if key_host == reg_host && same_port {
+        if bare != lower {
+            Some("letter_case")
+        } else if has_extra {
+            Some("scheme_or_path")
+        } else {
+            None
+        }
+    } else if key_host == reg_host {
+        Some("port")
+    } else if !registry.is_empty() && key_host == registry.to_ascii_lowercase() {
+        Some("resource_name")
+    } else {
+        None
     }
 }
 
@@ -619,6 +735,7 @@ impl Loaded {
             return Ok(None);
         };
         parsed.creds_store = None;
+        parsed.podman = true;
         Ok(Some(Loaded {
             source: ConfigSource::File(file.path.clone()),
             dir: file
@@ -643,7 +760,7 @@ mod tests {
     #[test]
     fn auths_entries_decode_and_match_by_host() {
         let text = format!(
-            r#"{{"auths":{{"https://MyReg.azurecr.io":{{"auth":"{}"}},"other.azurecr.io":{{"identitytoken":"tok-123456"}}}},"currentContext":"remote"}}"#,
+            r#"{{"auths":{{"https://myreg.azurecr.io":{{"auth":"{}"}},"other.azurecr.io":{{"identitytoken":"tok-123456"}}}},"currentContext":"remote"}}"#,
             b64("user1:pw-secret")
         );
         let c = DockerConfig::parse(&text, "x").expect("parse");
@@ -667,6 +784,41 @@ mod tests {
         assert_eq!(cred.kind, StoredKind::IdentityToken);
         assert_eq!(cred.username, EMPTY_GUID);
         assert!(c.store_for("absent.azurecr.io", false).entry.is_none());
+    }
+
+    #[test]
+    fn keys_match_as_the_engines_match_them() {
+        let text = format!(
+            r#"{{"auths":{{"https://MyReg.azurecr.io/v2/":{{"auth":"{a}"}},"myreg.azurecr.io:443":{{"auth":"{a}"}},"myreg":{{"auth":"{a}"}},"https://myreg.azurecr.io/v2/":{{"auth":"{a}"}}}},"credHelpers":{{"MYREG.azurecr.io":"acr-env"}}}}"#,
+            a = b64("user1:pw-secret")
+        );
+        let c = DockerConfig::parse(&text, "x").expect("parse");
+        // Letter case and port count; a scheme and path are dropped (docker's legacy keys).
+        let l = c.store_for("myreg.azurecr.io", false);
+        assert_eq!(l.via, Via::Auths { from_env: false });
+        assert_eq!(l.entry.expect("entry").key, "https://myreg.azurecr.io/v2/");
+        let m = c.key_mismatches("myreg.azurecr.io", "myreg");
+        let why = |k: &str| m.iter().find(|x| x.key == k).map(|x| (x.why, x.used));
+        assert_eq!(
+            why("https://MyReg.azurecr.io/v2/"),
+            Some(("letter_case", false))
+        );
+        assert_eq!(
+            why("https://myreg.azurecr.io/v2/"),
+            Some(("scheme_or_path", true))
+        );
+        assert_eq!(why("myreg.azurecr.io:443"), Some(("port", false)));
+        assert_eq!(why("myreg"), Some(("resource_name", false)));
+        assert_eq!(why("MYREG.azurecr.io"), Some(("letter_case", false)));
+        // Podman cuts a path only after a scheme.
+        assert_eq!(
+            podman_auth_key("myreg.azurecr.io/v2/"),
+            "myreg.azurecr.io/v2/"
+        );
+        assert_eq!(
+            podman_auth_key("https://myreg.azurecr.io/v2/"),
+            "myreg.azurecr.io"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::cli::AuthSource;
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::docker_config::{
     normalize_host, podman_auth_files, resolve_stored, ConfigError, DockerConfig, HelperError,
-    Loaded, StoredCredential, StoredKind, EMPTY_GUID,
+    KeyMismatch, Loaded, StoredCredential, StoredKind, EMPTY_GUID,
 };
 use crate::report::TimelineEntry;
 
@@ -108,6 +108,7 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
         crate::protocol::docker_config::ConfigSource::File(_)
     );
     let result = resolve_stored(cx.ctx, &loaded, &server, process_bound(cx)).await;
+    let mismatches = loaded.file.key_mismatches(&server, &registry_of(&server));
     let base = |o: Outcome| {
         let mut o = o
             .evidence("path", path.clone())
@@ -153,10 +154,18 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
                     .step(fix),
             ))
         }
-        Ok((_, None)) => base(Outcome::pass(cx.t(
-            format!("{path}: nothing stored for {server} ({via_text})"),
-            format!("{path}: {server} の資格情報は保存されていません ({via_text})"),
-        ))),
+        Ok((_, None)) => with_key_finding(
+            cx,
+            Kind::Docker,
+            base(Outcome::pass(cx.t(
+                format!("{path}: nothing stored for {server} ({via_text})"),
+                format!("{path}: {server} の資格情報は保存されていません ({via_text})"),
+            ))),
+            &mismatches,
+            &server,
+            &path,
+            false,
+        ),
         Ok((_, Some(stored))) => {
             let kind = match stored.kind {
                 StoredKind::Password => "password",
@@ -174,11 +183,117 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
             );
             let username = stored.username.clone();
             cx.facts().docker_stored_credential = Some(stored);
-            base(Outcome::pass(msg))
+            let outcome = base(Outcome::pass(msg))
                 .evidence("stored_kind", kind)
-                .evidence("stored_username", username)
+                .evidence("stored_username", username);
+            with_key_finding(cx, Kind::Docker, outcome, &mismatches, &server, &path, true)
         }
     }
+}
+
+/// The registry's resource name from its login server (`contosoreg.azurecr.io` -> `contosoreg`).
+fn registry_of(server: &str) -> String {
+    server
+        .split(['.', ':'])
+        .next()
+        .unwrap_or(server)
+        .to_string()
+}
+
+/// Adds the finding for credentials stored under keys the engine does not look up for
+/// `server` (or finds only through its fallback for old keys): a warning when nothing usable is
+/// stored under the right key or the engine uses an old key, information otherwise.
+#[allow(clippy::too_many_arguments)]
+fn with_key_finding(
+    cx: &CheckCx<'_>,
+    kind: Kind,
+    outcome: Outcome,
+    mismatches: &[KeyMismatch],
+    server: &str,
+    path: &str,
+    found: bool,
+) -> Outcome {
+    if mismatches.is_empty() {
+        return outcome;
+    }
+    let engine = kind.command();
+    let why_words = |why: &str| match why {
+        "letter_case" => cx.t("another letter case", "大文字と小文字の違い"),
+        "scheme_or_path" => cx.t("a scheme or path", "スキームまたはパス付き"),
+        "port" => cx.t("another port", "別のポート"),
+        _ => cx.t(
+            "the resource name instead of the login server",
+            "ログイン サーバーではなくリソース名",
+        ),
+    };
+    let listed: Vec<String> = mismatches
+        .iter()
+        .map(|m| format!("{} '{}' ({})", m.store, m.key, why_words(m.why)))
+        .collect();
+    let listed = listed.join(", ");
+    let used = mismatches.iter().any(|m| m.used);
+    let detail = if used {
+        cx.t(
+            format!("{path}: {engine} finds the credential for {server} only under an old key ({listed}); `{engine} logout {server}` does not remove it, so a stale password stays in use"),
+            format!("{path}: {engine} は {server} の資格情報を古い形式のキー ({listed}) でしか見つけられません。`{engine} logout {server}` ではこのキーは削除されないため、古いパスワードが使われ続けます"),
+        )
+    } else if found {
+        cx.t(
+            format!("{path}: besides the credential for {server}, entries for the same registry are stored under keys {engine} does not look up ({listed}); they are never used"),
+            format!("{path}: {server} の資格情報のほかに、{engine} が参照しないキーで同じレジストリのエントリが保存されています ({listed})。これらは使われません"),
+        )
+    } else {
+        cx.t(
+            format!("{path}: credentials for this registry are stored under keys {engine} does not look up for {server} ({listed}): {engine} login and pull go without them"),
+            format!("{path}: このレジストリの資格情報が、{engine} が {server} について参照しないキーで保存されています ({listed})。{engine} login と pull はこれらを使いません"),
+        )
+    };
+    let severity = if used || !found {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    let mut finding = RawFinding::new("DOCKER_STALE_CREDENTIALS", detail.clone())
+        .severity(severity)
+        .evidence("login_server", server)
+        .evidence("path", path)
+        .evidence(
+            "key_mismatches",
+            Value::from(
+                mismatches
+                    .iter()
+                    .map(|m| serde_json::json!({"key": m.key, "store": m.store, "why": m.why, "used": m.used}))
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    for m in mismatches {
+        if m.store == "credHelpers" {
+            finding = finding.step(cx.t(
+                format!("In {path}, rename the credHelpers key '{}' to '{server}': {engine} looks helpers up by the exact key", m.key),
+                format!("{path} の credHelpers のキー '{}' を '{server}' に変更してください。{engine} はヘルパーを完全に一致するキーで探します", m.key),
+            ));
+        } else if kind == Kind::Podman && m.key.contains("://") {
+            finding = finding.step(cx.t(
+                format!("Remove the auths entry '{}' from {path} (podman logout does not accept a key with a scheme)", m.key),
+                format!("{path} から auths のエントリ '{}' を削除してください (podman logout はスキーム付きのキーを受け付けません)", m.key),
+            ));
+        } else if kind == Kind::Podman {
+            finding = finding.command(format!("podman logout --authfile {path} '{}'", m.key));
+        } else {
+            finding = finding.command(format!("docker logout '{}'", m.key));
+        }
+    }
+    finding = finding.command(format!("{engine} login {server}"));
+    let mut outcome = outcome
+        .evidence(
+            "key_mismatches",
+            Value::from(mismatches.iter().map(|m| m.key.clone()).collect::<Vec<_>>()),
+        )
+        .finding(finding);
+    if severity == Severity::Warning && outcome.status == crate::report::CheckStatus::Pass {
+        outcome.status = crate::report::CheckStatus::Warn;
+    }
+    outcome
 }
 
 /// Podman's credential sources, in the order Podman reads them (see
@@ -187,6 +302,8 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
     let files = podman_auth_files(cx.ctx.env_map());
     let server = login_server_key(cx);
     let mut looked = Vec::new();
+    // The first file holding this registry under another spelling, and those keys.
+    let mut misspelt: Option<(String, Vec<KeyMismatch>)> = None;
     for f in &files {
         let path = f.path.display().to_string();
         let loaded = match Loaded::podman_file(f) {
@@ -232,6 +349,10 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
             .stored_credential_for(&server)
             .via
             .describe(&normalize_host(&server));
+        let mismatches = loaded.file.key_mismatches(&server, &registry_of(&server));
+        if misspelt.is_none() && !mismatches.is_empty() {
+            misspelt = Some((path.clone(), mismatches.clone()));
+        }
         match resolve_stored(cx.ctx, &loaded, &server, process_bound(cx)).await {
             Err(e) => {
                 cx.facts().docker_config_path = Some(path.clone());
@@ -281,14 +402,23 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
                     facts.docker_config_path = Some(path.clone());
                     facts.docker_stored_credential = Some(stored);
                 }
-                return Outcome::pass(msg)
-                    .evidence("path", path)
+                let outcome = Outcome::pass(msg)
+                    .evidence("path", path.clone())
                     .evidence("origin", origin.clone())
-                    .evidence("login_server", server)
+                    .evidence("login_server", server.clone())
                     .evidence("store", via_text)
                     .evidence("stored_kind", kind)
                     .evidence("stored_username", username)
                     .evidence("auth_files", Value::from(looked));
+                return with_key_finding(
+                    cx,
+                    Kind::Podman,
+                    outcome,
+                    &mismatches,
+                    &server,
+                    &path,
+                    true,
+                );
             }
         }
     }
@@ -302,12 +432,24 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
         .map(|f| f.path.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    Outcome::pass(cx.t(
+    let outcome = Outcome::pass(cx.t(
         format!("nothing stored for {server} in Podman's credential files ({list})"),
         format!("Podman の資格情報ファイル ({list}) に {server} の資格情報は保存されていません"),
     ))
-    .evidence("login_server", server)
-    .evidence("auth_files", Value::from(looked))
+    .evidence("login_server", server.clone())
+    .evidence("auth_files", Value::from(looked));
+    match misspelt {
+        Some((path, mismatches)) => with_key_finding(
+            cx,
+            Kind::Podman,
+            outcome,
+            &mismatches,
+            &server,
+            &path,
+            false,
+        ),
+        None => outcome,
+    }
 }
 
 pub struct Credentials;
