@@ -602,6 +602,9 @@ async fn recently_granted_role_not_yet_in_the_token() {
     );
     let info = r.finding("auth.repository", "PERMISSION_RECENTLY_CHANGED");
     assert!(info.detail.contains("AcrPull"), "{}", info.detail);
+    // Timing makes it likely; nothing proves it.
+    assert_eq!(info.confidence, acr_doctor::finding::Confidence::Inferred);
+    assert_eq!(info.alternatives, vec!["REPOSITORY_PERMISSION_MISSING"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

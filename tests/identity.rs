@@ -691,3 +691,30 @@ async fn docker_stored_admin_credential_settings_read_by_the_cli() {
     assert_eq!(first_code(&run), "ADMIN_USER_DISABLED");
     assert_no_secrets(&run.report, &[]);
 }
+
+/// An Entra credential that cannot see the registry in ARM: the Azure CLI's account reads the
+/// settings; the credential's own missing ARM access stays a finding.
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_credential_without_arm_access_settings_read_by_the_cli() {
+    let bed = TestBed::start(BedSpec::new().assign(
+        ids::USER,
+        "Reader",
+        acr_testbed::Scope::Subscription,
+    ))
+    .await
+    .expect("bed");
+    let env = Env::new(&bed)
+        .with(bed.sp_env())
+        .fake_az(&bed, FakeAz::LoggedIn);
+    let run = check(&bed, &env, &["--auth", "env"]).await;
+    let arm = support::check(&run, "registry.arm");
+    assert_eq!(arm.status, CheckStatus::Warn, "{:?}", arm.evidence);
+    assert_eq!(
+        arm.evidence.get("read_by").map(|r| &r["source"]),
+        Some(&serde_json::json!("cli")),
+        "{arm:?}"
+    );
+    assert_eq!(arm.evidence["read_by"]["upn"], ids::USER_UPN);
+    assert!(support::codes_of(&run, "registry.arm").contains(&"ARM_PERMISSION_MISSING".to_string()));
+    assert_eq!(arm.evidence["admin_user_enabled"], false);
+}

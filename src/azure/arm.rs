@@ -103,6 +103,19 @@ impl<'a> Arm<'a> {
         &self.endpoint
     }
 
+    /// Who calls, for keys of work shared within a run: the token's object id, else a digest
+    /// of the token (kept in memory only, never shown).
+    fn caller(&self) -> String {
+        let oid = crate::redact::jwt_claims(self.token.expose())
+            .and_then(|c| c.get("oid").and_then(Value::as_str).map(str::to_string));
+        oid.unwrap_or_else(|| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            self.token.expose().hash(&mut h);
+            format!("{:016x}", h.finish())
+        })
+    }
+
     /// `GET {endpoint}{path}` with `api-version` and extra query pairs; JSON or an error.
     pub async fn get(
         &self,
@@ -224,13 +237,15 @@ impl<'a> Arm<'a> {
         }
     }
 
-    /// Every registry of a subscription the caller can read, once per run (a run has one
-    /// credential, so one ARM token, as for the role assignments).
+    /// Every registry of a subscription the caller can read, once per run and caller (the
+    /// credential under test, or another identity reading the settings for it: each sees what
+    /// its own roles allow).
     pub async fn registries_in(&self, subscription: &str) -> Result<Vec<ArmRegistry>, ArmError> {
         let key = format!(
-            "arm:registries:{}:{}",
+            "arm:registries:{}:{}:{}",
             self.endpoint,
-            subscription.to_ascii_lowercase()
+            subscription.to_ascii_lowercase(),
+            self.caller()
         );
         let path = format!(
             "/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/registries"

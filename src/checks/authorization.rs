@@ -187,6 +187,28 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
     let endpoint = client.endpoint().to_string();
     let (found, searched, error) = find_registry(cx, &client, &name).await;
     let Some(reg) = found else {
+        // Denied or not visible to this identity: another identity may still read the settings.
+        // The credential's own ARM access stays a finding.
+        if error.as_ref().is_none_or(|e| e.is_denied()) {
+            match try_readers(cx, &name, &source, credential.as_ref()).await {
+                Ok(outcome) => {
+                    let own = arm_unreadable(cx, &name, &endpoint, &searched, error).await;
+                    let mut outcome = outcome;
+                    for f in own.findings {
+                        outcome = outcome.finding(f);
+                    }
+                    if outcome.status == crate::report::CheckStatus::Pass {
+                        outcome.status = crate::report::CheckStatus::Warn;
+                    }
+                    return outcome;
+                }
+                Err(tried) => {
+                    return arm_unreadable(cx, &name, &endpoint, &searched, error)
+                        .await
+                        .evidence("tried", tried);
+                }
+            }
+        }
         return arm_unreadable(cx, &name, &endpoint, &searched, error).await;
     };
     settings_outcome(cx, reg, endpoint, None)
@@ -253,6 +275,34 @@ async fn through_another_identity(
     source: &str,
     credential: Option<&Credential>,
 ) -> Outcome {
+    let tried = match try_readers(cx, name, source, credential).await {
+        Ok(outcome) => return outcome,
+        Err(tried) => tried,
+    };
+    let missing = cx.t(
+        "the registry's settings (admin user, role assignment mode, network rules, repository tokens)",
+        "レジストリの設定 (管理者ユーザー、ロール割り当てモード、ネットワーク規則、リポジトリ トークン)",
+    );
+    Outcome::skip(cx.t(
+        format!("the credential from {source} cannot read Azure Resource Manager and no other identity here can read registry {name}; missing evidence: {missing}. Sign in with `az login` (or set a service principal's AZURE_* variables) as an identity allowed to read the registry, and run again"),
+        format!("{source} の資格情報では Azure Resource Manager を読み取れず、ほかにレジストリ {name} を読み取れる ID もありません。足りない証拠: {missing}。レジストリを読み取れる ID で `az login` する (またはサービス プリンシパルの AZURE_* 変数を設定する) と、次の実行で読み取ります"),
+    ))
+    .evidence("missing", "registry_settings")
+    .evidence("tried", tried)
+    .evidence("how_to_get_it", Value::from(vec![
+        "az login".to_string(),
+        format!("az acr show --name {name} --query \"{{adminUserEnabled:adminUserEnabled, roleAssignmentMode:roleAssignmentMode}}\""),
+    ]))
+}
+
+/// The settings through the first other identity that can read the registry, or what each
+/// identity tried answered.
+async fn try_readers(
+    cx: &CheckCx<'_>,
+    name: &str,
+    source: &str,
+    credential: Option<&Credential>,
+) -> Result<Outcome, Vec<Value>> {
     use crate::checks::identity::{arm_reader, READER_SOURCES};
     let mut tried: Vec<Value> = Vec::new();
     for reader_source in READER_SOURCES {
@@ -294,22 +344,9 @@ async fn through_another_identity(
             _ => None,
         };
         let read_by = (reader, source.to_string(), tried, token_state);
-        return settings_outcome(cx, reg, endpoint, Some(read_by));
+        return Ok(settings_outcome(cx, reg, endpoint, Some(read_by)));
     }
-    let missing = cx.t(
-        "the registry's settings (admin user, role assignment mode, network rules, repository tokens)",
-        "レジストリの設定 (管理者ユーザー、ロール割り当てモード、ネットワーク規則、リポジトリ トークン)",
-    );
-    Outcome::skip(cx.t(
-        format!("the credential from {source} cannot read Azure Resource Manager and no other identity here can read registry {name}; missing evidence: {missing}. Sign in with `az login` (or set a service principal's AZURE_* variables) as an identity allowed to read the registry, and run again"),
-        format!("{source} の資格情報では Azure Resource Manager を読み取れず、ほかにレジストリ {name} を読み取れる ID もありません。足りない証拠: {missing}。レジストリを読み取れる ID で `az login` する (またはサービス プリンシパルの AZURE_* 変数を設定する) と、次の実行で読み取ります"),
-    ))
-    .evidence("missing", "registry_settings")
-    .evidence("tried", tried)
-    .evidence("how_to_get_it", Value::from(vec![
-        "az login".to_string(),
-        format!("az acr show --name {name} --query \"{{adminUserEnabled:adminUserEnabled, roleAssignmentMode:roleAssignmentMode}}\""),
-    ]))
+    Err(tried)
 }
 
 /// A repository-scoped token's state through ARM: status and password expiries, or why unread.
@@ -1043,7 +1080,23 @@ async fn explain_missing(
         )
         .evidence("repository", repo)
         .evidence("granted", granted.to_vec())
-        .evidence("missing", missing.to_vec());
+        .evidence("missing", missing.to_vec())
+        .evidence("role_assignments", Value::Null)
+        // The token proves the missing actions; without the role assignments, why is open.
+        .alternative(match mode {
+            Some(Mode::Legacy) => &["RBAC_ROLE_MISSING", "PERMISSION_RECENTLY_CHANGED"],
+            Some(Mode::Abac) => &[
+                "ABAC_LEGACY_ROLE_IGNORED",
+                "ABAC_CONDITION_EXCLUDES_REPOSITORY",
+                "PERMISSION_RECENTLY_CHANGED",
+            ],
+            None => &[
+                "RBAC_ROLE_MISSING",
+                "ABAC_LEGACY_ROLE_IGNORED",
+                "ABAC_CONDITION_EXCLUDES_REPOSITORY",
+                "PERMISSION_RECENTLY_CHANGED",
+            ],
+        });
         match mode {
             Some(m) => {
                 for c in fix_commands(m) {
@@ -1298,6 +1351,8 @@ fn recently_changed(cx: &CheckCx<'_>, actions: &[&str], by: &[&str]) -> RawFindi
         ),
     )
     .evidence("roles", by.to_vec())
+    // Timing makes it likely, nothing proves it: the assignment may also simply not apply.
+    .inferred(&["REPOSITORY_PERMISSION_MISSING"])
 }
 
 fn dedup<'x>(items: impl Iterator<Item = &'x str>) -> Vec<&'x str> {
@@ -1804,6 +1859,7 @@ async fn auth_catalog(cx: &CheckCx<'_>) -> Outcome {
             ),
         )
         .evidence("missing", vec!["registry:catalog:*"])
+        .alternative(&["CATALOG_LISTER_MISSING", "RBAC_ROLE_MISSING"])
         .step(cx.t(
             format!("In \"RBAC Registry + ABAC Repository Permissions\" mode assign \"{}\"; otherwise AcrPull.", names::CATALOG_LISTER),
             format!("「RBAC レジストリ + ABAC リポジトリのアクセス許可」モードでは「{}」を、それ以外では AcrPull を割り当てます。", names::CATALOG_LISTER),
