@@ -906,4 +906,6 @@ async fn cred_helper_under_another_spelling_does_not_shadow_the_stored_entry() {
     );
     let f = support::finding_with_code(&r, "DOCKER_STALE_CREDENTIALS");
     assert_eq!(f.severity, Severity::Info);
+    // And the registry accepts it.
+    assert_eq!(check(&r, "docker.credentials").status, CheckStatus::Pass);
 }
