@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod engine;
+pub mod engine_words;
 pub mod finding;
 pub mod http;
 pub mod hygiene;
@@ -194,10 +195,25 @@ fn build_report(
     let facts = &run.facts;
     let login_server = facts.login_server.as_ref().map(|l| l.authority());
     let identity = identity_of(facts);
-    let registry_name = facts
-        .registry_name
-        .clone()
-        .unwrap_or_else(|| target.to_string());
+    // Only a name the run accepted (or corrected) goes into a command: a name already found
+    // invalid stays a placeholder, since the Azure CLI would refuse it.
+    let registry_name = facts.registry_name.clone().or_else(|| {
+        protocol::registry_name::parse(target)
+            .name()
+            .map(str::to_string)
+    });
+    let login_host = facts.login_server.as_ref().map(|l| l.host.clone());
+    let login_port = facts
+        .login_server
+        .as_ref()
+        .map(|l| l.port_or_default().to_string());
+    let region = facts
+        .arm_registry
+        .as_ref()
+        .and_then(|r| r.resource.get("location"))
+        .and_then(Value::as_str)
+        .map(|l| l.to_ascii_lowercase().replace(' ', ""))
+        .filter(|l| !l.is_empty());
     let registry_id = facts.arm_registry.as_ref().map(|r| r.id.clone());
     let resource_group = facts
         .arm_registry
@@ -208,8 +224,11 @@ fn build_report(
         .and_then(|i| i.object_id.clone().or_else(|| i.app_id.clone()))
         .or_else(|| args.principal.clone());
     let values: Vec<(&str, Option<&str>)> = vec![
-        ("registry", Some(registry_name.as_str())),
+        ("registry", registry_name.as_deref()),
         ("login-server", login_server.as_deref()),
+        ("login-host", login_host.as_deref()),
+        ("login-port", login_port.as_deref()),
+        ("region", region.as_deref()),
         ("repository", args.repository.as_deref()),
         ("client-ip", facts.client_ip.as_deref()),
         ("ip", facts.client_ip.as_deref()),
@@ -229,13 +248,24 @@ fn build_report(
         ),
     ];
 
+    let engine =
+        engine_words::Engine::from_name(facts.container_engine.as_ref().map(|e| e.name.as_str()));
+    let podman = engine == engine_words::Engine::Podman;
+    let title_of = |check: &dyn checks::Check| -> String {
+        podman
+            .then(|| engine_words::podman_title(check.id(), lang))
+            .flatten()
+            .unwrap_or_else(|| check.title(lang))
+            .to_string()
+    };
+
     let mut results = Vec::new();
     let mut findings = Vec::new();
     for (check, ran) in checks.iter().zip(run.results.iter()) {
         results.push(CheckResult {
             id: check.id().to_string(),
             group: Some(check.group().title(lang).to_string()),
-            title: check.title(lang).to_string(),
+            title: title_of(check.as_ref()),
             status: ran.outcome.status,
             duration_ms: ran.duration.as_millis() as u64,
             message: ran.outcome.message.clone(),
@@ -257,16 +287,35 @@ fn build_report(
             } else {
                 raw.commands.clone()
             };
+            let (solution, commands) = if podman {
+                (
+                    solution
+                        .iter()
+                        .map(|s| engine_words::podman_text(s))
+                        .collect(),
+                    commands
+                        .iter()
+                        .filter_map(|c| engine_words::podman_command(c, login_server.as_deref()))
+                        .collect(),
+                )
+            } else {
+                (solution, commands)
+            };
             let detail = if raw.detail.is_empty() {
                 entry.explanation.clone()
             } else {
                 raw.detail.clone()
             };
+            let title = if podman {
+                engine_words::podman_text(&entry.title)
+            } else {
+                entry.title.clone()
+            };
             findings.push(Finding {
                 code: cause.code.to_string(),
                 severity: raw.severity.unwrap_or(cause.severity),
                 check: check.id().to_string(),
-                title: entry.title.clone(),
+                title,
                 detail,
                 solution,
                 commands,

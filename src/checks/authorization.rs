@@ -390,21 +390,34 @@ fn settings_outcome(
 ) -> Outcome {
     let s = RegistrySettings::of(&reg);
     let onoff = |b: Option<bool>| match b {
-        Some(true) => "on",
-        Some(false) => "off",
-        None => "?",
+        Some(true) => cx.t("on", "有効"),
+        Some(false) => cx.t("off", "無効"),
+        None => "?".to_string(),
     };
+    // Values ARM returns (`Enabled`, `Deny`, the mode's name) are evidence and stay as they are.
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
     let mode = Mode::from_arm(&s.role_assignment_mode);
-    let summary = format!(
-        "mode {}, admin user {}, anonymous pull {}, public access {}, firewall {}, auth-as-arm {}, CMK {}",
-        s.role_assignment_mode,
-        onoff(s.admin_user),
-        onoff(s.anonymous_pull),
-        opt(&s.public_network_access),
-        opt(&s.firewall_default_action),
-        opt(&s.arm_audience_policy),
-        opt(&s.encryption),
+    let summary = cx.t(
+        format!(
+            "mode {}, admin user {}, anonymous pull {}, public access {}, firewall {}, auth-as-arm {}, CMK {}",
+            s.role_assignment_mode,
+            onoff(s.admin_user),
+            onoff(s.anonymous_pull),
+            opt(&s.public_network_access),
+            opt(&s.firewall_default_action),
+            opt(&s.arm_audience_policy),
+            opt(&s.encryption),
+        ),
+        format!(
+            "ロール割り当てモード {}、管理者ユーザー {}、匿名プル {}、パブリック アクセス {}、ファイアウォール {}、ARM トークン認証 {}、CMK {}",
+            s.role_assignment_mode,
+            onoff(s.admin_user),
+            onoff(s.anonymous_pull),
+            opt(&s.public_network_access),
+            opt(&s.firewall_default_action),
+            opt(&s.arm_audience_policy),
+            opt(&s.encryption),
+        ),
     );
     let by = match &read_by {
         Some((reader, source, _, _)) => cx.t(

@@ -624,10 +624,9 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
                 )
             })
             .unwrap_or_default();
-        return Err(format!(
-            "GET {url} answered {}: {}",
-            resp.status,
-            err.trim()
+        return Err(cx.t(
+            format!("GET {url} answered {}: {}", resp.status, err.trim()),
+            format!("GET {url} は {} を返しました: {}", resp.status, err.trim()),
         ));
     }
     let creds = json
@@ -635,7 +634,12 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
         .and_then(|j| j.get("passwordCredentials"))
         .and_then(Value::as_array)
         .cloned()
-        .ok_or_else(|| format!("GET {url}: no passwordCredentials in the answer"))?;
+        .ok_or_else(|| {
+            cx.t(
+                format!("GET {url}: no passwordCredentials in the answer"),
+                format!("GET {url}: 応答に passwordCredentials がありません"),
+            )
+        })?;
     let secret = cx
         .ctx
         .env("AZURE_CLIENT_SECRET")

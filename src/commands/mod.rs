@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Read, Write};
 
 use clap::{CommandFactory, Parser};
 
+pub mod validate;
+
 use crate::catalogue;
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, OutputFormat};
 use crate::exit;

@@ -4,7 +4,7 @@
 //! ```text
 //! ((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'})
 //!   AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'}))
-//!  OR (@Resource[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'app'))
+//!  OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'app'))
 //! ```
 //!
 //! Grammar (keywords and operators case-insensitive):
@@ -187,7 +187,7 @@ pub fn repository_condition(repository: &str, data_actions: &[&str]) -> String {
         .map(|a| format!("!(ActionMatches{{'{a}'}})"))
         .collect();
     format!(
-        "(({}) OR (@Resource[{REPOSITORY_NAME_ATTRIBUTE}] StringEqualsIgnoreCase '{}'))",
+        "(({}) OR (@Request[{REPOSITORY_NAME_ATTRIBUTE}] StringEqualsIgnoreCase '{}'))",
         not_actions.join(" AND "),
         repository.replace('\'', "")
     )

@@ -55,7 +55,17 @@ pub fn render(report: &Report, style: Style) -> String {
         } else {
             check.message.clone()
         };
-        out.push_str(&format!("  {m} {}{message}\n", pad(&check.title, width)));
+        // A title as wide as its column (long titles, wide Japanese text) never runs into the
+        // message: the message moves to the next line, under the others.
+        if display_width(&check.title) + 2 > width {
+            out.push_str(&format!(
+                "  {m} {}\n  {}{message}\n",
+                check.title,
+                " ".repeat(2 + width)
+            ));
+        } else {
+            out.push_str(&format!("  {m} {}{message}\n", pad(&check.title, width)));
+        }
         for finding in report.findings.iter().filter(|f| f.check == check.id) {
             let paint = match finding.severity {
                 Severity::Error => Paint::Fail,
@@ -137,12 +147,27 @@ pub fn render(report: &Report, style: Style) -> String {
 /// `3 h 2 min left`, `expired 5 min ago`.
 pub fn human_duration(seconds: i64, lang: crate::lang::Lang) -> String {
     let abs = seconds.unsigned_abs();
+    let ja = lang == crate::lang::Lang::Ja;
     let text = if abs >= 2 * 86_400 {
-        format!("{} d", abs / 86_400)
+        if ja {
+            format!("{} 日", abs / 86_400)
+        } else {
+            format!("{} d", abs / 86_400)
+        }
     } else if abs >= 3_600 {
-        format!("{} h {} min", abs / 3_600, (abs % 3_600) / 60)
+        if ja {
+            format!("{} 時間 {} 分", abs / 3_600, (abs % 3_600) / 60)
+        } else {
+            format!("{} h {} min", abs / 3_600, (abs % 3_600) / 60)
+        }
     } else if abs >= 60 {
-        format!("{} min", abs / 60)
+        if ja {
+            format!("{} 分", abs / 60)
+        } else {
+            format!("{} min", abs / 60)
+        }
+    } else if ja {
+        format!("{abs} 秒")
     } else {
         format!("{abs} s")
     };
