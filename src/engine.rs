@@ -303,7 +303,7 @@ fn missing_prerequisite(cx: &CheckCx<'_>, waits: &[(Fact, bool, Done)]) -> Optio
                 format!(
                     "{} の {} が必要ですが、そのチェックは{state}",
                     ran.id,
-                    fact.name()
+                    fact.name_in(crate::lang::Lang::Ja)
                 ),
             ));
         }

@@ -712,7 +712,7 @@ mod tests {
         let r = triage("unauthorized: Application not registered with AAD");
         assert_eq!(
             r.candidates[0].confirm,
-            "acr-doctor check --name <registry> --username <app id> --password-stdin"
+            "acr-doctor check --name <registry> --username <app-id> --password-stdin"
         );
     }
 

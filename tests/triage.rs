@@ -154,7 +154,7 @@ fn ticket_with_two_errors_yields_both() {
     assert_eq!(forbidden.confirm, "acr-doctor check --name contosoreg");
     assert_eq!(
         result.candidates[0].confirm,
-        "acr-doctor check --name contosoreg --username <app id> --password-stdin"
+        "acr-doctor check --name contosoreg --username <app-id> --password-stdin"
     );
     // Each code once, however often its message repeats.
     let unique: BTreeSet<&str> = codes.iter().copied().collect();
@@ -200,7 +200,7 @@ fn binary_reads_stdin_and_prints_json() {
     );
     assert_eq!(
         first["confirm"],
-        "acr-doctor check --name contosoreg --username <app id> --password-stdin"
+        "acr-doctor check --name contosoreg --username <app-id> --password-stdin"
     );
     assert!(first["why"].as_str().is_some_and(|w| !w.is_empty()));
 }

@@ -249,7 +249,10 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             ),
             format!("az ad app credential reset --id {app_id} --append"),
         );
-        let src = format!("application {app_id}");
+        let src = cx.t(
+            format!("application {app_id}"),
+            format!("アプリケーション {app_id}"),
+        );
         if reported.iter().any(|k| k == "sp_client_secret") {
             let mut it = item("sp_client_secret", &src, None, None, true, renew);
             it.entry.state = "expired".into();
@@ -264,7 +267,10 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
                     for (key_id, start, end) in list {
                         items.push(item(
                             "sp_client_secret",
-                            &format!("{src} secret {key_id}"),
+                            &cx.t(
+                                format!("{src} secret {key_id}"),
+                                format!("{src} のシークレット {key_id}"),
+                            ),
                             start,
                             end,
                             true,

@@ -26,6 +26,26 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// The fact's name in `lang`, for messages such as a skipped check's reason.
+    pub fn name_in(self, lang: crate::lang::Lang) -> &'static str {
+        let ja = match self {
+            Fact::DockerClient => "コンテナー エンジンのクライアント",
+            Fact::DockerDaemon => "コンテナー エンジンのサービス",
+            Fact::DockerConfig => "資格情報ファイル",
+            Fact::RegistryName => "レジストリ名",
+            Fact::ArmRegistry => "レジストリ設定 (ARM)",
+            Fact::LoginServer => "ログイン サーバー",
+            Fact::Dns => "DNS の応答",
+            Fact::Tls => "TLS セッション",
+            Fact::Challenge => "レジストリのチャレンジ",
+            Fact::Credential => "資格情報",
+            Fact::RefreshToken => "ACR リフレッシュ トークン",
+            Fact::AccessToken => "ACR アクセス トークン",
+            Fact::Permissions => "付与されたアクセス許可",
+        };
+        lang.pick(self.name(), ja)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Fact::DockerClient => "docker client",

@@ -127,23 +127,31 @@ fn kind_words(kind: BasicKind, lang: Lang) -> &'static str {
 }
 
 /// Who the claims say the identity is, shortly.
-fn who(claims: &IdentityClaims) -> String {
+fn who(claims: &IdentityClaims, lang: Lang) -> String {
     let mut parts = Vec::new();
+    let ja = lang == Lang::Ja;
     if let Some(u) = &claims.upn {
         parts.push(u.clone());
     } else if let Some(a) = &claims.app_id {
-        parts.push(format!("app {a}"));
+        parts.push(format!("{} {a}", if ja { "アプリ" } else { "app" }));
     }
     if let Some(o) = &claims.object_id {
-        parts.push(format!("object {o}"));
+        parts.push(format!(
+            "{} {o}",
+            if ja { "オブジェクト" } else { "object" }
+        ));
     }
     if let Some(t) = &claims.tenant_id {
-        parts.push(format!("tenant {t}"));
+        parts.push(format!("{} {t}", if ja { "テナント" } else { "tenant" }));
     }
     if parts.is_empty() {
-        "unknown identity (token claims unreadable)".into()
+        lang.pick(
+            "unknown identity (token claims unreadable)",
+            "不明な ID (トークンのクレームを読み取れません)",
+        )
+        .into()
     } else {
-        parts.join(", ")
+        parts.join(if ja { "、" } else { ", " })
     }
 }
 
@@ -429,13 +437,13 @@ fn finish_entra(
                     "the Microsoft Entra token from {how} expired at {} ({} ago): {}",
                     rfc3339(exp),
                     ago(now - exp),
-                    who(&acr.claims)
+                    who(&acr.claims, cx.lang)
                 ),
                 format!(
                     "{how} から得た Microsoft Entra トークンは {} に期限切れです ({} 前): {}",
                     rfc3339(exp),
                     ago(now - exp),
-                    who(&acr.claims)
+                    who(&acr.claims, cx.lang)
                 ),
             );
             let command = match source {
@@ -502,8 +510,14 @@ fn finish_entra(
         .unwrap_or_default();
     let aud = acr.claims.audience.clone().unwrap_or_else(|| "?".into());
     let message = cx.t(
-        format!("{} via {how}; token for {aud}{exp}", who(&acr.claims)),
-        format!("{} ({how} 経由); {aud} 向けトークン{exp}", who(&acr.claims)),
+        format!(
+            "{} via {how}; token for {aud}{exp}",
+            who(&acr.claims, cx.lang)
+        ),
+        format!(
+            "{} ({how} 経由); {aud} 向けトークン{exp}",
+            who(&acr.claims, cx.lang)
+        ),
     );
     Attempt::Got(Box::new(Acquired {
         credential: Credential::Entra {
@@ -1489,8 +1503,8 @@ fn entra_refusal(
     base(
         step_code,
         cx.t(
-            format!("the registry refused {step_words} for {} (token audience {aud}): {said}", who(claims)),
-            format!("レジストリは {} の{step_words}を拒否しました (トークンの対象ユーザー {aud}): {said}", who(claims)),
+            format!("the registry refused {step_words} for {} (token audience {aud}): {said}", who(claims, cx.lang)),
+            format!("レジストリは {} の{step_words}を拒否しました (トークンの対象ユーザー {aud}): {said}", who(claims, cx.lang)),
         ),
     )
     .evidence("token_audience", aud)

@@ -1142,7 +1142,10 @@ impl Check for TlsCheck {
                 Ok(session) => {
                     let now = cx.ctx.clock.unix();
                     let leaf = session.chain.first();
-                    let mut msg = format!("{target} via {}: {}", session.peer, session.version);
+                    let mut msg = cx.t(
+                        format!("{target} via {}: {}", session.peer, session.version),
+                        format!("{target} ({} 経由): {}", session.peer, session.version),
+                    );
                     if let Some(leaf) = leaf {
                         let days = leaf.days_left(now);
                         msg = cx.t(
