@@ -486,13 +486,20 @@ fn english_leftovers(text: &str) -> Vec<String> {
 fn stable(text: &str, port: &str) -> String {
     let rules: &[(&str, &str)] = &[
         (r"/tmp/\.tmp[A-Za-z0-9]+", "$$TMP"),
+        (r"/tmp/acr-testbed-[A-Za-z0-9]+", "$$BED"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+        (r"残り有効期間 \d+ 日", "残り有効期間 N 日"),
+        (r#""days_left": \d+"#, r#""days_left": N"#),
+        (r"valid \d+ more days", "valid N more days"),
+        (r#""assignment": "[0-9a-f-]{36}""#, r#""assignment": "ID""#),
+        (r"roleAssignments/[0-9a-f-]{36}", "roleAssignments/ID"),
         (
             r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
             "$$TIME",
         ),
         (r"\d+(\.\d+)? (ms|秒)", "N $2"),
         (
-            r#""(duration_ms|remaining_s|issued_at_unix|expires_at_unix)": -?\d+"#,
+            r#""(duration_ms|remaining_s|issued_at_unix|expires_at_unix|ms|elapsed_ms)": -?\d+"#,
             r#""$1": N"#,
         ),
         (r"残り [0-9 時間分日秒]+", "残り N"),
