@@ -141,6 +141,17 @@ fn known_placeholders(report: &Report, repository: bool) -> BTreeSet<&'static st
     if arm_read {
         known.extend(["registry-id", "resource-group", "region"]);
     }
+    if let Some(id) = &report.identity {
+        if id.tenant_id.is_some() {
+            known.insert("tenant-id");
+        }
+        if id.object_id.is_some() || id.app_id.is_some() {
+            known.insert("assignee");
+        }
+        if id.app_id.is_some() {
+            known.insert("app-id");
+        }
+    }
     known
 }
 

@@ -663,8 +663,12 @@ fn registry_cmk(cx: &CheckCx<'_>) -> Outcome {
             )
             .command(format!("az acr identity show --name {}", reg.name))
             .command(format!("az acr encryption show --name {}", reg.name))
+            // The key names the identity by client ID; `identity assign` wants its resource ID.
             .command(format!(
-                "az acr identity assign --name {} --identities <resource ID of the identity whose client ID is {key_identity}>",
+                "az identity list --query \"[?clientId=='{key_identity}'].id\" --output tsv"
+            ))
+            .command(format!(
+                "az acr identity assign --name {} --identities <identity-id>",
                 reg.name
             )),
     )

@@ -1494,7 +1494,7 @@ fn entra_refusal(
         )
         .evidence("token_tenant", tenant.clone())
         .evidence("registry_tenant", registry_tenant.clone())
-        .command(format!("az login --tenant {}", registry_tenant.unwrap_or_else(|| "<registry tenant>".into())));
+        .command(format!("az login --tenant {}", registry_tenant.unwrap_or_else(|| "<registry-tenant-id>".into())));
     }
     let step_words = match step {
         Step::Refresh => cx.t("exchanging the Entra token", "Entra トークンの交換"),

@@ -151,6 +151,15 @@ pub fn problems(line: &str, az: &AzSpec) -> Vec<String> {
         Err(e) => return vec![format!("{line}: {e}")],
     };
     let mut out = Vec::new();
+    // `<app id>` pasted into a shell is a redirection from a file named `app`.
+    for p in placeholders(line) {
+        if p.contains(' ') {
+            out.push(format!(
+                "{line}: placeholder <{p}> has a space; write <{}>",
+                p.replace(' ', "-")
+            ));
+        }
+    }
     for words in &commands {
         let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
         if let Err(e) = check_command(&texts, az) {
@@ -572,5 +581,6 @@ mod tests {
             vec!["registry", "region"]
         );
         assert!(placeholders("a <= b").is_empty());
+        assert!(!problems("az login --tenant <registry tenant>", &spec()).is_empty());
     }
 }
