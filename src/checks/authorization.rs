@@ -423,12 +423,12 @@ fn settings_outcome(
         Some((reader, source, _, _)) => cx.t(
             format!(
                 " (read as {} from {}, because the credential from {source} cannot read Azure Resource Manager)",
-                reader.who(),
+                reader.who(cx.lang),
                 reader.source.as_str()
             ),
             format!(
                 " ({source} の資格情報では Azure Resource Manager を読み取れないため、{} ({}) として読み取りました)",
-                reader.who(),
+                reader.who(cx.lang),
                 reader.source.as_str()
             ),
         ),

@@ -1063,8 +1063,8 @@ impl ArmReader {
         })
     }
 
-    pub fn who(&self) -> String {
-        who(&self.claims)
+    pub fn who(&self, lang: Lang) -> String {
+        who(&self.claims, lang)
     }
 }
 
