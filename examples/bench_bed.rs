@@ -55,6 +55,10 @@ struct Args {
     /// Also give the service principal Reader on each registry (so that ARM reads succeed).
     #[arg(long)]
     reader: bool,
+    /// The service principal's role on the default registry instead of AcrPush (repeatable;
+    /// `none` for no role there), e.g. `--role Reader` for RBAC_ROLE_MISSING.
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
     /// Answer DNS on 127.0.0.1 (port 53 only inside a private network namespace).
     #[arg(long)]
     dns: bool,
@@ -77,6 +81,12 @@ fn spec(args: &Args) -> (BedSpec, Vec<String>) {
         default = default.abac();
     }
     spec = spec.registry(default);
+    if !args.roles.is_empty() {
+        spec = spec.clear_assignments();
+        for role in args.roles.iter().filter(|r| *r != "none") {
+            spec = spec.assign(ids::SP, role, Scope::registry(ids::REGISTRY));
+        }
+    }
     if let Some(n) = args.registries {
         spec = spec.without_registry(ids::REGISTRY);
         names.clear();

@@ -820,3 +820,67 @@ async fn an_unusable_registry_listing_falls_back_to_the_filtered_lookup() {
         "{arm:#?}"
     );
 }
+
+// What an authorization failure costs in ARM requests: the role assignments and every role
+// definition are read beside the token exchange, in one listing each.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_role_missing_reads_roles_beside_the_token_exchange() {
+    let bed = start(bed_spec().assign("sp", ARM_ONLY, Scope::registry(REG))).await;
+    // A slow registry: what ARM is asked while the registry is probed shows in the log before
+    // the probe's answer (the log is written as requests are answered).
+    bed.set_fault(Some(REG), "slow=150".parse::<Fault>().expect("fault"));
+    bed.clear_request_log();
+    let r = run(&bed, Opts::new("sp", &["--repository", "app"])).await;
+    assert_eq!(r.codes("auth.repository")[0], "RBAC_ROLE_MISSING");
+    let f = r.finding("auth.repository", "RBAC_ROLE_MISSING");
+    let roles = f.evidence["role_assignments"].to_string();
+    // The role's name comes from ARM's listing, not the built-in table.
+    assert!(roles.contains(ARM_ONLY), "{roles}");
+
+    let log = bed.request_log();
+    let arm = arm_requests(&bed);
+    // Role definitions: one listing, no read per role.
+    let definitions: Vec<&String> = arm
+        .iter()
+        .filter(|r| r.contains("/providers/Microsoft.Authorization/roleDefinitions"))
+        .collect();
+    assert_eq!(definitions.len(), 1, "{arm:#?}");
+    assert!(
+        definitions[0].contains("/roleDefinitions?"),
+        "{definitions:?}"
+    );
+    // Role assignments: one listing, for this principal, at the registry.
+    let assignments: Vec<&String> = arm
+        .iter()
+        .filter(|r| r.contains("/providers/Microsoft.Authorization/roleAssignments"))
+        .collect();
+    assert_eq!(assignments.len(), 1, "{arm:#?}");
+    assert!(
+        assignments[0].contains(&registry_id(REG)),
+        "{assignments:?}"
+    );
+    // Both (and whether the caller may assign roles) were asked as soon as the registry was
+    // found, beside the registry's probes, not after the token proved something missing.
+    let at = |pred: &dyn Fn(&acr_testbed::LoggedRequest) -> bool| {
+        log.iter()
+            .position(pred)
+            .unwrap_or_else(|| panic!("not in the log: {log:#?}"))
+    };
+    let probe = at(&|q| q.listener == "registry" && q.path.starts_with("/v2/app/"));
+    let may_assign = at(&|q| {
+        q.path
+            .ends_with("/providers/Microsoft.Authorization/permissions")
+    });
+    let listed = at(&|q| {
+        q.path
+            .ends_with("/providers/Microsoft.Authorization/roleAssignments")
+    });
+    let defined = at(&|q| {
+        q.path
+            .ends_with("/providers/Microsoft.Authorization/roleDefinitions")
+    });
+    assert!(listed < probe, "{log:#?}");
+    assert!(defined < probe, "{log:#?}");
+    assert!(may_assign < probe, "{log:#?}");
+}

@@ -103,9 +103,14 @@ impl<'a> Arm<'a> {
         &self.endpoint
     }
 
+    /// The run's context, for work shared within a run.
+    pub fn ctx(&self) -> &'a Context {
+        self.ctx
+    }
+
     /// Who calls, for keys of work shared within a run: the token's object id, else a digest
     /// of the token (kept in memory only, never shown).
-    fn caller(&self) -> String {
+    pub(crate) fn caller(&self) -> String {
         let oid = crate::redact::jwt_claims(self.token.expose())
             .and_then(|c| c.get("oid").and_then(Value::as_str).map(str::to_string));
         oid.unwrap_or_else(|| {

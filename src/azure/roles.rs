@@ -361,30 +361,62 @@ fn guid_of(id: &str) -> String {
     id.rsplit('/').next().unwrap_or(id).to_ascii_lowercase()
 }
 
-/// The role assignments of `principal` (an object ID) that apply at the registry: at its scope,
-/// its resource group's, its subscription's or above. Roles are resolved through ARM's role
-/// definitions, falling back to the built-in table.
-pub async fn assignments_for(
+/// Every role definition ARM lists at `scope` (the built-in roles and the custom roles
+/// assignable there), in one list request, once per run and caller. Assignments are resolved
+/// against it locally instead of one request per role.
+pub async fn definitions_at(arm: &Arm<'_>, scope: &str) -> Result<Vec<RoleDefinition>, ArmError> {
+    let key = format!(
+        "arm.role_definitions:{}:{}",
+        arm.caller(),
+        scope.to_ascii_lowercase()
+    );
+    arm.ctx()
+        .once(&key, || async {
+            let path = format!("{scope}/providers/Microsoft.Authorization/roleDefinitions");
+            let items = arm.list(&path, AUTHORIZATION_API_VERSION, &[]).await?;
+            Ok(items.iter().filter_map(RoleDefinition::from_json).collect())
+        })
+        .await
+}
+
+/// The role assignments listing for `principal` at `registry_id` (and above).
+async fn assignment_items(
     arm: &Arm<'_>,
     registry_id: &str,
     principal: &str,
-) -> Result<Vec<AssignedRole>, ArmError> {
+) -> Result<Vec<Value>, ArmError> {
     let path = format!("{registry_id}/providers/Microsoft.Authorization/roleAssignments");
-    let principal = principal.replace('\'', "");
     let filter = format!("assignedTo('{principal}')");
-    let items = match arm
+    match arm
         .list(&path, AUTHORIZATION_API_VERSION, &[("$filter", &filter)])
         .await
     {
         Err(ArmError::Status { status: 400, .. }) => {
             let filter = format!("principalId eq '{principal}'");
             arm.list(&path, AUTHORIZATION_API_VERSION, &[("$filter", &filter)])
-                .await?
+                .await
         }
-        other => other?,
-    };
+        other => other,
+    }
+}
+
+/// The role assignments of `principal` (an object ID) that apply at the registry: at its scope,
+/// its resource group's, its subscription's or above. Roles are resolved through ARM's role
+/// definitions (listed once, beside the assignments), then a read of any role the listing did
+/// not hold, then the built-in table.
+pub async fn assignments_for(
+    arm: &Arm<'_>,
+    registry_id: &str,
+    principal: &str,
+) -> Result<Vec<AssignedRole>, ArmError> {
+    let principal = principal.replace('\'', "");
+    let (items, listed) = futures::join!(
+        assignment_items(arm, registry_id, &principal),
+        definitions_at(arm, registry_id)
+    );
+    let items = items?;
+    let mut resolved: Vec<RoleDefinition> = listed.unwrap_or_default();
     let mut out: Vec<AssignedRole> = Vec::new();
-    let mut resolved: Vec<RoleDefinition> = Vec::new();
     for item in &items {
         let Some(props) = item.get("properties") else {
             continue;
@@ -437,7 +469,19 @@ pub async fn assignments_for(
 }
 
 /// Whether the caller may create role assignments at `scope` (ARM's permissions listing).
+/// Read once per run and caller, so it can be started early.
 pub async fn can_assign_roles(arm: &Arm<'_>, scope: &str) -> Result<bool, ArmError> {
+    let key = format!(
+        "arm.can_assign_roles:{}:{}",
+        arm.caller(),
+        scope.to_ascii_lowercase()
+    );
+    arm.ctx()
+        .once(&key, || can_assign_roles_uncached(arm, scope))
+        .await
+}
+
+async fn can_assign_roles_uncached(arm: &Arm<'_>, scope: &str) -> Result<bool, ArmError> {
     let path = format!("{scope}/providers/Microsoft.Authorization/permissions");
     let items = arm.list(&path, AUTHORIZATION_API_VERSION, &[]).await?;
     Ok(items.iter().any(|p| {

@@ -119,14 +119,70 @@ async fn assignments(
     registry_id: &str,
     principal: &str,
 ) -> Result<Vec<AssignedRole>, ArmError> {
+    assignments_in(cx.ctx, arm, registry_id, principal).await
+}
+
+async fn assignments_in(
+    ctx: &crate::context::Context,
+    arm: &Arm<'_>,
+    registry_id: &str,
+    principal: &str,
+) -> Result<Vec<AssignedRole>, ArmError> {
     let key = format!(
         "arm.role_assignments:{}:{}",
         registry_id.to_ascii_lowercase(),
-        principal.to_ascii_lowercase()
+        principal.trim().to_ascii_lowercase()
     );
-    cx.ctx
-        .once(&key, || roles::assignments_for(arm, registry_id, principal))
+    ctx.once(&key, || roles::assignments_for(arm, registry_id, principal))
         .await
+}
+
+/// Starts, in the background, the ARM reads a permission finding needs (the role assignments
+/// of the credential's identity and of `--principal`, every role definition in one listing,
+/// whether the caller may assign roles), as soon as the registry's resource ID is known: they
+/// then run beside the token exchange and the registry probes, and auth.repository,
+/// auth.catalog and auth.principal find them read (same `Context::once` keys). Reads only.
+fn prefetch_authorization(
+    cx: &CheckCx<'_>,
+    token: &Secret,
+    reg: &ArmRegistry,
+    credential: Option<&Credential>,
+) {
+    let mut principals: Vec<String> = Vec::new();
+    let asks =
+        cx.args.repository.is_some() || catalog_needed(cx.args) || mode_of(reg) == Mode::Abac;
+    if asks {
+        if let Some(Credential::Entra { claims, .. }) = credential {
+            principals.extend(claims.object_id.clone());
+        }
+    }
+    if let Some(p) = &cx.args.principal {
+        principals.push(p.trim().to_ascii_lowercase());
+    }
+    if principals.is_empty() {
+        return;
+    }
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let endpoint = arm::endpoint(cx.ctx, cloud);
+    let ctx = cx.ctx.clone();
+    let token = token.clone();
+    let registry_id = reg.id.clone();
+    let check_fix = cx.args.repository.is_some();
+    handle.spawn(async move {
+        let arm = Arm::new(&ctx, endpoint, token);
+        let reads = principals
+            .iter()
+            .map(|p| assignments_in(&ctx, &arm, &registry_id, p));
+        let can_assign = async {
+            if check_fix {
+                let _ = roles::can_assign_roles(&arm, &registry_id).await;
+            }
+        };
+        let _ = futures::join!(futures::future::join_all(reads), can_assign);
+    });
 }
 
 fn registry_name(cx: &CheckCx<'_>) -> String {
@@ -183,7 +239,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
     let Some(token) = token else {
         return through_another_identity(cx, &name, &source, credential.as_ref()).await;
     };
-    let client = arm_client(cx, token);
+    let client = arm_client(cx, token.clone());
     let endpoint = client.endpoint().to_string();
     let (found, searched, error) = find_registry(cx, &client, &name).await;
     let Some(reg) = found else {
@@ -211,6 +267,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
         }
         return arm_unreadable(cx, &name, &endpoint, &searched, error).await;
     };
+    prefetch_authorization(cx, &token, &reg, credential.as_ref());
     settings_outcome(cx, reg, endpoint, None)
 }
 
