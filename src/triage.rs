@@ -176,15 +176,17 @@ impl ReadSummary {
     }
 }
 
-/// A limit on how the text is examined. The one there is: `line_length`, lines longer than
-/// `max_bytes` are examined in windows of that size overlapping by `overlap_bytes`, so a
-/// message longer than `overlap_bytes` that crosses a window edge could be missed.
+/// A limit on how the text is examined. The one there is: `line_length`, a line too long for
+/// the read buffer is examined in windows of `max_bytes` overlapping by `overlap_bytes`, so a
+/// message longer than `overlap_bytes` that crosses a window edge could be missed. There is no
+/// time budget and no cap on the input's size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Limit {
     pub kind: String,
     pub max_bytes: u64,
     pub overlap_bytes: u64,
-    /// How many lines were longer than `max_bytes`.
+    /// How many lines were examined in windows (each of them longer than `max_bytes`; a line a
+    /// little longer may still fit the read buffer whole, and is then examined whole).
     pub lines: u64,
     /// The first of them.
     pub first_line: Option<u64>,
@@ -862,6 +864,10 @@ fn where_text(line: u64, o: &Occurrences, lang: Lang) -> String {
     }
 }
 
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The closing lines: what was read, and every limit that applied or stopped the reading.
 fn read_summary(read: &ReadSummary, lang: Lang) -> String {
     let from = match (read.source.as_str(), &read.path, lang) {
@@ -872,8 +878,8 @@ fn read_summary(read: &ReadSummary, lang: Lang) -> String {
         (_, _, Lang::Ja) => "引数".to_string(),
     };
     let gzip = match (read.compressed_bytes, lang) {
-        (Some(c), Lang::En) => format!(", gzip-compressed: {c} bytes"),
-        (Some(c), Lang::Ja) => format!("、gzip 圧縮: {c} バイト"),
+        (Some(c), Lang::En) => format!(" (gzip-compressed: {c} bytes)"),
+        (Some(c), Lang::Ja) => format!(" (gzip 圧縮: {c} バイト)"),
         (None, _) => String::new(),
     };
     let long: Vec<&Limit> = read
@@ -883,11 +889,12 @@ fn read_summary(read: &ReadSummary, lang: Lang) -> String {
         .collect();
     let mut out = match lang {
         Lang::En => format!(
-            "Read {} lines, {} bytes, from {from}{gzip}",
-            read.lines, read.bytes
+            "Read {}, {}, from {from}{gzip}",
+            count(read.lines, "line", "lines"),
+            count(read.bytes, "byte", "bytes")
         ),
         Lang::Ja => format!(
-            "{from}から {} 行、{} バイトを読みました{gzip}",
+            "{from} から {} 行、{} バイトを読みました{gzip}",
             read.lines, read.bytes
         ),
     };
