@@ -85,11 +85,15 @@ pub enum Command {
     Checks,
     /// Map an error message someone saw (docker, az, kubelet, pipeline log) to causes
     #[command(
-        after_help = "Examples:\n  acr-doctor triage 'unauthorized: Application not registered with AAD'\n  kubectl describe pod web-0 | acr-doctor triage -"
+        after_help = "Examples:\n  acr-doctor triage 'unauthorized: Application not registered with AAD'\n  kubectl describe pod web-0 | acr-doctor triage -\n  acr-doctor triage --file build.log.gz -o json\n\nStandard input and files are read to the end, line by line, whatever their size; gzip is\nrecognised by its first bytes. The answer says how many lines and bytes were read."
     )]
     Triage {
         /// The text to read; `-` or nothing reads standard input
+        #[arg(conflicts_with = "file")]
         text: Option<String>,
+        /// Read this file (a CI log, plain or gzip-compressed); `-` is standard input
+        #[arg(short = 'f', long, value_name = "LOG")]
+        file: Option<PathBuf>,
     },
     /// Print shell completions for bash, zsh, fish, powershell or elvish
     Completions {

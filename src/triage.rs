@@ -5,9 +5,18 @@
 //! match (`@why.en`, `@why.ja`), the flags that confirm it (`@confirm`) and the causes it is listed
 //! before (`@outranks`). The files are compiled in: a code listed below without a file fails the
 //! build. Adding a message is adding a line.
+//!
+//! Text is read as a stream of lines (`scan.rs`), whatever its size: an argument, standard input
+//! or a file, gzip-compressed or not. A pattern matches within one line.
+
+mod anchors;
+mod scan;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
@@ -106,6 +115,85 @@ pub struct Candidate {
     /// The same sentence in Japanese (human output only).
     #[serde(skip)]
     pub why_ja: String,
+    /// The line (from 1) that `matched` is on.
+    pub line: u64,
+    /// Where the cause's messages occur (candidates only, not guesses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrences: Option<Occurrences>,
+    /// The lines around the last occurrence, secrets masked (candidates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+/// Where a cause's messages occur in the text: lines counted from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Occurrences {
+    pub first_line: u64,
+    pub last_line: u64,
+    /// How many lines hold one of its messages.
+    pub count: u64,
+}
+
+/// Lines around a match: `lines[0]` is line `first_line`. Each line is cut at 400 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Context {
+    pub first_line: u64,
+    pub lines: Vec<String>,
+}
+
+/// What was read, so that nothing is cut silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadSummary {
+    /// `argument`, `stdin` or `file`.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Lines read: newline-terminated lines, plus a last line without one.
+    pub lines: u64,
+    /// Bytes of text read (after decompression).
+    pub bytes: u64,
+    pub gzip: bool,
+    /// Bytes read from the compressed stream, for gzip input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compressed_bytes: Option<u64>,
+    /// False when reading stopped at an error before the end; `error` says why.
+    pub complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every limit on how the text is examined, with how often it applied.
+    pub limits: Vec<Limit>,
+}
+
+impl ReadSummary {
+    fn new(source: &str, path: Option<String>) -> ReadSummary {
+        ReadSummary {
+            source: source.into(),
+            path,
+            lines: 0,
+            bytes: 0,
+            gzip: false,
+            compressed_bytes: None,
+            complete: true,
+            error: None,
+            limits: Vec::new(),
+        }
+    }
+}
+
+/// A limit on how the text is examined. The one there is: `line_length`, a line too long for
+/// the read buffer is examined in windows of `max_bytes` overlapping by `overlap_bytes`, so a
+/// message longer than `overlap_bytes` that crosses a window edge could be missed. There is no
+/// time budget and no cap on the input's size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    pub kind: String,
+    pub max_bytes: u64,
+    pub overlap_bytes: u64,
+    /// How many lines were examined in windows (each of them longer than `max_bytes`; a line a
+    /// little longer may still fit the read buffer whole, and is then examined whole).
+    pub lines: u64,
+    /// The first of them.
+    pub first_line: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,11 +203,49 @@ pub struct TriageResult {
     /// Only when no candidate was found: causes whose keywords appear in the text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guesses: Vec<Candidate>,
+    /// What was read: lines, bytes, and the limits that applied.
+    pub read: ReadSummary,
 }
 
 struct Pattern {
     confidence: Confidence,
-    regex: Regex,
+    regex: LazyRegex,
+    anchors: Option<Vec<Vec<u8>>>,
+}
+
+struct Guess {
+    code: &'static str,
+    regex: LazyRegex,
+    anchors: Option<Vec<Vec<u8>>>,
+}
+
+/// A pattern's regex, compiled the first time a line needs it: a run needs a handful of the
+/// patterns, and compiling all of them (case-insensitive, Unicode) would cost more time and
+/// memory than reading a megabyte of log. The syntax is checked when the data is loaded.
+struct LazyRegex {
+    source: &'static str,
+    cell: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(source: &'static str) -> Result<LazyRegex, String> {
+        regex_syntax::ast::parse::Parser::new()
+            .parse(source)
+            .map_err(|e| e.to_string())?;
+        Ok(LazyRegex {
+            source,
+            cell: OnceLock::new(),
+        })
+    }
+
+    fn get(&self) -> Option<&Regex> {
+        self.cell.get_or_init(|| compile(self.source).ok()).as_ref()
+    }
+
+    /// Compiles now: the errors that only compiling finds (size limits).
+    fn check(&self) -> Result<(), String> {
+        compile(self.source).map(|_| ()).map_err(|e| e.to_string())
+    }
 }
 
 struct CauseMessages {
@@ -135,7 +261,8 @@ struct Data {
     causes: Vec<CauseMessages>,
     /// How many causes each code is listed before, transitively (ordering within a confidence).
     depth: HashMap<&'static str, usize>,
-    guesses: Vec<(&'static str, Regex)>,
+    guesses: Vec<Guess>,
+    index: scan::Index,
     errors: Vec<String>,
 }
 
@@ -171,8 +298,18 @@ fn parse_file(code: &'static str, source: &'static str, errors: &mut Vec<String>
             "@why.ja" => cause.why_ja = value.trim(),
             "@confirm" => cause.confirm = value.trim(),
             "@outranks" => cause.outranks = value.split_whitespace().collect(),
-            _ => match (Confidence::parse(head), compile(value)) {
-                (Some(confidence), Ok(regex)) => cause.patterns.push(Pattern { confidence, regex }),
+            _ => match (Confidence::parse(head), LazyRegex::new(value)) {
+                (Some(confidence), Ok(regex)) => {
+                    let anchors = anchors::anchors(value);
+                    if anchors.is_none() {
+                        errors.push(unanchored(&format!("{code}.txt:{}", n + 1)));
+                    }
+                    cause.patterns.push(Pattern {
+                        confidence,
+                        regex,
+                        anchors,
+                    })
+                }
                 (None, _) => {
                     errors.push(format!("{code}.txt:{}: unknown confidence {head:?}", n + 1))
                 }
@@ -187,6 +324,14 @@ fn parse_file(code: &'static str, source: &'static str, errors: &mut Vec<String>
         errors.push(format!("{code}.txt: no pattern"));
     }
     cause
+}
+
+fn unanchored(place: &str) -> String {
+    format!(
+        "{place}: no literal of {} or more bytes that every match contains; \
+         triage would run this pattern on every line (add a literal word)",
+        anchors::MIN_ANCHOR_BYTES
+    )
 }
 
 fn depth_of(
@@ -244,9 +389,17 @@ fn data() -> &'static Data {
                 continue;
             }
             match line.split_once('\t') {
-                Some((code, pattern)) => match compile(pattern) {
+                Some((code, pattern)) => match LazyRegex::new(pattern) {
                     Ok(regex) if known.contains(code) => {
-                        guesses.push((code_static(&causes, code), regex))
+                        let anchors = anchors::anchors(pattern);
+                        if anchors.is_none() {
+                            errors.push(unanchored(&format!("_guesses.txt:{}", n + 1)));
+                        }
+                        guesses.push(Guess {
+                            code: code_static(&causes, code),
+                            regex,
+                            anchors,
+                        })
                     }
                     Ok(_) => errors.push(format!("_guesses.txt:{}: unknown code {code}", n + 1)),
                     Err(e) => errors.push(format!("_guesses.txt:{}: bad regex: {e}", n + 1)),
@@ -254,10 +407,24 @@ fn data() -> &'static Data {
                 None => errors.push(format!("_guesses.txt:{}: no tab", n + 1)),
             }
         }
+        let patterns = causes
+            .iter()
+            .enumerate()
+            .flat_map(|(c, cause)| {
+                cause
+                    .patterns
+                    .iter()
+                    .enumerate()
+                    .map(move |(p, pattern)| (c, p, pattern.anchors.clone()))
+            })
+            .collect();
+        let guess_anchors = guesses.iter().map(|g| g.anchors.clone()).collect();
+        let index = scan::Index::build(patterns, guess_anchors, &mut errors);
         Data {
             causes,
             depth,
             guesses,
+            index,
             errors,
         }
     })
@@ -273,7 +440,21 @@ fn code_static(causes: &[CauseMessages], code: &str) -> &'static str {
 
 /// Problems found in the pattern data (bad lines, bad regexes, unknown codes); empty when sound.
 pub fn data_errors() -> Vec<String> {
-    data().errors.clone()
+    let data = data();
+    let mut errors = data.errors.clone();
+    for cause in &data.causes {
+        for pattern in &cause.patterns {
+            if let Err(e) = pattern.regex.check() {
+                errors.push(format!("{}.txt: bad regex: {e}", cause.code));
+            }
+        }
+    }
+    for guess in &data.guesses {
+        if let Err(e) = guess.regex.check() {
+            errors.push(format!("_guesses.txt ({}): bad regex: {e}", guess.code));
+        }
+    }
+    errors
 }
 
 /// The number of patterns each cause has, in catalogue order.
@@ -296,80 +477,307 @@ fn normalize(text: &str) -> String {
         .replace("\\u003e", ">")
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Hit {
-    cause: usize,
-    confidence: Confidence,
-    start: usize,
-    end: usize,
+/// Where the text comes from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Text given on the command line.
+    Text(String),
+    /// Standard input, read to its end.
+    Stdin,
+    /// A file, read to its end.
+    File(PathBuf),
 }
 
 /// Reads pasted text and names the causes its messages point to, most likely first.
 pub fn triage(text: &str) -> TriageResult {
-    let data = data();
-    let text = normalize(text);
-    let mut hits = Vec::new();
-    for (i, cause) in data.causes.iter().enumerate() {
-        for pattern in &cause.patterns {
-            if let Some(m) = pattern.regex.find(&text) {
-                if m.start() < m.end() {
-                    hits.push(Hit {
-                        cause: i,
-                        confidence: pattern.confidence,
-                        start: m.start(),
-                        end: m.end(),
-                    });
-                }
+    scan::triage_reader(text.as_bytes(), ReadSummary::new("argument", None))
+}
+
+/// Reads any amount of text from `reader` (gzip-compressed or not, told by its first bytes).
+pub fn triage_reader<R: Read>(reader: R) -> TriageResult {
+    read_maybe_gzip(reader, ReadSummary::new("stdin", None))
+}
+
+/// Reads the input to its end and names the causes; an error only when it cannot be opened.
+/// Standard input and files are read (and decompressed) by a second thread, ahead of the scan.
+pub fn triage_input(input: Input) -> Result<TriageResult, String> {
+    match input {
+        Input::Text(text) => Ok(triage(&text)),
+        Input::Stdin => Ok(read_ahead_maybe_gzip(
+            std::io::stdin(),
+            ReadSummary::new("stdin", None),
+        )),
+        Input::File(path) => {
+            let shown = path.display().to_string();
+            let file = std::fs::File::open(&path).map_err(|e| format!("{shown}: {e}"))?;
+            if file.metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(format!("{shown}: is a directory"));
+            }
+            Ok(read_ahead_maybe_gzip(
+                file,
+                ReadSummary::new("file", Some(shown)),
+            ))
+        }
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads the first two bytes: gzip when they are its magic number (1f 8b), whatever the file
+/// is called. Returns them with the reader, and the error if reading them failed.
+fn peek_gzip<R: Read>(
+    mut reader: R,
+) -> (
+    bool,
+    std::io::Chain<std::io::Cursor<Vec<u8>>, R>,
+    Option<String>,
+) {
+    let mut head = [0u8; 2];
+    let mut n = 0;
+    let mut error = None;
+    while n < head.len() {
+        match reader.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
             }
         }
     }
-    // A weaker match inside a longer, surer match of another cause is the same message read
-    // less precisely ("no such host" inside "lookup x.data.azurecr.io: no such host"): drop it.
-    let kept: Vec<Hit> = hits
-        .iter()
-        .filter(|b| {
-            !hits.iter().any(|a| {
-                a.cause != b.cause
-                    && a.confidence > b.confidence
-                    && a.start <= b.start
-                    && b.end <= a.end
-                    && a.end - a.start > b.end - b.start
-            })
-        })
-        .copied()
-        .collect();
-    let mut best: HashMap<usize, Hit> = HashMap::new();
-    for hit in kept {
-        best.entry(hit.cause)
-            .and_modify(|h| {
-                if (hit.confidence, std::cmp::Reverse(hit.start))
-                    > (h.confidence, std::cmp::Reverse(h.start))
-                {
-                    *h = hit;
-                }
-            })
-            .or_insert(hit);
+    let gzip = head[..n] == [0x1f, 0x8b];
+    (
+        gzip,
+        std::io::Cursor::new(head[..n].to_vec()).chain(reader),
+        error,
+    )
+}
+
+fn finish_read(
+    mut result: TriageResult,
+    count: Option<&AtomicU64>,
+    head_error: Option<String>,
+) -> TriageResult {
+    if let Some(count) = count {
+        result.read.compressed_bytes = Some(count.load(Ordering::Relaxed));
     }
-    let mut ordered: Vec<Hit> = best.into_values().collect();
-    ordered.sort_by_key(|h| {
-        let depth = data
-            .depth
-            .get(data.causes[h.cause].code)
-            .copied()
-            .unwrap_or(0);
-        (
-            std::cmp::Reverse(h.confidence),
-            std::cmp::Reverse(depth),
-            h.start,
-            h.cause,
-        )
-    });
-    let candidates: Vec<Candidate> = ordered
-        .iter()
-        .map(|h| candidate(&data.causes[h.cause], h.confidence, &text, h.start, h.end))
-        .collect();
+    if let Some(e) = head_error {
+        result.read.complete = false;
+        result.read.error.get_or_insert(e);
+    }
+    result
+}
+
+/// Concatenated gzip members (as `cat a.gz b.gz` makes) are read one after the other.
+fn read_maybe_gzip<R: Read>(reader: R, mut read: ReadSummary) -> TriageResult {
+    let (gzip, stream, head_error) = peek_gzip(reader);
+    if gzip {
+        read.gzip = true;
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: stream,
+            count: count.clone(),
+        };
+        let result = scan::triage_reader(flate2::read::MultiGzDecoder::new(counted), read);
+        finish_read(result, Some(&count), head_error)
+    } else {
+        finish_read(scan::triage_reader(stream, read), None, head_error)
+    }
+}
+
+/// As [`read_maybe_gzip`], with reading and decompressing on a second thread.
+fn read_ahead_maybe_gzip<R: Read + Send + 'static>(
+    reader: R,
+    mut read: ReadSummary,
+) -> TriageResult {
+    let (gzip, stream, head_error) = peek_gzip(reader);
+    if gzip {
+        read.gzip = true;
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: stream,
+            count: count.clone(),
+        };
+        let decoder = flate2::read::MultiGzDecoder::new(counted);
+        let result = scan::triage_reader(ReadAhead::spawn(decoder), read);
+        finish_read(result, Some(&count), head_error)
+    } else {
+        let result = scan::triage_reader(ReadAhead::spawn(stream), read);
+        finish_read(result, None, head_error)
+    }
+}
+
+/// Reads on its own thread into a few blocks ahead of the consumer (at most
+/// `READ_AHEAD_BLOCKS` × 256 KiB in flight), so that reading and decompressing overlap the scan.
+struct ReadAhead {
+    blocks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+const READ_AHEAD_BLOCKS: usize = 4;
+const READ_AHEAD_BYTES: usize = 256 << 10;
+
+impl ReadAhead {
+    fn spawn<R: Read + Send + 'static>(mut reader: R) -> ReadAhead {
+        let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD_BLOCKS);
+        std::thread::spawn(move || loop {
+            let mut block = vec![0u8; READ_AHEAD_BYTES];
+            match reader.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => {
+                    block.truncate(n);
+                    if tx.send(Ok(block)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        });
+        ReadAhead {
+            blocks: rx,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.current.len() {
+            match self.blocks.recv() {
+                Ok(Ok(block)) => {
+                    self.current = block;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The reader finished (end of input): its sender is gone.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// How far before a cause it explains (`@outranks`) a match may lie and still join its chain.
+const CHAIN_LINES: u64 = 30;
+
+/// Whether `a` outranks `b`, directly or through other causes.
+fn explains(data: &Data, a: &str, b: &str) -> bool {
+    let mut stack = vec![a];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(code) = stack.pop() {
+        if !seen.insert(code) {
+            continue;
+        }
+        if let Some(cause) = data.causes.iter().find(|c| c.code == code) {
+            if cause.outranks.contains(&b) {
+                return true;
+            }
+            stack.extend(cause.outranks.iter().copied());
+        }
+    }
+    false
+}
+
+/// Builds the answer from what a scan found.
+///
+/// Order: each distinct cause once. Causes whose last occurrences lie within
+/// [`scan::CONTEXT_LINES`] lines of each other are one error chain, and so is a cause that
+/// `@outranks` (explains) one in the chain within [`CHAIN_LINES`] lines (a push's layer lines sit
+/// between the line naming the repository and the refusal), ordered by confidence,
+/// then `@outranks`, then position; chains are ordered by their last line, most recent first,
+/// since in a CI log the last error is usually the one that ended the job.
+fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
+    let scan::Found {
+        causes,
+        guesses,
+        registry,
+        repository,
+    } = found;
+    let mut by_recency: Vec<&(usize, scan::Acc)> = causes.iter().collect();
+    by_recency.sort_by_key(|(i, acc)| (std::cmp::Reverse(acc.last_line), *i));
+    let mut chains: Vec<Vec<&(usize, scan::Acc)>> = Vec::new();
+    let mut previous: Option<u64> = None;
+    for entry in by_recency {
+        let last = entry.1.last_line;
+        match (previous, chains.last_mut()) {
+            (Some(p), Some(chain))
+                if p - last <= scan::CONTEXT_LINES as u64
+                    || chain.iter().any(|(j, acc)| {
+                        acc.last_line - last <= CHAIN_LINES
+                            && explains(data, data.causes[entry.0].code, data.causes[*j].code)
+                    }) =>
+            {
+                chain.push(entry)
+            }
+            _ => chains.push(vec![entry]),
+        }
+        previous = Some(last);
+    }
+    let mut candidates = Vec::new();
+    for mut chain in chains {
+        chain.sort_by_key(|(i, acc)| {
+            let depth = data.depth.get(data.causes[*i].code).copied().unwrap_or(0);
+            (
+                std::cmp::Reverse(acc.confidence),
+                std::cmp::Reverse(depth),
+                acc.best_line,
+                acc.best_start,
+                *i,
+            )
+        });
+        for (i, acc) in chain {
+            let cause = &data.causes[*i];
+            let registry = acc.registry.as_deref().or(registry.as_deref());
+            let repository = acc.repository.as_deref().or(repository.as_deref());
+            candidates.push(Candidate {
+                code: cause.code.to_string(),
+                confidence: acc.confidence,
+                matched: shorten(&crate::redact::scrub_shapes(&acc.matched)),
+                confirm: confirm_command(cause.confirm, registry, repository),
+                why: cause.why_en.to_string(),
+                why_ja: cause.why_ja.to_string(),
+                line: acc.best_line,
+                occurrences: Some(Occurrences {
+                    first_line: acc.first_line,
+                    last_line: acc.last_line,
+                    count: acc.count,
+                }),
+                context: Some(Context {
+                    first_line: acc.context.first_line,
+                    lines: acc
+                        .context
+                        .lines
+                        .iter()
+                        .map(|l| crate::redact::scrub_shapes(l))
+                        .collect(),
+                }),
+            });
+        }
+    }
     let guesses = if candidates.is_empty() {
-        closest_guesses(data, &text)
+        closest_guesses(data, guesses, registry.as_deref(), repository.as_deref())
     } else {
         Vec::new()
     };
@@ -377,59 +785,41 @@ pub fn triage(text: &str) -> TriageResult {
         schema: "acr-doctor/triage/v1".into(),
         candidates,
         guesses,
+        read,
     }
 }
 
-fn closest_guesses(data: &Data, text: &str) -> Vec<Candidate> {
+/// The first few keyword guesses, in the order they occur; one per cause.
+fn closest_guesses(
+    data: &Data,
+    mut found: Vec<scan::GuessHit>,
+    registry: Option<&str>,
+    repository: Option<&str>,
+) -> Vec<Candidate> {
+    found.sort_by_key(|h| (h.line, h.start));
     let mut seen = HashSet::new();
-    let mut found: Vec<(usize, &'static str, usize, usize)> = Vec::new();
-    for (code, regex) in &data.guesses {
-        if let Some(m) = regex.find(text) {
-            if seen.insert(*code) {
-                found.push((m.start(), code, m.start(), m.end()));
-            }
-        }
-    }
-    found.sort_by_key(|f| f.0);
     found
         .into_iter()
+        .filter(|h| seen.insert(data.guesses[h.guess].code))
         .take(MAX_GUESSES)
-        .filter_map(|(_, code, start, end)| {
+        .filter_map(|h| {
+            let code = data.guesses[h.guess].code;
             data.causes
                 .iter()
                 .find(|c| c.code == code)
-                .map(|cause| candidate(cause, Confidence::Low, text, start, end))
+                .map(|cause| Candidate {
+                    code: code.to_string(),
+                    confidence: Confidence::Low,
+                    matched: shorten(&crate::redact::scrub_shapes(&h.matched)),
+                    confirm: confirm_command(cause.confirm, registry, repository),
+                    why: cause.why_en.to_string(),
+                    why_ja: cause.why_ja.to_string(),
+                    line: h.line,
+                    occurrences: None,
+                    context: None,
+                })
         })
         .collect()
-}
-
-fn candidate(
-    cause: &CauseMessages,
-    confidence: Confidence,
-    text: &str,
-    start: usize,
-    end: usize,
-) -> Candidate {
-    let line = line_around(text, start, end);
-    let registry = registry_name(line).or_else(|| registry_name(text));
-    let repository = repository_name(line).or_else(|| repository_name(text));
-    Candidate {
-        code: cause.code.to_string(),
-        confidence,
-        matched: shorten(&crate::redact::scrub_shapes(text[start..end].trim())),
-        confirm: confirm_command(cause.confirm, registry.as_deref(), repository.as_deref()),
-        why: cause.why_en.to_string(),
-        why_ja: cause.why_ja.to_string(),
-    }
-}
-
-fn line_around(text: &str, start: usize, end: usize) -> &str {
-    let from = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let to = text[end..]
-        .find('\n')
-        .map(|i| end + i)
-        .unwrap_or(text.len());
-    &text[from..to]
 }
 
 fn shorten(text: &str) -> String {
@@ -457,6 +847,12 @@ pub fn registry_name(text: &str) -> Option<String> {
 /// The repository from an image reference (`<host>/<repo>:<tag>`), a registry API URL
 /// (`/v2/<repo>/manifests/…`) or a token scope (`repository:<repo>:pull`), in that order.
 pub fn repository_name(text: &str) -> Option<String> {
+    let [image, url, scope] = repository_forms(text);
+    image.or(url).or(scope)
+}
+
+/// The first repository of each form in `text`: image reference, API URL, token scope.
+fn repository_forms(text: &str) -> [Option<String>; 3] {
     struct Res {
         image: Regex,
         url: Regex,
@@ -464,7 +860,7 @@ pub fn repository_name(text: &str) -> Option<String> {
     }
     static RES: OnceLock<Option<Res>> = OnceLock::new();
     const REPO: &str = r"[a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*";
-    let res = RES
+    let Some(res) = RES
         .get_or_init(|| {
             let host = r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?";
             Some(Res {
@@ -479,28 +875,29 @@ pub fn repository_name(text: &str) -> Option<String> {
                 .ok()?,
             })
         })
-        .as_ref()?;
-    let from_image = res
+        .as_ref()
+    else {
+        return [None, None, None];
+    };
+    let image = res
         .image
         .captures_iter(text)
         .filter_map(|c| c.get(1))
         .map(|m| m.as_str())
-        .find(|r| *r != "v2" && !r.starts_with("v2/"));
-    let found = from_image
-        .map(str::to_string)
-        .or_else(|| {
-            res.url
-                .captures(text)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str().to_string())
-        })
-        .or_else(|| {
-            res.scope
-                .captures(text)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str().replace("%2F", "/").replace("%2f", "/"))
-        })?;
-    Some(found.to_ascii_lowercase())
+        .find(|r| *r != "v2" && !r.starts_with("v2/"))
+        .map(str::to_ascii_lowercase);
+    let url = res
+        .url
+        .captures(text)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_ascii_lowercase());
+    let scope = res.scope.captures(text).and_then(|c| c.get(1)).map(|m| {
+        m.as_str()
+            .replace("%2F", "/")
+            .replace("%2f", "/")
+            .to_ascii_lowercase()
+    });
+    [image, url, scope]
 }
 
 fn confirm_command(flags: &str, registry: Option<&str>, repository: Option<&str>) -> String {
@@ -537,7 +934,11 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
                 "キーワードだけから見た近い候補 (確度: 低、診断ではありません):\n",
             ));
             for g in &result.guesses {
-                out.push_str(&format!("  - {}  \"{}\"\n", g.code, g.matched));
+                let at = match lang {
+                    Lang::En => format!("line {}", g.line),
+                    Lang::Ja => format!("{} 行目", g.line),
+                };
+                out.push_str(&format!("  - {}  \"{}\" ({at})\n", g.code, g.matched));
                 if let Some(title) = title(&g.code, lang) {
                     out.push_str(&format!("    {title}\n"));
                 }
@@ -547,6 +948,7 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
             "To diagnose the registry directly: acr-doctor check --name <registry>\n",
             "レジストリを直接診断するには: acr-doctor check --name <registry>\n",
         ));
+        out.push_str(&read_summary(&result.read, lang));
         return out;
     }
     let n = result.candidates.len();
@@ -555,9 +957,9 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
         Lang::En => format!("{n} possible causes, most likely first:\n"),
         Lang::Ja => format!("考えられる原因: {n} 件 (可能性の高い順)\n"),
     });
-    let (l_matched, l_why, l_confirm) = match lang {
-        Lang::En => ("matched", "why    ", "confirm"),
-        Lang::Ja => ("一致", "理由", "確認"),
+    let (l_matched, l_why, l_confirm, l_where) = match lang {
+        Lang::En => ("matched", "why    ", "confirm", "where  "),
+        Lang::Ja => ("一致", "理由", "確認", "位置"),
     };
     for (i, c) in result.candidates.iter().enumerate() {
         out.push('\n');
@@ -572,6 +974,9 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
             out.push_str(&format!("   {title}\n"));
         }
         out.push_str(&format!("   {l_matched}  \"{}\"\n", c.matched));
+        if let Some(o) = &c.occurrences {
+            out.push_str(&format!("   {l_where}  {}\n", where_text(c.line, o, lang)));
+        }
         let why = match lang {
             Lang::En => &c.why,
             Lang::Ja => &c.why_ja,
@@ -584,6 +989,97 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
         "More about a cause: acr-doctor explain CODE\n",
         "原因の詳細: acr-doctor explain CODE\n",
     ));
+    out.push_str(&read_summary(&result.read, lang));
+    out
+}
+
+/// Where a candidate's messages are: one line, or the first and last of several.
+fn where_text(line: u64, o: &Occurrences, lang: Lang) -> String {
+    match lang {
+        Lang::En if o.count == 1 => format!("line {line}"),
+        Lang::En => format!(
+            "line {line} (found on {} lines, first {}, last {})",
+            o.count, o.first_line, o.last_line
+        ),
+        Lang::Ja if o.count == 1 => format!("{line} 行目"),
+        Lang::Ja => format!(
+            "{line} 行目 ({} 行で見つかりました。最初は {} 行目、最後は {} 行目)",
+            o.count, o.first_line, o.last_line
+        ),
+    }
+}
+
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The closing lines: what was read, and every limit that applied or stopped the reading.
+fn read_summary(read: &ReadSummary, lang: Lang) -> String {
+    let from = match (read.source.as_str(), &read.path, lang) {
+        ("stdin", _, Lang::En) => "standard input".to_string(),
+        ("stdin", _, Lang::Ja) => "標準入力".to_string(),
+        ("file", Some(path), _) => path.clone(),
+        (_, _, Lang::En) => "the argument".to_string(),
+        (_, _, Lang::Ja) => "引数".to_string(),
+    };
+    let gzip = match (read.compressed_bytes, lang) {
+        (Some(c), Lang::En) => format!(" (gzip-compressed: {c} bytes)"),
+        (Some(c), Lang::Ja) => format!(" (gzip 圧縮: {c} バイト)"),
+        (None, _) => String::new(),
+    };
+    let long: Vec<&Limit> = read
+        .limits
+        .iter()
+        .filter(|l| l.kind == "line_length" && l.lines > 0)
+        .collect();
+    let mut out = match lang {
+        Lang::En => format!(
+            "Read {}, {}, from {from}{gzip}",
+            count(read.lines, "line", "lines"),
+            count(read.bytes, "byte", "bytes")
+        ),
+        Lang::Ja => format!(
+            "{from} から {} 行、{} バイトを読みました{gzip}",
+            read.lines, read.bytes
+        ),
+    };
+    if read.complete && long.is_empty() {
+        out.push_str(lang.pick(
+            "; every line was examined in full.\n",
+            "。すべての行を最後まで調べました。\n",
+        ));
+    } else {
+        out.push_str(lang.pick(".\n", "。\n"));
+    }
+    for l in long {
+        let first = l.first_line.unwrap_or(0);
+        out.push_str(&match lang {
+            Lang::En => format!(
+                "Limit: {} line(s) (the first is line {first}) are longer than {} bytes; each was \
+                 examined in windows of that size overlapping by {} bytes, so a message longer \
+                 than that which crosses a window edge could be missed.\n",
+                l.lines, l.max_bytes, l.overlap_bytes
+            ),
+            Lang::Ja => format!(
+                "制限: {} 行 (最初は {first} 行目) が {} バイトを超えています。この長さの区切りを \
+                 {} バイトずつ重ねて調べたため、区切りをまたぐそれより長いメッセージは見落とす\
+                 可能性があります。\n",
+                l.lines, l.max_bytes, l.overlap_bytes
+            ),
+        });
+    }
+    if let Some(e) = &read.error {
+        out.push_str(&match lang {
+            Lang::En => format!(
+                "Reading stopped early after {} bytes: {e}. The rest of the input was not examined.\n",
+                read.bytes
+            ),
+            Lang::Ja => format!(
+                "{} バイト読んだところで読み込みが止まりました: {e}。残りの入力は調べていません。\n",
+                read.bytes
+            ),
+        });
+    }
     out
 }
 
@@ -772,6 +1268,90 @@ mod tests {
             got.first().map(String::as_str),
             Some("CONNECTIVITY_FORBIDDEN_ERROR")
         );
+    }
+
+    #[test]
+    fn status_numbers_are_guesses_only_as_status_codes() {
+        let guess = |text: &str| -> Vec<String> {
+            triage(text).guesses.into_iter().map(|g| g.code).collect()
+        };
+        for text in [
+            "status: 401",
+            "StatusCode=401",
+            "HTTP/1.1 401",
+            "the server returned 401",
+            "curl: (22) The requested URL returned error: 401",
+            "Response status code does not indicate success: 401 (Unauthorized).",
+        ] {
+            assert_eq!(guess(text), ["BASIC_CREDENTIALS_INVALID"], "{text}");
+        }
+        assert_eq!(guess("returned 403"), ["CONNECTIVITY_FORBIDDEN_ERROR"]);
+        for text in [
+            "#5 sha256:9ab401cd403e5f 4.01MB",
+            "layer a4013f2e-0401-4403-b401-000000000403",
+            "2024-04-01T04:03:01.4013Z started",
+            "listening on 127.0.0.1:4013, port 403",
+            "status: 4031 items",
+            "took 401 ms, 403 files",
+        ] {
+            assert_eq!(guess(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_guess_beside_a_pattern_match() {
+        let r = triage(
+            "status: 403\nthe proxy was slow\nx509: certificate signed by unknown authority",
+        );
+        let codes: Vec<&str> = r.candidates.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(codes, ["CONNECTIVITY_SSL_ERROR"]);
+        assert!(r.guesses.is_empty());
+    }
+
+    #[test]
+    fn the_most_recent_error_chain_comes_first() {
+        let text = "unauthorized: Application not registered with AAD\n\
+                    unauthorized: authentication required\n\
+                    step 2\nstep 3\nstep 4\nstep 5\n\
+                    x509: certificate signed by unknown authority\n\
+                    done\n\
+                    x509: certificate signed by unknown authority\n";
+        let r = triage(text);
+        let got: Vec<(&str, u64, Option<Occurrences>)> = r
+            .candidates
+            .iter()
+            .map(|c| (c.code.as_str(), c.line, c.occurrences))
+            .collect();
+        let once = |line| {
+            Some(Occurrences {
+                first_line: line,
+                last_line: line,
+                count: 1,
+            })
+        };
+        assert_eq!(
+            got[..2],
+            [
+                (
+                    "CONNECTIVITY_SSL_ERROR",
+                    9,
+                    Some(Occurrences {
+                        first_line: 7,
+                        last_line: 9,
+                        count: 2
+                    })
+                ),
+                // One chain (adjacent lines): the specific message before the generic one,
+                // which several causes share.
+                ("APP_NOT_REGISTERED_WITH_AAD", 1, once(1)),
+            ]
+        );
+        assert!(got[2..]
+            .iter()
+            .all(|(_, line, o)| *line == 2 && *o == once(2)));
+        assert!(got
+            .iter()
+            .any(|(c, _, _)| *c == "BASIC_CREDENTIALS_INVALID"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use acr_doctor::catalogue::CAUSES;
-use acr_doctor::triage::{self, Confidence, MESSAGE_FILES, NO_MESSAGE};
+use acr_doctor::triage::{self, Confidence, Occurrences, MESSAGE_FILES, NO_MESSAGE};
 use assert_cmd::Command;
 
 const CORPUS: &str = include_str!("fixtures/triage/corpus.tsv");
@@ -139,12 +139,18 @@ fn corpus_covers_every_cause_with_a_message() {
 fn ticket_with_two_errors_yields_both() {
     let result = triage::triage(TICKET);
     let codes: Vec<&str> = result.candidates.iter().map(|c| c.code.as_str()).collect();
+    // The firewall denial ended the job (line 16); the expired secret (line 7) came earlier and
+    // the pipeline went on with other credentials: the most recent error chain comes first.
     assert_eq!(
-        codes[..2],
-        ["SP_SECRET_EXPIRED", "CONNECTIVITY_FORBIDDEN_ERROR"],
+        codes,
+        [
+            "CONNECTIVITY_FORBIDDEN_ERROR",
+            "PRIVATE_ENDPOINT_DNS_ERROR",
+            "SP_SECRET_EXPIRED"
+        ],
         "{codes:?}"
     );
-    let forbidden = &result.candidates[1];
+    let forbidden = &result.candidates[0];
     assert_eq!(forbidden.confidence, Confidence::High);
     assert!(
         forbidden.matched.contains("203.0.113.7"),
@@ -152,10 +158,26 @@ fn ticket_with_two_errors_yields_both() {
         forbidden.matched
     );
     assert_eq!(forbidden.confirm, "acr-doctor check --name contosoreg");
+    assert_eq!(forbidden.line, 16);
+    let secret = &result.candidates[2];
     assert_eq!(
-        result.candidates[0].confirm,
+        secret.confirm,
         "acr-doctor check --name contosoreg --username <app-id> --password-stdin"
     );
+    assert_eq!(
+        secret.occurrences,
+        Some(Occurrences {
+            first_line: 7,
+            last_line: 7,
+            count: 1
+        })
+    );
+    // The lines around the last occurrence are kept: three before, three after.
+    let context = forbidden
+        .context
+        .as_ref()
+        .map(|c| (c.first_line, c.lines.len()));
+    assert_eq!(context, Some((13, 7)));
     // Each code once, however often its message repeats.
     let unique: BTreeSet<&str> = codes.iter().copied().collect();
     assert_eq!(unique.len(), codes.len());
@@ -243,4 +265,360 @@ fn binary_explains_in_japanese() {
             && text.contains("証明書"),
         "{text}"
     );
+}
+
+// ---- Whole CI logs (issue 23): streamed, counted, never cut silently ----
+
+/// A deterministic hex string of `len` characters for line `n`.
+fn hex(n: u64, len: usize) -> String {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{:016x}", x));
+    }
+    out.truncate(len);
+    out
+}
+
+/// One ordinary build line: digests (every third holding "401" or "403"), UUIDs, timestamps,
+/// ports and long numbers, none of them a status code.
+fn build_line(n: u64) -> String {
+    let mut digest = hex(n, 64);
+    if n % 3 == 0 {
+        let at = (n % 50) as usize;
+        digest.replace_range(at..at + 3, if n % 2 == 0 { "401" } else { "403" });
+    }
+    let ts = format!(
+        "2024-05-22T19:{:02}:{:02}.{:07}Z",
+        n / 6000 % 60,
+        n / 100 % 60,
+        n % 10_000_000
+    );
+    match n % 5 {
+        0 => format!("{ts} #12 sha256:{digest} 4.01MB / 30.43MB 0.4s\n"),
+        1 => format!(
+            "{ts} {}: Pull complete (layer sha256:{digest})\n",
+            &digest[..12]
+        ),
+        2 => format!(
+            "{ts} test case_{n} ... ok (id {}-4031-a403-{}, port 4013, 14013 ms)\n",
+            hex(n, 8),
+            hex(n + 7, 12)
+        ),
+        3 => format!(
+            "{ts}    Compiling crate-{} v0.{}.{} (index 40301)\n",
+            n % 997,
+            n % 40,
+            n % 13
+        ),
+        _ => format!(
+            "{ts} #7 [build 3/9] RUN make -j4 target-{n} # digest {}\n",
+            &digest[..40]
+        ),
+    }
+}
+
+const DNS_LINE: &str = "lookup contosoreg.azurecr.io on 10.0.0.10:53: no such host\n";
+
+fn json_of(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("json: {e}"))
+}
+
+fn codes_of(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_38_mb_log_on_stdin_is_read_whole_and_the_error_in_its_middle_is_found() {
+    let lines = 300_000u64;
+    let mut log = String::with_capacity(40 << 20);
+    for n in 0..lines {
+        if n == lines / 2 {
+            log.push_str(DNS_LINE);
+        }
+        log.push_str(&build_line(n));
+    }
+    assert!(log.len() > 30 << 20, "{} bytes", log.len());
+    assert!(log.contains("401") && log.contains("403"));
+    let out = bin()
+        .args(["triage", "-", "-o", "json"])
+        .write_stdin(log.clone())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let dns_line = lines / 2 + 1;
+    assert_eq!(codes_of(&v, "candidates"), ["CONNECTIVITY_DNS_ERROR"]);
+    let first = &v["candidates"][0];
+    assert_eq!(first["confidence"], "high");
+    assert_eq!(first["line"], dns_line);
+    assert_eq!(first["occurrences"]["first_line"], dns_line);
+    assert_eq!(first["occurrences"]["last_line"], dns_line);
+    assert_eq!(first["occurrences"]["count"], 1);
+    assert_eq!(first["confirm"], "acr-doctor check --name contosoreg");
+    assert_eq!(first["context"]["first_line"], dns_line - 3);
+    assert_eq!(first["context"]["lines"].as_array().map(Vec::len), Some(7));
+    assert!(v.get("guesses").is_none(), "{}", v["guesses"]);
+    let read = &v["read"];
+    assert_eq!(read["source"], "stdin");
+    assert_eq!(read["lines"], lines + 1);
+    assert_eq!(read["bytes"], log.len() as u64);
+    assert_eq!(read["complete"], true);
+    assert_eq!(read["gzip"], false);
+    assert_eq!(read["limits"][0]["kind"], "line_length");
+    assert_eq!(read["limits"][0]["lines"], 0);
+}
+
+#[test]
+fn digits_inside_digests_uuids_timestamps_ports_and_numbers_are_no_guess() {
+    let log: String = (0..20_000u64).map(build_line).collect();
+    let result = triage::triage_reader(log.as_bytes());
+    assert!(result.candidates.is_empty());
+    let guessed: Vec<&str> = result.guesses.iter().map(|g| g.code.as_str()).collect();
+    assert!(
+        !guessed.contains(&"BASIC_CREDENTIALS_INVALID")
+            && !guessed.contains(&"CONNECTIVITY_FORBIDDEN_ERROR"),
+        "{guessed:?}"
+    );
+    assert_eq!(result.read.lines, 20_000);
+    // A status code said as one is still a hint, with its line.
+    let with_status = format!(
+        "{log}curl: (22) The requested URL returned error: 403\nHTTP/1.1 401 Unauthorized\n"
+    );
+    let result = triage::triage_reader(with_status.as_bytes());
+    let guessed: Vec<(&str, u64)> = result
+        .guesses
+        .iter()
+        .map(|g| (g.code.as_str(), g.line))
+        .collect();
+    assert_eq!(
+        guessed,
+        [
+            ("CONNECTIVITY_FORBIDDEN_ERROR", 20_001),
+            ("BASIC_CREDENTIALS_INVALID", 20_002)
+        ]
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap_or_else(|e| panic!("gzip: {e}"));
+    enc.finish().unwrap_or_else(|e| panic!("gzip: {e}"))
+}
+
+#[test]
+fn a_gzip_file_is_read_through_file_whatever_its_name() {
+    let mut log: String = (0..5_000u64).map(build_line).collect();
+    log.push_str("2024-05-22T19:23:52Z x509: certificate signed by unknown authority\n");
+    log.extend((5_000..6_000u64).map(build_line));
+    let packed = gzip(log.as_bytes());
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    for name in ["build.log.gz", "build.log"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &packed).unwrap_or_else(|e| panic!("write: {e}"));
+        let out = bin()
+            .args(["triage", "-o", "json", "--file"])
+            .arg(&path)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let v = json_of(&out);
+        assert_eq!(
+            codes_of(&v, "candidates"),
+            ["CONNECTIVITY_SSL_ERROR"],
+            "{name}"
+        );
+        assert_eq!(v["candidates"][0]["line"], 5_001, "{name}");
+        let read = &v["read"];
+        assert_eq!(read["source"], "file");
+        assert_eq!(read["gzip"], true, "{name}");
+        assert_eq!(read["lines"], 6_001);
+        assert_eq!(read["bytes"], log.len() as u64);
+        assert_eq!(read["compressed_bytes"], packed.len() as u64);
+        assert_eq!(read["complete"], true);
+    }
+    // Concatenated members (`cat a.gz b.gz`) are one stream; `--file -` is standard input.
+    let mut two = gzip(b"first line\n");
+    two.extend(gzip(b"unauthorized: Application not registered with AAD\n"));
+    let out = bin()
+        .args(["triage", "--file", "-", "-o", "json"])
+        .write_stdin(two)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(codes_of(&v, "candidates"), ["APP_NOT_REGISTERED_WITH_AAD"]);
+    assert_eq!(v["candidates"][0]["line"], 2);
+    assert_eq!(v["read"]["lines"], 2);
+}
+
+#[test]
+fn a_damaged_gzip_stream_is_reported_as_incomplete() {
+    let mut log: String = (0..2_000u64).map(build_line).collect();
+    log.push_str("x509: certificate signed by unknown authority\n");
+    log.extend((0..20_000u64).map(build_line));
+    let mut packed = gzip(log.as_bytes());
+    packed.truncate(packed.len() / 2);
+    let out = bin()
+        .args(["triage", "-", "-o", "json"])
+        .write_stdin(packed)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let v = json_of(&out.stdout);
+    assert_eq!(codes_of(&v, "candidates"), ["CONNECTIVITY_SSL_ERROR"]);
+    assert_eq!(v["read"]["complete"], false);
+    assert!(v["read"]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert!(v["read"]["bytes"]
+        .as_u64()
+        .is_some_and(|b| b < log.len() as u64));
+    assert!(!out.stderr.is_empty());
+}
+
+#[test]
+fn a_line_longer_than_the_cap_is_examined_and_reported() {
+    let cap = 1usize << 20;
+    let mut log = String::from("first line\n");
+    // Line 2: longer than the cap, its error at the very end, past the first window.
+    log.push_str(&"x".repeat(cap + cap / 2));
+    log.push_str(" lookup contosoreg.azurecr.io: no such host\n");
+    log.push_str("third line\n");
+    // Line 4: longer still, and nothing in it.
+    log.push_str(&"y".repeat(2 * cap + 17));
+    log.push('\n');
+    let result = triage::triage_reader(log.as_bytes());
+    let codes: Vec<&str> = result.candidates.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["CONNECTIVITY_DNS_ERROR"]);
+    assert_eq!(result.candidates[0].line, 2);
+    assert_eq!(result.read.lines, 4);
+    assert_eq!(result.read.bytes, log.len() as u64);
+    let limit = &result.read.limits[0];
+    assert_eq!(limit.kind, "line_length");
+    assert_eq!(limit.max_bytes, cap as u64);
+    assert_eq!(limit.lines, 2);
+    assert_eq!(limit.first_line, Some(2));
+    // A message crossing the edge of the first window is still seen whole.
+    let mut edge = "z".repeat(cap - 20);
+    edge.push_str(" x509: certificate signed by unknown authority ");
+    edge.push_str(&"z".repeat(cap));
+    let result = triage::triage_reader(edge.as_bytes());
+    let codes: Vec<&str> = result.candidates.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["CONNECTIVITY_SSL_ERROR"]);
+    assert_eq!((result.read.lines, result.read.limits[0].lines), (1, 1));
+}
+
+/// A reader that hands out a few bytes at a time, as a slow pipe does.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 7 + 1;
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_read_summary_counts_lines_and_bytes_exactly() {
+    for (text, lines) in [
+        ("", 0),
+        ("a", 1),
+        ("a\n", 1),
+        ("a\nb", 2),
+        ("\n\n", 2),
+        ("a\r\nb\r\n", 2),
+        ("a\n\nb\n\n\nc", 6),
+    ] {
+        let r = triage::triage(text);
+        assert_eq!(
+            (r.read.lines, r.read.bytes),
+            (lines, text.len() as u64),
+            "{text:?}"
+        );
+        assert_eq!(r.read.source, "argument");
+        assert!(r.read.complete);
+    }
+    // However the bytes arrive, the same lines, counts and candidates.
+    let mut log: String = (0..3_000u64).map(build_line).collect();
+    for (n, line) in [
+        (100, "unauthorized: authentication required"),
+        (1_500, "x509: certificate signed by unknown authority"),
+        (2_999, "unauthorized: authentication required"),
+    ] {
+        let at = log.match_indices('\n').nth(n - 1).map_or(0, |(i, _)| i + 1);
+        log.insert_str(at, &format!("{line}\r\n"));
+    }
+    let whole = triage::triage_reader(log.as_bytes());
+    let slow = triage::triage_reader(Trickle {
+        data: log.as_bytes(),
+        step: 0,
+    });
+    assert_eq!(whole.read, slow.read);
+    assert_eq!(whole.read.lines, 3_003);
+    let summary = |r: &triage::TriageResult| -> Vec<(String, u64, Option<Occurrences>)> {
+        r.candidates
+            .iter()
+            .map(|c| (c.code.clone(), c.line, c.occurrences))
+            .collect()
+    };
+    assert_eq!(summary(&whole), summary(&slow));
+    let basic = whole
+        .candidates
+        .iter()
+        .find(|c| c.code == "BASIC_CREDENTIALS_INVALID")
+        .and_then(|c| c.occurrences);
+    assert_eq!(
+        basic,
+        Some(Occurrences {
+            first_line: 101,
+            last_line: 3_000,
+            count: 2
+        })
+    );
+    assert_eq!(
+        whole
+            .candidates
+            .iter()
+            .map(|c| c.context.clone())
+            .collect::<Vec<_>>(),
+        slow.candidates
+            .iter()
+            .map(|c| c.context.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn file_flag_errors_are_usage_errors() {
+    bin()
+        .args(["triage", "--file", "/nonexistent/build.log"])
+        .assert()
+        .code(2);
+    bin()
+        .args(["triage", "some text", "--file", "build.log"])
+        .assert()
+        .code(2);
 }

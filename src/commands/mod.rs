@@ -97,7 +97,7 @@ pub fn main_with(args: Vec<std::ffi::OsString>, env: BTreeMap<String, String>) -
         Command::Explain { code } => explain(&out, &code, lang, style),
         Command::Causes => causes(&out, lang, cli.global.output),
         Command::Checks => checks(&out, lang, cli.global.output),
-        Command::Triage { text } => triage(&out, text, lang, cli.global.output),
+        Command::Triage { text, file } => triage(&out, text, file, lang, cli.global.output),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "acr-doctor", &mut buf);
@@ -278,25 +278,41 @@ fn checks(out: &Out, lang: Lang, output: Option<OutputFormat>) -> i32 {
     exit::OK
 }
 
-fn triage(out: &Out, text: Option<String>, lang: Lang, output: Option<OutputFormat>) -> i32 {
-    let input = match text.as_deref() {
-        Some(t) if t != "-" => t.to_string(),
-        _ => {
-            let mut buf = Vec::new();
-            let limit = 8 * 1024 * 1024;
-            if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut buf) {
-                out.stderr(&format!("error: cannot read standard input: {e}\n"));
-                return exit::USAGE;
-            }
-            String::from_utf8_lossy(&buf).into_owned()
+fn triage(
+    out: &Out,
+    text: Option<String>,
+    file: Option<std::path::PathBuf>,
+    lang: Lang,
+    output: Option<OutputFormat>,
+) -> i32 {
+    use crate::triage::Input;
+    let input = match (text, file) {
+        (_, Some(path)) if path.as_os_str() == "-" => Input::Stdin,
+        (_, Some(path)) => Input::File(path),
+        (Some(t), None) if t != "-" => Input::Text(t),
+        _ => Input::Stdin,
+    };
+    let result = match crate::triage::triage_input(input) {
+        Ok(result) => result,
+        Err(e) => {
+            out.stderr(&format!("error: cannot read {e}\n"));
+            return exit::USAGE;
         }
     };
-    let result = crate::triage::triage(&input);
     let rendered = match output {
         Some(OutputFormat::Json) => crate::triage::render_json(&result),
         _ => crate::triage::render_human(&result, lang),
     };
     out.stdout(&rendered);
+    if let Some(e) = &result.read.error {
+        out.stderr(&format!(
+            "{} {e}\n",
+            lang.pick(
+                "warning: reading stopped early, the rest was not examined:",
+                "警告: 途中で読み込みが止まり、残りは調べていません:"
+            )
+        ));
+    }
     if result.candidates.is_empty() {
         exit::FINDINGS
     } else {
