@@ -10,6 +10,7 @@
 //! or a file, gzip-compressed or not. A pattern matches within one line.
 
 mod anchors;
+pub mod layers;
 mod scan;
 
 use std::collections::{HashMap, HashSet};
@@ -123,6 +124,21 @@ pub struct Candidate {
     /// The lines around the last occurrence, secrets masked (candidates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<Context>,
+    /// The protocol layer and host of the link of the error chain that gave this cause, when
+    /// the chain reading (not a phrase) gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+}
+
+/// Where in an error chain the failure happened: the layer of the innermost link that names
+/// one, and the role of the host it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub layer: layers::Layer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_role: Option<layers::Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Where a cause's messages occur in the text: lines counted from 1.
@@ -773,6 +789,7 @@ fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
                         .map(|l| crate::redact::scrub_shapes(l))
                         .collect(),
                 }),
+                link: acc.link.clone(),
             });
         }
     }
@@ -817,6 +834,7 @@ fn closest_guesses(
                     line: h.line,
                     occurrences: None,
                     context: None,
+                    link: None,
                 })
         })
         .collect()

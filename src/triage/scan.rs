@@ -16,9 +16,10 @@ use std::io::{self, Read};
 use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, Span};
 use memchr::{memchr, memrchr};
 
+use super::layers::Reading;
 use super::{
-    normalize, registry_name, repository_forms, Confidence, Context, Data, Limit, ReadSummary,
-    TriageResult,
+    normalize, registry_name, repository_forms, Confidence, Context, Data, Limit, Link,
+    ReadSummary, TriageResult,
 };
 
 /// Lines longer than this are examined in overlapping windows of this size.
@@ -47,6 +48,8 @@ pub(super) enum Ref {
     Guess(usize),
     /// The line may name the registry or a repository.
     Names,
+    /// The line may hold a link that names a protocol layer (`layers.rs`).
+    Layer,
 }
 
 /// Literal anchors with what each asks for, and the searchers built from them.
@@ -99,6 +102,11 @@ impl Index {
             }
         }
         entries.extend(NAME_ANCHORS.iter().map(|a| (a.to_vec(), Ref::Names)));
+        entries.extend(
+            super::layers::ANCHORS
+                .iter()
+                .map(|a| (a.as_bytes().to_vec(), Ref::Layer)),
+        );
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut anchors: Vec<Vec<u8>> = Vec::new();
         let mut refs: Vec<Vec<Ref>> = Vec::new();
@@ -264,6 +272,8 @@ pub(super) struct Acc {
     pub registry: Option<String>,
     pub repository: Option<String>,
     pub context: Context,
+    /// The layer and host of the link that gave the match shown, when the chain reading did.
+    pub link: Option<Link>,
     /// Lines still to add after the last occurrence.
     after: usize,
 }
@@ -488,6 +498,7 @@ impl Scanner {
         self.guess_selected.clear();
         self.line_causes.clear();
         let mut names = false;
+        let mut layer = false;
         let every = index.every_line.iter();
         let found = index.stage_b.iter().flat_map(|ac| {
             ac.find_overlapping_iter(lower)
@@ -498,15 +509,17 @@ impl Scanner {
                 Ref::Pattern(i) => self.selected.push(i),
                 Ref::Guess(g) => self.guess_selected.push(g),
                 Ref::Names => names = true,
+                Ref::Layer => layer = true,
             }
         }
         if index.stage_b.is_none() {
             self.selected.extend(0..index.patterns.len());
             self.guess_selected.extend(0..data.guesses.len());
             names = true;
+            layer = true;
         }
         let guessing = self.guess_filter.is_some() && !self.guess_selected.is_empty();
-        if self.selected.is_empty() && !guessing && !names {
+        if self.selected.is_empty() && !guessing && !names && !layer {
             return false;
         }
         self.selected.sort_unstable();
@@ -532,6 +545,30 @@ impl Scanner {
                 }
             }
         }
+        // The innermost link that names a layer: a phrase of another cause that is less sure
+        // contradicts what the protocol shows, and is dropped.
+        let reading = if layer {
+            super::layers::read(&text).and_then(|r| {
+                let cause = data.causes.iter().position(|c| c.code == r.cause)?;
+                Some((cause, r))
+            })
+        } else {
+            None
+        };
+        if let Some((cause, r)) = &reading {
+            hits.retain(|h| h.cause == *cause || h.confidence >= r.confidence);
+            if !hits
+                .iter()
+                .any(|h| h.cause == *cause && h.confidence >= r.confidence)
+            {
+                hits.push(Hit {
+                    cause: *cause,
+                    confidence: r.confidence,
+                    start: r.start,
+                    end: r.end,
+                });
+            }
+        }
         let kept = drop_weaker(&hits);
         // The best hit of each cause on this line: surest, then first.
         let mut best: Vec<Hit> = Vec::new();
@@ -548,7 +585,11 @@ impl Scanner {
             }
         }
         for hit in &best {
-            self.record(*hit, line_no, &text);
+            let read = reading
+                .as_ref()
+                .filter(|(cause, _)| *cause == hit.cause)
+                .map(|(_, r)| r);
+            self.record(*hit, line_no, &text, read);
             self.line_causes.push(hit.cause);
         }
         if !best.is_empty() {
@@ -563,7 +604,12 @@ impl Scanner {
         !best.is_empty()
     }
 
-    fn record(&mut self, hit: Hit, line_no: u64, text: &str) {
+    fn record(&mut self, hit: Hit, line_no: u64, text: &str, reading: Option<&Reading>) {
+        let link = reading.map(|r| Link {
+            layer: r.layer,
+            host_role: r.role,
+            host: r.host.clone(),
+        });
         let matched = clip(text[hit.start..hit.end].trim(), MATCHED_KEEP_BYTES).to_string();
         let line = text;
         match &mut self.accs[hit.cause] {
@@ -581,6 +627,7 @@ impl Scanner {
                     acc.matched = matched;
                     acc.registry = registry_name(line);
                     acc.repository = super::repository_name(line);
+                    acc.link = link;
                 }
             }
             slot @ None => {
@@ -598,6 +645,7 @@ impl Scanner {
                         first_line: line_no,
                         lines: Vec::new(),
                     },
+                    link,
                     after: 0,
                 })
             }
