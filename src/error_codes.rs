@@ -426,7 +426,10 @@ mod tests {
         assert_eq!(cause(700024), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR"));
         assert_eq!(cause(500011), Some("AAD_RESOURCE_INVALID"));
         assert_eq!(cause(7000222), Some("SP_SECRET_EXPIRED"));
-        assert_eq!(cause(7000215), Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"));
+        assert_eq!(
+            cause(7000215),
+            Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID")
+        );
         assert_eq!(cause(700016), Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"));
         assert_eq!(cause(90002), Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"));
         assert_eq!(cause(700082), Some("AAD_TOKEN_EXPIRED"));

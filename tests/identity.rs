@@ -741,8 +741,7 @@ async fn first_finding_json(
 ) -> (serde_json::Value, String) {
     let (code, out, err) = binary(env, argv(bed, &[&["-o", "json"], extra].concat()), None).await;
     assert_eq!(code, 1, "{out}{err}");
-    let v: serde_json::Value =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     (v["findings"][0].clone(), format!("{out}{err}"))
 }
 
@@ -775,9 +774,21 @@ async fn federated_token_refusals_are_workload_identity_federation_errors() {
         .set("AZURE_CLIENT_ID", ids::SP_APP_ID)
         .set("AZURE_TENANT_ID", ids::TENANT);
     let cases: [(Option<Fault>, u64, &str); 4] = [
-        (Some(Fault::FederatedSubjectMismatch), 700213, ids::FEDERATED_SUBJECT),
-        (Some(Fault::FederatedIssuerMismatch), 700211, ids::FEDERATED_ISSUER),
-        (Some(Fault::FederatedTokenExpired), 700024, "valid time range"),
+        (
+            Some(Fault::FederatedSubjectMismatch),
+            700213,
+            ids::FEDERATED_SUBJECT,
+        ),
+        (
+            Some(Fault::FederatedIssuerMismatch),
+            700211,
+            ids::FEDERATED_ISSUER,
+        ),
+        (
+            Some(Fault::FederatedTokenExpired),
+            700024,
+            "valid time range",
+        ),
         // The application's federated credentials removed: nothing matches at all.
         (None, 70021, ids::FEDERATED_SUBJECT),
     ];
@@ -788,7 +799,10 @@ async fn federated_token_refusals_are_workload_identity_federation_errors() {
             None => support::edit_sp(&bed, |p| p.federated.clear()),
         }
         let (f, output) = first_finding_json(&bed, &env, &[]).await;
-        assert_eq!(f["code"], "WORKLOAD_IDENTITY_FEDERATION_ERROR", "{fault:?}: {f:#}");
+        assert_eq!(
+            f["code"], "WORKLOAD_IDENTITY_FEDERATION_ERROR",
+            "{fault:?}: {f:#}"
+        );
         let e = &f["evidence"];
         assert_eq!(e["aadsts"][0], aadsts, "{fault:?}");
         assert_eq!(e["federated_token"]["iss"], ids::FEDERATED_ISSUER);
@@ -802,15 +816,16 @@ async fn federated_token_refusals_are_workload_identity_federation_errors() {
                 .is_some_and(|s| s.contains(entra_says)),
             "{fault:?}: {e:#}"
         );
-        assert!(f["commands"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c
-                .as_str()
-                .is_some_and(|c| c.contains("federated-credential list")))));
+        assert!(f["commands"].as_array().is_some_and(|c| c.iter().any(|c| c
+            .as_str()
+            .is_some_and(|c| c.contains("federated-credential list")))));
         assert_commands_valid(&f);
         // The token itself (a secret) never appears.
         assert!(!output.contains(&token), "the federated token leaked");
-        assert!(!output.contains("eyJ") && !output.contains("CANARY"), "{output}");
+        assert!(
+            !output.contains("eyJ") && !output.contains("CANARY"),
+            "{output}"
+        );
     }
 }
 

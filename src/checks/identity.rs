@@ -432,9 +432,7 @@ fn finish_entra(
     }
     let acr = match set.acr {
         Ok(t) => t,
-        Err(e) => {
-            return Attempt::Failed(Box::new(entra_failure(cx, source, &how, &e, &evidence)))
-        }
+        Err(e) => return Attempt::Failed(Box::new(entra_failure(cx, source, &how, &e, &evidence))),
     };
     let now = cx.ctx.clock.unix();
     if let Some(exp) = acr.claims.expires_at {
@@ -1024,7 +1022,11 @@ async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
     if let Some((status, said)) = acr.as_ref().err().and_then(identity_not_found) {
         let not_found = MiNotFound {
             place: place.clone(),
-            url: acr.as_ref().err().map(|e| e.url().to_string()).unwrap_or_default(),
+            url: acr
+                .as_ref()
+                .err()
+                .map(|e| e.url().to_string())
+                .unwrap_or_default(),
             status,
             said,
             client_id: client_id.clone(),
@@ -1037,8 +1039,14 @@ async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
             return Attempt::Failed(Box::new(managed_identity_not_found(cx, &not_found, None)));
         }
         let why = cx.t(
-            format!("{place} answered {status}: {} (no such managed identity on this machine)", not_found.said),
-            format!("{place} の応答は {status}: {} (このマシンに該当するマネージド ID がありません)", not_found.said),
+            format!(
+                "{place} answered {status}: {} (no such managed identity on this machine)",
+                not_found.said
+            ),
+            format!(
+                "{place} の応答は {status}: {} (このマシンに該当するマネージド ID がありません)",
+                not_found.said
+            ),
         );
         return Attempt::Deferred(why, Box::new(not_found));
     }
@@ -1190,10 +1198,15 @@ async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
             let (detail, finding) = if entry.cause == "AAD_TOKEN_EXPIRED" {
                 cx.facts().expiry_reported.push("entra_token".into());
                 let detail = cx.t(
-                    format!("the Azure CLI's sign-in has expired (AADSTS{c}: {meaning}): {message}"),
-                    format!("Azure CLI のサインインが期限切れです (AADSTS{c}: {meaning}): {message}"),
+                    format!(
+                        "the Azure CLI's sign-in has expired (AADSTS{c}: {meaning}): {message}"
+                    ),
+                    format!(
+                        "Azure CLI のサインインが期限切れです (AADSTS{c}: {meaning}): {message}"
+                    ),
                 );
-                let finding = RawFinding::new("AAD_TOKEN_EXPIRED", detail.clone()).command("az login");
+                let finding =
+                    RawFinding::new("AAD_TOKEN_EXPIRED", detail.clone()).command("az login");
                 (detail, finding)
             } else {
                 let detail = cx.t(

@@ -420,7 +420,10 @@ fn check_credential(
             &format!("No matching federated identity record found for presented assertion subject '{sub}'. {check_docs}"),
         ));
     }
-    let matched = app.federated.iter().any(|f| f.issuer == iss && f.subject == sub);
+    let matched = app
+        .federated
+        .iter()
+        .any(|f| f.issuer == iss && f.subject == sub);
     if !matched {
         return Err(aad_error(
             StatusCode::BAD_REQUEST,
