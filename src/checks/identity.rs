@@ -295,7 +295,13 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
     }
     let list = missing.join("; ");
     if let Some(not_found) = deferred {
-        return managed_identity_not_found(cx, &not_found, Some(&list)).evidence("tried", tried);
+        let others: Vec<&str> = missing
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !m.starts_with("managed-identity:"))
+            .collect();
+        return managed_identity_not_found(cx, &not_found, Some(&others.join("; ")))
+            .evidence("tried", tried);
     }
     let detail = cx.t(
         format!("no Microsoft Entra credential could be obtained: {list}"),
@@ -607,7 +613,12 @@ fn entra_failure(
         EntraError::Aad(a) => a.description.clone(),
         other => other.to_string(),
     };
-    let meaning = |lang: Lang| entry.map(|e| e.meaning(lang)).unwrap_or_default();
+    // The table's meaning as a clause inside our sentence (without its final full stop).
+    let meaning = |lang: Lang| {
+        entry
+            .map(|e| e.meaning(lang).trim_end_matches(['.', '。']))
+            .unwrap_or_default()
+    };
     let mut extra: Vec<(&'static str, Value)> = Vec::new();
     let (code, en, ja): (&'static str, String, String) = match (e, aadsts, cause) {
         (_, Some(7000222), _) => {
@@ -1143,8 +1154,8 @@ fn managed_identity_not_found(cx: &CheckCx<'_>, nf: &MiNotFound, others: Option<
         None => (String::new(), String::new()),
     };
     let detail = cx.t(
-        format!("the managed identity endpoint {place} answered {status} \"{said}\": this machine has no {asked_en}. The endpoint itself works, so the identity is missing, not the network{rest_en}"),
-        format!("マネージド ID のエンドポイント {place} の応答は {status} \"{said}\" でした: このマシンには{asked_ja}がありません。エンドポイント自体は応答しているため、ネットワークではなく ID の問題です{rest_ja}"),
+        format!("the managed identity endpoint {place} answered {status} \"{said}\": {asked_en} is not attached to this machine. The endpoint itself works, so the identity is missing, not the network{rest_en}"),
+        format!("マネージド ID のエンドポイント {place} の応答は {status} \"{said}\" でした。要求した{asked_ja} は、このマシンに割り当てられていません。エンドポイント自体は応答しているため、ネットワークではなく ID の問題です{rest_ja}"),
     );
     Outcome::fail(
         cx.t(
@@ -1194,7 +1205,7 @@ async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
             let Some(entry) = error_codes::aadsts(c) else {
                 return Attempt::Unavailable(message);
             };
-            let meaning = entry.meaning(cx.lang);
+            let meaning = entry.meaning(cx.lang).trim_end_matches(['.', '。']);
             let (detail, finding) = if entry.cause == "AAD_TOKEN_EXPIRED" {
                 cx.facts().expiry_reported.push("entra_token".into());
                 let detail = cx.t(
