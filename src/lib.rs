@@ -15,6 +15,7 @@ pub mod commands;
 pub mod context;
 pub mod engine;
 pub mod engine_words;
+pub mod error_codes;
 pub mod finding;
 pub mod http;
 pub mod hygiene;

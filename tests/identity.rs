@@ -210,11 +210,11 @@ async fn workload_identity_from_token_file() {
         "{}",
         tried(&run)
     );
-    // A subject the app does not trust: AADSTS70021.
+    // A subject the app does not trust: AADSTS70021, a federation error.
     support::edit_sp(&bed, |p| p.federated.clear());
     let run = check(&bed, &env, &[]).await;
-    assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
-    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("70021"));
+    assert_eq!(first_code(&run), "WORKLOAD_IDENTITY_FEDERATION_ERROR");
+    assert!(finding_detail(&run, "WORKLOAD_IDENTITY_FEDERATION_ERROR").contains("70021"));
     assert_no_secrets(&run.report, &[]);
 }
 
@@ -280,8 +280,10 @@ async fn azure_cli_after_unavailable_sources() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nothing_available_names_every_source() {
     let bed = start().await;
-    bed.set_fault(None, Fault::NoManagedIdentity);
-    let env = Env::new(&bed).fake_az(&bed, FakeAz::NotLoggedIn);
+    // Off Azure: nothing answers at the instance metadata endpoint.
+    let env = Env::new(&bed)
+        .fake_az(&bed, FakeAz::NotLoggedIn)
+        .set("ACR_DOCTOR_IMDS_ENDPOINT", &closed_port_url());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "AAD_CREDENTIAL_UNAVAILABLE");
     let d = finding_detail(&run, "AAD_CREDENTIAL_UNAVAILABLE");
@@ -717,4 +719,205 @@ async fn entra_credential_without_arm_access_settings_read_by_the_cli() {
     assert_eq!(arm.evidence["read_by"]["upn"], ids::USER_UPN);
     assert!(support::codes_of(&run, "registry.arm").contains(&"ARM_PERMISSION_MISSING".to_string()));
     assert_eq!(arm.evidence["admin_user_enabled"], false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entra refusals read through the AADSTS table (issue 18): the binary, run against the bed.
+
+/// `http://127.0.0.1:PORT` where nothing listens (a port bound, then released).
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The binary's JSON report with `extra`, its first finding, and the whole output (for the
+/// no-secret assertions).
+async fn first_finding_json(
+    bed: &TestBed,
+    env: &Env,
+    extra: &[&str],
+) -> (serde_json::Value, String) {
+    let (code, out, err) = binary(env, argv(bed, &[&["-o", "json"], extra].concat()), None).await;
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    (v["findings"][0].clone(), format!("{out}{err}"))
+}
+
+#[track_caller]
+fn assert_commands_valid(finding: &serde_json::Value) {
+    let az = acr_doctor::commands::validate::AzSpec::from_json(
+        &std::fs::read_to_string(support::fixture("az-commands.json")).expect("fixture"),
+    )
+    .expect("fixture parses");
+    for c in finding["commands"].as_array().into_iter().flatten() {
+        let c = c.as_str().unwrap_or_default();
+        let problems = acr_doctor::commands::validate::problems(c, &az);
+        assert!(problems.is_empty(), "{c}: {problems:?}");
+    }
+}
+
+/// Every refusal of a federated token is WORKLOAD_IDENTITY_FEDERATION_ERROR, with the token's
+/// issuer, subject and audience (read from the token file, never the token) next to Entra's
+/// answer: no matching credential at all (AADSTS70021), the issuer (700211) or the subject
+/// (700213) unknown, or the token outside its validity (700024).
+#[tokio::test(flavor = "multi_thread")]
+async fn federated_token_refusals_are_workload_identity_federation_errors() {
+    let bed = start().await;
+    let env = Env::new(&bed);
+    let file = env.home.path().join("federated-token");
+    let token = bed.federated_token(ids::SP_APP_ID);
+    std::fs::write(&file, &token).expect("write");
+    let env = env
+        .set("AZURE_FEDERATED_TOKEN_FILE", &file.display().to_string())
+        .set("AZURE_CLIENT_ID", ids::SP_APP_ID)
+        .set("AZURE_TENANT_ID", ids::TENANT);
+    let cases: [(Option<Fault>, u64, &str); 4] = [
+        (
+            Some(Fault::FederatedSubjectMismatch),
+            700213,
+            ids::FEDERATED_SUBJECT,
+        ),
+        (
+            Some(Fault::FederatedIssuerMismatch),
+            700211,
+            ids::FEDERATED_ISSUER,
+        ),
+        (
+            Some(Fault::FederatedTokenExpired),
+            700024,
+            "valid time range",
+        ),
+        // The application's federated credentials removed: nothing matches at all.
+        (None, 70021, ids::FEDERATED_SUBJECT),
+    ];
+    for (fault, aadsts, entra_says) in cases {
+        bed.clear_faults();
+        match &fault {
+            Some(f) => bed.set_fault(None, f.clone()),
+            None => support::edit_sp(&bed, |p| p.federated.clear()),
+        }
+        let (f, output) = first_finding_json(&bed, &env, &[]).await;
+        assert_eq!(
+            f["code"], "WORKLOAD_IDENTITY_FEDERATION_ERROR",
+            "{fault:?}: {f:#}"
+        );
+        let e = &f["evidence"];
+        assert_eq!(e["aadsts"][0], aadsts, "{fault:?}");
+        assert_eq!(e["federated_token"]["iss"], ids::FEDERATED_ISSUER);
+        assert_eq!(e["federated_token"]["sub"], ids::FEDERATED_SUBJECT);
+        assert_eq!(e["federated_token"]["aud"], "api://AzureADTokenExchange");
+        assert!(e["federated_token"]["expires_at"].is_string(), "{e:#}");
+        assert_eq!(e["client_id"], ids::SP_APP_ID);
+        assert!(
+            e["entra_said"]
+                .as_str()
+                .is_some_and(|s| s.contains(entra_says)),
+            "{fault:?}: {e:#}"
+        );
+        assert!(f["commands"].as_array().is_some_and(|c| c.iter().any(|c| c
+            .as_str()
+            .is_some_and(|c| c.contains("federated-credential list")))));
+        assert_commands_valid(&f);
+        // The token itself (a secret) never appears.
+        assert!(!output.contains(&token), "the federated token leaked");
+        assert!(
+            !output.contains("eyJ") && !output.contains("CANARY"),
+            "{output}"
+        );
+    }
+}
+
+/// A managed identity endpoint that answers "no such identity" is MANAGED_IDENTITY_NOT_FOUND,
+/// pinned or found by `--auth auto`, on the instance metadata endpoint and on App Service's;
+/// an endpoint that does not answer at all stays AAD_CREDENTIAL_UNAVAILABLE.
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_identity_not_found_is_told_from_an_unreachable_endpoint() {
+    let bed = start().await;
+    bed.set_fault(None, Fault::NoManagedIdentity);
+    let env = Env::new(&bed);
+    // 1. Pinned, instance metadata endpoint, no client ID: the system-assigned identity.
+    let (f, output) = first_finding_json(&bed, &env, &["--auth", "managed-identity"]).await;
+    assert_eq!(f["code"], "MANAGED_IDENTITY_NOT_FOUND", "{f:#}");
+    assert_eq!(f["evidence"]["status"], 400);
+    assert_eq!(f["evidence"]["endpoint_said"], "Identity not found");
+    assert_eq!(f["evidence"]["requested_identity"], "system-assigned");
+    assert!(f["evidence"]["url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("/metadata/identity/oauth2/token")));
+    assert_commands_valid(&f);
+    assert!(!output.contains("CANARY"), "{output}");
+    // 2. `--auth auto` with nothing else configured: the endpoint's answer is the diagnosis,
+    // and every source tried is listed.
+    let env_auto = Env::new(&bed).fake_az(&bed, FakeAz::NotLoggedIn);
+    let (f, _) = first_finding_json(&bed, &env_auto, &[]).await;
+    assert_eq!(f["code"], "MANAGED_IDENTITY_NOT_FOUND", "{f:#}");
+    // 3. A user-assigned client ID that is not attached (no fault needed).
+    bed.clear_faults();
+    let env_uami = Env::new(&bed).set("AZURE_CLIENT_ID", "0badc0de-0000-4000-8000-00000000c0de");
+    let (f, _) = first_finding_json(&bed, &env_uami, &["--auth", "managed-identity"]).await;
+    assert_eq!(f["code"], "MANAGED_IDENTITY_NOT_FOUND", "{f:#}");
+    assert_eq!(
+        f["evidence"]["requested_identity"]["client_id"],
+        "0badc0de-0000-4000-8000-00000000c0de"
+    );
+    // 4. App Service's endpoint (IDENTITY_ENDPOINT), found by `--auth auto`.
+    bed.set_fault(None, Fault::NoManagedIdentity);
+    let env_app = Env::new(&bed).with(bed.identity_env());
+    let (f, output) = first_finding_json(&bed, &env_app, &[]).await;
+    assert_eq!(f["code"], "MANAGED_IDENTITY_NOT_FOUND", "{f:#}");
+    assert_eq!(f["evidence"]["status"], 400);
+    assert_eq!(
+        f["evidence"]["endpoint_said"],
+        "Unable to load the proper Managed Identity."
+    );
+    assert!(!output.contains(ids::IDENTITY_HEADER), "{output}");
+    // 5. Nothing listens at the endpoint: no managed identity here at all.
+    let env_off = Env::new(&bed).set("ACR_DOCTOR_IMDS_ENDPOINT", &closed_port_url());
+    let (f, _) = first_finding_json(&bed, &env_off, &["--auth", "managed-identity"]).await;
+    assert_eq!(f["code"], "AAD_CREDENTIAL_UNAVAILABLE", "{f:#}");
+}
+
+/// A token asked for the registry's URL instead of the registry audience is refused by Entra
+/// with AADSTS500011: AAD_RESOURCE_INVALID, naming the resource asked for. The same when the
+/// instance metadata endpoint passes Entra's refusal on.
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_url_as_token_resource_is_aad_resource_invalid() {
+    let bed = start().await;
+    let registry_url = format!("https://{REG}.azurecr.io");
+    let env = Env::new(&bed)
+        .with(bed.sp_env())
+        .set("ACR_DOCTOR_ACR_AUDIENCE", &registry_url);
+    let (f, output) = first_finding_json(&bed, &env, &["--auth", "env"]).await;
+    assert_eq!(f["code"], "AAD_RESOURCE_INVALID", "{f:#}");
+    assert_eq!(f["evidence"]["aadsts"][0], 500011);
+    assert_eq!(f["evidence"]["status"], 400);
+    assert_eq!(f["evidence"]["error"], "invalid_resource");
+    assert_eq!(f["evidence"]["requested_resource"], registry_url.as_str());
+    assert_eq!(
+        f["evidence"]["registry_audience"],
+        "https://containerregistry.azure.net"
+    );
+    assert!(f["evidence"]["entra_said"]
+        .as_str()
+        .is_some_and(|s| s.contains(&registry_url)));
+    assert_commands_valid(&f);
+    assert!(!output.contains("CANARY"), "{output}");
+    // Managed identity: the tenant lacks the registry audience's principal (a bed fault), and
+    // the instance metadata endpoint answers with Entra's refusal.
+    bed.set_fault(
+        None,
+        Fault::ResourcePrincipalMissing {
+            resource: ids::ACR_AUDIENCE.into(),
+        },
+    );
+    let env = Env::new(&bed);
+    let (f, _) = first_finding_json(&bed, &env, &["--auth", "managed-identity"]).await;
+    assert_eq!(f["code"], "AAD_RESOURCE_INVALID", "{f:#}");
+    assert_eq!(f["evidence"]["error"], "invalid_resource");
+    assert_eq!(
+        f["evidence"]["requested_resource"],
+        "https://containerregistry.azure.net"
+    );
 }

@@ -210,6 +210,7 @@ async fn every_command_of_the_bed_fault_runs_is_valid() {
         "blob-redirect",
         "private-endpoint",
         "no-managed-identity",
+        "resource-principal-missing",
         "graph-forbidden",
         "foreign-realm",
     ]

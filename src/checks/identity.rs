@@ -34,6 +34,7 @@ use crate::azure::acr_token::{self, AcrToken, AcrTokenError};
 use crate::azure::cli_token::{self, CliError};
 use crate::azure::entra::{self, ClientAuth, EntraError, EntraToken, MiEndpoint};
 use crate::cli::{AuthSource, CheckArgs, Need};
+use crate::error_codes;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::protocol::docker_config::{self, StoredKind, EMPTY_GUID};
@@ -204,6 +205,9 @@ enum Attempt {
     Unavailable(String),
     /// Configured but broken: the diagnosis.
     Failed(Box<Outcome>),
+    /// Not usable, but what answered is the diagnosis if no later source gives a credential: the
+    /// instance metadata endpoint of an Azure machine without the identity asked for.
+    Deferred(String, Box<MiNotFound>),
 }
 
 const AUTO_ORDER: [AuthSource; 6] = [
@@ -222,6 +226,7 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
     };
     let mut tried: Vec<Value> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
+    let mut deferred: Option<Box<MiNotFound>> = None;
     for source in order {
         let attempt = match source {
             AuthSource::Basic => from_basic(cx),
@@ -250,6 +255,13 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
                     json!({"source": source.as_str(), "result": format!("unavailable: {why}")}),
                 );
                 missing.push(format!("{}: {why}", source.as_str()));
+            }
+            Attempt::Deferred(why, not_found) => {
+                tried.push(
+                    json!({"source": source.as_str(), "result": format!("unavailable: {why}")}),
+                );
+                missing.push(format!("{}: {why}", source.as_str()));
+                deferred.get_or_insert(not_found);
             }
             Attempt::Failed(outcome) => {
                 tried.push(json!({"source": source.as_str(), "result": "failed"}));
@@ -282,6 +294,15 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
         }
     }
     let list = missing.join("; ");
+    if let Some(not_found) = deferred {
+        let others: Vec<&str> = missing
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !m.starts_with("managed-identity:"))
+            .collect();
+        return managed_identity_not_found(cx, &not_found, Some(&others.join("; ")))
+            .evidence("tried", tried);
+    }
     let detail = cx.t(
         format!("no Microsoft Entra credential could be obtained: {list}"),
         format!("Microsoft Entra の資格情報をどこからも取得できませんでした: {list}"),
@@ -417,7 +438,7 @@ fn finish_entra(
     }
     let acr = match set.acr {
         Ok(t) => t,
-        Err(e) => return Attempt::Failed(Box::new(entra_failure(cx, source, &how, &e))),
+        Err(e) => return Attempt::Failed(Box::new(entra_failure(cx, source, &how, &e, &evidence))),
     };
     let now = cx.ctx.clock.unix();
     if let Some(exp) = acr.claims.expires_at {
@@ -545,13 +566,62 @@ fn ago(seconds: i64) -> String {
     }
 }
 
-/// Maps Entra's refusal to a cause.
-fn entra_failure(cx: &CheckCx<'_>, source: AuthSource, how: &str, e: &EntraError) -> Outcome {
+/// Codes of a refused client assertion that, when the assertion is a federated token, mean the
+/// federation itself (the external issuer's signature or token) is what Entra refused.
+const FEDERATED_ASSERTION_CODES: [u32; 6] = [700027, 50027, 50012, 50006, 50048, 900384];
+
+/// The cause of an Entra refusal: the AADSTS table's, adjusted to the credential that was sent.
+/// A federation code for a certificate assertion (AADSTS700024 on a wrong clock) is a service
+/// principal problem; an assertion code for a federated token is a federation problem.
+fn entra_cause(source: AuthSource, code: u32) -> Option<&'static str> {
+    let cause = error_codes::aadsts(code)?.cause;
+    let federated = source == AuthSource::WorkloadIdentity;
+    Some(match cause {
+        "WORKLOAD_IDENTITY_FEDERATION_ERROR" if !federated && source == AuthSource::Env => {
+            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"
+        }
+        _ if federated && FEDERATED_ASSERTION_CODES.contains(&code) => {
+            "WORKLOAD_IDENTITY_FEDERATION_ERROR"
+        }
+        other => other,
+    })
+}
+
+/// The federated token's claims as `from_workload` put them in the evidence (never the token).
+fn federated_claims(evidence: &[(&'static str, Value)]) -> Option<Value> {
+    evidence
+        .iter()
+        .find(|(k, _)| *k == "federated_token")
+        .map(|(_, v)| v.clone())
+}
+
+/// Maps Entra's refusal to a cause, through the AADSTS table (`causes/tables/aadsts.tsv`).
+fn entra_failure(
+    cx: &CheckCx<'_>,
+    source: AuthSource,
+    how: &str,
+    e: &EntraError,
+    known: &[(&'static str, Value)],
+) -> Outcome {
     let client = cx.ctx.env("AZURE_CLIENT_ID").unwrap_or("?").to_string();
     let tenant = cx.ctx.env("AZURE_TENANT_ID").unwrap_or("?").to_string();
     let sp_source = matches!(source, AuthSource::Env | AuthSource::WorkloadIdentity);
-    let (code, en, ja): (&'static str, String, String) = match (e, e.aadsts()) {
-        (_, Some(7000222)) => {
+    let aadsts = e.aadsts();
+    let entry = aadsts.and_then(error_codes::aadsts);
+    let cause = aadsts.and_then(|c| entra_cause(source, c));
+    let said = match e {
+        EntraError::Aad(a) => a.description.clone(),
+        other => other.to_string(),
+    };
+    // The table's meaning as a clause inside our sentence (without its final full stop).
+    let meaning = |lang: Lang| {
+        entry
+            .map(|e| e.meaning(lang).trim_end_matches(['.', '。']))
+            .unwrap_or_default()
+    };
+    let mut extra: Vec<(&'static str, Value)> = Vec::new();
+    let (code, en, ja): (&'static str, String, String) = match (e, aadsts, cause) {
+        (_, Some(7000222), _) => {
             cx.facts().expiry_reported.push("sp_client_secret".into());
             (
                 "SP_SECRET_EXPIRED",
@@ -559,51 +629,116 @@ fn entra_failure(cx: &CheckCx<'_>, source: AuthSource, how: &str, e: &EntraError
                 format!("Microsoft Entra はアプリケーション {client} のクライアント シークレットを拒否しました: 期限切れです (AADSTS7000222)"),
             )
         }
-        (_, Some(90002)) => (
+        (_, Some(90002), _) => (
             "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
             format!("Microsoft Entra does not know tenant '{tenant}' (AADSTS90002): AZURE_TENANT_ID is wrong, or the tenant belongs to another cloud"),
             format!("Microsoft Entra はテナント '{tenant}' を知りません (AADSTS90002): AZURE_TENANT_ID が誤っているか、別のクラウドのテナントです"),
         ),
-        (_, Some(700016)) => (
+        (_, Some(700016), _) => (
             "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
             format!("application '{client}' does not exist in tenant '{tenant}' (AADSTS700016): AZURE_CLIENT_ID is wrong or the app lives in another tenant"),
             format!("アプリケーション '{client}' はテナント '{tenant}' に存在しません (AADSTS700016): AZURE_CLIENT_ID が誤っているか、別のテナントのアプリです"),
         ),
-        (_, Some(7000215)) => (
+        (_, Some(7000215), _) => (
             "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
             format!("the client secret of application '{client}' is wrong (AADSTS7000215): give the secret's value, not its ID; it may have been rotated"),
             format!("アプリケーション '{client}' のクライアント シークレットが誤っています (AADSTS7000215): シークレットの ID ではなく値を指定してください。ローテーションされた可能性もあります"),
         ),
-        (_, Some(c @ (700027 | 700024 | 700023 | 50027 | 7000218 | 70021 | 700025 | 7000274))) => {
-            let what_en = match c {
-                700027 => "the certificate that signed the client assertion is not registered on the application, or the signature does not verify",
-                700024 => "the client assertion is outside its valid time range (check this machine's clock, or the federated token has expired)",
-                70021 => "no federated identity credential of the application matches the token's issuer and subject",
-                _ => "the client assertion is malformed or missing",
+        (_, Some(c), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR")) => {
+            let claims = federated_claims(known);
+            let claim = |k: &str| {
+                claims
+                    .as_ref()
+                    .and_then(|v| v.get(k))
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "?".to_string(),
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_else(|| "?".into())
             };
-            let what_ja = match c {
-                700027 => "クライアント アサーションに署名した証明書がアプリケーションに登録されていないか、署名を検証できません",
-                700024 => "クライアント アサーションの有効期間外です (このマシンの時計、またはフェデレーション トークンの期限を確認してください)",
-                70021 => "トークンの発行者とサブジェクトに一致するフェデレーション資格情報がアプリケーションにありません",
-                _ => "クライアント アサーションの形式が正しくないか、ありません",
-            };
+            let (iss, sub, aud, exp) = (
+                claim("iss"),
+                claim("sub"),
+                claim("aud"),
+                claim("expires_at"),
+            );
+            extra.push((
+                "federated_token",
+                claims.unwrap_or_else(|| Value::from("not a readable JWT")),
+            ));
+            extra.push(("client_id", Value::from(client.clone())));
+            extra.push(("tenant", Value::from(tenant.clone())));
             (
-                "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
-                format!("Microsoft Entra refused application '{client}': {what_en} (AADSTS{c})"),
-                format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {what_ja} (AADSTS{c})"),
+                "WORKLOAD_IDENTITY_FEDERATION_ERROR",
+                format!(
+                    "Microsoft Entra refused the federated token presented for application '{client}' (AADSTS{c}: {}). The token says iss '{iss}', sub '{sub}', aud '{aud}' (expires {exp}); Entra said: {said}",
+                    meaning(Lang::En)
+                ),
+                format!(
+                    "Microsoft Entra はアプリケーション '{client}' に提示されたフェデレーション トークンを拒否しました (AADSTS{c}: {})。トークンの値は iss '{iss}'、sub '{sub}'、aud '{aud}' (有効期限 {exp}) です。Entra の応答: {said}",
+                    meaning(Lang::Ja)
+                ),
             )
         }
-        (EntraError::Aad(a), Some(c)) if sp_source => (
+        (_, Some(c), Some("AAD_RESOURCE_INVALID")) => {
+            let resource = entra::acr_audience(cx.ctx);
+            let from_env = cx.ctx.env("ACR_DOCTOR_ACR_AUDIENCE").is_some();
+            extra.push(("requested_resource", Value::from(resource.clone())));
+            extra.push(("registry_audience", Value::from(entra::DEFAULT_ACR_AUDIENCE)));
+            let origin_en = if from_env { " (from ACR_DOCTOR_ACR_AUDIENCE)" } else { "" };
+            let origin_ja = if from_env { " (ACR_DOCTOR_ACR_AUDIENCE の値)" } else { "" };
+            (
+                "AAD_RESOURCE_INVALID",
+                format!(
+                    "{how}: Microsoft Entra has no resource '{resource}'{origin_en} in tenant '{tenant}' (AADSTS{c}: {}); registry tokens are requested for {}, not for the registry's URL. Entra said: {said}",
+                    meaning(Lang::En),
+                    entra::DEFAULT_ACR_AUDIENCE
+                ),
+                format!(
+                    "{how}: テナント '{tenant}' の Microsoft Entra にリソース '{resource}'{origin_ja} がありません (AADSTS{c}: {})。レジストリ用のトークンはレジストリの URL ではなく {} に対して要求します。Entra の応答: {said}",
+                    meaning(Lang::Ja),
+                    entra::DEFAULT_ACR_AUDIENCE
+                ),
+            )
+        }
+        (_, Some(c), Some(cause)) => {
+            if cause == "AAD_TOKEN_EXPIRED" {
+                cx.facts().expiry_reported.push("entra_token".into());
+            }
+            let who_en = if sp_source {
+                format!(" application '{client}'")
+            } else {
+                String::new()
+            };
+            let who_ja = if sp_source {
+                format!("アプリケーション '{client}' を")
+            } else {
+                String::new()
+            };
+            (
+                cause,
+                format!(
+                    "{how}: Microsoft Entra refused{who_en}: {} (AADSTS{c}). Entra said: {said}",
+                    meaning(Lang::En)
+                ),
+                format!(
+                    "{how}: Microsoft Entra が{who_ja}拒否しました: {} (AADSTS{c})。Entra の応答: {said}",
+                    meaning(Lang::Ja)
+                ),
+            )
+        }
+        (EntraError::Aad(a), Some(c), None) if sp_source => (
             "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
             format!("Microsoft Entra refused application '{client}': {} (AADSTS{c})", a.description),
             format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {} (AADSTS{c})", a.description),
         ),
-        (EntraError::Http { error, url }, _) => (
+        (EntraError::Http { error, url }, _, _) => (
             "AAD_CREDENTIAL_UNAVAILABLE",
             format!("{how}: {url} could not be reached: {error}"),
             format!("{how}: {url} に到達できません: {error}"),
         ),
-        (other, _) => (
+        (other, _, _) => (
             "AAD_CREDENTIAL_UNAVAILABLE",
             format!("{how} gave no token: {other}"),
             format!("{how} からトークンを取得できませんでした: {other}"),
@@ -617,13 +752,27 @@ fn entra_failure(cx: &CheckCx<'_>, source: AuthSource, how: &str, e: &EntraError
             .evidence("error", a.error.clone())
             .evidence("aadsts", a.codes.clone())
             .evidence("trace_id", a.trace_id.clone())
-            .evidence("correlation_id", a.correlation_id.clone());
+            .evidence("correlation_id", a.correlation_id.clone())
+            .evidence("entra_said", a.description.clone());
+    }
+    if let Some(entry) = entry {
+        finding = finding
+            .evidence("aadsts_meaning", entry.meaning(cx.lang))
+            .evidence("aadsts_source", entry.source);
+    }
+    for (k, v) in extra {
+        finding = finding.evidence(k, v);
     }
     if code == "SP_SECRET_EXPIRED" || code == "SERVICE_PRINCIPAL_CREDENTIALS_INVALID" {
         finding = finding.command(format!("az ad app credential list --id {client}"));
         if code == "SP_SECRET_EXPIRED" || e.aadsts() == Some(7000215) {
             finding = finding.command(format!("az ad app credential reset --id {client} --append"));
         }
+    }
+    if code == "WORKLOAD_IDENTITY_FEDERATION_ERROR" {
+        finding = finding
+            .command(format!("az ad app federated-credential list --id {client}"))
+            .command("az identity federated-credential list --identity-name <identity-name> --resource-group <identity-resource-group>");
     }
     Outcome::fail(
         cx.t(format!("{how}: {code}"), format!("{how}: {code}")),
@@ -881,6 +1030,37 @@ async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
     // Probe first with the registry audience: off Azure nothing answers, quickly.
     let acr = entra::managed_identity(cx.ctx, &endpoint, client_id.as_deref(), &acr_aud).await;
     let place = endpoint.describe();
+    if let Some((status, said)) = acr.as_ref().err().and_then(identity_not_found) {
+        let not_found = MiNotFound {
+            place: place.clone(),
+            url: acr
+                .as_ref()
+                .err()
+                .map(|e| e.url().to_string())
+                .unwrap_or_default(),
+            status,
+            said,
+            client_id: client_id.clone(),
+        };
+        // Asked for explicitly (pinned, or the App Service variables are set): the diagnosis.
+        // The instance metadata endpoint is only probed: another source may still be meant.
+        let explicit = cx.args.auth == AuthSource::ManagedIdentity
+            || matches!(endpoint, MiEndpoint::AppService { .. });
+        if explicit {
+            return Attempt::Failed(Box::new(managed_identity_not_found(cx, &not_found, None)));
+        }
+        let why = cx.t(
+            format!(
+                "{place} answered {status}: {} (no such managed identity on this machine)",
+                not_found.said
+            ),
+            format!(
+                "{place} の応答は {status}: {} (このマシンに該当するマネージド ID がありません)",
+                not_found.said
+            ),
+        );
+        return Attempt::Deferred(why, Box::new(not_found));
+    }
     match &acr {
         Err(EntraError::Http { error, .. }) => {
             return Attempt::Unavailable(cx.t(
@@ -920,6 +1100,84 @@ async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
     finish_entra(cx, AuthSource::ManagedIdentity, how, set, evidence)
 }
 
+/// A managed identity endpoint that answered but has no identity matching the request.
+struct MiNotFound {
+    place: String,
+    url: String,
+    status: u16,
+    said: String,
+    client_id: Option<String>,
+}
+
+/// Whether a managed identity endpoint's answer says it has no such identity: the instance
+/// metadata service's 400 `invalid_request` "Identity not found", or App Service's 400 "Unable
+/// to load the proper Managed Identity.". The status and the endpoint's words.
+fn identity_not_found(e: &EntraError) -> Option<(u16, String)> {
+    let (status, said) = match e {
+        EntraError::Aad(a) if a.codes.is_empty() => (a.status, a.description.clone()),
+        EntraError::Status {
+            status, message, ..
+        } => (*status, message.clone()),
+        _ => return None,
+    };
+    let lower = said.to_ascii_lowercase();
+    let not_found = lower.contains("identity not found")
+        || lower.contains("unable to load the proper managed identity");
+    ((400..500).contains(&status) && not_found).then_some((status, said))
+}
+
+/// MANAGED_IDENTITY_NOT_FOUND: what was asked for, where, and what the endpoint said. `others`
+/// lists the other sources when none of them gave a credential either.
+fn managed_identity_not_found(cx: &CheckCx<'_>, nf: &MiNotFound, others: Option<&str>) -> Outcome {
+    let MiNotFound {
+        place,
+        url,
+        status,
+        said,
+        client_id,
+    } = nf;
+    let (asked_en, asked_ja) = match client_id {
+        Some(c) => (
+            format!("the user-assigned identity with client ID {c} (AZURE_CLIENT_ID)"),
+            format!("クライアント ID {c} (AZURE_CLIENT_ID) のユーザー割り当て ID"),
+        ),
+        None => (
+            "the system-assigned identity (no client ID was given)".to_string(),
+            "システム割り当て ID (クライアント ID の指定なし)".to_string(),
+        ),
+    };
+    let (rest_en, rest_ja) = match others {
+        Some(list) => (
+            format!("; no other credential source gave one either ({list})"),
+            format!("。ほかの資格情報ソースからも取得できませんでした ({list})"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let detail = cx.t(
+        format!("the managed identity endpoint {place} answered {status} \"{said}\": {asked_en} is not attached to this machine. The endpoint itself works, so the identity is missing, not the network{rest_en}"),
+        format!("マネージド ID のエンドポイント {place} の応答は {status} \"{said}\" でした。要求した{asked_ja} は、このマシンに割り当てられていません。エンドポイント自体は応答しているため、ネットワークではなく ID の問題です{rest_ja}"),
+    );
+    Outcome::fail(
+        cx.t(
+            format!("managed identity ({place}): MANAGED_IDENTITY_NOT_FOUND"),
+            format!("マネージド ID ({place}): MANAGED_IDENTITY_NOT_FOUND"),
+        ),
+        RawFinding::new("MANAGED_IDENTITY_NOT_FOUND", detail)
+            .evidence("endpoint", place.clone())
+            .evidence("url", url.clone())
+            .evidence("status", *status)
+            .evidence("endpoint_said", said.clone())
+            .evidence(
+                "requested_identity",
+                match client_id {
+                    Some(c) => json!({"client_id": c}),
+                    None => json!("system-assigned"),
+                },
+            ),
+    )
+    .evidence("source", "managed-identity")
+}
+
 async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
     let acr_aud = entra::acr_audience(cx.ctx);
     let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
@@ -936,19 +1194,47 @@ async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
             ))
         }
         Err(CliError::Failed {
-            aadsts: Some(c @ (700082 | 70043 | 50173 | 50078 | 50076)),
+            aadsts: Some(c),
             message,
             ..
-        }) if matches!(c, 700082 | 70043 | 50173) => {
-            cx.facts().expiry_reported.push("entra_token".into());
-            let detail = cx.t(
-                format!("the Azure CLI's sign-in has expired (AADSTS{c}): {message}"),
-                format!("Azure CLI のサインインが期限切れです (AADSTS{c}): {message}"),
-            );
+        }) if matches!(
+            error_codes::aadsts(c).map(|e| e.cause),
+            Some("AAD_TOKEN_EXPIRED" | "AAD_RESOURCE_INVALID")
+        ) =>
+        {
+            let Some(entry) = error_codes::aadsts(c) else {
+                return Attempt::Unavailable(message);
+            };
+            let meaning = entry.meaning(cx.lang).trim_end_matches(['.', '。']);
+            let (detail, finding) = if entry.cause == "AAD_TOKEN_EXPIRED" {
+                cx.facts().expiry_reported.push("entra_token".into());
+                let detail = cx.t(
+                    format!(
+                        "the Azure CLI's sign-in has expired (AADSTS{c}: {meaning}): {message}"
+                    ),
+                    format!(
+                        "Azure CLI のサインインが期限切れです (AADSTS{c}: {meaning}): {message}"
+                    ),
+                );
+                let finding =
+                    RawFinding::new("AAD_TOKEN_EXPIRED", detail.clone()).command("az login");
+                (detail, finding)
+            } else {
+                let detail = cx.t(
+                    format!("the Azure CLI could not get a token for '{acr_aud}' (AADSTS{c}: {meaning}): {message}"),
+                    format!("Azure CLI は '{acr_aud}' のトークンを取得できませんでした (AADSTS{c}: {meaning}): {message}"),
+                );
+                let finding = RawFinding::new("AAD_RESOURCE_INVALID", detail.clone())
+                    .evidence("requested_resource", acr_aud.clone())
+                    .evidence("registry_audience", entra::DEFAULT_ACR_AUDIENCE);
+                (detail, finding)
+            };
             return Attempt::Failed(Box::new(
                 Outcome::fail(
-                    detail.clone(),
-                    RawFinding::new("AAD_TOKEN_EXPIRED", detail).command("az login"),
+                    detail,
+                    finding
+                        .evidence("aadsts", vec![c])
+                        .evidence("aadsts_source", entry.source),
                 )
                 .evidence("source", "cli"),
             ));

@@ -52,8 +52,21 @@ pub(crate) fn resource_of(scope_or_resource: &str) -> String {
     }
 }
 
+/// Whether [`Fault::ResourcePrincipalMissing`] removes `resource` from the directory.
+pub(crate) fn resource_missing(faults: &[Fault], resource: &str) -> bool {
+    let norm = |r: &str| r.trim_end_matches('/').to_ascii_lowercase();
+    faults.iter().any(|f| {
+        matches!(f, Fault::ResourcePrincipalMissing { resource: r } if norm(r) == norm(resource))
+    })
+}
+
+/// Entra's AADSTS500011 text, as it words it.
+pub(crate) fn resource_not_found(resource: &str, tenant: &str) -> String {
+    format!("The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
+}
+
 /// Resources this directory knows about.
-fn known_resource(res: &str) -> bool {
+pub(crate) fn known_resource(res: &str) -> bool {
     matches!(
         res.trim_end_matches('/').to_ascii_lowercase().as_str(),
         "https://containerregistry.azure.net"
@@ -264,14 +277,12 @@ async fn token(
             )
         }
     };
-    if !known_resource(&resource) {
+    if !known_resource(&resource) || resource_missing(&faults, &resource) {
         return aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_resource",
             500011,
-            &format!(
-                "The resource principal named {resource} was not found in the tenant '{tenant}'."
-            ),
+            &resource_not_found(&resource, &tenant),
         );
     }
     if let Err(resp) = check_credential(app, &form, &faults) {
@@ -377,26 +388,48 @@ fn check_credential(
             ));
         }
         if !in_time {
-            return Err(aad_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_client",
-                700024,
-                "The client assertion is outside its valid time range.",
-            ));
+            return Err(assertion_out_of_time(now, nbf, exp));
         }
         return Ok(());
     }
-    // Federated credential (workload identity).
+    // Federated credential (workload identity). Entra compares issuer, subject and audience
+    // exactly (a trailing slash on the issuer counts).
+    let aud = match claims.get("aud") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(v) => v.as_str().unwrap_or("").to_string(),
+        None => String::new(),
+    };
+    let check_docs = "Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    if faults.contains(&Fault::FederatedIssuerMismatch) {
+        return Err(aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700211,
+            &format!("No matching federated identity record found for presented assertion issuer '{iss}'. {check_docs}"),
+        ));
+    }
+    if faults.contains(&Fault::FederatedSubjectMismatch) {
+        return Err(aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700213,
+            &format!("No matching federated identity record found for presented assertion subject '{sub}'. {check_docs}"),
+        ));
+    }
     let matched = app
         .federated
         .iter()
-        .any(|f| f.issuer.trim_end_matches('/') == iss.trim_end_matches('/') && f.subject == sub);
+        .any(|f| f.issuer == iss && f.subject == sub);
     if !matched {
         return Err(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             70021,
-            &format!("No federated identity credential of app '{}' matches the assertion (issuer '{iss}', subject '{sub}').", app.app_id),
+            &format!("No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{aud}'."),
         ));
     }
     if crypto::verify_jwt(assertion).is_none() {
@@ -407,13 +440,32 @@ fn check_credential(
             "The client assertion failed signature validation.",
         ));
     }
-    if !in_time {
-        return Err(aad_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            700024,
-            "The client assertion is outside its valid time range.",
-        ));
+    if !in_time || faults.contains(&Fault::FederatedTokenExpired) {
+        return Err(assertion_out_of_time(now, nbf, exp));
     }
     Ok(())
+}
+
+/// AADSTS700024 as Entra words it: the current time next to the assertion's window.
+fn assertion_out_of_time(now: OffsetDateTime, nbf: i64, exp: i64) -> Response {
+    let at = |t: i64| {
+        OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| t.to_string())
+    };
+    aad_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        700024,
+        &format!(
+            "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+            at(now.unix_timestamp()),
+            at(nbf),
+            at(exp)
+        ),
+    )
 }

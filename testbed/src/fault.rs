@@ -73,8 +73,22 @@ pub enum Fault {
     BlobRedirect,
     /// ARM reports a private endpoint mapping the login server to a private 10.x address.
     PrivateEndpoint,
-    /// No managed identity assigned: IMDS / App Service identity answer "Identity not found".
+    /// No managed identity assigned: IMDS answers 400 "Identity not found", the App Service style
+    /// endpoint 400 "Unable to load the proper Managed Identity.".
     NoManagedIdentity,
+    /// Entra trusts no federated credential for the assertion's issuer (AADSTS700211, 401
+    /// invalid_client), whatever the application's federated credentials say.
+    FederatedIssuerMismatch,
+    /// Entra finds a federated credential for the issuer but none for the assertion's subject
+    /// (AADSTS700213, 401 invalid_client).
+    FederatedSubjectMismatch,
+    /// Every federated assertion is treated as outside its valid time range (AADSTS700024, 401
+    /// invalid_client), as a projected token file read once and reused after it lapsed.
+    FederatedTokenExpired,
+    /// The tenant has no service principal for `resource` (default the registry audience
+    /// `https://containerregistry.azure.net`): Entra answers AADSTS500011 (400 invalid_resource)
+    /// and the instance metadata endpoint passes the refusal on (400 invalid_resource).
+    ResourcePrincipalMissing { resource: String },
     /// Graph refuses to show application objects (403 Authorization_RequestDenied).
     GraphForbidden,
     /// Responses to requests whose path matches `path` (see [`path_matches`]) are spoiled the
@@ -233,6 +247,10 @@ pub const FAULT_NAMES: &[&str] = &[
     "blob-redirect",
     "private-endpoint",
     "no-managed-identity",
+    "federated-issuer-mismatch",
+    "federated-subject-mismatch",
+    "federated-token-expired",
+    "resource-principal-missing",
     "graph-forbidden",
     "mangle",
     "redirect",
@@ -273,6 +291,10 @@ impl Fault {
             Fault::BlobRedirect => "blob-redirect",
             Fault::PrivateEndpoint => "private-endpoint",
             Fault::NoManagedIdentity => "no-managed-identity",
+            Fault::FederatedIssuerMismatch => "federated-issuer-mismatch",
+            Fault::FederatedSubjectMismatch => "federated-subject-mismatch",
+            Fault::FederatedTokenExpired => "federated-token-expired",
+            Fault::ResourcePrincipalMissing { .. } => "resource-principal-missing",
             Fault::GraphForbidden => "graph-forbidden",
             Fault::Mangle { .. } => "mangle",
             Fault::Redirect { .. } => "redirect",
@@ -296,6 +318,9 @@ impl fmt::Display for Fault {
             Fault::Mangle { path, how } => write!(f, "mangle={path}:{}", how.name()),
             Fault::Redirect { path, to } => write!(f, "redirect={path}:{to}"),
             Fault::ForeignRealm { host } => write!(f, "foreign-realm={host}"),
+            Fault::ResourcePrincipalMissing { resource } => {
+                write!(f, "resource-principal-missing={resource}")
+            }
             other => f.write_str(other.name()),
         }
     }
@@ -378,6 +403,16 @@ impl FromStr for Fault {
             "blob-redirect" => plain(Fault::BlobRedirect),
             "private-endpoint" => plain(Fault::PrivateEndpoint),
             "no-managed-identity" => plain(Fault::NoManagedIdentity),
+            "federated-issuer-mismatch" => plain(Fault::FederatedIssuerMismatch),
+            "federated-subject-mismatch" => plain(Fault::FederatedSubjectMismatch),
+            "federated-token-expired" => plain(Fault::FederatedTokenExpired),
+            // `resource-principal-missing[=RESOURCE]` (default the registry audience).
+            "resource-principal-missing" => Ok(Fault::ResourcePrincipalMissing {
+                resource: value
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| crate::ids::ACR_AUDIENCE.into()),
+            }),
             "graph-forbidden" => plain(Fault::GraphForbidden),
             // `mangle=PATH:HOW` (default `/v2/:not-json`).
             "mangle" => match value {
@@ -445,6 +480,19 @@ mod tests {
             "anonymous-pull=off".parse::<Fault>(),
             Ok(Fault::AnonymousPull(false))
         );
+        assert_eq!(
+            "resource-principal-missing".parse::<Fault>(),
+            Ok(Fault::ResourcePrincipalMissing {
+                resource: crate::ids::ACR_AUDIENCE.into()
+            })
+        );
+        assert_eq!(
+            "resource-principal-missing=https://vault.azure.net".parse::<Fault>(),
+            Ok(Fault::ResourcePrincipalMissing {
+                resource: "https://vault.azure.net".into()
+            })
+        );
+        assert!("federated-token-expired=1".parse::<Fault>().is_err());
         assert!("slow=abc".parse::<Fault>().is_err());
         assert!("hang=3".parse::<Fault>().is_err());
         assert!("nonsense".parse::<Fault>().is_err());

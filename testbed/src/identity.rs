@@ -1,7 +1,7 @@
 //! Managed identity endpoints (plain HTTP): App Service style `/msi/token` (IDENTITY_ENDPOINT)
 //! and the instance metadata service's `/metadata/identity/oauth2/token`.
 
-use crate::entra::{mint, now, resource_of};
+use crate::entra::{known_resource, mint, now, resource_missing, resource_of};
 use crate::fault::Fault;
 use crate::server::{self, json, Listener};
 use crate::state::PrincipalKind;
@@ -52,10 +52,17 @@ fn issue(inner: &Inner, q: &HashMap<String, String>, style: Style) -> Response {
             }
     });
     let Some(mi) = mi.filter(|_| !faults.contains(&Fault::NoManagedIdentity)) else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            j!({"error": "invalid_request", "error_description": "Identity not found"}),
-        );
+        return match style {
+            Style::Imds => json(
+                StatusCode::BAD_REQUEST,
+                j!({"error": "invalid_request", "error_description": "Identity not found"}),
+            ),
+            Style::AppService => json(
+                StatusCode::BAD_REQUEST,
+                j!({"statusCode": 400, "message": "Unable to load the proper Managed Identity.",
+                    "correlationId": uuid::Uuid::new_v4().to_string()}),
+            ),
+        };
     };
     let Some(resource) = q.get("resource").filter(|r| !r.is_empty()) else {
         return json(
@@ -64,6 +71,14 @@ fn issue(inner: &Inner, q: &HashMap<String, String>, style: Style) -> Response {
         );
     };
     let aud = resource_of(resource);
+    if matches!(style, Style::Imds) && (!known_resource(&aud) || resource_missing(&faults, &aud)) {
+        // IMDS passes Entra's refusal on as its documented invalid_resource answer.
+        return json(
+            StatusCode::BAD_REQUEST,
+            j!({"error": "invalid_resource",
+                "error_description": format!("AADSTS50001: The application named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", mi.tenant)}),
+        );
+    }
     let expired = faults.contains(&Fault::ExpiredTokens);
     let Ok(token) = mint(mi, &aud, Duration::from_secs(86399), expired) else {
         return json(

@@ -53,6 +53,9 @@ pub const MI_RESOURCE_NAME: &str = "mi-test";
 pub const ADMIN_PASSWORDS: [&str; 2] = ["CANARY-ADMIN-PASSWORD-1", "CANARY-ADMIN-PASSWORD-2"];
 /// The secret a `TestBed` expects in the `X-IDENTITY-HEADER` header (App Service style identity).
 pub const IDENTITY_HEADER: &str = "CANARY-IDENTITY-HEADER";
+/// The audience of registry tokens (`https://containerregistry.azure.net`), the default resource of
+/// `Fault::ResourcePrincipalMissing`.
+pub const ACR_AUDIENCE: &str = "https://containerregistry.azure.net";
 /// The username that tells ACR the password is an ACR refresh token.
 pub const EMPTY_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
