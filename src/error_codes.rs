@@ -290,7 +290,7 @@ mod tests {
         (50057, "AAD_CREDENTIAL_UNAVAILABLE"),
         (50058, "AAD_CREDENTIAL_UNAVAILABLE"),
         (50105, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50076, "AAD_CREDENTIAL_UNAVAILABLE"),
+        (50076, "AAD_TOKEN_EXPIRED"),
         (50079, "AAD_CREDENTIAL_UNAVAILABLE"),
         (50072, "AAD_CREDENTIAL_UNAVAILABLE"),
         (50074, "AAD_CREDENTIAL_UNAVAILABLE"),
@@ -362,6 +362,7 @@ mod tests {
         ("UnAuthorizedForCredentialOperations", "ADMIN_USER_DISABLED"),
         ("RequestDisallowedByPolicy", "UNEXPECTED_ERROR"),
         ("MissingSubscriptionRegistration", "UNEXPECTED_ERROR"),
+        ("InvalidImageRegistryIdentity", "MANAGED_IDENTITY_NOT_FOUND"),
     ];
 
     #[test]

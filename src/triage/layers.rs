@@ -39,6 +39,10 @@ pub enum Layer {
     Registry,
     /// What the image holds (a tag, a platform).
     Image,
+    /// A Microsoft Entra ID error code (`AADSTS…`).
+    Entra,
+    /// An Azure Resource Manager error code.
+    Arm,
 }
 
 /// Whose host a link names.
@@ -83,9 +87,28 @@ pub struct Reading {
 }
 
 /// Lower-case literals one of which every marker contains: the scan reads a line here only
-/// when it holds one.
-pub const ANCHORS: &[&str] = &[
+/// when it holds one. The codes of the error tables (`causes/tables/`) are anchors too.
+pub fn anchors() -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = ANCHORS.iter().map(|a| a.as_bytes().to_vec()).collect();
+    out.push(b"aadsts".to_vec());
+    for e in crate::error_codes::arm_entries()
+        .iter()
+        .chain(crate::error_codes::registry_entries())
+    {
+        let code = e.code.split(':').next().unwrap_or(e.code).trim();
+        if code.len() >= 3 {
+            out.push(code.to_ascii_lowercase().into_bytes());
+        }
+    }
+    out
+}
+
+const ANCHORS: &[&str] = &[
     "lookup ",
+    "lookup (",
+    "push access denied",
+    "insufficient_scope",
+    "http 4",
     "no such host",
     "name or service not known",
     "name resolution",
@@ -109,6 +132,7 @@ pub const ANCHORS: &[&str] = &[
     "unreachable",
     "no route to host",
     "reset by peer",
+    ": eof",
     "deadline exceeded",
     "proxy",
     "tunnel",
@@ -145,6 +169,10 @@ pub const ANCHORS: &[&str] = &[
 enum Kind {
     DnsNotFound,
     DnsServerFailed,
+    /// A lookup of something that is not a host name (a URL, a path).
+    DnsBadName,
+    /// The certificate is a registry's but not for the name that was used.
+    TlsWrongRegistryName,
     TcpTimeout,
     TcpRefused,
     TcpUnreachable,
@@ -161,17 +189,19 @@ enum Kind {
     Platform,
     Disallowed,
     Engine,
+    /// A code of one of the error tables, with the cause the table gives it.
+    Table(Layer, &'static str, Confidence),
 }
 
 impl Kind {
     fn layer(self) -> Layer {
         match self {
-            Kind::DnsNotFound | Kind::DnsServerFailed => Layer::Dns,
+            Kind::DnsNotFound | Kind::DnsServerFailed | Kind::DnsBadName => Layer::Dns,
             Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset => {
                 Layer::Tcp
             }
             Kind::Proxy | Kind::ProxyStatus => Layer::Proxy,
-            Kind::Tls | Kind::TlsTimeout => Layer::Tls,
+            Kind::Tls | Kind::TlsTimeout | Kind::TlsWrongRegistryName => Layer::Tls,
             Kind::Status(_) => Layer::Http,
             Kind::Denied
             | Kind::NameUnknown
@@ -180,6 +210,7 @@ impl Kind {
             | Kind::Disallowed => Layer::Registry,
             Kind::Platform => Layer::Image,
             Kind::Engine => Layer::Engine,
+            Kind::Table(layer, _, _) => layer,
         }
     }
 }
@@ -203,13 +234,18 @@ fn markers() -> &'static [Marker] {
             // Resolvers: Go (`lookup H on R: no such host`), glibc / curl / urllib3, .NET, Java, Node.js.
             m(
                 Kind::DnsServerFailed,
-                r"lookup ([a-z0-9._-]+)(?: on [0-9a-f.:\[\]]+)?: (?:server misbehaving|read udp|dial udp|i/o timeout|write udp)",
+                r"lookup ([a-z0-9._-]+)(?: on [0-9a-f.:\[\]]+)?: (?:server misbehaving|(?:read|write|dial) udp[^\n]*|i/o timeout)",
                 Some(1),
             ),
             m(
                 Kind::DnsNotFound,
                 r"lookup ([a-z0-9._-]+)(?: on [0-9a-f.:\[\]]+)?: no such host",
                 Some(1),
+            ),
+            m(
+                Kind::DnsBadName,
+                r"lookup \(?[a-z][a-z0-9+.-]*://\S*?(?: on [0-9a-f.:\[\]]+)?: no such host",
+                None,
             ),
             m(
                 Kind::DnsNotFound,
@@ -239,7 +275,7 @@ fn markers() -> &'static [Marker] {
             ),
             m(
                 Kind::TcpReset,
-                r"connection reset by peer|\bECONNRESET\b|forcibly closed by the remote host|\bWinError 10054\b",
+                r#"connection reset by peer|\bECONNRESET\b|forcibly closed by the remote host|\bWinError 10054\b|https?://\S+"?: (?:unexpected )?EOF\b"#,
                 None,
             ),
             // Proxies: Go's `proxyconnect`, urllib3's ProxyError, Node's tunnel agent, 407.
@@ -255,6 +291,13 @@ fn markers() -> &'static [Marker] {
             ),
             // TLS: Go's x509 and tls errors, OpenSSL, urllib3, Java's PKIX, .NET's SslStream.
             m(Kind::TlsTimeout, r"TLS handshake timeout", None),
+            // Go: `x509: certificate is valid for *.azurecr.io, …, not NAME`: the server is a
+            // registry, the name used is not one of its names.
+            m(
+                Kind::TlsWrongRegistryName,
+                r"certificate is valid for [^\n]{0,300}?\*\.azurecr\.(?:io|cn|us)[^\n]{0,300}?, not ([a-z0-9.-]+)|cannot validate certificate for ([0-9.]+|\[?[0-9a-f:]+\]?) because it doesn't contain any IP SANs",
+                Some(1),
+            ),
             m(
                 Kind::Tls,
                 r"\bx509: |certificate verify failed|CERTIFICATE_VERIFY_FAILED|\bSSLError\b|SSLCertVerificationError|PKIX path building failed|unable to find valid certification path|remote certificate is invalid|RemoteCertificate(?:NameMismatch|ChainErrors)|self[- ]signed certificate|unable to get local issuer certificate|\btls: (?:failed to verify|handshake failure|bad certificate|unknown certificate)|remote error: tls|SSL routines|certificate has expired|certificate is not valid|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|CERT_HAS_EXPIRED|ERR_CERT_|SEC_E_UNTRUSTED_ROOT|SSL certificate problem|wrong version number",
@@ -268,7 +311,7 @@ fn markers() -> &'static [Marker] {
             m(Kind::Disallowed, r"operation is disallowed on this registry", None),
             m(
                 Kind::Denied,
-                r"requested access to the resource is denied|\bdenied: |\bDENIED\b",
+                r"requested access to the resource is denied|\bdenied: |\bDENIED\b|push access denied|\binsufficient_scope\b",
                 None,
             ),
             // HTTP statuses, only where the text says they are statuses.
@@ -389,7 +432,7 @@ fn is_blob_download(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         super::compile(
-            r"pulling image configuration|layer download|httpReadSeeker|/blobs/sha256|download failed after attempts|failed to copy: |error pulling image configuration|downloading layer",
+            r"pulling image configuration|layer download|httpReadSeeker|/blobs/sha256|download failed after attempts|failed to copy: |error pulling image configuration|downloading layer|イメージ構成のプル|ダウンロードに失敗",
         )
         .expect("blob regex compiles")
     })
@@ -398,10 +441,54 @@ fn is_blob_download(text: &str) -> bool {
 
 /// Reads one line: the innermost link that names a layer, and the cause it points to.
 pub fn read(text: &str) -> Option<Reading> {
+    read_after("", text)
+}
+
+/// Reads `line` with the lines before it (`before`, possibly empty): the link must be on the
+/// line, but the host it concerns and what the chain was doing (a layer download, a push to an
+/// unqualified name) may be told on the lines before, as wrapped kubelet events and build
+/// logs do.
+pub fn read_after(before: &str, line: &str) -> Option<Reading> {
+    read_lazily(|| before.to_string(), line)
+}
+
+/// As [`read_after`], asking for the lines before only when the line alone leaves the host's
+/// role open.
+pub fn read_lazily(before: impl FnOnce() -> String, line: &str) -> Option<Reading> {
+    let alone = read_joined(line, 0);
+    let needs_context = match &alone {
+        Some(r) => {
+            r.host.is_none() || matches!(r.layer, Layer::Registry | Layer::Http | Layer::Tcp)
+        }
+        // A link whose host has no known role says nothing alone: the lines before may.
+        None => ANCHORS.iter().any(|a| line.to_ascii_lowercase().contains(a)),
+    };
+    if !needs_context {
+        return alone;
+    }
+    let before = before();
+    if before.is_empty() {
+        return alone;
+    }
+    let joined = format!("{before}\n{line}");
+    let offset = before.len() + 1;
+    match read_joined(&joined, offset) {
+        Some(mut r) => {
+            r.start -= offset;
+            r.end -= offset;
+            Some(r)
+        }
+        // The lines before only say whose failure it was; they never turn a finding into none.
+        None => alone,
+    }
+}
+
+/// Reads `text`, whose links from byte `from` on are the line's own.
+fn read_joined(text: &str, from: usize) -> Option<Reading> {
     // Every marker found, with its span: the innermost is the one that starts last.
     let mut found: Vec<(Kind, usize, usize, Option<String>)> = Vec::new();
     for marker in markers() {
-        for c in marker.re.captures_iter(text) {
+        for c in marker.re.captures_iter(&text[from..]) {
             let Some(whole) = c.get(0) else { continue };
             let kind = match marker.kind {
                 Kind::Status(_) => match status_of(&c) {
@@ -412,11 +499,18 @@ pub fn read(text: &str) -> Option<Reading> {
             };
             let host = marker
                 .host_group
-                .and_then(|g| c.get(g))
+                .and_then(|g| (g..c.len()).find_map(|i| c.get(i)))
                 .map(|h| h.as_str().to_ascii_lowercase());
-            found.push((kind, whole.start(), whole.end(), host));
+            found.push((kind, from + whole.start(), from + whole.end(), host));
         }
     }
+    let mut table = Vec::new();
+    table_codes(&text[from..], &mut table);
+    found.extend(
+        table
+            .into_iter()
+            .map(|(k, s, e, h)| (k, from + s, from + e, h)),
+    );
     if found.is_empty() {
         return None;
     }
@@ -426,12 +520,20 @@ pub fn read(text: &str) -> Option<Reading> {
         .filter(|f| matches!(f.0, Kind::Proxy | Kind::ProxyStatus))
         .max_by_key(|f| f.1)
         .cloned();
-    let innermost = found
+    // The innermost link starts last; a marker whose span holds it reads the same link more
+    // completely (`lookup H: no such host` around `no such host`) and is preferred.
+    let last = found
         .iter()
         .max_by_key(|f| (f.1, std::cmp::Reverse(f.2)))
         .cloned()?;
+    let innermost = found
+        .iter()
+        .filter(|f| f.1 <= last.1 && f.2 >= last.2)
+        .max_by_key(|f| (f.2 - f.1, std::cmp::Reverse(f.1)))
+        .cloned()
+        .unwrap_or(last);
     let (kind, start, end, marker_host) = match proxy {
-        Some(p) if !matches!(innermost.0, Kind::Tls) => p,
+        Some(p) if !matches!(innermost.0, Kind::Tls | Kind::TlsWrongRegistryName) => p,
         _ => innermost,
     };
     let host = marker_host
@@ -441,14 +543,19 @@ pub fn read(text: &str) -> Option<Reading> {
     if is_blob_download(&text[..end.min(text.len())])
         && matches!(kind.layer(), Layer::Dns | Layer::Tcp | Layer::Tls)
         && !matches!(role, Some(Role::DataEndpoint | Role::DockerHub))
-        && !matches!(kind, Kind::DnsNotFound | Kind::DnsServerFailed if matches!(role, Some(Role::LoginServer)))
+        && !(matches!(kind, Kind::DnsNotFound | Kind::DnsServerFailed)
+            && matches!(role, Some(Role::LoginServer)))
     {
         role = Some(Role::DataEndpoint);
+    }
+    if matches!(kind, Kind::Denied | Kind::Status(401 | 403)) && pushes_to_docker_hub(&text[..end])
+    {
+        role = Some(Role::DockerHub);
     }
     if matches!(kind, Kind::DnsServerFailed) && role.is_none() {
         role = Some(Role::Resolver);
     }
-    let (cause, confidence) = decide(kind, role, text)?;
+    let (cause, confidence) = decide(kind, role, host.as_deref(), text)?;
     Some(Reading {
         cause,
         confidence,
@@ -460,12 +567,122 @@ pub fn read(text: &str) -> Option<Reading> {
     })
 }
 
+/// Whether the text pushes an image whose name has no registry host (`docker push team/app`),
+/// which the client sends to Docker Hub.
+fn pushes_to_docker_hub(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        super::compile(
+            r"\b(?:docker|podman|nerdctl|buildah)(?: image)? push (?:-{1,2}[a-z-]+(?:[= ]\S+)? )*([^\s/]+)/\S+|The push refers to repository \[(docker\.io)/",
+        )
+        .expect("push regex compiles")
+    });
+    re.captures_iter(text).last().is_some_and(|c| {
+        if c.get(2).is_some() {
+            return true;
+        }
+        c.get(1).is_some_and(|first| {
+            let first = first.as_str();
+            !first.contains('.') && !first.contains(':') && first != "localhost"
+        })
+    })
+}
+
+struct TableRes {
+    aadsts: Regex,
+    arm: Option<Regex>,
+    registry: Option<Regex>,
+}
+
+/// Codes of the error tables in the text: AADSTS numbers, ARM codes and registry error codes.
+fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>) {
+    use crate::error_codes as codes;
+    static RES: OnceLock<TableRes> = OnceLock::new();
+    let res = RES.get_or_init(|| {
+        let alternation = |entries: &[codes::Entry], upper: bool| {
+            let mut list: Vec<String> = entries
+                .iter()
+                .map(|e| e.code.split(':').next().unwrap_or(e.code).trim().to_string())
+                .filter(|c| !upper || c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'))
+                .map(|c| regex::escape(&c))
+                .collect();
+            list.sort_by_key(|c| std::cmp::Reverse(c.len()));
+            list.dedup();
+            // Case matters: `DENIED` is a code, "denied" a word.
+            regex::RegexBuilder::new(&format!(r"\b(?:{})\b", list.join("|")))
+                .case_insensitive(false)
+                .build()
+                .ok()
+        };
+        TableRes {
+            aadsts: super::compile(r"\bAADSTS(\d{4,8})\b").expect("aadsts regex compiles"),
+            arm: alternation(codes::arm_entries(), false),
+            registry: alternation(codes::registry_entries(), true),
+        }
+    });
+    for c in res.aadsts.captures_iter(text) {
+        let (Some(whole), Some(n)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        if let Some(e) = n.as_str().parse().ok().and_then(codes::aadsts) {
+            found.push((
+                Kind::Table(Layer::Entra, e.cause, Confidence::High),
+                whole.start(),
+                whole.end(),
+                None,
+            ));
+        }
+    }
+    for m in res.arm.iter().flat_map(|re| re.find_iter(text)) {
+        if let Some(e) = codes::arm_error(m.as_str()) {
+            found.push((
+                Kind::Table(Layer::Arm, e.cause, Confidence::High),
+                m.start(),
+                m.end(),
+                None,
+            ));
+        }
+    }
+    for m in res.registry.iter().flat_map(|re| re.find_iter(text)) {
+        if let Some(e) = codes::registry_error_with_message(m.as_str(), &text[m.start()..]) {
+            // The plain UNAUTHORIZED and DENIED are what every refusal says: low.
+            let confidence = if e.code.contains(':') {
+                Confidence::High
+            } else if e.cause == "REPOSITORY_PERMISSION_MISSING" {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            };
+            found.push((
+                Kind::Table(Layer::Registry, e.cause, confidence),
+                m.start(),
+                m.end(),
+                None,
+            ));
+        }
+    }
+}
+
 /// The cause a link points to, from its kind and the role of its host.
-fn decide(kind: Kind, role: Option<Role>, text: &str) -> Option<(&'static str, Confidence)> {
+fn decide(
+    kind: Kind,
+    role: Option<Role>,
+    host: Option<&str>,
+    text: &str,
+) -> Option<(&'static str, Confidence)> {
     use Confidence::{High, Low, Medium};
     let privatelink = text.to_ascii_lowercase().contains("privatelink");
     Some(match (kind, role) {
+        (Kind::Table(_, "UNEXPECTED_ERROR", _), _) => return None,
+        (Kind::Table(_, cause, confidence), _) => (cause, confidence),
         (Kind::Engine, _) => ("DOCKER_DAEMON_ERROR", High),
+        (Kind::DnsBadName | Kind::TlsWrongRegistryName, _) => ("REGISTRY_NAME_INVALID", High),
+        // A public registry has no IP rules of the user's: a 403 from it was made on the way.
+        (Kind::Status(403), Some(Role::LoginServer | Role::DockerHub))
+            if host.is_some_and(|h| h == "mcr.microsoft.com" || h.ends_with("docker.io")) =>
+        {
+            ("CLIENT_PROXY_ERROR", High)
+        }
         (Kind::Proxy | Kind::ProxyStatus, _) => ("CLIENT_PROXY_ERROR", High),
         (Kind::Platform, _) => ("IMAGE_PLATFORM_MISMATCH", High),
         (Kind::Disallowed, _) => ("ARTIFACT_LOCKED", High),
@@ -473,7 +690,7 @@ fn decide(kind: Kind, role: Option<Role>, text: &str) -> Option<(&'static str, C
             ("CONNECTIVITY_TOOMANYREQUESTS_ERROR", High)
         }
         (Kind::NameUnknown | Kind::ManifestUnknown, _) => ("IMAGE_NOT_FOUND", High),
-        (Kind::Denied, Some(Role::DockerHub)) => ("IMAGE_NOT_TAGGED_FOR_REGISTRY", Medium),
+        (Kind::Denied, Some(Role::DockerHub)) => ("IMAGE_NOT_TAGGED_FOR_REGISTRY", High),
         (Kind::Denied, _) => ("REPOSITORY_PERMISSION_MISSING", Low),
         // Name resolution: the host says whose name failed.
         (Kind::DnsNotFound | Kind::DnsServerFailed, Some(Role::DataEndpoint)) => {

@@ -102,11 +102,7 @@ impl Index {
             }
         }
         entries.extend(NAME_ANCHORS.iter().map(|a| (a.to_vec(), Ref::Names)));
-        entries.extend(
-            super::layers::ANCHORS
-                .iter()
-                .map(|a| (a.as_bytes().to_vec(), Ref::Layer)),
-        );
+        entries.extend(super::layers::anchors().into_iter().map(|a| (a, Ref::Layer)));
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut anchors: Vec<Vec<u8>> = Vec::new();
         let mut refs: Vec<Vec<Ref>> = Vec::new();
@@ -456,7 +452,12 @@ impl Scanner {
             let end = memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
             let line = trim_cr(&raw[start..end]);
             let line_no = self.lines + 1;
-            if self.examine(line, &lower[start..start + line.len()], line_no) {
+            if self.examine(
+                line,
+                &lower[start..start + line.len()],
+                line_no,
+                Some((raw, start)),
+            ) {
                 let before = self.lines_before(raw, start);
                 let (after, complete) = lines_after(raw, end);
                 self.set_context(line_no, before, snippet(line), after, complete);
@@ -484,14 +485,21 @@ impl Scanner {
         }
         let candidate = !starts.is_empty();
         self.starts = starts;
-        if candidate && self.examine(raw, lower, line_no) {
+        if candidate && self.examine(raw, lower, line_no, None) {
             let before: Vec<String> = self.tail.iter().cloned().collect();
             self.set_context(line_no, before, snippet(raw), Vec::new(), false);
         }
     }
 
     /// Matches one candidate line; true when a cause was found on it (listed in `line_causes`).
-    fn examine(&mut self, raw: &[u8], lower: &[u8], line_no: u64) -> bool {
+    /// `at` is the block and the line's start in it, for the lines before (else the tail).
+    fn examine(
+        &mut self,
+        raw: &[u8],
+        lower: &[u8],
+        line_no: u64,
+        at: Option<(&[u8], usize)>,
+    ) -> bool {
         let data = self.data;
         let index = &data.index;
         self.selected.clear();
@@ -548,7 +556,19 @@ impl Scanner {
         // The innermost link that names a layer: a phrase of another cause that is less sure
         // contradicts what the protocol shows, and is dropped.
         let reading = if layer {
-            super::layers::read(&text).and_then(|r| {
+            let before = || {
+                let lines = match at {
+                    Some((block, start)) => self.lines_before(block, start),
+                    None => self.tail.iter().cloned().collect(),
+                };
+                let joined = lines.join("\n");
+                if joined.contains('\\') {
+                    normalize(&joined)
+                } else {
+                    joined
+                }
+            };
+            super::layers::read_lazily(before, &text).and_then(|r| {
                 let cause = data.causes.iter().position(|c| c.code == r.cause)?;
                 Some((cause, r))
             })
