@@ -48,7 +48,13 @@ fn main() {
     let misses = args.iter().any(|a| a == "--misses");
     args.retain(|a| a != "--misses");
     if args.is_empty() {
-        args.push(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triage/real-corpus.tsv").into());
+        args.push(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/triage/real-corpus.tsv"
+            )
+            .into(),
+        );
     }
     let mut all = Tally::default();
     let mut by_layer: BTreeMap<String, Tally> = BTreeMap::new();
@@ -71,8 +77,14 @@ fn main() {
             let any = codes.contains(&code);
             let none = codes.is_empty();
             all.add(first, any, none);
-            by_layer.entry(layer.into()).or_default().add(first, any, none);
-            by_tool.entry(tool.into()).or_default().add(first, any, none);
+            by_layer
+                .entry(layer.into())
+                .or_default()
+                .add(first, any, none);
+            by_tool
+                .entry(tool.into())
+                .or_default()
+                .add(first, any, none);
             if !first {
                 missed.push(format!(
                     "{path}:{}: want {code} got {codes:?} [{layer}/{tool}] {source}",

@@ -767,11 +767,12 @@ fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
             let cause = &data.causes[*i];
             let registry = acc.registry.as_deref().or(registry.as_deref());
             let repository = acc.repository.as_deref().or(repository.as_deref());
+            let near = Near::read(&acc.matched, &acc.context.lines, repository);
             candidates.push(Candidate {
                 code: cause.code.to_string(),
                 confidence: acc.confidence,
                 matched: shorten(&crate::redact::scrub_shapes(&acc.matched)),
-                confirm: confirm_command(cause.confirm, registry, repository),
+                confirm: confirm_command_near(cause.confirm, registry, repository, &near),
                 why: cause.why_en.to_string(),
                 why_ja: cause.why_ja.to_string(),
                 line: acc.best_line,
@@ -789,7 +790,10 @@ fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
                         .map(|l| crate::redact::scrub_shapes(l))
                         .collect(),
                 }),
-                link: acc.link.clone(),
+                link: acc.link.clone().map(|mut l| {
+                    l.host = l.host.map(|h| crate::redact::scrub_shapes(&h));
+                    l
+                }),
             });
         }
     }
@@ -918,6 +922,90 @@ fn repository_forms(text: &str) -> [Option<String>; 3] {
     [image, url, scope]
 }
 
+/// What the lines around a match say of the operation and the image: `docker push`, "Failed to
+/// pull image", an image reference's tag.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Near {
+    /// `pull` or `push`.
+    operation: Option<&'static str>,
+    /// The tag (or `@sha256:…` digest) of the repository's image reference.
+    reference: Option<String>,
+}
+
+impl Near {
+    /// Reads the matched text first, then the context lines from the last one up.
+    fn read(matched: &str, context: &[String], repository: Option<&str>) -> Near {
+        struct Res {
+            push: Regex,
+            pull: Regex,
+            image: Regex,
+        }
+        static RES: OnceLock<Option<Res>> = OnceLock::new();
+        let Some(res) = RES
+            .get_or_init(|| {
+                Some(Res {
+                    push: compile(r"\b(?:push(?:ing|ed)?|The push refers to)\b").ok()?,
+                    pull: compile(r"\b(?:pull(?:ing|ed)?)\b").ok()?,
+                    image: compile(
+                        r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?/([a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*)(:[a-z0-9_][a-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})",
+                    )
+                    .ok()?,
+                })
+            })
+            .as_ref()
+        else {
+            return Near::default();
+        };
+        let mut near = Near::default();
+        for text in std::iter::once(matched).chain(context.iter().rev().map(String::as_str)) {
+            if near.operation.is_none() {
+                // A line that says both (a pull-through push) is read as neither.
+                match (res.push.is_match(text), res.pull.is_match(text)) {
+                    (true, false) => near.operation = Some("push"),
+                    (false, true) => near.operation = Some("pull"),
+                    _ => {}
+                }
+            }
+            if near.reference.is_none() {
+                near.reference = res
+                    .image
+                    .captures_iter(text)
+                    .filter(|c| {
+                        repository.is_none_or(|r| {
+                            c.get(1).is_some_and(|m| m.as_str().eq_ignore_ascii_case(r))
+                        })
+                    })
+                    .find_map(|c| c.get(2).map(|m| m.as_str().to_ascii_lowercase()));
+            }
+        }
+        near
+    }
+}
+
+/// The confirming command, with the repository's tag and the operation seen near the match.
+fn confirm_command_near(
+    flags: &str,
+    registry: Option<&str>,
+    repository: Option<&str>,
+    near: &Near,
+) -> String {
+    let with_reference = repository.map(|r| match &near.reference {
+        Some(reference) => format!("{r}{reference}"),
+        None => r.to_string(),
+    });
+    let mut command = confirm_command(flags, registry, with_reference.as_deref());
+    if let Some(operation) = near.operation {
+        if let Some(at) = command.find("--need ") {
+            let value_at = at + "--need ".len();
+            let end = command[value_at..]
+                .find(' ')
+                .map_or(command.len(), |i| value_at + i);
+            command.replace_range(value_at..end, operation);
+        }
+    }
+    command
+}
+
 fn confirm_command(flags: &str, registry: Option<&str>, repository: Option<&str>) -> String {
     let registry = registry.unwrap_or("<registry>");
     let mut command = format!("acr-doctor check --name {registry}");
@@ -995,6 +1083,13 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
         if let Some(o) = &c.occurrences {
             out.push_str(&format!("   {l_where}  {}\n", where_text(c.line, o, lang)));
         }
+        if let Some(link) = &c.link {
+            out.push_str(&format!(
+                "   {}  {}\n",
+                lang.pick("failed ", "失敗箇所"),
+                link_text(link, lang)
+            ));
+        }
         let why = match lang {
             Lang::En => &c.why,
             Lang::Ja => &c.why_ja,
@@ -1009,6 +1104,59 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
     ));
     out.push_str(&read_summary(&result.read, lang));
     out
+}
+
+/// The layer and host of the link that failed, as the human form says it.
+fn link_text(link: &Link, lang: Lang) -> String {
+    use layers::{Layer, Role};
+    let layer = match link.layer {
+        Layer::Engine => lang.pick(
+            "the container engine's socket",
+            "コンテナー エンジンのソケット",
+        ),
+        Layer::Dns => lang.pick("name resolution (DNS)", "名前解決 (DNS)"),
+        Layer::Tcp => lang.pick("the TCP connection", "TCP 接続"),
+        Layer::Proxy => lang.pick("the HTTP proxy", "HTTP プロキシ"),
+        Layer::Tls => lang.pick(
+            "TLS (the certificate or handshake)",
+            "TLS (証明書またはハンドシェイク)",
+        ),
+        Layer::Http => lang.pick("an HTTP status", "HTTP ステータス"),
+        Layer::Registry => lang.pick("a registry error code", "レジストリのエラー コード"),
+        Layer::Image => lang.pick("the image's content", "イメージの内容"),
+        Layer::Entra => lang.pick(
+            "a Microsoft Entra error code",
+            "Microsoft Entra のエラー コード",
+        ),
+        Layer::Arm => lang.pick(
+            "an Azure Resource Manager error code",
+            "Azure Resource Manager のエラー コード",
+        ),
+    };
+    let role = link.host_role.map(|r| match r {
+        Role::LoginServer => lang.pick("login server", "ログイン サーバー"),
+        Role::DataEndpoint => lang.pick(
+            "data endpoint or storage",
+            "データ エンドポイントまたはストレージ",
+        ),
+        Role::EntraAuthority => lang.pick("Microsoft Entra", "Microsoft Entra"),
+        Role::Arm => lang.pick("Azure Resource Manager", "Azure Resource Manager"),
+        Role::Graph => lang.pick("Microsoft Graph", "Microsoft Graph"),
+        Role::DockerHub => lang.pick("Docker Hub", "Docker Hub"),
+        Role::Metadata => lang.pick(
+            "instance metadata service",
+            "インスタンス メタデータ サービス",
+        ),
+        Role::EngineSocket => lang.pick("engine socket", "エンジンのソケット"),
+        Role::Proxy => lang.pick("proxy", "プロキシ"),
+        Role::Resolver => lang.pick("DNS server", "DNS サーバー"),
+        Role::Other => lang.pick("a host of no known role", "役割の分からないホスト"),
+    });
+    match (&link.host, role) {
+        (Some(host), Some(role)) => format!("{layer}, {host} ({role})"),
+        (None, Some(role)) => format!("{layer} ({role})"),
+        _ => layer.to_string(),
+    }
 }
 
 /// Where a candidate's messages are: one line, or the first and last of several.

@@ -409,7 +409,10 @@ fn host_regexes() -> &'static [Regex] {
 /// references), with where it starts.
 fn host_before(text: &str, before: usize) -> Option<(usize, String)> {
     let head = &text[..before];
+    // The last host named before the link; a bare address only when no name comes before it
+    // (`Get "https://NAME/…": dial tcp ADDRESS:443` dials NAME's address).
     let mut best: Option<(usize, String)> = None;
+    let mut best_address: Option<(usize, String)> = None;
     for re in host_regexes() {
         for c in re.captures_iter(head) {
             if let Some(h) = c.get(1) {
@@ -417,13 +420,23 @@ fn host_before(text: &str, before: usize) -> Option<(usize, String)> {
                 if host.starts_with("aka.ms") || host.ends_with("docs.microsoft.com") {
                     continue;
                 }
-                if best.as_ref().is_none_or(|(at, _)| h.start() > *at) {
-                    best = Some((h.start(), host));
+                let address = host.parse::<std::net::IpAddr>().is_ok()
+                    || host
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .parse::<std::net::Ipv6Addr>()
+                        .is_ok();
+                let slot = if address {
+                    &mut best_address
+                } else {
+                    &mut best
+                };
+                if slot.as_ref().is_none_or(|(at, _)| h.start() > *at) {
+                    *slot = Some((h.start(), host));
                 }
             }
         }
     }
-    best
+    best.or(best_address)
 }
 
 /// Words that say a link is fetching image layers, whose host is a data endpoint even when
@@ -461,7 +474,9 @@ pub fn read_lazily(before: impl FnOnce() -> String, line: &str) -> Option<Readin
             r.host.is_none() || matches!(r.layer, Layer::Registry | Layer::Http | Layer::Tcp)
         }
         // A link whose host has no known role says nothing alone: the lines before may.
-        None => ANCHORS.iter().any(|a| line.to_ascii_lowercase().contains(a)),
+        None => ANCHORS
+            .iter()
+            .any(|a| line.to_ascii_lowercase().contains(a)),
     };
     if !needs_context {
         return alone;
@@ -536,8 +551,14 @@ fn read_joined(text: &str, from: usize) -> Option<Reading> {
         Some(p) if !matches!(innermost.0, Kind::Tls | Kind::TlsWrongRegistryName) => p,
         _ => innermost,
     };
+    let named_before = host_before(text, start);
+    // The link shown runs from the host it names, when that is on the line, to its end.
+    let start = match &named_before {
+        Some((at, _)) if marker_host.is_none() && *at >= from => *at,
+        _ => start,
+    };
     let host = marker_host
-        .or_else(|| host_before(text, start).map(|(_, h)| h))
+        .or_else(|| named_before.map(|(_, h)| h))
         .filter(|h| !h.is_empty());
     let mut role = host.as_deref().map(role_of);
     if is_blob_download(&text[..end.min(text.len())])
@@ -602,7 +623,14 @@ fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>
         let alternation = |entries: &[codes::Entry], upper: bool| {
             let mut list: Vec<String> = entries
                 .iter()
-                .map(|e| e.code.split(':').next().unwrap_or(e.code).trim().to_string())
+                .map(|e| {
+                    e.code
+                        .split(':')
+                        .next()
+                        .unwrap_or(e.code)
+                        .trim()
+                        .to_string()
+                })
                 .filter(|c| !upper || c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'))
                 .map(|c| regex::escape(&c))
                 .collect();
@@ -690,6 +718,9 @@ fn decide(
             ("CONNECTIVITY_TOOMANYREQUESTS_ERROR", High)
         }
         (Kind::NameUnknown | Kind::ManifestUnknown, _) => ("IMAGE_NOT_FOUND", High),
+        (Kind::Denied, _) if text.to_ascii_lowercase().contains("client with ip") => {
+            ("CONNECTIVITY_FORBIDDEN_ERROR", High)
+        }
         (Kind::Denied, Some(Role::DockerHub)) => ("IMAGE_NOT_TAGGED_FOR_REGISTRY", High),
         (Kind::Denied, _) => ("REPOSITORY_PERMISSION_MISSING", Low),
         // Name resolution: the host says whose name failed.
@@ -708,28 +739,62 @@ fn decide(
         (Kind::Tls, _) => ("CONNECTIVITY_SSL_ERROR", High),
         // Connections: the host's role decides.
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::DataEndpoint),
         ) => ("DATA_ENDPOINT_UNREACHABLE", High),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::DockerHub),
         ) => ("DOCKER_PULL_ERROR", Medium),
+        // A private endpoint's name or address that cannot be reached: the private path.
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
+            Some(Role::LoginServer),
+        ) if privatelink => ("PRIVATE_ENDPOINT_DNS_ERROR", Medium),
+        (
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::LoginServer),
         ) => ("CONNECTIVITY_CHALLENGE_ERROR", High),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::Metadata),
         ) => ("AAD_CREDENTIAL_UNAVAILABLE", Medium),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::EntraAuthority),
         ) => ("AAD_CREDENTIAL_UNAVAILABLE", Low),
-        (Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout, _) => {
-            return None
-        }
+        (
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
+            _,
+        ) => return None,
         (Kind::Status(_), _) => return None,
     })
 }
@@ -745,11 +810,15 @@ mod tests {
     #[test]
     fn the_host_role_turns_one_timeout_into_three_causes() {
         assert_eq!(
-            cause(r#"Head "https://contosoreg.azurecr.io/v2/app/manifests/1": dial tcp 10.0.0.4:443: i/o timeout"#),
+            cause(
+                r#"Head "https://contosoreg.azurecr.io/v2/app/manifests/1": dial tcp 10.0.0.4:443: i/o timeout"#
+            ),
             Some("CONNECTIVITY_CHALLENGE_ERROR")
         );
         assert_eq!(
-            cause(r#"failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/abcd/data": dial tcp 20.1.2.3:443: i/o timeout"#),
+            cause(
+                r#"failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/abcd/data": dial tcp 20.1.2.3:443: i/o timeout"#
+            ),
             Some("DATA_ENDPOINT_UNREACHABLE")
         );
         assert_eq!(
@@ -816,7 +885,10 @@ mod tests {
     #[test]
     fn roles_of_hosts() {
         assert_eq!(role_of("contosoreg.azurecr.io"), Role::LoginServer);
-        assert_eq!(role_of("contosoreg.eastus.data.azurecr.io"), Role::DataEndpoint);
+        assert_eq!(
+            role_of("contosoreg.eastus.data.azurecr.io"),
+            Role::DataEndpoint
+        );
         assert_eq!(role_of("x.blob.core.windows.net"), Role::DataEndpoint);
         assert_eq!(role_of("login.microsoftonline.com"), Role::EntraAuthority);
         assert_eq!(role_of("management.azure.com"), Role::Arm);

@@ -102,7 +102,11 @@ impl Index {
             }
         }
         entries.extend(NAME_ANCHORS.iter().map(|a| (a.to_vec(), Ref::Names)));
-        entries.extend(super::layers::anchors().into_iter().map(|a| (a, Ref::Layer)));
+        entries.extend(
+            super::layers::anchors()
+                .into_iter()
+                .map(|a| (a, Ref::Layer)),
+        );
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut anchors: Vec<Vec<u8>> = Vec::new();
         let mut refs: Vec<Vec<Ref>> = Vec::new();
@@ -576,10 +580,23 @@ impl Scanner {
             None
         };
         if let Some((cause, r)) = &reading {
-            hits.retain(|h| h.cause == *cause || h.confidence >= r.confidence);
-            if !hits
+            // Kept: the same cause, anything surer, and the causes this one is listed before
+            // (its neighbours, such as a missing image beside a platform mismatch).
+            let code = data.causes[*cause].code;
+            hits.retain(|h| {
+                h.cause == *cause
+                    || h.confidence >= r.confidence
+                    || super::explains(data, code, data.causes[h.cause].code)
+            });
+            // A surer phrase of another cause is the finer reading of this line: the chain
+            // reading then only vetoes, it adds nothing.
+            let surer_phrase = hits
                 .iter()
-                .any(|h| h.cause == *cause && h.confidence >= r.confidence)
+                .any(|h| h.cause != *cause && h.confidence > r.confidence);
+            if !surer_phrase
+                && !hits
+                    .iter()
+                    .any(|h| h.cause == *cause && h.confidence >= r.confidence)
             {
                 hits.push(Hit {
                     cause: *cause,
