@@ -59,6 +59,24 @@ fn inputs<'a>(
     };
     match (cluster, reg, token) {
         (Some(c), Some(r), Some(t)) => Ok((c, r, arm_client(cx, t))),
+        (Some(c), None, _) => {
+            // The cluster is visible and the registry is not: perhaps another tenant's.
+            let name = cx.target.trim_start_matches("https://").to_ascii_lowercase();
+            let host = if name.contains('.') {
+                name.split(['/', ':']).next().unwrap_or(&name).to_string()
+            } else {
+                let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+                format!("{name}{}", cloud.acr_suffix())
+            };
+            let confirm = vec![check_acr_command(&c, &host)];
+            Err(Outcome::skip(cx.t(
+                format!("registry {} could not be read through ARM (see registry settings); a registry in another tenant than the cluster cannot be seen from here at all; check from inside the cluster: {}", cx.target, confirm[0]),
+                format!("レジストリ {} を ARM から読み取れませんでした (レジストリ設定を参照)。クラスターと別のテナントにあるレジストリはここからは見えません。クラスター内から確認するには: {}", cx.target, confirm[0]),
+            ))
+            .evidence("seen_from_arm", false)
+            .evidence("unseen", vec!["registry_in_another_tenant"])
+            .evidence("confirm_with", confirm))
+        }
         _ => Err(Outcome::skip(cx.t(
             "the cluster or the registry could not be read through ARM",
             "クラスターまたはレジストリを ARM から読み取れませんでした",
