@@ -210,7 +210,7 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
         .clone()
         .unwrap_or_else(|| cx.t("any resource group", "任意のリソース グループ"));
     let Some(cluster) = found else {
-        if let Some(e) = error.filter(|e| e.is_denied()) {
+        if let Some(e) = error.as_ref().filter(|e| e.is_denied()) {
             let msg = cx.t(
                 format!("cannot read cluster {} ({rg_text}) through ARM: {e} (needs Microsoft.ContainerService/managedClusters/read, e.g. Reader on the cluster)", cref.name),
                 format!("ARM からクラスター {} ({rg_text}) を読み取れません: {e} (Microsoft.ContainerService/managedClusters/read が必要です。例: クラスターの閲覧者ロール)", cref.name),

@@ -178,7 +178,6 @@ fn check_command(words: &[&str], az: &AzSpec) -> Result<(), String> {
         "docker" | "podman" => check_engine(program, args),
         "openssl" => check_openssl(args),
         "nslookup" => check_nslookup(args),
-        "kubectl" => check_kubectl(args),
         "curl" => check_curl(args),
         "acr-doctor" => check_acr_doctor(args),
         "sudo" => check_command(args, az),
@@ -217,6 +216,7 @@ fn check_command(words: &[&str], az: &AzSpec) -> Result<(), String> {
                 .all(|f| *f == "--label-columns" || *f == "-L")
                 .then_some(())
                 .ok_or_else(|| "kubectl get nodes takes --label-columns here".into()),
+            ["run", ..] => check_kubectl_run(args),
             _ => Err("unexpected kubectl command".into()),
         },
         p if p.starts_with("docker-credential-") => match args {
@@ -403,7 +403,7 @@ fn check_nslookup(args: &[&str]) -> Result<(), String> {
 
 /// `kubectl run NAME [--rm] [-it] [--restart=Never] --image=IMAGE -- nslookup NAME`: a throwaway
 /// pod that resolves a name as the cluster's pods do.
-fn check_kubectl(args: &[&str]) -> Result<(), String> {
+fn check_kubectl_run(args: &[&str]) -> Result<(), String> {
     let ["run", name, rest @ ..] = args else {
         return Err("`kubectl run NAME ... -- COMMAND`".into());
     };
@@ -549,14 +549,14 @@ mod tests {
 
     #[test]
     fn kubectl_runs_only_a_lookup_pod() {
-        assert!(check_kubectl(&[
+        assert!(check_kubectl_run(&[
             "run", "x", "--rm", "-it", "--restart=Never", "--image=busybox:1.36", "--", "nslookup",
             "r.azurecr.io"
         ])
         .is_ok());
-        assert!(check_kubectl(&["run", "x", "--image=busybox", "--", "sh"]).is_err());
-        assert!(check_kubectl(&["run", "x", "--", "nslookup", "r.azurecr.io"]).is_err());
-        assert!(check_kubectl(&["delete", "pod", "x"]).is_err());
+        assert!(check_kubectl_run(&["run", "x", "--image=busybox", "--", "sh"]).is_err());
+        assert!(check_kubectl_run(&["run", "x", "--", "nslookup", "r.azurecr.io"]).is_err());
+        assert!(check_kubectl_run(&["delete", "pod", "x"]).is_err());
     }
 
     #[test]
