@@ -957,7 +957,10 @@ async fn aks_healthy_cluster_pulls_as_its_kubelet_identity() {
     assert_eq!(aks_bed::status(&r, "aks.cluster"), "pass", "{r:#}");
     let cluster = &aks_bed::check(&r, "aks.cluster")["evidence"];
     assert_eq!(cluster["pull_identity"]["kind"], "kubelet_identity");
-    assert_eq!(cluster["pull_identity"]["object_id"], aks::KUBELET_OBJECT_ID);
+    assert_eq!(
+        cluster["pull_identity"]["object_id"],
+        aks::KUBELET_OBJECT_ID
+    );
     assert_eq!(cluster["outbound_type"], "loadBalancer");
     assert_eq!(aks_bed::status(&r, "aks.identity"), "pass", "{r:#}");
     assert_eq!(
@@ -969,7 +972,10 @@ async fn aks_healthy_cluster_pulls_as_its_kubelet_identity() {
     assert_eq!(egress["outbound_addresses"][0]["address"], aks::OUTBOUND_IP);
     // No private endpoint: nothing to resolve privately.
     assert_eq!(aks_bed::status(&r, "aks.private_dns"), "info", "{r:#}");
-    assert!(r["findings"].as_array().is_some_and(|f| f.is_empty()), "{r:#}");
+    assert!(
+        r["findings"].as_array().is_some_and(|f| f.is_empty()),
+        "{r:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -978,18 +984,27 @@ async fn aks_kubelet_identity_without_acrpull_is_rbac_role_missing_with_attach_a
     let bed = aks_bed::start(&["aks-kubelet-no-acrpull"]).await;
     for extra in [&[][..], &["--repository", "app"][..]] {
         let r = aks_bed::report(&bed, extra).await;
-        assert_eq!(aks_bed::status(&r, "aks.identity"), "fail", "{extra:?}: {r:#}");
+        assert_eq!(
+            aks_bed::status(&r, "aks.identity"),
+            "fail",
+            "{extra:?}: {r:#}"
+        );
         assert_eq!(aks_bed::codes(&r, "aks.identity")[0], "RBAC_ROLE_MISSING");
         let f = aks_bed::finding(&r, "aks.identity", "RBAC_ROLE_MISSING");
-        assert_eq!(f["evidence"]["pull_identity"]["object_id"], aks::KUBELET_OBJECT_ID);
+        assert_eq!(
+            f["evidence"]["pull_identity"]["object_id"],
+            aks::KUBELET_OBJECT_ID
+        );
         let cmds = aks_bed::commands(f);
         assert!(
             cmds[0].starts_with("az aks update --name aks-test --resource-group rg-test --attach-acr /subscriptions/"),
             "{cmds:?}"
         );
         assert!(
-            cmds.iter().any(|c| c.contains("az role assignment create --role \"AcrPull\"")
-                && c.contains(aks::KUBELET_OBJECT_ID)),
+            cmds.iter().any(
+                |c| c.contains("az role assignment create --role \"AcrPull\"")
+                    && c.contains(aks::KUBELET_OBJECT_ID)
+            ),
             "{cmds:?}"
         );
     }
@@ -1003,7 +1018,11 @@ async fn aks_service_principal_cluster_is_evaluated_by_the_principals_object_id(
     let cluster = &aks_bed::check(&r, "aks.cluster")["evidence"];
     assert_eq!(cluster["pull_identity"]["kind"], "service_principal");
     assert_eq!(cluster["pull_identity"]["client_id"], aks::AKS_SP_APP_ID);
-    assert_eq!(aks_bed::codes(&r, "aks.identity"), ["RBAC_ROLE_MISSING"], "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.identity"),
+        ["RBAC_ROLE_MISSING"],
+        "{r:#}"
+    );
     assert_eq!(
         aks_bed::check(&r, "aks.identity")["evidence"]["principal"],
         aks::AKS_SP_OBJECT_ID
@@ -1015,13 +1034,23 @@ async fn aks_outbound_ip_outside_the_firewall_is_forbidden_with_the_address() {
     use acr_testbed::aks;
     let bed = aks_bed::start(&["aks-outbound-ip-denied"]).await;
     let r = aks_bed::report(&bed, &[]).await;
-    assert_eq!(aks_bed::codes(&r, "aks.egress"), ["CONNECTIVITY_FORBIDDEN_ERROR"], "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.egress"),
+        ["CONNECTIVITY_FORBIDDEN_ERROR"],
+        "{r:#}"
+    );
     let f = aks_bed::finding(&r, "aks.egress", "CONNECTIVITY_FORBIDDEN_ERROR");
-    assert_eq!(aks_bed::strings(&f["evidence"]["not_allowed"]), [aks::OUTBOUND_IP]);
+    assert_eq!(
+        aks_bed::strings(&f["evidence"]["not_allowed"]),
+        [aks::OUTBOUND_IP]
+    );
     assert!(aks_bed::strings(&f["evidence"]["ip_rules"]).contains(&aks::ALLOWED_RANGE.to_string()));
     assert_eq!(
         aks_bed::commands(f),
-        [format!("az acr network-rule add --name {REG} --ip-address {}", aks::OUTBOUND_IP)]
+        [format!(
+            "az acr network-rule add --name {REG} --ip-address {}",
+            aks::OUTBOUND_IP
+        )]
     );
     // The identity is fine: only the network path is named.
     assert_eq!(aks_bed::status(&r, "aks.identity"), "pass");
@@ -1031,10 +1060,16 @@ async fn aks_outbound_ip_outside_the_firewall_is_forbidden_with_the_address() {
 async fn aks_public_access_disabled_without_a_reachable_private_endpoint_is_forbidden() {
     let bed = aks_bed::start(&["aks-no-private-path"]).await;
     let r = aks_bed::report(&bed, &[]).await;
-    assert_eq!(aks_bed::codes(&r, "aks.egress"), ["CONNECTIVITY_FORBIDDEN_ERROR"], "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.egress"),
+        ["CONNECTIVITY_FORBIDDEN_ERROR"],
+        "{r:#}"
+    );
     let f = aks_bed::finding(&r, "aks.egress", "CONNECTIVITY_FORBIDDEN_ERROR");
     assert_eq!(f["evidence"]["public_network_access"], "Disabled");
-    assert!(aks_bed::strings(&f["evidence"]["node_vnets"])[0].ends_with("/virtualNetworks/vnet-aks"));
+    assert!(
+        aks_bed::strings(&f["evidence"]["node_vnets"])[0].ends_with("/virtualNetworks/vnet-aks")
+    );
     assert!(f["evidence"]["private_endpoints"][0]["vnet"]
         .as_str()
         .is_some_and(|v| v.ends_with("/virtualNetworks/vnet-test")));
@@ -1046,9 +1081,14 @@ async fn aks_private_dns_zone_not_linked_to_the_node_network_is_private_endpoint
     let r = aks_bed::report(&bed, &[]).await;
     // The endpoint is in the node network: the path exists, the names do not lead to it.
     assert_eq!(aks_bed::status(&r, "aks.egress"), "pass", "{r:#}");
-    assert_eq!(aks_bed::codes(&r, "aks.private_dns"), ["PRIVATE_ENDPOINT_DNS_ERROR"], "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.private_dns"),
+        ["PRIVATE_ENDPOINT_DNS_ERROR"],
+        "{r:#}"
+    );
     let f = aks_bed::finding(&r, "aks.private_dns", "PRIVATE_ENDPOINT_DNS_ERROR");
-    assert!(aks_bed::strings(&f["evidence"]["unlinked_vnets"])[0].ends_with("/virtualNetworks/vnet-test"));
+    assert!(aks_bed::strings(&f["evidence"]["unlinked_vnets"])[0]
+        .ends_with("/virtualNetworks/vnet-test"));
     assert!(aks_bed::commands(f)[0].starts_with("az network private-dns link vnet create"));
 }
 
@@ -1056,7 +1096,11 @@ async fn aks_private_dns_zone_not_linked_to_the_node_network_is_private_endpoint
 async fn aks_missing_data_endpoint_record_is_private_endpoint_dns_error() {
     let bed = aks_bed::start(&["aks-data-record-missing"]).await;
     let r = aks_bed::report(&bed, &[]).await;
-    assert_eq!(aks_bed::codes(&r, "aks.private_dns"), ["PRIVATE_ENDPOINT_DNS_ERROR"], "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.private_dns"),
+        ["PRIVATE_ENDPOINT_DNS_ERROR"],
+        "{r:#}"
+    );
     let f = aks_bed::finding(&r, "aks.private_dns", "PRIVATE_ENDPOINT_DNS_ERROR");
     assert_eq!(
         aks_bed::strings(&f["evidence"]["missing_records"]),

@@ -647,7 +647,8 @@ async fn every_command_of_the_aks_fault_runs_is_valid() {
                 let what = format!("{fault:?} {extra:?} {lang:?}");
                 assert_commands_hold(&what, &r.report, repository, &az);
                 for c in &r.report.checks {
-                    if let Some(confirm) = c.evidence.get("confirm_with").and_then(|v| v.as_array()) {
+                    if let Some(confirm) = c.evidence.get("confirm_with").and_then(|v| v.as_array())
+                    {
                         let confirm: Vec<String> = confirm
                             .iter()
                             .filter_map(|v| v.as_str().map(str::to_string))

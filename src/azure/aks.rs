@@ -161,7 +161,9 @@ impl ManagedCluster {
             location: s(v.get("location")).unwrap_or_default(),
             pull_identity,
             outbound_type: s(p("/networkProfile/outboundType")),
-            lb_outbound_ips: ids_at(p("/networkProfile/loadBalancerProfile/effectiveOutboundIPs")),
+            lb_outbound_ips: ids_at(p(
+                "/networkProfile/loadBalancerProfile/effectiveOutboundIPs",
+            )),
             nat_outbound_ips: ids_at(p("/networkProfile/natGatewayProfile/effectiveOutboundIPs")),
             node_subnets,
             node_resource_group: s(p("/nodeResourceGroup")),
@@ -528,7 +530,9 @@ mod tests {
         assert_eq!(c.tenant.as_deref(), Some("t1"));
         assert_eq!(
             vnet_of_subnet(&c.node_subnets[0]).as_deref(),
-            Some("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v")
+            Some(
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
+            )
         );
     }
 
@@ -569,11 +573,11 @@ mod tests {
     #[test]
     fn vnet_dns_and_peerings() {
         let v = json!({"id": "/v1", "properties": {
-            "dhcpOptions": {"dnsServers": ["10.0.0.4"]},
-            "virtualNetworkPeerings": [
-                {"properties": {"peeringState": "Connected", "remoteVirtualNetwork": {"id": "/v2"}}},
-                {"properties": {"peeringState": "Disconnected", "remoteVirtualNetwork": {"id": "/v3"}}}
-            ]}});
+        "dhcpOptions": {"dnsServers": ["10.0.0.4"]},
+        "virtualNetworkPeerings": [
+            {"properties": {"peeringState": "Connected", "remoteVirtualNetwork": {"id": "/v2"}}},
+            {"properties": {"peeringState": "Disconnected", "remoteVirtualNetwork": {"id": "/v3"}}}
+        ]}});
         let info = vnet_from("/v1", &v);
         assert_eq!(info.dns_servers, vec!["10.0.0.4"]);
         assert_eq!(info.peered, vec!["/v2"]);

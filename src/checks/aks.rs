@@ -18,7 +18,9 @@ use super::authorization::{
     arm_client, assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES,
 };
 use super::{Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::azure::aks::{self, ClusterRef, ManagedCluster, OutboundAddress, PullIdentity, VnetInfo};
+use crate::azure::aks::{
+    self, ClusterRef, ManagedCluster, OutboundAddress, PullIdentity, VnetInfo,
+};
 use crate::azure::arm::{Arm, ArmError};
 use crate::azure::roles::{self, names, Mode};
 use crate::checks::ArmRegistry;
@@ -46,9 +48,7 @@ fn not_requested(args: &CheckArgs, lang: Lang) -> Option<String> {
 }
 
 /// The cluster, the registry and an ARM client, or why a check cannot run.
-fn inputs<'a>(
-    cx: &'a CheckCx<'a>,
-) -> Result<(ManagedCluster, ArmRegistry, Arm<'a>), Outcome> {
+fn inputs<'a>(cx: &'a CheckCx<'a>) -> Result<(ManagedCluster, ArmRegistry, Arm<'a>), Outcome> {
     let (cluster, reg, token) = {
         let f = cx.facts();
         (
@@ -61,7 +61,10 @@ fn inputs<'a>(
         (Some(c), Some(r), Some(t)) => Ok((c, r, arm_client(cx, t))),
         (Some(c), None, _) => {
             // The cluster is visible and the registry is not: perhaps another tenant's.
-            let name = cx.target.trim_start_matches("https://").to_ascii_lowercase();
+            let name = cx
+                .target
+                .trim_start_matches("https://")
+                .to_ascii_lowercase();
             let host = if name.contains('.') {
                 name.split(['/', ':']).next().unwrap_or(&name).to_string()
             } else {
@@ -187,7 +190,9 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
             push(reg.as_ref().map(|r| r.subscription.clone()));
             push(cx.args.subscription.clone());
             push(cx.ctx.env("AZURE_SUBSCRIPTION_ID").map(str::to_string));
-            push(crate::azure::arm::cli_default_subscription(cx.ctx.env_map()));
+            push(crate::azure::arm::cli_default_subscription(
+                cx.ctx.env_map(),
+            ));
         }
     }
     let arm = arm_client(cx, token);
@@ -228,14 +233,28 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
             format!(
                 "cluster {} was not found in {rg_text} of subscription(s) {}{}",
                 cref.name,
-                if subs.is_empty() { "-".to_string() } else { subs.join(", ") },
-                error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+                if subs.is_empty() {
+                    "-".to_string()
+                } else {
+                    subs.join(", ")
+                },
+                error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
             ),
             format!(
                 "クラスター {} がサブスクリプション {} の {rg_text} に見つかりません{}",
                 cref.name,
-                if subs.is_empty() { "-".to_string() } else { subs.join(", ") },
-                error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+                if subs.is_empty() {
+                    "-".to_string()
+                } else {
+                    subs.join(", ")
+                },
+                error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
             ),
         );
         let mut f = RawFinding::new("UNEXPECTED_ERROR", msg.clone())
@@ -246,7 +265,10 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
                 "--aks と --aks-resource-group の綴りを確認し、クラスターがレジストリと別のサブスクリプションにある場合は --aks-subscription を指定してください。",
             ));
         if let Some(rg) = &cref.resource_group {
-            f = f.command(format!("az aks show --name {} --resource-group {rg}", cref.name));
+            f = f.command(format!(
+                "az aks show --name {} --resource-group {rg}",
+                cref.name
+            ));
         }
         return Outcome::fail(msg, f);
     };
@@ -259,13 +281,19 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
         } => cx.t(
             format!(
                 "kubelet identity {} (object {}, client {})",
-                resource_id.as_deref().map(aks::short_name).unwrap_or_else(|| "-".into()),
+                resource_id
+                    .as_deref()
+                    .map(aks::short_name)
+                    .unwrap_or_else(|| "-".into()),
                 object_id.as_deref().unwrap_or("-"),
                 client_id.as_deref().unwrap_or("-")
             ),
             format!(
                 "kubelet ID {} (オブジェクト {}、クライアント {})",
-                resource_id.as_deref().map(aks::short_name).unwrap_or_else(|| "-".into()),
+                resource_id
+                    .as_deref()
+                    .map(aks::short_name)
+                    .unwrap_or_else(|| "-".into()),
                 object_id.as_deref().unwrap_or("-"),
                 client_id.as_deref().unwrap_or("-")
             ),
@@ -280,7 +308,9 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
         .node_subnets
         .iter()
         .map(|s| {
-            let v = aks::vnet_of_subnet(s).map(|v| aks::short_name(&v)).unwrap_or_default();
+            let v = aks::vnet_of_subnet(s)
+                .map(|v| aks::short_name(&v))
+                .unwrap_or_default();
             format!("{v}/{}", aks::short_name(s))
         })
         .collect();
@@ -295,7 +325,10 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
             format!("ノードのサブネット {}", vnets.join(", ")),
         )
     };
-    let outbound = cluster.outbound_type.clone().unwrap_or_else(|| "loadBalancer".into());
+    let outbound = cluster
+        .outbound_type
+        .clone()
+        .unwrap_or_else(|| "loadBalancer".into());
     let msg = cx.t(
         format!(
             "{} in {}: pulls as {who}; outbound {outbound}; {nodes}",
@@ -479,7 +512,8 @@ async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
         }
         f.evidence
             .insert("pull_identity".into(), cluster.pull_identity.evidence());
-        f.evidence.insert("cluster_id".into(), cluster.id.clone().into());
+        f.evidence
+            .insert("cluster_id".into(), cluster.id.clone().into());
         match mode {
             Mode::Legacy => {
                 f.commands.insert(0, attach.clone());
@@ -546,8 +580,14 @@ async fn registry_wide_pull(
     };
     if pull.is_some_and(|v| v.allowed()) {
         return base(Outcome::pass(cx.t(
-            format!("{principal} may pull from every repository of {} ({held_text})", reg.name),
-            format!("{principal} は {} のすべてのリポジトリからプルできます ({held_text})", reg.name),
+            format!(
+                "{principal} may pull from every repository of {} ({held_text})",
+                reg.name
+            ),
+            format!(
+                "{principal} は {} のすべてのリポジトリからプルできます ({held_text})",
+                reg.name
+            ),
         )));
     }
     if roles.iter().any(|r| r.condition.is_some()) {
@@ -625,7 +665,10 @@ async fn endpoints_with_vnets(arm: &Arm<'_>, reg: &ArmRegistry) -> Result<Vec<En
             .pointer("/properties/subnet/id")
             .and_then(Value::as_str)
             .and_then(aks::vnet_of_subnet);
-        out.push(Endpoint { name: ep.name, vnet });
+        out.push(Endpoint {
+            name: ep.name,
+            vnet,
+        });
     }
     Ok(out)
 }
@@ -753,7 +796,11 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
     let addr_list: Vec<String> = addresses
         .iter()
         .flatten()
-        .map(|a| a.address.clone().unwrap_or_else(|| aks::short_name(&a.resource_id)))
+        .map(|a| {
+            a.address
+                .clone()
+                .unwrap_or_else(|| aks::short_name(&a.resource_id))
+        })
         .collect();
     let evidence = |o: Outcome| {
         o.evidence("outbound_type", outbound_type.clone())
@@ -802,7 +849,10 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
     }
     if public_disabled {
         let pe_text = if endpoints.is_empty() {
-            cx.t("it has no private endpoint", "プライベート エンドポイントがありません")
+            cx.t(
+                "it has no private endpoint",
+                "プライベート エンドポイントがありません",
+            )
         } else {
             cx.t(
                 format!(
@@ -876,11 +926,11 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
             .evidence("confirm_with", confirm);
     }
     if firewall {
-        if let Some(subnet) = cluster.node_subnets.iter().find(|s| {
-            aks::subnet_rules(&reg)
-                .iter()
-                .any(|r| aks::same_id(r, s))
-        }) {
+        if let Some(subnet) = cluster
+            .node_subnets
+            .iter()
+            .find(|s| aks::subnet_rules(&reg).iter().any(|r| aks::same_id(r, s)))
+        {
             return evidence(Outcome::pass(cx.t(
                 format!("the registry's firewall admits node subnet {} (service endpoint rule)", aks::short_name(subnet)),
                 format!("レジストリのファイアウォールはノードのサブネット {} を許可しています (サービス エンドポイント規則)", aks::short_name(subnet)),
@@ -901,8 +951,14 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
         }
         if refused.is_empty() {
             return evidence(Outcome::pass(cx.t(
-                format!("the registry's firewall admits the cluster's outbound address(es) {}", addr_list.join(", ")),
-                format!("レジストリのファイアウォールはクラスターの送信元アドレス {} を許可しています", addr_list.join(", ")),
+                format!(
+                    "the registry's firewall admits the cluster's outbound address(es) {}",
+                    addr_list.join(", ")
+                ),
+                format!(
+                    "レジストリのファイアウォールはクラスターの送信元アドレス {} を許可しています",
+                    addr_list.join(", ")
+                ),
             )));
         }
         let msg = cx.t(
@@ -931,7 +987,10 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
                 "クラスターのどの送信元アドレスからもプルが行われ得るため、すべてを許可する必要があります。ノードのネットワークにプライベート エンドポイントを置けばパブリック経路自体が不要になります。",
             ));
         for a in &refused {
-            f = f.command(format!("az acr network-rule add --name {} --ip-address {a}", reg.name));
+            f = f.command(format!(
+                "az acr network-rule add --name {} --ip-address {a}",
+                reg.name
+            ));
         }
         return evidence(Outcome::fail(msg, f));
     }
@@ -1018,18 +1077,30 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
                 }
             }
             Err(e) if e.status() == Some(404) => {}
-            Err(e) => return arm_denied(cx, "the private DNS zone groups", "プライベート DNS ゾーン グループ", &e),
+            Err(e) => {
+                return arm_denied(
+                    cx,
+                    "the private DNS zone groups",
+                    "プライベート DNS ゾーン グループ",
+                    &e,
+                )
+            }
         }
     }
     if zones.is_empty() {
         let mut subs = vec![cluster.subscription.clone()];
-        if !subs.iter().any(|s| s.eq_ignore_ascii_case(&reg.subscription)) {
+        if !subs
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&reg.subscription))
+        {
             subs.push(reg.subscription.clone());
         }
         for sub in subs {
             match aks::zones_named(&arm, &sub, &zone_name).await {
                 Ok(found) => zones.extend(found),
-                Err(e) => return arm_denied(cx, "the private DNS zones", "プライベート DNS ゾーン", &e),
+                Err(e) => {
+                    return arm_denied(cx, "the private DNS zones", "プライベート DNS ゾーン", &e)
+                }
             }
         }
     }
@@ -1090,11 +1161,19 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         match aks::zone_links(&arm, z).await {
             Ok(ls) => {
                 for l in ls {
-                    links_json.push(json!({"zone": z, "name": l.name, "vnet": l.vnet, "state": l.state}));
+                    links_json
+                        .push(json!({"zone": z, "name": l.name, "vnet": l.vnet, "state": l.state}));
                     linked.push(l.vnet);
                 }
             }
-            Err(e) => return arm_denied(cx, "the zone's virtual network links", "ゾーンの仮想ネットワーク リンク", &e),
+            Err(e) => {
+                return arm_denied(
+                    cx,
+                    "the zone's virtual network links",
+                    "ゾーンの仮想ネットワーク リンク",
+                    &e,
+                )
+            }
         }
     }
     let unlinked: Vec<&VnetInfo> = vnets
@@ -1126,7 +1205,9 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         let ok = found
             .as_ref()
             .is_some_and(|ips| !ips.is_empty() && ips.iter().all(|a| m.ips.contains(a)));
-        records.push(json!({"name": rel, "fqdn": m.fqdn, "expected": expected, "found": seen, "ok": ok}));
+        records.push(
+            json!({"name": rel, "fqdn": m.fqdn, "expected": expected, "found": seen, "ok": ok}),
+        );
         if !ok {
             bad_records.push((rel, expected, seen));
         }
@@ -1140,16 +1221,28 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
             .evidence("records", records.clone())
     };
     let mut findings: Vec<RawFinding> = Vec::new();
-    let unlinked_plain: Vec<&&VnetInfo> = unlinked.iter().filter(|v| v.dns_servers.is_empty()).collect();
+    let unlinked_plain: Vec<&&VnetInfo> = unlinked
+        .iter()
+        .filter(|v| v.dns_servers.is_empty())
+        .collect();
     if !unlinked_plain.is_empty() {
-        let names: Vec<String> = unlinked_plain.iter().map(|v| aks::short_name(&v.id)).collect();
+        let names: Vec<String> = unlinked_plain
+            .iter()
+            .map(|v| aks::short_name(&v.id))
+            .collect();
         let msg = cx.t(
             format!("the {zone_name} zone is not linked to node virtual network(s) {}: the nodes resolve {host} to its public address, not to the private endpoint", names.join(", ")),
             format!("{zone_name} ゾーンがノードの仮想ネットワーク {} にリンクされていないため、ノードは {host} をプライベート エンドポイントではなくパブリック アドレスに解決します", names.join(", ")),
         );
         let mut f = RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", msg)
             .evidence("zones", zones.clone())
-            .evidence("unlinked_vnets", unlinked_plain.iter().map(|v| v.id.clone()).collect::<Vec<_>>())
+            .evidence(
+                "unlinked_vnets",
+                unlinked_plain
+                    .iter()
+                    .map(|v| v.id.clone())
+                    .collect::<Vec<_>>(),
+            )
             .evidence("linked_vnets", linked.clone());
         for v in &unlinked_plain {
             f = f.command(format!(
@@ -1183,7 +1276,10 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
             .evidence("zones", zones.clone())
             .evidence(
                 "missing_records",
-                bad_records.iter().map(|(rel, _, _)| rel.clone()).collect::<Vec<_>>(),
+                bad_records
+                    .iter()
+                    .map(|(rel, _, _)| rel.clone())
+                    .collect::<Vec<_>>(),
             );
         if data {
             f = f.alternative(&["DATA_ENDPOINT_UNREACHABLE"]);
@@ -1212,7 +1308,11 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
                     r["name"].as_str().unwrap_or(""),
                     r["found"]
                         .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                        .map(|a| a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "))
                         .unwrap_or_default()
                 )
             })
@@ -1220,13 +1320,21 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         let msg = cx.t(
             format!(
                 "{zone_name} is linked to the node network(s) {} and maps {}{}",
-                vnets.iter().map(|v| aks::short_name(&v.id)).collect::<Vec<_>>().join(", "),
+                vnets
+                    .iter()
+                    .map(|v| aks::short_name(&v.id))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 mapped.join("; "),
                 custom_note.clone().unwrap_or_default()
             ),
             format!(
                 "{zone_name} はノードのネットワーク {} にリンクされ、{} を解決します{}",
-                vnets.iter().map(|v| aks::short_name(&v.id)).collect::<Vec<_>>().join(", "),
+                vnets
+                    .iter()
+                    .map(|v| aks::short_name(&v.id))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 mapped.join("; "),
                 custom_note.clone().unwrap_or_default()
             ),
@@ -1248,7 +1356,9 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         .join("; ");
     let message = format!("{message}{}", custom_note.unwrap_or_default());
     let mut findings = findings.into_iter();
-    let first = findings.next().unwrap_or_else(|| RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", message.clone()));
+    let first = findings
+        .next()
+        .unwrap_or_else(|| RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", message.clone()));
     let mut o = base(Outcome::fail(message, first)).evidence("confirm_with", confirm);
     for f in findings {
         o = o.finding(f);

@@ -550,7 +550,14 @@ mod tests {
     #[test]
     fn kubectl_runs_only_a_lookup_pod() {
         assert!(check_kubectl_run(&[
-            "run", "x", "--rm", "-it", "--restart=Never", "--image=busybox:1.36", "--", "nslookup",
+            "run",
+            "x",
+            "--rm",
+            "-it",
+            "--restart=Never",
+            "--image=busybox:1.36",
+            "--",
+            "nslookup",
             "r.azurecr.io"
         ])
         .is_ok());

@@ -163,9 +163,7 @@ pub(crate) fn apply_to_registry(f: &Fault, r: &mut Registry) {
             r.network_default_deny = true;
             r.ip_rules = vec![ALLOWED_RANGE.into(), "127.0.0.1".into()];
         }
-        AksFault::NoPrivatePath
-        | AksFault::DnsZoneUnlinked
-        | AksFault::DataRecordMissing => {
+        AksFault::NoPrivatePath | AksFault::DnsZoneUnlinked | AksFault::DataRecordMissing => {
             r.public_network_access = false;
             r.private_endpoint = true;
         }
@@ -520,50 +518,116 @@ pub(crate) fn route(st: &BedState, caller: &Caller, seg: &[&str]) -> Option<Resp
             };
             json(StatusCode::OK, j!({"value": value}))
         }
-        [g, rg, p, ns, t, name] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, AKS_API) && eq(t, "managedClusters") => {
+        [g, rg, p, ns, t, name]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, AKS_API)
+                && eq(t, "managedClusters") =>
+        {
             if !(eq(rg, ids::RESOURCE_GROUP) && eq(name, CLUSTER)) {
-                return Some(not_found(&format!("Microsoft.ContainerService/managedClusters/{name}"), rg));
+                return Some(not_found(
+                    &format!("Microsoft.ContainerService/managedClusters/{name}"),
+                    rg,
+                ));
             }
-            read(st, caller, &cluster_id(st), "Microsoft.ContainerService/managedClusters/read", cluster_json(st))
+            read(
+                st,
+                caller,
+                &cluster_id(st),
+                "Microsoft.ContainerService/managedClusters/read",
+                cluster_json(st),
+            )
         }
-        [g, rg, p, ns, t, name] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, NET) && eq(t, "publicIPAddresses") => {
+        [g, rg, p, ns, t, name]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, NET)
+                && eq(t, "publicIPAddresses") =>
+        {
             if !(eq(rg, NODE_RESOURCE_GROUP) && eq(name, "aks-outbound-ip")) {
-                return Some(not_found(&format!("Microsoft.Network/publicIPAddresses/{name}"), rg));
+                return Some(not_found(
+                    &format!("Microsoft.Network/publicIPAddresses/{name}"),
+                    rg,
+                ));
             }
-            read(st, caller, &public_ip_id(st), "Microsoft.Network/publicIPAddresses/read", public_ip_json(st))
+            read(
+                st,
+                caller,
+                &public_ip_id(st),
+                "Microsoft.Network/publicIPAddresses/read",
+                public_ip_json(st),
+            )
         }
-        [g, rg, p, ns, t] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, NET) && eq(t, "virtualNetworks") => {
+        [g, rg, p, ns, t]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, NET)
+                && eq(t, "virtualNetworks") =>
+        {
             let action = "Microsoft.Network/virtualNetworks/read";
             let value: Vec<Value> = vnets(st)
                 .into_iter()
-                .filter(|(n, _)| eq(rg, ids::RESOURCE_GROUP) && perms::arm_allowed(st, &caller.oid, &vnet_id(st, n), action))
+                .filter(|(n, _)| {
+                    eq(rg, ids::RESOURCE_GROUP)
+                        && perms::arm_allowed(st, &caller.oid, &vnet_id(st, n), action)
+                })
                 .map(|(_, v)| v)
                 .collect();
             json(StatusCode::OK, j!({"value": value}))
         }
-        [g, rg, p, ns, t, name, rest @ ..] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, NET) && eq(t, "virtualNetworks") => {
-            let found = vnets(st).into_iter().find(|(n, _)| eq(n, name)).filter(|_| eq(rg, ids::RESOURCE_GROUP));
+        [g, rg, p, ns, t, name, rest @ ..]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, NET)
+                && eq(t, "virtualNetworks") =>
+        {
+            let found = vnets(st)
+                .into_iter()
+                .find(|(n, _)| eq(n, name))
+                .filter(|_| eq(rg, ids::RESOURCE_GROUP));
             let Some((vname, v)) = found else {
-                return Some(not_found(&format!("Microsoft.Network/virtualNetworks/{name}"), rg));
+                return Some(not_found(
+                    &format!("Microsoft.Network/virtualNetworks/{name}"),
+                    rg,
+                ));
             };
             let action = "Microsoft.Network/virtualNetworks/read";
             match rest {
                 [] => read(st, caller, &vnet_id(st, vname), action, v),
                 [s, sn] if eq(s, "subnets") => {
                     let subnet = v["properties"]["subnets"].as_array().and_then(|a| {
-                        a.iter().find(|x| x["name"].as_str().is_some_and(|n| eq(n, sn))).cloned()
+                        a.iter()
+                            .find(|x| x["name"].as_str().is_some_and(|n| eq(n, sn)))
+                            .cloned()
                     });
                     match subnet {
-                        Some(sv) => read(st, caller, &vnet_id(st, vname), "Microsoft.Network/virtualNetworks/subnets/read", sv),
-                        None => not_found(&format!("Microsoft.Network/virtualNetworks/{vname}/subnets/{sn}"), rg),
+                        Some(sv) => read(
+                            st,
+                            caller,
+                            &vnet_id(st, vname),
+                            "Microsoft.Network/virtualNetworks/subnets/read",
+                            sv,
+                        ),
+                        None => not_found(
+                            &format!("Microsoft.Network/virtualNetworks/{vname}/subnets/{sn}"),
+                            rg,
+                        ),
                     }
                 }
                 _ => return None,
             }
         }
-        [g, rg, p, ns, t, name, rest @ ..] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, NET) && eq(t, "privateDnsZones") => {
+        [g, rg, p, ns, t, name, rest @ ..]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, NET)
+                && eq(t, "privateDnsZones") =>
+        {
             if !(eq(rg, ids::RESOURCE_GROUP) && eq(name, ZONE)) {
-                return Some(not_found(&format!("Microsoft.Network/privateDnsZones/{name}"), rg));
+                return Some(not_found(
+                    &format!("Microsoft.Network/privateDnsZones/{name}"),
+                    rg,
+                ));
             }
             let zid = zone_id(st);
             match rest {
@@ -580,15 +644,34 @@ pub(crate) fn route(st: &BedState, caller: &Caller, seg: &[&str]) -> Option<Resp
                 _ => return None,
             }
         }
-        [g, rg, p, ns, t, name, z] if eq(g, "resourceGroups") && eq(p, "providers") && eq(ns, NET) && eq(t, "privateEndpoints") && eq(z, "privateDnsZoneGroups") => {
+        [g, rg, p, ns, t, name, z]
+            if eq(g, "resourceGroups")
+                && eq(p, "providers")
+                && eq(ns, NET)
+                && eq(t, "privateEndpoints")
+                && eq(z, "privateDnsZoneGroups") =>
+        {
             let found = private_registries(st)
                 .into_iter()
                 .find(|r| eq(&format!("pe-{}", r.name), name) && eq(&r.resource_group, rg));
             let Some(r) = found else {
-                return Some(not_found(&format!("Microsoft.Network/privateEndpoints/{name}"), rg));
+                return Some(not_found(
+                    &format!("Microsoft.Network/privateEndpoints/{name}"),
+                    rg,
+                ));
             };
-            let pe_id = format!("{}/providers/Microsoft.Network/privateEndpoints/pe-{}", rg_id(st, rg), r.name);
-            read(st, caller, &pe_id, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read", j!({"value": [zone_group_json(st, &r, &pe_id)]}))
+            let pe_id = format!(
+                "{}/providers/Microsoft.Network/privateEndpoints/pe-{}",
+                rg_id(st, rg),
+                r.name
+            );
+            read(
+                st,
+                caller,
+                &pe_id,
+                "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read",
+                j!({"value": [zone_group_json(st, &r, &pe_id)]}),
+            )
         }
         _ => return None,
     };
@@ -616,12 +699,23 @@ pub(crate) fn graph(
         params
             .iter()
             .find(|(k, _)| k == "$filter")
-            .and_then(|(_, f)| f.trim().strip_prefix("appId eq '")?.strip_suffix('\'').map(str::to_string))
+            .and_then(|(_, f)| {
+                f.trim()
+                    .strip_prefix("appId eq '")?
+                    .strip_suffix('\'')
+                    .map(str::to_string)
+            })
     });
     let (app_id, listing) = match (by_key, by_filter) {
         (Some(a), _) => (a, false),
         (None, Some(Some(a))) => (a, true),
-        (None, Some(None)) => return Some(graph_error(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", "Unsupported query.")),
+        (None, Some(None)) => {
+            return Some(graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                "Unsupported query.",
+            ))
+        }
         (None, None) => return None,
     };
     let st = inner.state().clone();
@@ -659,7 +753,10 @@ pub(crate) fn graph(
 }
 
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    json(status, j!({"error": {"code": code, "message": message, "innerError": {"date": "2026-01-01T00:00:00", "request-id": "00000000-0000-4000-8000-000000000000"}}}))
+    json(
+        status,
+        j!({"error": {"code": code, "message": message, "innerError": {"date": "2026-01-01T00:00:00", "request-id": "00000000-0000-4000-8000-000000000000"}}}),
+    )
 }
 
 #[cfg(test)]
