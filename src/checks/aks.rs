@@ -512,6 +512,13 @@ async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
         }
         f.evidence
             .insert("pull_identity".into(), cluster.pull_identity.evidence());
+        f.evidence.insert("assignee".into(), principal.clone().into());
+        // The object ID came from ARM or Graph: no need to look it up from an application ID.
+        f.commands.retain(|c| !c.starts_with("az ad sp show"));
+        f.solution.retain(|s| {
+            !s.starts_with("no role assignment applies to")
+                && !s.contains("に適用されるロールの割り当てはありません")
+        });
         f.evidence
             .insert("cluster_id".into(), cluster.id.clone().into());
         match mode {
