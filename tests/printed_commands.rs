@@ -646,6 +646,34 @@ async fn every_command_of_the_aks_fault_runs_is_valid() {
                 let r = run(&bed, &argv, lang).await;
                 let what = format!("{fault:?} {extra:?} {lang:?}");
                 assert_commands_hold(&what, &r.report, repository, &az);
+                if lang == Lang::Ja {
+                    let leftovers: Vec<String> = japanese_prose(&r.report)
+                        .iter()
+                        .flat_map(|t| {
+                            english_leftovers(t)
+                                .into_iter()
+                                // Repository actions are protocol words, shown as they are.
+                                .filter(|l| {
+                                    !l.split(' ').all(|w| {
+                                        [
+                                            "pull",
+                                            "push",
+                                            "delete",
+                                            "metadata_read",
+                                            "metadata_write",
+                                        ]
+                                        .contains(&w)
+                                    })
+                                })
+                                .map(move |l| format!("{l:?} in {t:?}"))
+                        })
+                        .collect();
+                    assert!(
+                        leftovers.is_empty(),
+                        "{what}: English in Japanese text:\n{}",
+                        leftovers.join("\n")
+                    );
+                }
                 for c in &r.report.checks {
                     if let Some(confirm) = c.evidence.get("confirm_with").and_then(|v| v.as_array())
                     {

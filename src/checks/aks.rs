@@ -73,8 +73,8 @@ fn inputs<'a>(cx: &'a CheckCx<'a>) -> Result<(ManagedCluster, ArmRegistry, Arm<'
             };
             let confirm = vec![check_acr_command(&c, &host)];
             Err(Outcome::skip(cx.t(
-                format!("registry {} could not be read through ARM (see registry settings); a registry in another tenant than the cluster cannot be seen from here at all; check from inside the cluster: {}", cx.target, confirm[0]),
-                format!("レジストリ {} を ARM から読み取れませんでした (レジストリ設定を参照)。クラスターと別のテナントにあるレジストリはここからは見えません。クラスター内から確認するには: {}", cx.target, confirm[0]),
+                format!("registry {} could not be read through ARM (see registry settings); a registry in another tenant than the cluster cannot be seen from here at all; check from inside the cluster: `{}`", cx.target, confirm[0]),
+                format!("レジストリ {} を ARM から読み取れませんでした (レジストリ設定を参照)。クラスターと別のテナントにあるレジストリはここからは見えません。クラスター内から確認するには: `{}`", cx.target, confirm[0]),
             ))
             .evidence("seen_from_arm", false)
             .evidence("unseen", vec!["registry_in_another_tenant"])
@@ -512,7 +512,8 @@ async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
         }
         f.evidence
             .insert("pull_identity".into(), cluster.pull_identity.evidence());
-        f.evidence.insert("assignee".into(), principal.clone().into());
+        f.evidence
+            .insert("assignee".into(), principal.clone().into());
         // The object ID came from ARM or Graph: no need to look it up from an application ID.
         f.commands.retain(|c| !c.starts_with("az ad sp show"));
         f.solution.retain(|s| {
@@ -924,8 +925,8 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
             );
         }
         msg = cx.t(
-            format!("{msg}; the appliance must also allow {host} and the data endpoints (*.data.azurecr.io, or the registry's storage without dedicated data endpoints); check from inside the cluster: {}", confirm[0]),
-            format!("{msg}。アプライアンスは {host} とデータ エンドポイント (*.data.azurecr.io、専用データ エンドポイントがない場合はレジストリのストレージ) も許可する必要があります。クラスター内から確認するには: {}", confirm[0]),
+            format!("{msg}; the appliance must also allow {host} and the data endpoints (*.data.azurecr.io, or the registry's storage without dedicated data endpoints); check from inside the cluster: `{}`", confirm[0]),
+            format!("{msg}。アプライアンスは {host} とデータ エンドポイント (*.data.azurecr.io、専用データ エンドポイントがない場合はレジストリのストレージ) も許可する必要があります。クラスター内から確認するには: `{}`", confirm[0]),
         );
         return evidence(Outcome::info(msg))
             .evidence("seen_from_arm", false)
@@ -951,8 +952,8 @@ async fn aks_egress(cx: &CheckCx<'_>) -> Outcome {
             .collect();
         if all.is_empty() || all.iter().any(|a| a.address.is_none()) {
             return evidence(Outcome::info(cx.t(
-                format!("the registry's firewall admits only {}, and ARM shows no address for some of the cluster's outbound IPs yet; check from inside the cluster: {}", rules.join(", "), confirm[0]),
-                format!("レジストリのファイアウォールが許可するのは {} のみですが、クラスターの送信 IP の一部にはまだアドレスが表示されていません。クラスター内から確認するには: {}", rules.join(", "), confirm[0]),
+                format!("the registry's firewall admits only {}, and ARM shows no address for some of the cluster's outbound IPs yet; check from inside the cluster: `{}`", rules.join(", "), confirm[0]),
+                format!("レジストリのファイアウォールが許可するのは {} のみですが、クラスターの送信 IP の一部にはまだアドレスが表示されていません。クラスター内から確認するには: `{}`", rules.join(", "), confirm[0]),
             )))
             .evidence("confirm_with", confirm);
         }
@@ -1140,8 +1141,8 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
     if zones.is_empty() {
         if !custom_dns.is_empty() {
             return base(Outcome::info(cx.t(
-                format!("no {zone_name} zone is visible through ARM and the node network(s) use custom DNS servers ({custom_text}); what those servers answer for {host} cannot be seen from ARM; check from inside the cluster: {}", confirm[0]),
-                format!("ARM から見える {zone_name} ゾーンはなく、ノードのネットワークはカスタム DNS サーバー ({custom_text}) を使っています。それらが {host} に何を返すかは ARM からは見えません。クラスター内から確認するには: {}", confirm[0]),
+                format!("no {zone_name} zone is visible through ARM and the node network(s) use custom DNS servers ({custom_text}); what those servers answer for {host} cannot be seen from ARM; check from inside the cluster: `{}`", confirm[0]),
+                format!("ARM から見える {zone_name} ゾーンはなく、ノードのネットワークはカスタム DNS サーバー ({custom_text}) を使っています。それらが {host} に何を返すかは ARM からは見えません。クラスター内から確認するには: `{}`", confirm[0]),
             )))
             .evidence("seen_from_arm", false)
             .evidence("unseen", vec!["custom_dns_answers"])
@@ -1302,8 +1303,8 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
     }
     let custom_note = (!custom_dns.is_empty()).then(|| {
         cx.t(
-            format!("; the node network(s) use custom DNS servers ({custom_text}): they must forward {suffix} to Azure DNS (168.63.129.16) from a network linked to the zone, which ARM cannot show; check from inside the cluster: {}", confirm[0]),
-            format!("。ノードのネットワークはカスタム DNS サーバー ({custom_text}) を使っています。これらはゾーンにリンクされたネットワークから {suffix} を Azure DNS (168.63.129.16) に転送する必要がありますが、ARM からは確認できません。クラスター内から確認するには: {}", confirm[0]),
+            format!("; the node network(s) use custom DNS servers ({custom_text}): they must forward {suffix} to Azure DNS (168.63.129.16) from a network linked to the zone, which ARM cannot show; check from inside the cluster: `{}`", confirm[0]),
+            format!("。ノードのネットワークはカスタム DNS サーバー ({custom_text}) を使っています。これらはゾーンにリンクされたネットワークから {suffix} を Azure DNS (168.63.129.16) に転送する必要がありますが、ARM からは確認できません。クラスター内から確認するには: `{}`", confirm[0]),
         )
     });
     if findings.is_empty() {

@@ -1333,7 +1333,7 @@ async fn explain_missing(
         };
         let held: Vec<String> = roles.iter().map(|r| r.role.name.clone()).collect();
         let held_text = if held.is_empty() {
-            "no role at this registry".to_string()
+            cx.t("no role at this registry", "このレジストリでのロールなし")
         } else {
             held.join(", ")
         };
@@ -2029,7 +2029,19 @@ pub(crate) async fn evaluate_principal(
     let roles_json = roles_evidence(&roles, &reg.id);
     let held: Vec<String> = roles
         .iter()
-        .map(|r| format!("{} at {}", r.role.name, r.scope_kind(&reg.id)))
+        .map(|r| {
+            let scope = r.scope_kind(&reg.id);
+            let scope_ja = match scope.as_str() {
+                "registry" => "レジストリ".to_string(),
+                "resource group" => "リソース グループ".to_string(),
+                "subscription" => "サブスクリプション".to_string(),
+                other => other.to_string(),
+            };
+            cx.t(
+                format!("{} at {scope}", r.role.name),
+                format!("{} ({scope_ja})", r.role.name),
+            )
+        })
         .collect();
     let held_text = if held.is_empty() {
         cx.t("no role assignments", "ロールの割り当てなし")
