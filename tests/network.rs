@@ -976,6 +976,49 @@ async fn aks_healthy_cluster_pulls_as_its_kubelet_identity() {
         r["findings"].as_array().is_some_and(|f| f.is_empty()),
         "{r:#}"
     );
+    // Reads only, and only ARM and Graph are asked about the cluster.
+    let log = bed.request_log();
+    assert!(log
+        .iter()
+        .any(|q| q.listener == "arm" && q.path.contains("/managedClusters/")));
+    for q in log
+        .iter()
+        .filter(|q| q.listener == "arm" || q.listener == "graph")
+    {
+        assert!(q.method == "GET" || q.method == "HEAD", "{q:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_kubelet_acrpull_in_abac_mode_is_ignored_and_the_fix_is_repository_reader() {
+    use acr_testbed::{aks, BedSpec, Registry, TestBed};
+    let bed = TestBed::start(
+        BedSpec::new()
+            .registry(Registry::new(REG).real_backend(false).abac())
+            .with_aks(),
+    )
+    .await
+    .expect("bed starts");
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(
+        aks_bed::codes(&r, "aks.identity"),
+        ["ABAC_LEGACY_ROLE_IGNORED"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.identity", "ABAC_LEGACY_ROLE_IGNORED");
+    assert_eq!(
+        aks_bed::strings(&f["evidence"]["ignored_roles"]),
+        ["AcrPull"]
+    );
+    let cmds = aks_bed::commands(f);
+    // `--attach-acr` would assign AcrPull again: not offered in this mode.
+    assert!(!cmds.iter().any(|c| c.contains("--attach-acr")), "{cmds:?}");
+    assert!(
+        cmds.iter()
+            .any(|c| c.contains("\"Container Registry Repository Reader\"")
+                && c.contains(aks::KUBELET_OBJECT_ID)),
+        "{cmds:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
