@@ -24,6 +24,9 @@ struct Args {
     /// Do not start docker-registry; the bed checks its own tokens instead.
     #[arg(long)]
     no_backend: bool,
+    /// Add AKS cluster aks-test and its networks (implied by any aks-* fault)
+    #[arg(long)]
+    aks: bool,
 }
 
 fn shell_quote(s: &str) -> String {
@@ -42,6 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut spec = BedSpec::new();
     if args.no_backend {
         spec = spec.registry(Registry::new(ids::REGISTRY).real_backend(false));
+    }
+    let aks = args.aks || args.faults.iter().any(|f| f.name().starts_with("aks-"));
+    if aks {
+        spec = spec.with_aks();
     }
     let target = args.registry.as_deref();
     for f in &args.faults {
@@ -77,11 +84,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (k, v) in bed.env().into_iter().chain(bed.sp_env()) {
         println!("export {k}={}", shell_quote(&v));
     }
-    let check: Vec<String> = bed
+    let mut check: Vec<String> = bed
         .check_args(&name)
         .iter()
         .map(|a| shell_quote(a))
         .collect();
+    if aks {
+        check.extend([
+            "--aks".to_string(),
+            acr_testbed::aks::CLUSTER.to_string(),
+            "--aks-resource-group".to_string(),
+            ids::RESOURCE_GROUP.to_string(),
+        ]);
+    }
     println!("acr-doctor check {}", check.join(" "));
     println!("# managed identity instead of the service principal:");
     for (k, v) in bed.identity_env() {

@@ -12,6 +12,7 @@ Examples:
   acr-doctor check -n myregistry --repository app --need pull,push
   acr-doctor check -n myregistry -u <app-id> --password-stdin < secret.txt
   acr-doctor check -n myregistry --principal <kubelet-object-id> --repository app
+  acr-doctor check -n myregistry --aks mycluster --aks-resource-group myrg --repository app
   acr-doctor check -n myregistry -o markdown > ticket.md
   acr-doctor check -n myregistry -o json | jq '.findings[0].code'";
 
@@ -297,6 +298,19 @@ pub struct CheckArgs {
     /// Verify DNS routing to the registry's private endpoints in this virtual network
     #[arg(long, value_name = "VNET")]
     pub vnet: Option<String>,
+
+    /// Diagnose pulls by this AKS cluster (name or resource ID) from ARM alone: the identity its
+    /// kubelet pulls with and its roles at the registry, and its network path to the registry
+    #[arg(long, value_name = "CLUSTER")]
+    pub aks: Option<String>,
+
+    /// Resource group of the --aks cluster [default: found among the subscription's clusters]
+    #[arg(long, value_name = "RG", requires = "aks")]
+    pub aks_resource_group: Option<String>,
+
+    /// Subscription of the --aks cluster [default: the registry's subscription]
+    #[arg(long, value_name = "ID", requires = "aks")]
+    pub aks_subscription: Option<String>,
 
     /// Run only these checks (ids or families such as `docker`); their prerequisites run too
     #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "CHECK")]

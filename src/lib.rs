@@ -277,6 +277,15 @@ fn build_report(
                 catalogue::lookup(raw.code).or_else(|| catalogue::lookup("UNEXPECTED_ERROR"));
             let Some(cause) = cause else { continue };
             let entry = cause.entry(lang);
+            // A finding about another identity (a cluster's kubelet identity) names it.
+            let own_assignee = raw.evidence.get("assignee").and_then(Value::as_str);
+            let values: Vec<(&str, Option<&str>)> = values
+                .iter()
+                .map(|&(k, v)| match (k, own_assignee) {
+                    ("assignee", Some(a)) => (k, Some(a)),
+                    _ => (k, v),
+                })
+                .collect();
             let mut solution = raw.solution.clone();
             solution.extend(entry.solution.iter().map(|s| fill_placeholders(s, &values)));
             let commands = if raw.commands.is_empty() {

@@ -841,3 +841,345 @@ async fn unreachable_data_endpoint_is_reported() {
         Some("tcp")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// AKS (`--aks`): the cluster's pull identity and network path, read through ARM alone, by the
+// real binary against the bed's cluster (`BedSpec::with_aks`) with one `aks-*` fault each.
+
+mod aks_bed {
+    use acr_testbed::{aks, ids, BedSpec, Registry, TestBed};
+    use serde_json::Value;
+
+    pub async fn start(faults: &[&str]) -> TestBed {
+        let mut spec = BedSpec::new()
+            .registry(Registry::new(super::REG).real_backend(false))
+            .with_aks();
+        for f in faults {
+            spec = spec.fault(None, f.parse().expect("an aks fault"));
+        }
+        TestBed::start(spec).await.expect("bed starts")
+    }
+
+    /// `acr-doctor --output json check <bed> --aks aks-test --aks-resource-group rg-test --only aks`
+    /// as the default service principal; the JSON report.
+    pub async fn report(bed: &TestBed, extra: &[&str]) -> Value {
+        let home = crate::support::temp_home();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"))
+            .args(["--output", "json", "check"])
+            .args(bed.check_args(super::REG))
+            .args([
+                "--aks",
+                aks::CLUSTER,
+                "--aks-resource-group",
+                ids::RESOURCE_GROUP,
+                "--only",
+                "aks",
+                "--timeout",
+                "5",
+            ])
+            .args(extra)
+            .env_clear()
+            .envs(bed.env())
+            .envs(bed.sp_env())
+            .env("HOME", home.path())
+            .env("AZURE_CONFIG_DIR", home.path().join(".azure"))
+            .env("DOCKER_CONFIG", home.path().join(".docker"))
+            .env("PATH", "/usr/bin:/bin")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(std::time::Duration::from_secs(60), out)
+            .await
+            .expect("the run ends")
+            .expect("the binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        crate::support::assert_no_secret("aks report", &stdout);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    pub fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
+        r["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .unwrap_or_else(|| panic!("no check {id}: {r:#}"))
+    }
+
+    pub fn status(r: &Value, id: &str) -> String {
+        check(r, id)["status"].as_str().unwrap_or("").to_string()
+    }
+
+    pub fn codes(r: &Value, id: &str) -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["check"] == id)
+            .filter_map(|f| f["code"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn finding<'a>(r: &'a Value, id: &str, code: &str) -> &'a Value {
+        r["findings"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["check"] == id && f["code"] == code))
+            .unwrap_or_else(|| panic!("{id} has no {code}: {r:#}"))
+    }
+
+    pub fn commands(f: &Value) -> Vec<String> {
+        f["commands"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn strings(v: &Value) -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_healthy_cluster_pulls_as_its_kubelet_identity() {
+    use acr_testbed::aks;
+    let bed = aks_bed::start(&[]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(aks_bed::status(&r, "aks.cluster"), "pass", "{r:#}");
+    let cluster = &aks_bed::check(&r, "aks.cluster")["evidence"];
+    assert_eq!(cluster["pull_identity"]["kind"], "kubelet_identity");
+    assert_eq!(
+        cluster["pull_identity"]["object_id"],
+        aks::KUBELET_OBJECT_ID
+    );
+    assert_eq!(cluster["outbound_type"], "loadBalancer");
+    assert_eq!(aks_bed::status(&r, "aks.identity"), "pass", "{r:#}");
+    assert_eq!(
+        aks_bed::check(&r, "aks.identity")["evidence"]["principal"],
+        aks::KUBELET_OBJECT_ID
+    );
+    assert_eq!(aks_bed::status(&r, "aks.egress"), "pass", "{r:#}");
+    let egress = &aks_bed::check(&r, "aks.egress")["evidence"];
+    assert_eq!(egress["outbound_addresses"][0]["address"], aks::OUTBOUND_IP);
+    // No private endpoint: nothing to resolve privately.
+    assert_eq!(aks_bed::status(&r, "aks.private_dns"), "info", "{r:#}");
+    assert!(
+        r["findings"].as_array().is_some_and(|f| f.is_empty()),
+        "{r:#}"
+    );
+    // Reads only, and only ARM and Graph are asked about the cluster.
+    let log = bed.request_log();
+    assert!(log
+        .iter()
+        .any(|q| q.listener == "arm" && q.path.contains("/managedClusters/")));
+    for q in log
+        .iter()
+        .filter(|q| q.listener == "arm" || q.listener == "graph")
+    {
+        assert!(q.method == "GET" || q.method == "HEAD", "{q:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_kubelet_acrpull_in_abac_mode_is_ignored_and_the_fix_is_repository_reader() {
+    use acr_testbed::{aks, BedSpec, Registry, TestBed};
+    let bed = TestBed::start(
+        BedSpec::new()
+            .registry(Registry::new(REG).real_backend(false).abac())
+            .with_aks(),
+    )
+    .await
+    .expect("bed starts");
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(
+        aks_bed::codes(&r, "aks.identity"),
+        ["ABAC_LEGACY_ROLE_IGNORED"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.identity", "ABAC_LEGACY_ROLE_IGNORED");
+    assert_eq!(
+        aks_bed::strings(&f["evidence"]["ignored_roles"]),
+        ["AcrPull"]
+    );
+    let cmds = aks_bed::commands(f);
+    // `--attach-acr` would assign AcrPull again: not offered in this mode.
+    assert!(!cmds.iter().any(|c| c.contains("--attach-acr")), "{cmds:?}");
+    assert!(
+        cmds.iter()
+            .any(|c| c.contains("\"Container Registry Repository Reader\"")
+                && c.contains(aks::KUBELET_OBJECT_ID)),
+        "{cmds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_kubelet_identity_without_acrpull_is_rbac_role_missing_with_attach_acr() {
+    use acr_testbed::aks;
+    let bed = aks_bed::start(&["aks-kubelet-no-acrpull"]).await;
+    for extra in [&[][..], &["--repository", "app"][..]] {
+        let r = aks_bed::report(&bed, extra).await;
+        assert_eq!(
+            aks_bed::status(&r, "aks.identity"),
+            "fail",
+            "{extra:?}: {r:#}"
+        );
+        assert_eq!(aks_bed::codes(&r, "aks.identity")[0], "RBAC_ROLE_MISSING");
+        let f = aks_bed::finding(&r, "aks.identity", "RBAC_ROLE_MISSING");
+        assert_eq!(
+            f["evidence"]["pull_identity"]["object_id"],
+            aks::KUBELET_OBJECT_ID
+        );
+        let cmds = aks_bed::commands(f);
+        assert!(
+            cmds[0].starts_with("az aks update --name aks-test --resource-group rg-test --attach-acr /subscriptions/"),
+            "{cmds:?}"
+        );
+        assert!(
+            cmds.iter().any(
+                |c| c.contains("az role assignment create --role \"AcrPull\"")
+                    && c.contains(aks::KUBELET_OBJECT_ID)
+            ),
+            "{cmds:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_service_principal_cluster_is_evaluated_by_the_principals_object_id() {
+    use acr_testbed::aks;
+    let bed = aks_bed::start(&["aks-service-principal"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    let cluster = &aks_bed::check(&r, "aks.cluster")["evidence"];
+    assert_eq!(cluster["pull_identity"]["kind"], "service_principal");
+    assert_eq!(cluster["pull_identity"]["client_id"], aks::AKS_SP_APP_ID);
+    assert_eq!(
+        aks_bed::codes(&r, "aks.identity"),
+        ["RBAC_ROLE_MISSING"],
+        "{r:#}"
+    );
+    assert_eq!(
+        aks_bed::check(&r, "aks.identity")["evidence"]["principal"],
+        aks::AKS_SP_OBJECT_ID
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_outbound_ip_outside_the_firewall_is_forbidden_with_the_address() {
+    use acr_testbed::aks;
+    let bed = aks_bed::start(&["aks-outbound-ip-denied"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(
+        aks_bed::codes(&r, "aks.egress"),
+        ["CONNECTIVITY_FORBIDDEN_ERROR"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.egress", "CONNECTIVITY_FORBIDDEN_ERROR");
+    assert_eq!(
+        aks_bed::strings(&f["evidence"]["not_allowed"]),
+        [aks::OUTBOUND_IP]
+    );
+    assert!(aks_bed::strings(&f["evidence"]["ip_rules"]).contains(&aks::ALLOWED_RANGE.to_string()));
+    assert_eq!(
+        aks_bed::commands(f),
+        [format!(
+            "az acr network-rule add --name {REG} --ip-address {}",
+            aks::OUTBOUND_IP
+        )]
+    );
+    // The identity is fine: only the network path is named.
+    assert_eq!(aks_bed::status(&r, "aks.identity"), "pass");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_public_access_disabled_without_a_reachable_private_endpoint_is_forbidden() {
+    let bed = aks_bed::start(&["aks-no-private-path"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(
+        aks_bed::codes(&r, "aks.egress"),
+        ["CONNECTIVITY_FORBIDDEN_ERROR"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.egress", "CONNECTIVITY_FORBIDDEN_ERROR");
+    assert_eq!(f["evidence"]["public_network_access"], "Disabled");
+    assert!(
+        aks_bed::strings(&f["evidence"]["node_vnets"])[0].ends_with("/virtualNetworks/vnet-aks")
+    );
+    assert!(f["evidence"]["private_endpoints"][0]["vnet"]
+        .as_str()
+        .is_some_and(|v| v.ends_with("/virtualNetworks/vnet-test")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_private_dns_zone_not_linked_to_the_node_network_is_private_endpoint_dns_error() {
+    let bed = aks_bed::start(&["aks-dns-zone-unlinked"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    // The endpoint is in the node network: the path exists, the names do not lead to it.
+    assert_eq!(aks_bed::status(&r, "aks.egress"), "pass", "{r:#}");
+    assert_eq!(
+        aks_bed::codes(&r, "aks.private_dns"),
+        ["PRIVATE_ENDPOINT_DNS_ERROR"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.private_dns", "PRIVATE_ENDPOINT_DNS_ERROR");
+    assert!(aks_bed::strings(&f["evidence"]["unlinked_vnets"])[0]
+        .ends_with("/virtualNetworks/vnet-test"));
+    assert!(aks_bed::commands(f)[0].starts_with("az network private-dns link vnet create"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_missing_data_endpoint_record_is_private_endpoint_dns_error() {
+    let bed = aks_bed::start(&["aks-data-record-missing"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(
+        aks_bed::codes(&r, "aks.private_dns"),
+        ["PRIVATE_ENDPOINT_DNS_ERROR"],
+        "{r:#}"
+    );
+    let f = aks_bed::finding(&r, "aks.private_dns", "PRIVATE_ENDPOINT_DNS_ERROR");
+    assert_eq!(
+        aks_bed::strings(&f["evidence"]["missing_records"]),
+        [format!("{REG}.westeurope.data")]
+    );
+    assert!(aks_bed::strings(&f["alternatives"]).contains(&"DATA_ENDPOINT_UNREACHABLE".to_string()));
+    // The login server's record is there.
+    let records = aks_bed::check(&r, "aks.private_dns")["evidence"]["records"].clone();
+    assert!(records
+        .as_array()
+        .is_some_and(|rs| rs.iter().any(|x| x["name"] == REG && x["ok"] == true)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_user_defined_routing_is_said_to_be_unseen_from_arm() {
+    let bed = aks_bed::start(&["aks-udr"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(aks_bed::status(&r, "aks.egress"), "info", "{r:#}");
+    let e = &aks_bed::check(&r, "aks.egress")["evidence"];
+    assert_eq!(e["outbound_type"], "userDefinedRouting");
+    assert_eq!(e["seen_from_arm"], false);
+    assert_eq!(aks_bed::strings(&e["unseen"]), ["egress_firewall"]);
+    assert!(aks_bed::strings(&e["confirm_with"])[0].starts_with("az aks check-acr --name aks-test"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aks_custom_dns_servers_are_reported_and_said_to_be_unseen() {
+    use acr_testbed::aks;
+    let bed = aks_bed::start(&["aks-custom-dns"]).await;
+    let r = aks_bed::report(&bed, &[]).await;
+    assert_eq!(aks_bed::status(&r, "aks.private_dns"), "info", "{r:#}");
+    let e = &aks_bed::check(&r, "aks.private_dns")["evidence"];
+    assert_eq!(
+        aks_bed::strings(&e["dns_servers"][0]["dns_servers"]),
+        [aks::CUSTOM_DNS_SERVER]
+    );
+    assert_eq!(aks_bed::strings(&e["unseen"]), ["custom_dns_answers"]);
+    assert!(aks_bed::strings(&e["confirm_with"])[0].starts_with("kubectl run"));
+}

@@ -613,3 +613,87 @@ fn the_leftover_detector_finds_the_issues_examples() {
             .is_empty()
     );
 }
+
+/// Every command of an `--aks` run against each `aks-*` fault (and the healthy cluster), in
+/// both languages, with and without `--repository`.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_of_the_aks_fault_runs_is_valid() {
+    let az = az();
+    let mut commands = 0;
+    let mut faults: Vec<Option<&str>> = vec![None];
+    faults.extend(acr_testbed::aks::AKS_FAULT_NAMES.iter().map(|f| Some(*f)));
+    for fault in faults {
+        let mut spec = BedSpec::new()
+            .registry(Registry::new(REG).real_backend(false))
+            .with_aks();
+        if let Some(f) = fault {
+            spec = spec.fault(None, f.parse().expect("fault"));
+        }
+        let bed = TestBed::start(spec).await.expect("bed");
+        for (extra, repository) in [(&[][..], false), (&["--repository", "app"][..], true)] {
+            for lang in [Lang::En, Lang::Ja] {
+                let argv = [
+                    extra,
+                    &[
+                        "--aks",
+                        acr_testbed::aks::CLUSTER,
+                        "--aks-resource-group",
+                        ids::RESOURCE_GROUP,
+                        "--only",
+                        "aks",
+                    ][..],
+                ]
+                .concat();
+                let r = run(&bed, &argv, lang).await;
+                let what = format!("{fault:?} {extra:?} {lang:?}");
+                assert_commands_hold(&what, &r.report, repository, &az);
+                if lang == Lang::Ja {
+                    let leftovers: Vec<String> = japanese_prose(&r.report)
+                        .iter()
+                        .flat_map(|t| {
+                            english_leftovers(t)
+                                .into_iter()
+                                // Repository actions are protocol words, shown as they are.
+                                .filter(|l| {
+                                    !l.split(' ').all(|w| {
+                                        [
+                                            "pull",
+                                            "push",
+                                            "delete",
+                                            "metadata_read",
+                                            "metadata_write",
+                                        ]
+                                        .contains(&w)
+                                    })
+                                })
+                                .map(move |l| format!("{l:?} in {t:?}"))
+                        })
+                        .collect();
+                    assert!(
+                        leftovers.is_empty(),
+                        "{what}: English in Japanese text:\n{}",
+                        leftovers.join("\n")
+                    );
+                }
+                for c in &r.report.checks {
+                    if let Some(confirm) = c.evidence.get("confirm_with").and_then(|v| v.as_array())
+                    {
+                        let confirm: Vec<String> = confirm
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect();
+                        assert_valid(&format!("{what}: {} confirm_with", c.id), &confirm, &az);
+                        commands += confirm.len();
+                    }
+                }
+                commands += r
+                    .report
+                    .findings
+                    .iter()
+                    .map(|f| f.commands.len())
+                    .sum::<usize>();
+            }
+        }
+    }
+    assert!(commands > 20, "only {commands} commands generated");
+}

@@ -32,12 +32,12 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 }
 
 /// Assignments created this recently may not be in effect yet.
-const RECENT_MINUTES: i64 = 30;
+pub(crate) const RECENT_MINUTES: i64 = 30;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-fn arm_client<'a>(cx: &'a CheckCx<'a>, token: Secret) -> Arm<'a> {
+pub(crate) fn arm_client<'a>(cx: &'a CheckCx<'a>, token: Secret) -> Arm<'a> {
     let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
     Arm::new(cx.ctx, arm::endpoint(cx.ctx, cloud), token)
 }
@@ -62,7 +62,7 @@ fn catalog_needed(args: &CheckArgs) -> bool {
     args.need.contains(&Need::Catalog)
 }
 
-fn mode_of(reg: &ArmRegistry) -> Mode {
+pub(crate) fn mode_of(reg: &ArmRegistry) -> Mode {
     Mode::from_arm(&RegistrySettings::of(reg).role_assignment_mode)
 }
 
@@ -84,7 +84,7 @@ fn roles_evidence(roles: &[AssignedRole], registry_id: &str) -> Value {
 }
 
 /// Portal guidance for role assignments, in the run's language.
-fn portal_step(cx: &CheckCx<'_>, mode: Option<Mode>) -> String {
+pub(crate) fn portal_step(cx: &CheckCx<'_>, mode: Option<Mode>) -> String {
     let mut en = String::from(
         "In the Azure portal: open the registry > Access control (IAM) > Add role assignment.",
     );
@@ -113,7 +113,7 @@ fn scope_or_lookup(reg: Option<&ArmRegistry>, name: &str) -> String {
 }
 
 /// Role assignments of `principal` at the registry, read once per run (several checks ask).
-async fn assignments(
+pub(crate) async fn assignments(
     cx: &CheckCx<'_>,
     arm: &Arm<'_>,
     registry_id: &str,
@@ -1333,7 +1333,7 @@ async fn explain_missing(
         };
         let held: Vec<String> = roles.iter().map(|r| r.role.name.clone()).collect();
         let held_text = if held.is_empty() {
-            "no role at this registry".to_string()
+            cx.t("no role at this registry", "このレジストリでのロールなし")
         } else {
             held.join(", ")
         };
@@ -1978,6 +1978,27 @@ async fn auth_principal(cx: &CheckCx<'_>) -> Outcome {
     let Some(principal) = cx.args.principal.clone() else {
         return Outcome::skip("no --principal");
     };
+    let needed = repository_needs(cx.args);
+    evaluate_principal(
+        cx,
+        &principal,
+        &needed,
+        cx.args.repository.as_deref(),
+        catalog_needed(cx.args),
+    )
+    .await
+}
+
+/// Another identity's role assignments at the registry, against the actions it `needed` on
+/// `repository` (registry-wide, as information, without one) and listing when `catalog`:
+/// what `--principal` reports, and what `aks.identity` reports for a cluster's kubelet identity.
+pub(crate) async fn evaluate_principal(
+    cx: &CheckCx<'_>,
+    principal: &str,
+    needed: &[&'static str],
+    repository: Option<&str>,
+    catalog: bool,
+) -> Outcome {
     let principal = principal.trim().to_ascii_lowercase();
     let (reg, arm_token) = {
         let f = cx.facts();
@@ -2004,11 +2025,23 @@ async fn auth_principal(cx: &CheckCx<'_>) -> Outcome {
             );
         }
     };
-    let needed = repository_needs(cx.args);
+    let needed = needed.to_vec();
     let roles_json = roles_evidence(&roles, &reg.id);
     let held: Vec<String> = roles
         .iter()
-        .map(|r| format!("{} at {}", r.role.name, r.scope_kind(&reg.id)))
+        .map(|r| {
+            let scope = r.scope_kind(&reg.id);
+            let scope_ja = match scope.as_str() {
+                "registry" => "レジストリ".to_string(),
+                "resource group" => "リソース グループ".to_string(),
+                "subscription" => "サブスクリプション".to_string(),
+                other => other.to_string(),
+            };
+            cx.t(
+                format!("{} at {scope}", r.role.name),
+                format!("{} ({scope_ja})", r.role.name),
+            )
+        })
         .collect();
     let held_text = if held.is_empty() {
         cx.t("no role assignments", "ロールの割り当てなし")
@@ -2034,7 +2067,7 @@ async fn auth_principal(cx: &CheckCx<'_>) -> Outcome {
         );
     }
 
-    let Some(repo) = cx.args.repository.clone() else {
+    let Some(repo) = repository.map(str::to_string) else {
         // Without a repository: what holds registry-wide.
         let now = cx.ctx.clock.now();
         let verdicts = roles::evaluate(
@@ -2105,7 +2138,7 @@ async fn auth_principal(cx: &CheckCx<'_>) -> Outcome {
             .flat_map(|v| v.recent.iter().map(String::as_str)),
     );
     let mut catalog_finding = None;
-    if catalog_needed(cx.args) {
+    if catalog {
         let (lister, _) = roles::catalog_verdict(mode, &roles);
         if lister.is_empty() {
             let (code, role) = match mode {

@@ -23,6 +23,8 @@ pub enum Fact {
     RefreshToken,
     AccessToken,
     Permissions,
+    /// The `--aks` cluster as ARM describes it (`aks.cluster`).
+    AksCluster,
 }
 
 impl Fact {
@@ -42,6 +44,7 @@ impl Fact {
             Fact::RefreshToken => "ACR リフレッシュ トークン",
             Fact::AccessToken => "ACR アクセス トークン",
             Fact::Permissions => "付与されたアクセス許可",
+            Fact::AksCluster => "AKS クラスター (ARM)",
         };
         lang.pick(self.name(), ja)
     }
@@ -61,6 +64,7 @@ impl Fact {
             Fact::RefreshToken => "ACR refresh token",
             Fact::AccessToken => "ACR access token",
             Fact::Permissions => "granted permissions",
+            Fact::AksCluster => "AKS cluster (ARM)",
         }
     }
 }
@@ -250,6 +254,8 @@ pub struct Facts {
     /// Timeline kinds (`entra_token`, `sp_client_secret`, ...) whose expiry a check already
     /// reported as a finding, so that `expiry.timeline` does not report it twice.
     pub expiry_reported: Vec<String>,
+    /// The `--aks` cluster, read through ARM by `aks.cluster`.
+    pub aks_cluster: Option<crate::azure::aks::ManagedCluster>,
     /// Anything else a family wants to share, by name.
     pub extra: BTreeMap<String, Value>,
 }

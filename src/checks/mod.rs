@@ -19,6 +19,7 @@ use crate::report::{CheckStatus, TimelineEntry};
 pub mod facts;
 pub use facts::*;
 
+pub mod aks;
 pub mod authorization;
 pub mod docker;
 pub mod expiry;
@@ -33,6 +34,7 @@ pub enum Group {
     Registry,
     Identity,
     Authorization,
+    Cluster,
     Expiry,
 }
 
@@ -47,6 +49,8 @@ impl Group {
             (Group::Identity, Lang::Ja) => "ID と資格情報",
             (Group::Authorization, Lang::En) => "Authorization",
             (Group::Authorization, Lang::Ja) => "アクセス許可",
+            (Group::Cluster, Lang::En) => "AKS cluster",
+            (Group::Cluster, Lang::Ja) => "AKS クラスター",
             (Group::Expiry, Lang::En) => "Expiry",
             (Group::Expiry, Lang::Ja) => "有効期限",
         }
@@ -380,6 +384,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
     checks.extend(network::checks());
     checks.extend(identity::checks());
     checks.extend(authorization::checks());
+    checks.extend(aks::checks());
     checks.extend(expiry::checks());
     checks
 }

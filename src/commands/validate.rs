@@ -216,6 +216,7 @@ fn check_command(words: &[&str], az: &AzSpec) -> Result<(), String> {
                 .all(|f| *f == "--label-columns" || *f == "-L")
                 .then_some(())
                 .ok_or_else(|| "kubectl get nodes takes --label-columns here".into()),
+            ["run", ..] => check_kubectl_run(args),
             _ => Err("unexpected kubectl command".into()),
         },
         p if p.starts_with("docker-credential-") => match args {
@@ -400,6 +401,36 @@ fn check_nslookup(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// `kubectl run NAME [--rm] [-it] [--restart=Never] --image=IMAGE -- nslookup NAME`: a throwaway
+/// pod that resolves a name as the cluster's pods do.
+fn check_kubectl_run(args: &[&str]) -> Result<(), String> {
+    let ["run", name, rest @ ..] = args else {
+        return Err("`kubectl run NAME ... -- COMMAND`".into());
+    };
+    if name.starts_with('-') || name.is_empty() {
+        return Err("kubectl run: the pod name comes first".into());
+    }
+    let Some(split) = rest.iter().position(|a| *a == "--") else {
+        return Err("kubectl run: `-- COMMAND` missing".into());
+    };
+    let (options, command) = (&rest[..split], &rest[split + 1..]);
+    let mut image = false;
+    for o in options {
+        match *o {
+            "--rm" | "-it" | "-i" | "-t" | "--restart=Never" => {}
+            o if o.strip_prefix("--image=").is_some_and(|i| !i.is_empty()) => image = true,
+            o => return Err(format!("kubectl run: unexpected option {o}")),
+        }
+    }
+    if !image {
+        return Err("kubectl run: --image=IMAGE missing".into());
+    }
+    match command {
+        ["nslookup", host @ ..] => check_nslookup(host),
+        _ => Err("kubectl run: only `-- nslookup NAME` is printed".into()),
+    }
+}
+
 fn check_curl(args: &[&str]) -> Result<(), String> {
     let mut urls = 0;
     for a in args {
@@ -514,6 +545,25 @@ mod tests {
             }}"#,
         )
         .expect("spec")
+    }
+
+    #[test]
+    fn kubectl_runs_only_a_lookup_pod() {
+        assert!(check_kubectl_run(&[
+            "run",
+            "x",
+            "--rm",
+            "-it",
+            "--restart=Never",
+            "--image=busybox:1.36",
+            "--",
+            "nslookup",
+            "r.azurecr.io"
+        ])
+        .is_ok());
+        assert!(check_kubectl_run(&["run", "x", "--image=busybox", "--", "sh"]).is_err());
+        assert!(check_kubectl_run(&["run", "x", "--", "nslookup", "r.azurecr.io"]).is_err());
+        assert!(check_kubectl_run(&["delete", "pod", "x"]).is_err());
     }
 
     #[test]

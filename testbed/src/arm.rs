@@ -26,12 +26,12 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
         ))
 }
 
-fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
     json(status, j!({"error": {"code": code, "message": message}}))
 }
 
-struct Caller {
-    oid: String,
+pub(crate) struct Caller {
+    pub(crate) oid: String,
     tid: String,
     /// UPN for users, appid for applications (as ARM names the client).
     name: String,
@@ -95,7 +95,7 @@ fn authenticate(req: &Request) -> Result<Caller, Response> {
     })
 }
 
-fn forbidden(caller: &Caller, action: &str, scope: &str) -> Response {
+pub(crate) fn forbidden(caller: &Caller, action: &str, scope: &str) -> Response {
     arm_error(
         StatusCode::FORBIDDEN,
         "AuthorizationFailed",
@@ -375,6 +375,9 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         return wrong_tenant(&caller);
     }
     let sub_scope = format!("/subscriptions/{}", st.subscription);
+    if let Some(resp) = crate::aks::route(&st, &caller, &seg[2..]) {
+        return resp;
+    }
     let any_here = st
         .assignments
         .iter()
@@ -577,7 +580,7 @@ fn registry_paths(
     }
 }
 
-fn not_found(what: &str, rg: &str) -> Response {
+pub(crate) fn not_found(what: &str, rg: &str) -> Response {
     arm_error(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
@@ -681,6 +684,7 @@ fn authorization(
                     scope_covers(&a.scope, scope) || (!at_scope && scope_covers(scope, &a.scope))
                 })
                 .filter(|a| principal.as_deref().is_none_or(|p| eq(p, &a.principal_id)))
+                .filter(|a| !crate::aks::hides_assignment(st, a))
                 .map(|a| assignment_json(st, a))
                 .collect();
             json(StatusCode::OK, j!({"value": value}))

@@ -101,6 +101,8 @@ pub enum Fault {
     /// `/v2/` challenges with a realm on another host (`https://<host>/oauth2/token`), as a
     /// spoofed or intercepted registry would, to collect whatever a client sends there.
     ForeignRealm { host: String },
+    /// One break in an AKS cluster's path to the registry (`aks-*`, see [`crate::aks::AksFault`]).
+    Aks(crate::aks::AksFault),
 }
 
 /// How [`Fault::Mangle`] spoils a response.
@@ -255,6 +257,14 @@ pub const FAULT_NAMES: &[&str] = &[
     "mangle",
     "redirect",
     "foreign-realm",
+    "aks-kubelet-no-acrpull",
+    "aks-service-principal",
+    "aks-outbound-ip-denied",
+    "aks-no-private-path",
+    "aks-dns-zone-unlinked",
+    "aks-data-record-missing",
+    "aks-udr",
+    "aks-custom-dns",
 ];
 
 impl Fault {
@@ -299,6 +309,7 @@ impl Fault {
             Fault::Mangle { .. } => "mangle",
             Fault::Redirect { .. } => "redirect",
             Fault::ForeignRealm { .. } => "foreign-realm",
+            Fault::Aks(a) => a.name(),
         }
     }
 }
@@ -453,6 +464,7 @@ impl FromStr for Fault {
                     })
                 }
             },
+            aks if aks.starts_with("aks-") => plain(Fault::Aks(aks.parse()?)),
             _ => Err(ParseFaultError(s.to_string())),
         }
     }

@@ -118,6 +118,9 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             "Lifetime validation failed, the token is expired.",
         );
     }
+    if let Some(resp) = crate::aks::graph(&inner, &path, &query, &claims) {
+        return resp;
+    }
     let Some(app_id) = app_id_from(&path, &query) else {
         return graph_error(
             StatusCode::NOT_FOUND,

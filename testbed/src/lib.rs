@@ -13,6 +13,7 @@
 //! ```
 
 mod abac;
+pub mod aks;
 mod arm;
 mod backend;
 mod crypto;
@@ -90,6 +91,7 @@ pub struct BedSpec {
     principals: Vec<Principal>,
     assignments: Vec<(String, String, Scope, Option<String>)>,
     faults: Vec<(Option<String>, fault::Fault)>,
+    aks: bool,
 }
 
 impl Default for BedSpec {
@@ -130,6 +132,7 @@ impl BedSpec {
                 None,
             )],
             faults: Vec::new(),
+            aks: false,
         }
     }
     /// Nothing at all: add registries and principals yourself.
@@ -139,6 +142,7 @@ impl BedSpec {
             principals: Vec::new(),
             assignments: Vec::new(),
             faults: Vec::new(),
+            aks: false,
         }
     }
     /// Add a registry, replacing one of the same name (the first registry is the default one,
@@ -187,6 +191,27 @@ impl BedSpec {
     /// Drop every assignment added so far (including the default AcrPush of `sp`).
     pub fn clear_assignments(mut self) -> Self {
         self.assignments.clear();
+        self
+    }
+    /// Add the AKS world of [`aks`]: cluster `aks-test` whose kubelet identity holds AcrPull on
+    /// `contosoreg`, its networks and the `privatelink.azurecr.io` zone; `sp` gets Reader on the
+    /// subscription and Graph's Application.Read.All so that it can read them all.
+    pub fn with_aks(mut self) -> Self {
+        self.aks = true;
+        self = self
+            .principal(Principal::managed_identity(
+                aks::KUBELET,
+                aks::KUBELET_CLIENT_ID,
+                aks::KUBELET_OBJECT_ID,
+            ))
+            .principal(Principal::service_principal(
+                aks::AKS_SP,
+                aks::AKS_SP_APP_ID,
+                aks::AKS_SP_OBJECT_ID,
+                "CANARY-AKS-SP-SECRET",
+            ))
+            .assign(aks::KUBELET, "AcrPull", Scope::registry(ids::REGISTRY))
+            .assign(ids::SP, "Reader", Scope::Subscription);
         self
     }
     /// Start with a fault active (`None`: global).
@@ -330,6 +355,14 @@ impl TestBed {
             role_definitions: builtin_roles(),
             assignments: Vec::new(),
             faults: spec.faults.clone(),
+            aks: aks::AksWorld {
+                enabled: spec.aks,
+                graph_readers: if spec.aks {
+                    vec![ids::SP_APP_ID.to_string()]
+                } else {
+                    Vec::new()
+                },
+            },
         };
         for (who, role, scope, condition) in &spec.assignments {
             if state

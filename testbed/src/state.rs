@@ -222,7 +222,7 @@ impl Registry {
                     Fault::DataEndpointUnreachable => r.data_endpoint_enabled = true,
                     _ => r.private_endpoint = true,
                 },
-                _ => {}
+                other => crate::aks::apply_to_registry(other, &mut r),
             }
         }
         r
@@ -440,6 +440,8 @@ pub struct BedState {
     pub assignments: Vec<RoleAssignment>,
     /// Active faults: `(None, f)` global, `(Some(registry), f)` for one registry.
     pub faults: Vec<(Option<String>, Fault)>,
+    /// The AKS cluster and networks (`BedSpec::with_aks`).
+    pub aks: crate::aks::AksWorld,
 }
 
 fn rd(
