@@ -772,7 +772,7 @@ fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
                 code: cause.code.to_string(),
                 confidence: acc.confidence,
                 matched: shorten(&crate::redact::scrub_shapes(&acc.matched)),
-                confirm: confirm_command_near(cause.confirm, registry, repository, &near),
+                confirm: confirm_command_near(cause, registry, repository, &near),
                 why: cause.why_en.to_string(),
                 why_ja: cause.why_ja.to_string(),
                 line: acc.best_line,
@@ -887,7 +887,7 @@ fn repository_forms(text: &str) -> [Option<String>; 3] {
             let host = r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?";
             Some(Res {
                 image: compile(&format!(
-                    r"{host}/({REPO})(?::[a-z0-9_][a-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}})"
+                    r"{host}/({REPO})(?::[a-z0-9_][a-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}}|\])"
                 ))
                 .ok()?,
                 url: compile(&format!(r"{host}/v2/({REPO})/(?:manifests|blobs|tags)/")).ok()?,
@@ -930,6 +930,8 @@ struct Near {
     operation: Option<&'static str>,
     /// The tag (or `@sha256:…` digest) of the repository's image reference.
     reference: Option<String>,
+    /// The lines are a kubelet's (a pod's image pull on a cluster node).
+    kubelet: bool,
 }
 
 impl Near {
@@ -939,6 +941,7 @@ impl Near {
             push: Regex,
             pull: Regex,
             image: Regex,
+            kubelet: Regex,
         }
         static RES: OnceLock<Option<Res>> = OnceLock::new();
         let Some(res) = RES
@@ -950,6 +953,10 @@ impl Near {
                         r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?/([a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*)(:[a-z0-9_][a-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})",
                     )
                     .ok()?,
+                    kubelet: compile(
+                        r"Failed to pull image \x22|Back-off pulling image|\bErrImagePull\b|\bImagePullBackOff\b|\bkubelet\b",
+                    )
+                    .ok()?,
                 })
             })
             .as_ref()
@@ -958,6 +965,7 @@ impl Near {
         };
         let mut near = Near::default();
         for text in std::iter::once(matched).chain(context.iter().rev().map(String::as_str)) {
+            near.kubelet |= res.kubelet.is_match(text);
             if near.operation.is_none() {
                 // A line that says both (a pull-through push) is read as neither.
                 match (res.push.is_match(text), res.pull.is_match(text)) {
@@ -984,11 +992,12 @@ impl Near {
 
 /// The confirming command, with the repository's tag and the operation seen near the match.
 fn confirm_command_near(
-    flags: &str,
+    cause: &CauseMessages,
     registry: Option<&str>,
     repository: Option<&str>,
     near: &Near,
 ) -> String {
+    let flags = cause.confirm;
     let with_reference = repository.map(|r| match &near.reference {
         Some(reference) => format!("{r}{reference}"),
         None => r.to_string(),
@@ -1003,8 +1012,37 @@ fn confirm_command_near(
             command.replace_range(value_at..end, operation);
         }
     }
+    // A pull that failed on a cluster node: `--aks` reads the cluster's kubelet identity and
+    // network path through ARM.
+    if near.kubelet && AKS_CAUSES.contains(&cause.code) && !command.contains("--aks") {
+        // A node pulls as the kubelet identity, never anonymously on purpose: read that one.
+        command = command.replace(" --auth anonymous", "");
+        command.push_str(" --aks <cluster> --aks-resource-group <resource-group>");
+        if !command.contains("--repository") {
+            command.push_str(&format!(
+                " --repository {}",
+                repository.unwrap_or("<repository>")
+            ));
+        }
+    }
     command
 }
+
+/// Causes of a pull on a cluster node that `--aks` can confirm from ARM: the kubelet
+/// identity's rights and the cluster's path to the registry.
+const AKS_CAUSES: &[&str] = &[
+    "ANONYMOUS_PULL_DISABLED",
+    "RBAC_ROLE_MISSING",
+    "ABAC_LEGACY_ROLE_IGNORED",
+    "ABAC_CONDITION_EXCLUDES_REPOSITORY",
+    "REPOSITORY_PERMISSION_MISSING",
+    "CONNECTIVITY_ACCESS_TOKEN_ERROR",
+    "CONNECTIVITY_FORBIDDEN_ERROR",
+    "CONNECTIVITY_DNS_ERROR",
+    "CONNECTIVITY_CHALLENGE_ERROR",
+    "PRIVATE_ENDPOINT_DNS_ERROR",
+    "DATA_ENDPOINT_UNREACHABLE",
+];
 
 fn confirm_command(flags: &str, registry: Option<&str>, repository: Option<&str>) -> String {
     let registry = registry.unwrap_or("<registry>");
@@ -1365,7 +1403,8 @@ mod tests {
         assert_eq!(c.code, "ANONYMOUS_PULL_DISABLED");
         assert_eq!(
             c.confirm,
-            "acr-doctor check --name contosoreg --auth anonymous --repository team/web --need pull"
+            "acr-doctor check --name contosoreg --repository team/web:1.2 --need pull \
+             --aks <cluster> --aks-resource-group <resource-group>"
         );
     }
 

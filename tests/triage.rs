@@ -622,3 +622,130 @@ fn file_flag_errors_are_usage_errors() {
         .assert()
         .code(2);
 }
+
+const REAL_CORPUS: &str = include_str!("fixtures/triage/real-corpus.tsv");
+
+/// The floor kept on real pasted text (`cargo run --example triage_accuracy` prints the table):
+/// the first candidate is the cause the source established for at least 90% of the messages.
+#[test]
+fn real_corpus_first_candidate_is_right_for_nine_in_ten() {
+    let known: Vec<String> = CAUSES.iter().map(|c| c.code.to_string()).collect();
+    let (mut total, mut right) = (0usize, 0usize);
+    let mut missed = Vec::new();
+    for (n, line) in REAL_CORPUS.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.splitn(6, '\t').collect();
+        assert_eq!(cols.len(), 6, "line {}: six columns", n + 1);
+        assert!(
+            known.contains(&cols[0].to_string()),
+            "line {}: unknown code {}",
+            n + 1,
+            cols[0]
+        );
+        assert!(
+            cols[4].starts_with("https://"),
+            "line {}: a source URL",
+            n + 1
+        );
+        let text = cols[5].replace("\\n", "\n").replace("\\t", "\t");
+        let result = triage::triage(&text);
+        total += 1;
+        match result.candidates.first() {
+            Some(c) if c.code == cols[0] => right += 1,
+            other => missed.push(format!(
+                "line {}: {} got {:?}",
+                n + 1,
+                cols[0],
+                other.map(|c| &c.code)
+            )),
+        }
+    }
+    assert!(total >= 200, "the corpus holds {total} messages");
+    assert!(
+        right * 10 >= total * 9,
+        "{right}/{total} right first; missed:\n{}",
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn the_layer_a_chain_fails_at_outranks_a_keyword() {
+    // "daemon" is in the text, but the registry's error code says what failed.
+    let r = triage::triage(
+        "Error response from daemon: manifest for contosoreg.azurecr.io/app:1.0 not found: manifest unknown: manifest unknown",
+    );
+    let codes: Vec<&str> = r.candidates.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes.first(), Some(&"IMAGE_NOT_FOUND"), "{codes:?}");
+    assert!(!codes.contains(&"DOCKER_DAEMON_ERROR"), "{codes:?}");
+}
+
+#[test]
+fn the_failed_link_carries_its_layer_and_the_role_of_its_host() {
+    let v = json_of(
+        &bin()
+            .args(["triage", "-o", "json", "-"])
+            .write_stdin(
+                "failed to copy: httpReadSeeker: failed open: failed to do request: Get \
+                 \"https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/data\": \
+                 dial tcp 20.50.1.2:443: i/o timeout\n",
+            )
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    let first = &v["candidates"][0];
+    assert_eq!(first["code"], "DATA_ENDPOINT_UNREACHABLE");
+    assert_eq!(first["link"]["layer"], "tcp");
+    assert_eq!(first["link"]["host_role"], "data_endpoint");
+    assert_eq!(
+        first["link"]["host"],
+        "contosoreg.westeurope.data.azurecr.io"
+    );
+}
+
+#[test]
+fn the_confirming_command_carries_the_tag_the_operation_and_the_cluster() {
+    let kubelet = "Warning  Failed  kubelet  Failed to pull image \"contosoreg.azurecr.io/team/app:1.0\": \
+        rpc error: code = Unknown desc = failed to pull and unpack image \"contosoreg.azurecr.io/team/app:1.0\": \
+        failed to resolve reference \"contosoreg.azurecr.io/team/app:1.0\": failed to authorize: failed to fetch \
+        anonymous token: unexpected status from GET request to https://contosoreg.azurecr.io/oauth2/token?\
+        scope=repository%3Ateam%2Fapp%3Apull&service=contosoreg.azurecr.io: 401 Unauthorized";
+    let r = triage::triage(kubelet);
+    let confirm = &r.candidates[0].confirm;
+    assert!(
+        confirm.starts_with("acr-doctor check --name contosoreg "),
+        "{confirm}"
+    );
+    assert!(confirm.contains("--repository team/app:1.0"), "{confirm}");
+    assert!(confirm.contains("--need pull"), "{confirm}");
+    assert!(
+        confirm.contains("--aks <cluster> --aks-resource-group <resource-group>"),
+        "{confirm}"
+    );
+    assert!(!confirm.contains("--auth anonymous"), "{confirm}");
+
+    let push = "The push refers to repository [contosoreg.azurecr.io/shop/web]\n\
+        5f70bf18a086: Preparing\n\
+        denied: requested access to the resource is denied";
+    let r = triage::triage(push);
+    let c = r
+        .candidates
+        .iter()
+        .find(|c| c.confirm.contains("--need"))
+        .expect("a candidate that names the operation");
+    assert!(c.confirm.contains("--need push"), "{}", c.confirm);
+    assert!(c.confirm.contains("--repository shop/web"), "{}", c.confirm);
+}
+
+#[test]
+fn an_unqualified_push_that_docker_hub_refuses_is_not_a_registry_permission() {
+    let r = triage::triage(
+        "nerdctl push contosoreg/container:0.0.1\n\
+         FATA[0007] push access denied, repository does not exist or may require authorization: \
+         server message: insufficient_scope: authorization failed",
+    );
+    assert_eq!(r.candidates[0].code, "IMAGE_NOT_TAGGED_FOR_REGISTRY");
+}
