@@ -11,6 +11,20 @@
 
 mod anchors;
 pub mod layers;
+
+mod precomputed {
+    include!(concat!(env!("OUT_DIR"), "/triage_anchors.rs"));
+}
+
+/// A pattern's anchors: computed at build time (every pattern of the data files is), else now.
+fn anchors_of(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    match precomputed::PATTERN_ANCHORS.binary_search_by(|(p, _)| (*p).cmp(pattern)) {
+        Ok(i) => precomputed::PATTERN_ANCHORS[i]
+            .1
+            .map(|set| set.iter().map(|a| a.to_vec()).collect()),
+        Err(_) => anchors::anchors(pattern),
+    }
+}
 mod scan;
 
 use std::collections::{HashMap, HashSet};
@@ -244,10 +258,8 @@ struct LazyRegex {
 }
 
 impl LazyRegex {
+    /// The syntax of every pattern of the data files was checked by build.rs; `check` compiles.
     fn new(source: &'static str) -> Result<LazyRegex, String> {
-        regex_syntax::ast::parse::Parser::new()
-            .parse(source)
-            .map_err(|e| e.to_string())?;
         Ok(LazyRegex {
             source,
             cell: OnceLock::new(),
@@ -316,7 +328,7 @@ fn parse_file(code: &'static str, source: &'static str, errors: &mut Vec<String>
             "@outranks" => cause.outranks = value.split_whitespace().collect(),
             _ => match (Confidence::parse(head), LazyRegex::new(value)) {
                 (Some(confidence), Ok(regex)) => {
-                    let anchors = anchors::anchors(value);
+                    let anchors = anchors_of(value);
                     if anchors.is_none() {
                         errors.push(unanchored(&format!("{code}.txt:{}", n + 1)));
                     }
@@ -407,7 +419,7 @@ fn data() -> &'static Data {
             match line.split_once('\t') {
                 Some((code, pattern)) => match LazyRegex::new(pattern) {
                     Ok(regex) if known.contains(code) => {
-                        let anchors = anchors::anchors(pattern);
+                        let anchors = anchors_of(pattern);
                         if anchors.is_none() {
                             errors.push(unanchored(&format!("_guesses.txt:{}", n + 1)));
                         }
