@@ -70,6 +70,7 @@ fn sample(lang: Lang) -> Report {
             login_server: Some("contosoreg.azurecr.io".into()),
             repository: Some("app".into()),
             cloud: "AzureCloud".into(),
+            ..Default::default()
         },
         identity: Some(Identity {
             source: "env".into(),
