@@ -993,7 +993,10 @@ async fn locks_on_the_repository_or_tag_are_artifact_locked_with_the_fix() {
     // The scope asked for and the registry paths carry the bare repository.
     let token = check_json(&r, "identity.access_token");
     assert!(
-        token["message"].as_str().unwrap_or("").contains("repository:app:pull"),
+        token["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("repository:app:pull"),
         "{token:#}"
     );
 
@@ -1160,18 +1163,24 @@ async fn a_missing_tag_or_repository_is_image_not_found_with_what_exists() {
     assert_eq!(f["evidence"]["tag"], "Latest");
     assert_eq!(f["evidence"]["repository_exists"], true);
     assert_eq!(f["evidence"]["tags_found"], 2);
-    assert_eq!(f["evidence"]["tags_sample"], serde_json::json!(["1.0", "latest"]));
+    assert_eq!(
+        f["evidence"]["tags_sample"],
+        serde_json::json!(["1.0", "latest"])
+    );
     assert_eq!(f["evidence"]["nearest_tag"], "latest");
     // The fix lists the tags of the bare repository.
     let commands = commands_json(f);
     assert!(
         commands
             .iter()
-            .any(|c| c.starts_with("az acr repository show-tags --name contosoreg --repository app ")),
+            .any(|c| c
+                .starts_with("az acr repository show-tags --name contosoreg --repository app ")),
         "{commands:#?}"
     );
     assert!(
-        !commands.iter().any(|c| c.contains("app:Latest") && c.contains("--repository")),
+        !commands
+            .iter()
+            .any(|c| c.contains("app:Latest") && c.contains("--repository")),
         "{commands:#?}"
     );
 
@@ -1233,7 +1242,10 @@ async fn an_image_without_the_platform_is_image_platform_mismatch() {
     assert_eq!(code, Some(1));
     let f = finding_json(&r, "IMAGE_PLATFORM_MISMATCH");
     assert_eq!(f["evidence"]["platform_wanted"], "linux/arm64");
-    assert_eq!(f["evidence"]["platforms"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(
+        f["evidence"]["platforms"],
+        serde_json::json!(["linux/amd64"])
+    );
     let (code, r) = binary_report(
         &bed,
         &["--repository", "app:1.0", "--platform", "linux/x86_64"],
@@ -1242,4 +1254,3 @@ async fn an_image_without_the_platform_is_image_platform_mismatch() {
     assert_eq!(code, Some(0), "{:#}", r["findings"]);
     assert_eq!(check_json(&r, "auth.image")["status"], "pass");
 }
-

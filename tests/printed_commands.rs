@@ -311,7 +311,11 @@ async fn image_references_fill_commands_with_the_bare_repository() {
             }
         }
     }
-    for code in ["ARTIFACT_LOCKED", "IMAGE_NOT_FOUND", "IMAGE_PLATFORM_MISMATCH"] {
+    for code in [
+        "ARTIFACT_LOCKED",
+        "IMAGE_NOT_FOUND",
+        "IMAGE_PLATFORM_MISMATCH",
+    ] {
         assert!(codes.contains(code), "{code} not seen: {codes:?}");
     }
 }

@@ -780,7 +780,13 @@ pub(crate) fn disallowed_by_lock(r: &crate::http::HttpResponse) -> Option<(Strin
     })
 }
 
-fn lock_refusal(method: &str, path: &str, r: &crate::http::HttpResponse, code: String, message: String) -> Value {
+fn lock_refusal(
+    method: &str,
+    path: &str,
+    r: &crate::http::HttpResponse,
+    code: String,
+    message: String,
+) -> Value {
     json!({"call": format!("{method} {path}"), "status": r.status, "code": code, "message": message})
 }
 
@@ -1608,8 +1614,7 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     let try_delete = writes && (claims("delete") || needed.contains(&"delete"));
     let image = cx.args.image();
     let reference = image.as_ref().and_then(|i| i.reference());
-    let probes =
-        probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete).await;
+    let probes = probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete).await;
 
     // An action counts as granted when the token lists it and the registry did not refuse it.
     let proof = |a: &str| match a {

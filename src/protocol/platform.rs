@@ -42,7 +42,10 @@ impl Platform {
                     variant,
                 })
             }
-            _ => Err("write OS/ARCH or OS/ARCH/VARIANT, for example linux/amd64 or linux/arm64/v8".into()),
+            _ => Err(
+                "write OS/ARCH or OS/ARCH/VARIANT, for example linux/amd64 or linux/arm64/v8"
+                    .into(),
+            ),
         }
     }
 

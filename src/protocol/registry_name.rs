@@ -627,7 +627,11 @@ pub fn check_digest(digest: &str) -> Result<(), String> {
             ))
         }
     };
-    if hex.len() != len || !hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+    if hex.len() != len
+        || !hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
         return Err(format!(
             "a {alg} digest is {len} lower-case hexadecimal digits after `{alg}:` (got {} characters)",
             hex.len()
@@ -746,7 +750,10 @@ mod repository_tests {
         assert_eq!(r.reference(), Some("1.0"));
         assert_eq!(r.image(), "team/app:1.0");
         let r = parse_image_ref(&format!("app@{d}")).unwrap();
-        assert_eq!((r.tag.as_deref(), r.digest.as_deref()), (None, Some(d.as_str())));
+        assert_eq!(
+            (r.tag.as_deref(), r.digest.as_deref()),
+            (None, Some(d.as_str()))
+        );
         let r = parse_image_ref(&format!("app:Latest@{d}")).unwrap();
         assert_eq!(r.reference(), Some(d.as_str()));
         assert_eq!(r.tag.as_deref(), Some("Latest"));

@@ -75,10 +75,17 @@ mod tests {
 
     #[test]
     fn pages_and_links() {
-        assert_eq!(page_tags(&json!({"name": "app", "tags": ["a", "b"]})), ["a", "b"]);
+        assert_eq!(
+            page_tags(&json!({"name": "app", "tags": ["a", "b"]})),
+            ["a", "b"]
+        );
         assert!(page_tags(&json!({"name": "app", "tags": null})).is_empty());
         assert_eq!(
-            next_link("</v2/team/app/tags/list?last=v9&n=100>; rel=\"next\"", "team/app").as_deref(),
+            next_link(
+                "</v2/team/app/tags/list?last=v9&n=100>; rel=\"next\"",
+                "team/app"
+            )
+            .as_deref(),
             Some("/v2/team/app/tags/list?last=v9&n=100")
         );
         // Elsewhere: another host, another repository, another path, no rel=next.

@@ -1009,7 +1009,11 @@ impl TagsPage {
         let mut tags: Vec<String> = all
             .get("tags")
             .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         tags.sort();
         if let Some(last) = &self.last {
@@ -1019,8 +1023,11 @@ impl TagsPage {
         tags.truncate(self.n);
         let mut r = json(StatusCode::OK, j!({"name": self.repo, "tags": tags}));
         if let (true, Some(last)) = (more, tags.last()) {
-            let query = serde_urlencoded::to_string([("last", last.as_str()), ("n", self.n.to_string().as_str())])
-                .unwrap_or_default();
+            let query = serde_urlencoded::to_string([
+                ("last", last.as_str()),
+                ("n", self.n.to_string().as_str()),
+            ])
+            .unwrap_or_default();
             let link = format!("</v2/{}/tags/list?{query}>; rel=\"next\"", self.repo);
             if let Ok(v) = HeaderValue::from_str(&link) {
                 r.headers_mut().insert(header::LINK, v);

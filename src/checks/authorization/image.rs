@@ -198,7 +198,10 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
                 "GET",
                 &path,
                 Some(200),
-                &format!("manifest read ({})", digest.as_deref().unwrap_or("no digest")),
+                &format!(
+                    "manifest read ({})",
+                    digest.as_deref().unwrap_or("no digest")
+                ),
             ));
             let exists = |o: Outcome, calls: Vec<Value>| {
                 image_evidence(o, &image)
@@ -216,7 +219,10 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
                 return exists(
                     Outcome::pass(cx.t(
                         format!("{shown} exists ({})", digest.as_deref().unwrap_or("-")),
-                        format!("{shown} は存在します ({})", digest.as_deref().unwrap_or("-")),
+                        format!(
+                            "{shown} は存在します ({})",
+                            digest.as_deref().unwrap_or("-")
+                        ),
                     )),
                     calls,
                 );
@@ -226,8 +232,14 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
                 platform_verdict(cx, &login, &token, &repo, &manifest, &wanted, calls).await;
             let o = match verdict {
                 PlatformVerdict::Serves(offered) => Outcome::pass(cx.t(
-                    format!("{shown} exists and has a {wanted} variant (offers {})", list(&offered)),
-                    format!("{shown} は存在し、{wanted} 用のイメージがあります (提供: {})", list(&offered)),
+                    format!(
+                        "{shown} exists and has a {wanted} variant (offers {})",
+                        list(&offered)
+                    ),
+                    format!(
+                        "{shown} は存在し、{wanted} 用のイメージがあります (提供: {})",
+                        list(&offered)
+                    ),
                 ))
                 .evidence("platforms", strings(&offered)),
                 PlatformVerdict::Missing(offered) => {
@@ -244,7 +256,9 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
                 }
                 PlatformVerdict::Unknown(why) => Outcome::info(cx.t(
                     format!("{shown} exists; its platform could not be read ({why})"),
-                    format!("{shown} は存在しますが、プラットフォームを読み取れませんでした ({why})"),
+                    format!(
+                        "{shown} は存在しますが、プラットフォームを読み取れませんでした ({why})"
+                    ),
                 )),
             };
             exists(o.evidence("platform_wanted", wanted.to_string()), calls)
@@ -260,7 +274,9 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
             image_evidence(
                 Outcome::info(cx.t(
                     format!("{shown}: could not be looked up: the registry answered {s} ({said})"),
-                    format!("{shown}: レジストリの応答が {s} ({said}) だったため確認できませんでした"),
+                    format!(
+                        "{shown}: レジストリの応答が {s} ({said}) だったため確認できませんでした"
+                    ),
                 )),
                 &image,
             )

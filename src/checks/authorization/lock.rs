@@ -21,7 +21,9 @@ use crate::trust::Carry;
 pub(super) struct AuthLock;
 
 fn writes_needed(args: &CheckArgs) -> bool {
-    args.need.iter().any(|n| matches!(n, Need::Push | Need::Delete))
+    args.need
+        .iter()
+        .any(|n| matches!(n, Need::Push | Need::Delete))
 }
 
 impl Check for AuthLock {
@@ -159,6 +161,16 @@ async fn read(
     }
 }
 
+/// `repository app`, `tag app:1.0`, `manifest app@sha256:…`, in the run's language.
+fn named(cx: &CheckCx<'_>, level: &str, name: &str) -> String {
+    let ja = match level {
+        "repository" => "リポジトリ",
+        "tag" => "タグ",
+        _ => "マニフェスト",
+    };
+    cx.t(format!("{level} {name}"), format!("{ja} {name}"))
+}
+
 fn flag(attrs: &Value, name: &str) -> Option<bool> {
     attrs.get(name).and_then(Value::as_bool)
 }
@@ -241,11 +253,11 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             }
             Read::Absent(code) => {
                 attributes.insert(item.level.into(), json!({"absent": code}));
-                absent.push(format!("{} {} ({code})", item.level, item.name));
+                absent.push(format!("{} ({code})", named(cx, item.level, &item.name)));
             }
             Read::Unreadable(why) => {
                 attributes.insert(item.level.into(), json!({"unreadable": why}));
-                not_read.push(format!("{} {}: {why}", item.level, item.name));
+                not_read.push(format!("{}: {why}", named(cx, item.level, &item.name)));
             }
         }
     }
@@ -279,11 +291,15 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         let lines: Vec<String> = locked
             .iter()
             .map(|l| {
-                format!(
-                    "{} {} has {}=false",
+                let what = named(
+                    cx,
                     l["on"].as_str().unwrap_or(""),
                     l["name"].as_str().unwrap_or(""),
-                    l["attribute"].as_str().unwrap_or("")
+                );
+                let attr = l["attribute"].as_str().unwrap_or("");
+                cx.t(
+                    format!("{what} has {attr}=false"),
+                    format!("{what} の {attr} が false です"),
                 )
             })
             .collect();
@@ -306,7 +322,7 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             ),
             format!(
                 "{}。ID のロールでは許可されていますが、レジストリは {} を拒否します",
-                lines.join("、"),
+                lines.join("。"),
                 blocked.join("、")
             ),
         );
@@ -332,7 +348,10 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
                 ("writeEnabled", "--write-enabled"),
                 ("deleteEnabled", "--delete-enabled"),
             ] {
-                if on_item.iter().any(|l| l["attribute"].as_str() == Some(attr)) {
+                if on_item
+                    .iter()
+                    .any(|l| l["attribute"].as_str() == Some(attr))
+                {
                     cmd.push_str(&format!(" {option} true"));
                 }
             }
@@ -387,9 +406,8 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         .zip(&reads)
         .filter_map(|(item, r)| match r {
             Read::Attributes(a) => Some(format!(
-                "{} {}: writeEnabled={}, deleteEnabled={}",
-                item.level,
-                item.name,
+                "{}: writeEnabled={}, deleteEnabled={}",
+                named(cx, item.level, &item.name),
                 flag(a, "writeEnabled").map_or("-".into(), |b| b.to_string()),
                 flag(a, "deleteEnabled").map_or("-".into(), |b| b.to_string())
             )),
@@ -401,24 +419,38 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             format!(
                 "locks not checked: {}{}",
                 not_read.join("; "),
-                if summary.is_empty() { String::new() } else { format!(" (read: {})", summary.join("; ")) }
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (read: {})", summary.join("; "))
+                }
             ),
             format!(
                 "ロックは確認できませんでした: {}{}",
                 not_read.join("; "),
-                if summary.is_empty() { String::new() } else { format!(" (読み取り済み: {})", summary.join("; ")) }
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (読み取り済み: {})", summary.join("; "))
+                }
             ),
         )));
     }
     let absent_en = if absent.is_empty() {
         String::new()
     } else {
-        format!("; no attributes yet for {} (not in the registry)", absent.join(", "))
+        format!(
+            "; no attributes yet for {} (not in the registry)",
+            absent.join(", ")
+        )
     };
     let absent_ja = if absent.is_empty() {
         String::new()
     } else {
-        format!("。{} はまだレジストリにないため属性がありません", absent.join("、"))
+        format!(
+            "。{} はまだレジストリにないため属性がありません",
+            absent.join("、")
+        )
     };
     let o = if summary.is_empty() {
         // Nothing exists yet: there is nothing a lock could sit on.
@@ -428,8 +460,16 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         ))
     } else {
         Outcome::pass(cx.t(
-            format!("no lock stops {}: {}{absent_en}", needs.join(" or "), summary.join("; ")),
-            format!("{} を止めるロックはありません: {}{absent_ja}", needs.join("、"), summary.join("; ")),
+            format!(
+                "no lock stops {}: {}{absent_en}",
+                needs.join(" or "),
+                summary.join("; ")
+            ),
+            format!(
+                "{} を止めるロックはありません: {}{absent_ja}",
+                needs.join("、"),
+                summary.join("; ")
+            ),
         ))
     };
     decorate(o)
@@ -452,10 +492,16 @@ mod tests {
             .not_requested(&args(&["--repository", "app"]), Lang::En)
             .is_some());
         assert!(check
-            .not_requested(&args(&["--repository", "app", "--need", "pull,push"]), Lang::En)
+            .not_requested(
+                &args(&["--repository", "app", "--need", "pull,push"]),
+                Lang::En
+            )
             .is_none());
         assert!(check
-            .not_requested(&args(&["--repository", "app:1", "--need", "delete"]), Lang::En)
+            .not_requested(
+                &args(&["--repository", "app:1", "--need", "delete"]),
+                Lang::En
+            )
             .is_none());
     }
 }
