@@ -251,6 +251,21 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
                     }
                 }
             }
+            // Without the repository there are no attributes to read at all; a tag or manifest
+            // that is not there yet has none of its own (the repository's still apply).
+            Read::Absent(code) if item.level == "repository" => {
+                attributes.insert(item.level.into(), json!({"absent": code}));
+                not_read.push(cx.t(
+                    format!(
+                        "{}: not in the registry yet ({code}), so it has no attributes to read",
+                        named(cx, item.level, &item.name)
+                    ),
+                    format!(
+                        "{}: まだレジストリにない ({code}) ため、読み取る属性がありません",
+                        named(cx, item.level, &item.name)
+                    ),
+                ));
+            }
             Read::Absent(code) => {
                 attributes.insert(item.level.into(), json!({"absent": code}));
                 absent.push(format!("{} ({code})", named(cx, item.level, &item.name)));
@@ -440,7 +455,7 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         String::new()
     } else {
         format!(
-            "; no attributes yet for {} (not in the registry)",
+            "; {} not in the registry yet (no attributes of its own)",
             absent.join(", ")
         )
     };
@@ -448,31 +463,22 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         String::new()
     } else {
         format!(
-            "。{} はまだレジストリにないため属性がありません",
+            "。{} はまだレジストリにないため、独自の属性はありません",
             absent.join("、")
         )
     };
-    let o = if summary.is_empty() {
-        // Nothing exists yet: there is nothing a lock could sit on.
-        Outcome::info(cx.t(
-            format!("nothing to check{absent_en}"),
-            format!("確認する対象がありません{absent_ja}"),
-        ))
-    } else {
-        Outcome::pass(cx.t(
-            format!(
-                "no lock stops {}: {}{absent_en}",
-                needs.join(" or "),
-                summary.join("; ")
-            ),
-            format!(
-                "{} を止めるロックはありません: {}{absent_ja}",
-                needs.join("、"),
-                summary.join("; ")
-            ),
-        ))
-    };
-    decorate(o)
+    decorate(Outcome::pass(cx.t(
+        format!(
+            "no lock stops {}: {}{absent_en}",
+            needs.join(" or "),
+            summary.join("; ")
+        ),
+        format!(
+            "{} を止めるロックはありません: {}{absent_ja}",
+            needs.join("、"),
+            summary.join("; ")
+        ),
+    )))
 }
 
 #[cfg(test)]
