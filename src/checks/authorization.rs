@@ -1026,6 +1026,16 @@ async fn probe_repository(
                 };
                 p.calls
                     .push(probe_line("HEAD", &path, Some(r.status), &note));
+                // The image named in --repository: auth.image starts from this answer.
+                if reference.is_some() {
+                    cx.facts().extra.insert(
+                        "reference_probe".into(),
+                        json!({
+                            "reference": tag, "status": r.status,
+                            "digest": r.header("Docker-Content-Digest"),
+                        }),
+                    );
+                }
             }
             Err(e) => p
                 .calls

@@ -180,6 +180,49 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
     let mut calls = Vec::new();
 
     let path = format!("/v2/{repo}/manifests/{reference}");
+    // auth.repository already asked `HEAD` of this manifest: without a platform to check, its
+    // answer settles existence and saves a round trip.
+    let probe = cx
+        .facts()
+        .extra
+        .get("reference_probe")
+        .filter(|p| p["reference"].as_str() == Some(reference.as_str()))
+        .cloned();
+    let probed = probe.as_ref().and_then(|p| p["status"].as_u64());
+    if probed == Some(200) && cx.args.platform.is_none() {
+        let digest = probe
+            .as_ref()
+            .and_then(|p| p["digest"].as_str())
+            .unwrap_or("-")
+            .to_string();
+        calls.push(probe_line(
+            "HEAD",
+            &path,
+            Some(200),
+            &format!("manifest readable ({digest}), as auth.repository found"),
+        ));
+        return image_evidence(
+            Outcome::pass(cx.t(
+                format!("{shown} exists ({digest})"),
+                format!("{shown} は存在します ({digest})"),
+            )),
+            &image,
+        )
+        .evidence("checked", true)
+        .evidence("exists", true)
+        .evidence("manifest_digest", digest)
+        .evidence("registry_calls", calls);
+    }
+    if probed == Some(404) {
+        calls.push(probe_line(
+            "HEAD",
+            &path,
+            Some(404),
+            "not found, as auth.repository found",
+        ));
+        let listing = list_tags(cx, &login, &token, &repo, &mut calls).await;
+        return missing(cx, &image, &shown, listing, calls);
+    }
     let Some(r) = get(cx, &login, &token, &path, Some(MANIFEST_ACCEPT), &mut calls).await else {
         return image_evidence(
             Outcome::info(cx.t(
