@@ -176,8 +176,19 @@ fn malformed_image_references_exit_2_and_say_what_to_type() {
         "linux",
     ])
     .stderr(predicate::str::contains("OS/ARCH"));
-    // --platform is about an image: without --repository it is refused by the parser.
+    // --platform is about an image: without --repository, or without a tag or digest in it,
+    // it is refused.
     usage_error(&["check", "-n", "contosoreg", "--platform", "linux/amd64"]);
+    usage_error(&[
+        "check",
+        "-n",
+        "contosoreg",
+        "--repository",
+        "app",
+        "--platform",
+        "linux/amd64",
+    ])
+    .stderr(predicate::str::contains("tag or digest"));
     bin()
         .args(["check", "--help"])
         .assert()
