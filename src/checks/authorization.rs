@@ -1624,7 +1624,16 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     let try_delete = writes && (claims("delete") || needed.contains(&"delete"));
     let image = cx.args.image();
     let reference = image.as_ref().and_then(|i| i.reference());
-    let probes = probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete).await;
+    // The lock attributes (auth.lock) are read beside the probes, not after them.
+    let locks = async {
+        if let Some(image) = image.as_ref().filter(|_| lock::wanted(cx.args)) {
+            lock::attributes(cx, &login, &token, image).await;
+        }
+    };
+    let (probes, ()) = futures::join!(
+        probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete),
+        locks
+    );
 
     // An action counts as granted when the token lists it and the registry did not refuse it.
     let proof = |a: &str| match a {

@@ -15,6 +15,7 @@ use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::{CheckArgs, Need};
 use crate::finding::RawFinding;
 use crate::lang::Lang;
+use crate::protocol::registry_name::ImageRef;
 use crate::redact::Secret;
 use crate::trust::Carry;
 
@@ -61,7 +62,8 @@ impl Check for AuthLock {
 }
 
 /// What ACR's API said about one item.
-enum Read {
+#[derive(Clone)]
+pub(super) enum Read {
     /// `changeableAttributes`.
     Attributes(Value),
     /// 404: the item does not exist (the registry's error code).
@@ -82,7 +84,13 @@ struct Item {
     field: Option<&'static str>,
 }
 
-async fn read(
+async fn read(cx: &CheckCx<'_>, login: &LoginServer, token: &Secret, item: &Item) -> (Read, Value) {
+    let mut calls = Vec::new();
+    let r = read_into(cx, login, token, item, &mut calls).await;
+    (r, calls.pop().unwrap_or(Value::Null))
+}
+
+async fn read_into(
     cx: &CheckCx<'_>,
     login: &LoginServer,
     token: &Secret,
@@ -175,19 +183,9 @@ fn flag(attrs: &Value, name: &str) -> Option<bool> {
     attrs.get(name).and_then(Value::as_bool)
 }
 
-async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
-    let Some(image) = cx.args.image() else {
-        return Outcome::skip("no --repository");
-    };
-    let (token, login, ..) = match probe_inputs(cx) {
-        Ok(inputs) => inputs,
-        Err(skip) => return *skip,
-    };
-    let needs: Vec<&'static str> = repository_needs(cx.args)
-        .into_iter()
-        .filter(|n| matches!(*n, "push" | "delete"))
-        .collect();
-    let repo = image.repository.clone();
+/// The items whose attributes matter: the repository, and the tag or manifest named.
+fn items_of(image: &ImageRef) -> Vec<Item> {
+    let repo = &image.repository;
     let mut items = vec![Item {
         level: "repository",
         flag: "--repository",
@@ -213,12 +211,50 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             field: Some("manifest"),
         });
     }
-    let mut calls = Vec::new();
-    let mut reads = Vec::new();
-    for item in &items {
-        let r = read(cx, &login, &token, item, &mut calls).await;
-        reads.push(r);
-    }
+    items
+}
+
+/// Whether the run reads locks (`--need push` or `delete` on a `--repository`).
+pub(super) fn wanted(args: &CheckArgs) -> bool {
+    args.repository.is_some() && writes_needed(args)
+}
+
+/// The attributes of every item of `image`, read at once and only once per run: auth.repository
+/// starts this beside its own probes (so a healthy run waits no extra round trip) and auth.lock
+/// takes the same answers.
+pub(super) async fn attributes(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    image: &ImageRef,
+) -> Vec<(Read, Value)> {
+    let key = format!("acr-v1-attributes:{}:{}", login.authority(), image.image());
+    cx.ctx
+        .once(&key, || async {
+            let items = items_of(image);
+            futures::future::join_all(items.iter().map(|i| read(cx, login, token, i))).await
+        })
+        .await
+}
+
+async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
+    let Some(image) = cx.args.image() else {
+        return Outcome::skip("no --repository");
+    };
+    let (token, login, ..) = match probe_inputs(cx) {
+        Ok(inputs) => inputs,
+        Err(skip) => return *skip,
+    };
+    let needs: Vec<&'static str> = repository_needs(cx.args)
+        .into_iter()
+        .filter(|n| matches!(*n, "push" | "delete"))
+        .collect();
+    let repo = image.repository.clone();
+    let items = items_of(&image);
+    let (reads, calls): (Vec<Read>, Vec<Value>) = attributes(cx, &login, &token, &image)
+        .await
+        .into_iter()
+        .unzip();
 
     // Which attribute stops which needed write. `writeEnabled: false` stops pushes and deletes;
     // `deleteEnabled: false` stops deletes. A manifest is never pushed to by digest.
