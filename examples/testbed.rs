@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example testbed -- --fault public-access-disabled [--registry NAME] [--latency-ms N]
+//! cargo run --example testbed -- --push app:1.0 --fault artifact-locked=app:1.0
 //! ```
 
 use acr_testbed::{ids, BedSpec, Fault, Registry, TestBed};
@@ -27,6 +28,9 @@ struct Args {
     /// Add AKS cluster aks-test and its networks (implied by any aks-* fault)
     #[arg(long)]
     aks: bool,
+    /// Push a tiny linux/amd64 image as REPO:TAG before serving (repeatable).
+    #[arg(long, value_name = "REPO:TAG")]
+    push: Vec<String>,
 }
 
 fn shell_quote(s: &str) -> String {
@@ -62,6 +66,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .registry
         .clone()
         .unwrap_or_else(|| ids::REGISTRY.to_string());
+    for image in &args.push {
+        let (repo, tag) = image.split_once(':').unwrap_or((image.as_str(), "latest"));
+        let digest = bed.push_test_image(&name, repo, tag).await?;
+        println!("# pushed {repo}:{tag} ({digest})");
+    }
 
     println!(
         "# acr-testbed is serving (state in {})",

@@ -267,9 +267,16 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub jobs: usize,
 
-    /// Also probe this repository's pull / push / delete / metadata permissions
-    #[arg(long, value_name = "REPO")]
+    /// Also probe this repository's pull / push / delete / metadata permissions. REPO:TAG or
+    /// REPO@DIGEST also checks that the image exists and, with --need push or delete, that no lock
+    /// on the repository or image refuses the write
+    #[arg(long, value_name = "REPO[:TAG|@DIGEST]")]
     pub repository: Option<String>,
+
+    /// With a tag or digest in --repository: the platform that pulls it (OS/ARCH[/VARIANT], e.g.
+    /// linux/arm64); fails when the image has no variant for it [default: not checked]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "repository")]
+    pub platform: Option<String>,
 
     /// What the identity must be allowed: pull (default), push, delete, metadata_read, metadata_write, catalog
     #[arg(long, value_enum, value_delimiter = ',', value_name = "ACTION,...")]
@@ -382,4 +389,20 @@ pub struct CheckArgs {
     /// (a registry behind a custom domain or gateway); without it such a server gets none
     #[arg(long)]
     pub trust_login_server: bool,
+}
+
+impl CheckArgs {
+    /// The repository of `--repository`, without its tag or digest: what scopes, registry paths
+    /// and printed commands take.
+    pub fn repository_name(&self) -> Option<&str> {
+        self.repository
+            .as_deref()
+            .map(crate::protocol::registry_name::repository_part)
+    }
+
+    /// `--repository` with its tag and digest; `None` when absent or malformed (the context
+    /// refuses a malformed one before any check runs).
+    pub fn image(&self) -> Option<crate::protocol::registry_name::ImageRef> {
+        crate::protocol::registry_name::parse_image_ref(self.repository.as_deref()?).ok()
+    }
 }

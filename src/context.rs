@@ -159,8 +159,21 @@ impl Context {
             )));
         }
         if let Some(repo) = &args.repository {
-            crate::protocol::registry_name::check_repository(repo)
+            crate::protocol::registry_name::parse_image_ref(repo)
                 .map_err(|e| UsageError::Other(format!("--repository {repo:?}: {e}")))?;
+        }
+        if let Some(platform) = &args.platform {
+            crate::protocol::platform::Platform::parse(platform)
+                .map_err(|e| UsageError::Other(format!("--platform {platform:?}: {e}")))?;
+            if args
+                .image()
+                .and_then(|i| i.reference().map(str::to_string))
+                .is_none()
+            {
+                return Err(UsageError::Other(format!(
+                    "--platform {platform:?}: give the image to look at with a tag or digest, e.g. --repository app:1.0"
+                )));
+            }
         }
         if let Some(spec) = &args.warn_within {
             crate::checks::expiry::parse_warn_within(spec)

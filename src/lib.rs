@@ -224,13 +224,20 @@ fn build_report(
         .as_ref()
         .and_then(|i| i.object_id.clone().or_else(|| i.app_id.clone()))
         .or_else(|| args.principal.clone());
+    // `<tag>` is filled only from a tag: a digest would make `<repository>:<tag>` malformed.
+    let image = args.image();
+    let tag = image
+        .as_ref()
+        .filter(|i| i.digest.is_none())
+        .and_then(|i| i.tag.clone());
     let values: Vec<(&str, Option<&str>)> = vec![
         ("registry", registry_name.as_deref()),
         ("login-server", login_server.as_deref()),
         ("login-host", login_host.as_deref()),
         ("login-port", login_port.as_deref()),
         ("region", region.as_deref()),
-        ("repository", args.repository.as_deref()),
+        ("repository", args.repository_name()),
+        ("tag", tag.as_deref()),
         ("client-ip", facts.client_ip.as_deref()),
         ("ip", facts.client_ip.as_deref()),
         ("username", args.username.as_deref()),
@@ -405,7 +412,9 @@ fn build_report(
         target: Target {
             name: target.to_string(),
             login_server,
-            repository: args.repository.clone(),
+            repository: args.repository_name().map(str::to_string),
+            tag: image.as_ref().and_then(|i| i.tag.clone()),
+            digest: image.as_ref().and_then(|i| i.digest.clone()),
             cloud: cloud.name().to_string(),
         },
         identity,

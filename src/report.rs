@@ -47,7 +47,14 @@ pub struct Tool {
 pub struct Target {
     pub name: String,
     pub login_server: Option<String>,
+    /// The repository of `--repository`, without tag or digest.
     pub repository: Option<String>,
+    /// The tag of `--repository REPO:TAG` (additive in report v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The digest of `--repository REPO@DIGEST` (additive in report v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     pub cloud: String,
 }
 

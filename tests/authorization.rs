@@ -20,7 +20,8 @@ use acr_doctor::finding::{RawFinding, Severity};
 use acr_doctor::lang::Lang;
 use acr_doctor::redact::Secret;
 use acr_doctor::report::CheckStatus;
-use acr_testbed::{ids, BedSpec, Fault, Registry, Scope, TestBed};
+use acr_testbed::{ids, BedSpec, Fault, Registry, RepoToken, Scope, TestBed};
+use serde_json::Value;
 
 const ACR_AUDIENCE: &str = "https://containerregistry.azure.net";
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
@@ -135,7 +136,7 @@ async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
         .as_str()
         .expect("refresh token")
         .to_string();
-    let repo = args.repository.clone().unwrap_or_else(|| "app".into());
+    let repo = args.repository_name().unwrap_or("app").to_string();
     let repo_scope = format!("repository:{repo}:pull,push,delete,metadata_read,metadata_write");
     let access = post_form(
         &ctx,
@@ -883,4 +884,373 @@ async fn rbac_role_missing_reads_roles_beside_the_token_exchange() {
     assert!(listed < probe, "{log:#?}");
     assert!(defined < probe, "{log:#?}");
     assert!(may_assign < probe, "{log:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images and locks (`--repository REPO:TAG`, `auth.image`, `auth.lock`), through the built
+// binary and its JSON report.
+
+/// Runs the built binary, `-o json check` on the bed's registry with `extra`, as the service
+/// principal of the environment unless `extra` says otherwise (the Docker checks skipped: they
+/// are about this machine, not the registry). Exit status and report.
+async fn binary_report(bed: &TestBed, extra: &[&str]) -> (Option<i32>, Value) {
+    let home = support::temp_home();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_acr-doctor"));
+    cmd.args(["--output", "json", "check"])
+        .args(bed.check_args(REG))
+        .args(["--timeout", "5", "--skip", "docker"])
+        .args(extra)
+        .env_clear()
+        .envs(bed.env())
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path().join(".docker"))
+        .env("AZURE_CONFIG_DIR", home.path().join(".azure"))
+        .env("PATH", "/usr/bin:/bin")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if !extra.contains(&"--auth") {
+        cmd.args(["--auth", "env"]).envs(bed.sp_env());
+    }
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("the run ends")
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("CANARY"), "a secret leaked: {stdout}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{extra:?}: no JSON report ({e}), exit {:?}\n{stdout}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), report)
+}
+
+fn check_json<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id}: {report:#}"))
+}
+
+fn finding_json<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code}: {:#}", report["findings"]))
+}
+
+fn codes_json(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|f| f["code"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn commands_json(finding: &Value) -> Vec<String> {
+    finding["commands"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// sp may pull, push and delete (AcrPush and AcrDelete) and read the registry in ARM.
+fn writer_bed() -> BedSpec {
+    with_role_and_reader(bed_spec(), "AcrPush").assign("sp", "AcrDelete", Scope::registry(REG))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn locks_on_the_repository_or_tag_are_artifact_locked_with_the_fix() {
+    let bed = start(writer_bed()).await;
+    bed.push_test_image(REG, "app", "1.0").await.expect("push");
+
+    // Nothing locked: the attributes are read and allow the writes.
+    let (code, r) = binary_report(
+        &bed,
+        &["--repository", "app:1.0", "--need", "pull,push,delete"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    assert_eq!(r["target"]["repository"], "app");
+    assert_eq!(r["target"]["tag"], "1.0");
+    let lock = check_json(&r, "auth.lock");
+    assert_eq!(lock["status"], "pass", "{lock:#}");
+    assert_eq!(lock["evidence"]["checked"], true);
+    assert_eq!(
+        lock["evidence"]["attributes"]["tag"]["writeEnabled"], true,
+        "{lock:#}"
+    );
+    // The scope asked for and the registry paths carry the bare repository.
+    let token = check_json(&r, "identity.access_token");
+    assert!(
+        token["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("repository:app:pull"),
+        "{token:#}"
+    );
+
+    // The repository is write-locked: pushes are refused whatever the role.
+    bed.set_fault(
+        Some(REG),
+        Fault::ArtifactLocked {
+            target: "app".into(),
+        },
+    );
+    let (code, r) = binary_report(&bed, &["--repository", "app:1.0", "--need", "pull,push"]).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(check_json(&r, "auth.repository")["status"], "pass");
+    assert_eq!(codes_json(&r), ["ARTIFACT_LOCKED"]);
+    let f = finding_json(&r, "ARTIFACT_LOCKED");
+    assert_eq!(f["check"], "auth.lock");
+    assert_eq!(
+        f["evidence"]["locked"],
+        serde_json::json!([{"on": "repository", "name": "app", "attribute": "writeEnabled",
+                            "value": false, "blocks": ["push"]}])
+    );
+    let commands = commands_json(f);
+    assert!(
+        commands.contains(
+            &"az acr repository update --name contosoreg --repository app --write-enabled true"
+                .to_string()
+        ),
+        "{commands:#?}"
+    );
+
+    // Only the tag's deletion is locked: a push is fine, a delete is not.
+    bed.clear_faults();
+    bed.set_fault(
+        Some(REG),
+        Fault::DeleteLocked {
+            target: "app:1.0".into(),
+        },
+    );
+    let (code, r) = binary_report(&bed, &["--repository", "app:1.0", "--need", "push"]).await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    assert_eq!(check_json(&r, "auth.lock")["status"], "pass");
+    let (code, r) = binary_report(&bed, &["--repository", "app:1.0", "--need", "delete"]).await;
+    assert_eq!(code, Some(1));
+    let f = finding_json(&r, "ARTIFACT_LOCKED");
+    assert_eq!(f["evidence"]["locked"][0]["on"], "tag");
+    assert_eq!(f["evidence"]["locked"][0]["name"], "app:1.0");
+    assert_eq!(f["evidence"]["locked"][0]["attribute"], "deleteEnabled");
+    assert!(
+        commands_json(f).contains(
+            &"az acr repository update --name contosoreg --image app:1.0 --delete-enabled true"
+                .to_string()
+        ),
+        "{f:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_writes_are_evidence_and_unreadable_locks_are_not_guessed() {
+    // A repository-scoped token that may pull, push and delete but not read metadata.
+    let token = RepoToken::new(
+        "ci-token",
+        &[
+            "repositories/app/content/read",
+            "repositories/app/content/write",
+            "repositories/app/content/delete",
+        ],
+    );
+    let bed = start(writer_bed().registry(Registry::new(REG).token(token))).await;
+    bed.push_test_image(REG, "app", "1.0").await.expect("push");
+    bed.set_fault(
+        Some(REG),
+        Fault::ArtifactLocked {
+            target: "app".into(),
+        },
+    );
+
+    // The service principal, with --probe-writes: the lock is read, and the registry's refusal
+    // of the push probe is kept as evidence, in ACR's words.
+    let (_, r) = binary_report(
+        &bed,
+        &[
+            "--repository",
+            "app:1.0",
+            "--need",
+            "push",
+            "--probe-writes",
+        ],
+    )
+    .await;
+    let f = finding_json(&r, "ARTIFACT_LOCKED");
+    assert_eq!(f["confidence"], "proven");
+    let refusal = &f["evidence"]["registry_refusals"][0];
+    assert_eq!(refusal["status"], 405, "{f:#}");
+    assert_eq!(refusal["code"], "REGISTRY_DISALLOWED_OPERATION");
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("The operation is disallowed on this registry, repository or image"),
+        "{refusal:#}"
+    );
+
+    // The token cannot read the attributes: the lock is not checked, and not guessed.
+    let basic = [
+        "--auth",
+        "basic",
+        "--username",
+        "ci-token",
+        "--password",
+        "CANARY-TOKEN-ci-token-1",
+        "--repository",
+        "app:1.0",
+        "--need",
+        "push",
+    ];
+    let (code, r) = binary_report(&bed, &basic).await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    let lock = check_json(&r, "auth.lock");
+    assert_eq!(lock["status"], "info", "{lock:#}");
+    assert_eq!(lock["evidence"]["checked"], false);
+    assert!(
+        lock["evidence"]["attributes"]["repository"]["unreadable"]
+            .as_str()
+            .unwrap_or("")
+            .contains("401"),
+        "{lock:#}"
+    );
+    assert!(!codes_json(&r).contains(&"ARTIFACT_LOCKED".to_string()));
+
+    // The same with --probe-writes: the registry's own refusal says it, as an inference.
+    let mut probing = basic.to_vec();
+    probing.push("--probe-writes");
+    let (code, r) = binary_report(&bed, &probing).await;
+    assert_eq!(code, Some(1));
+    let f = finding_json(&r, "ARTIFACT_LOCKED");
+    assert_eq!(f["confidence"], "inferred", "{f:#}");
+    assert_eq!(
+        f["evidence"]["registry_refusals"][0]["code"],
+        "REGISTRY_DISALLOWED_OPERATION"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_tag_or_repository_is_image_not_found_with_what_exists() {
+    let bed = start(writer_bed()).await;
+    for tag in ["1.0", "latest"] {
+        bed.push_test_image(REG, "app", tag).await.expect("push");
+    }
+    // The tag exists.
+    let (code, r) = binary_report(&bed, &["--repository", "app:1.0"]).await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    let image = check_json(&r, "auth.image");
+    assert_eq!(image["status"], "pass");
+    assert_eq!(image["evidence"]["exists"], true);
+
+    // A tag in the wrong letter case: access works, the image is not there.
+    let (code, r) = binary_report(&bed, &["--repository", "app:Latest"]).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(check_json(&r, "auth.repository")["status"], "pass");
+    assert_eq!(codes_json(&r), ["IMAGE_NOT_FOUND"]);
+    let f = finding_json(&r, "IMAGE_NOT_FOUND");
+    assert_eq!(f["check"], "auth.image");
+    assert_eq!(f["evidence"]["repository"], "app");
+    assert_eq!(f["evidence"]["tag"], "Latest");
+    assert_eq!(f["evidence"]["repository_exists"], true);
+    assert_eq!(f["evidence"]["tags_found"], 2);
+    assert_eq!(
+        f["evidence"]["tags_sample"],
+        serde_json::json!(["1.0", "latest"])
+    );
+    assert_eq!(f["evidence"]["nearest_tag"], "latest");
+    // The fix lists the tags of the bare repository.
+    let commands = commands_json(f);
+    assert!(
+        commands
+            .iter()
+            .any(|c| c
+                .starts_with("az acr repository show-tags --name contosoreg --repository app ")),
+        "{commands:#?}"
+    );
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.contains("app:Latest") && c.contains("--repository")),
+        "{commands:#?}"
+    );
+
+    // A repository that does not exist.
+    let (code, r) = binary_report(&bed, &["--repository", "web:1.0"]).await;
+    assert_eq!(code, Some(1));
+    let f = finding_json(&r, "IMAGE_NOT_FOUND");
+    assert_eq!(f["evidence"]["repository_exists"], false, "{f:#}");
+
+    // A digest nothing has.
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let by_digest = format!("app@{digest}");
+    let (_, r) = binary_report(&bed, &["--repository", &by_digest]).await;
+    let f = finding_json(&r, "IMAGE_NOT_FOUND");
+    assert_eq!(f["evidence"]["digest"], digest.as_str());
+    assert_eq!(r["target"]["digest"], digest.as_str());
+
+    // Only pushing: a tag that is not there yet is what the push creates.
+    let (code, r) = binary_report(&bed, &["--repository", "app:2.0", "--need", "push"]).await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    let image = check_json(&r, "auth.image");
+    assert_eq!(image["status"], "info");
+    assert_eq!(image["evidence"]["exists"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_tag_list_is_read_page_by_page() {
+    let bed = start(writer_bed()).await;
+    for i in 0..150 {
+        bed.push_test_image(REG, "app", &format!("t{i:03}"))
+            .await
+            .expect("push");
+    }
+    let (_, r) = binary_report(&bed, &["--repository", "app:v149"]).await;
+    let f = finding_json(&r, "IMAGE_NOT_FOUND");
+    assert_eq!(f["evidence"]["tags_found"], 150, "{f:#}");
+    // The closest tag sits on the second page.
+    assert_eq!(f["evidence"]["nearest_tag"], "t149");
+    let image = check_json(&r, "auth.image");
+    assert_eq!(image["evidence"]["tags_listing_complete"], true);
+    let pages = image["evidence"]["registry_calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["call"].as_str().unwrap_or("").contains("/tags/list"))
+        .count();
+    assert_eq!(pages, 2, "{image:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_without_the_platform_is_image_platform_mismatch() {
+    let bed = start(writer_bed()).await;
+    bed.push_test_image(REG, "app", "1.0").await.expect("push");
+    let (code, r) = binary_report(
+        &bed,
+        &["--repository", "app:1.0", "--platform", "linux/arm64"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    let f = finding_json(&r, "IMAGE_PLATFORM_MISMATCH");
+    assert_eq!(f["evidence"]["platform_wanted"], "linux/arm64");
+    assert_eq!(
+        f["evidence"]["platforms"],
+        serde_json::json!(["linux/amd64"])
+    );
+    let (code, r) = binary_report(
+        &bed,
+        &["--repository", "app:1.0", "--platform", "linux/x86_64"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{:#}", r["findings"]);
+    assert_eq!(check_json(&r, "auth.image")["status"], "pass");
 }

@@ -151,3 +151,48 @@ fn usage_errors_exit_2_with_a_clear_message() {
         .stderr(predicate::str::contains("--warn-within"));
     usage_error(&["frobnicate"]);
 }
+
+#[test]
+fn malformed_image_references_exit_2_and_say_what_to_type() {
+    for (value, says) in [
+        ("app:", "nothing follows"),
+        ("app@sha256:abc", "64"),
+        ("app:a+b", "not allowed in a tag"),
+        ("contosoreg.azurecr.io/app:1.0", "login server"),
+        ("localhost:5000/app", "host"),
+        ("App:1.0", "not allowed"),
+    ] {
+        usage_error(&["check", "-n", "contosoreg", "--repository", value])
+            .stderr(predicate::str::contains("--repository"))
+            .stderr(predicate::str::contains(says));
+    }
+    usage_error(&[
+        "check",
+        "-n",
+        "contosoreg",
+        "--repository",
+        "app:1.0",
+        "--platform",
+        "linux",
+    ])
+    .stderr(predicate::str::contains("OS/ARCH"));
+    // --platform is about an image: without --repository, or without a tag or digest in it,
+    // it is refused.
+    usage_error(&["check", "-n", "contosoreg", "--platform", "linux/amd64"]);
+    usage_error(&[
+        "check",
+        "-n",
+        "contosoreg",
+        "--repository",
+        "app",
+        "--platform",
+        "linux/amd64",
+    ])
+    .stderr(predicate::str::contains("tag or digest"));
+    bin()
+        .args(["check", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("REPO[:TAG|@DIGEST]"))
+        .stdout(predicate::str::contains("--platform"));
+}

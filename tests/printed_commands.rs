@@ -263,6 +263,64 @@ async fn every_command_of_the_bed_fault_runs_is_valid() {
     assert!(commands > 40, "only {commands} commands generated");
 }
 
+/// `--repository` with a tag or digest: commands about the repository name the bare repository
+/// (`--repository app`, `repository:app:...`, conditions on `app`), commands about the image name
+/// the image (`--image app:1.0`), and `<tag>` is filled from the tag.
+#[tokio::test(flavor = "multi_thread")]
+async fn image_references_fill_commands_with_the_bare_repository() {
+    let az = az();
+    let bed = TestBed::start(
+        BedSpec::new()
+            .assign("sp", "AcrDelete", acr_testbed::Scope::registry(REG))
+            .assign("sp", "Reader", acr_testbed::Scope::ResourceGroup),
+    )
+    .await
+    .expect("bed");
+    bed.push_test_image(REG, "app", "1.0").await.expect("push");
+    bed.set_fault(Some(REG), "artifact-locked=app".parse().expect("fault"));
+    bed.set_fault(Some(REG), "delete-locked=app:1.0".parse().expect("fault"));
+    let digest = format!("web@sha256:{}", "0".repeat(64));
+    let runs: [&[&str]; 4] = [
+        &["--repository", "app:1.0", "--need", "pull,push,delete"],
+        &["--repository", "app:2.0"],
+        &["--repository", "app:1.0", "--platform", "linux/arm64"],
+        &["--repository", &digest],
+    ];
+    let mut codes = BTreeSet::new();
+    for extra in runs {
+        let image = extra[1];
+        let tagged = !image.contains('@');
+        for lang in [Lang::En, Lang::Ja] {
+            let r = run(&bed, extra, lang).await;
+            assert_commands_hold(&format!("{extra:?} {lang:?}"), &r.report, true, &az);
+            for f in &r.report.findings {
+                codes.insert(f.code.clone());
+                for c in &f.commands {
+                    assert!(
+                        !c.contains(&format!("--repository {image}"))
+                            && !c.contains(&format!("repository:{image}"))
+                            && !c.contains(&format!("'{image}'")),
+                        "{extra:?}: {} names the image where the repository goes: {c}",
+                        f.code
+                    );
+                    assert!(
+                        !(tagged && validate::placeholders(c).iter().any(|p| p == "tag")),
+                        "{extra:?}: {} leaves <tag>: {c}",
+                        f.code
+                    );
+                }
+            }
+        }
+    }
+    for code in [
+        "ARTIFACT_LOCKED",
+        "IMAGE_NOT_FOUND",
+        "IMAGE_PLATFORM_MISMATCH",
+    ] {
+        assert!(codes.contains(code), "{code} not seen: {codes:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The defects of issue 21, one test each
 

@@ -303,8 +303,11 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
             let m = r.method.as_str();
             match r.listener.as_str() {
                 // By default only GET and HEAD reach the registry's API: not even the harmless
-                // write-method probes (those need --probe-writes).
-                "registry" if r.path.starts_with("/v2/") => !matches!(m, "GET" | "HEAD"),
+                // write-method probes (those need --probe-writes). ACR's own API (`/acr/v1/`,
+                // the lock attributes) is read the same way.
+                "registry" if r.path.starts_with("/v2/") || r.path.starts_with("/acr/") => {
+                    !matches!(m, "GET" | "HEAD")
+                }
                 "arm" => {
                     matches!(m, "PUT" | "PATCH" | "DELETE")
                         || (m == "POST" && !r.path.ends_with("/listCredentials"))

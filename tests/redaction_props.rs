@@ -110,6 +110,7 @@ fn report_with(text: &str) -> Report {
             login_server: Some("contosoreg.azurecr.io".into()),
             repository: Some(format!("app/{text}")),
             cloud: "AzureCloud".into(),
+            ..Default::default()
         },
         identity: Some(Identity {
             source: format!("env {text}"),

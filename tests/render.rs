@@ -70,6 +70,7 @@ fn sample(lang: Lang) -> Report {
             login_server: Some("contosoreg.azurecr.io".into()),
             repository: Some("app".into()),
             cloud: "AzureCloud".into(),
+            ..Default::default()
         },
         identity: Some(Identity {
             source: "env".into(),
@@ -224,6 +225,18 @@ fn json_output_matches_the_shipped_schema() {
     let mut bad: Value =
         serde_json::from_str(&render::json::render(&sample(Lang::En))).expect("json");
     bad["status"] = json!("broken");
+    assert!(!validator.is_valid(&bad));
+    // `--repository app:1.0@sha256:…`: the target's tag and digest (additive in v1).
+    let mut image = sample(Lang::En);
+    image.target.tag = Some("1.0".into());
+    image.target.digest = Some(format!("sha256:{}", "a".repeat(64)));
+    let out: Value = serde_json::from_str(&render::json::render(&image)).expect("json");
+    assert_eq!(out["target"]["tag"], "1.0");
+    assert!(validator.is_valid(&out), "{:#}", out["target"]);
+    let back: Report = serde_json::from_value(out.clone()).expect("parse");
+    assert_eq!(back, image);
+    let mut bad = out;
+    bad["target"]["digest"] = json!("sha256:NOT-HEX");
     assert!(!validator.is_valid(&bad));
 }
 

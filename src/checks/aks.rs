@@ -482,7 +482,7 @@ async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
         "az aks update --name {} --resource-group {} --attach-acr {}",
         cluster.name, cluster.resource_group, reg.id
     );
-    let outcome = match cx.args.repository.as_deref() {
+    let outcome = match cx.args.repository_name() {
         Some(repo) => evaluate_principal(cx, &principal, &["pull"], Some(repo), false).await,
         None => registry_wide_pull(cx, &arm, &reg, &principal, mode).await,
     };

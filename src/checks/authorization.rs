@@ -5,7 +5,9 @@
 //! `--repository` with `--need` and confirms it with read-only registry calls; `auth.catalog`
 //! does the same for listing repositories; `auth.principal` evaluates another identity's role
 //! assignments through ARM. Every missing permission is explained from the role assignments and
-//! the registry's role-assignment mode when ARM can be read.
+//! the registry's role-assignment mode when ARM can be read. With a tag or digest in
+//! `--repository`, `auth.image` (image.rs) looks the image up; with `--need push|delete`,
+//! `auth.lock` (lock.rs) reads the repository's and image's locks.
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -21,11 +23,16 @@ use crate::protocol::abac_condition;
 use crate::redact::Secret;
 use crate::trust::Carry;
 
+mod image;
+mod lock;
+
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(RegistryArm),
         Box::new(RegistryCmk),
         Box::new(AuthRepository),
+        Box::new(image::AuthImage),
+        Box::new(lock::AuthLock),
         Box::new(AuthCatalog),
         Box::new(AuthPrincipal),
     ]
@@ -757,6 +764,30 @@ struct WriteProbes {
     calls: Vec<Value>,
     delete: Proof,
     push: Proof,
+    /// Writes the registry refused because of a lock (`REGISTRY_DISALLOWED_OPERATION`).
+    locked: Vec<Value>,
+}
+
+/// ACR's answer to a write on a locked repository or image: `405` with
+/// `REGISTRY_DISALLOWED_OPERATION`, "The operation is disallowed on this registry, repository or
+/// image." (The same words come back when a registry is over its storage quota.)
+pub(crate) fn disallowed_by_lock(r: &crate::http::HttpResponse) -> Option<(String, String)> {
+    r.registry_errors().into_iter().find(|(code, message)| {
+        code == "REGISTRY_DISALLOWED_OPERATION"
+            || message
+                .to_ascii_lowercase()
+                .contains("operation is disallowed on this registry")
+    })
+}
+
+fn lock_refusal(
+    method: &str,
+    path: &str,
+    r: &crate::http::HttpResponse,
+    code: String,
+    message: String,
+) -> Value {
+    json!({"call": format!("{method} {path}"), "status": r.status, "code": code, "message": message})
 }
 
 const MANIFEST_ACCEPT: &str =
@@ -910,6 +941,7 @@ async fn probe_repository(
     login: &LoginServer,
     token: &Secret,
     repo: &str,
+    reference: Option<&str>,
     try_push: bool,
     try_delete: bool,
 ) -> Probes {
@@ -965,7 +997,12 @@ async fn probe_repository(
     }
     p.tags
         .retain(|t| crate::protocol::registry_name::is_reference(t));
-    if let Some(tag) = p.tags.first().cloned() {
+    // The image named in --repository, else the first tag.
+    let probed = reference
+        .map(str::to_string)
+        .or_else(|| p.tags.first().cloned());
+    let mut probed_readable = false;
+    if let Some(tag) = probed.clone() {
         let path = format!("/v2/{repo}/manifests/{tag}");
         let request = http
             .head(format!("{base}{path}"))
@@ -974,10 +1011,13 @@ async fn probe_repository(
         match cx.ctx.send_credential(carry, request).await {
             Ok(r) => {
                 let note = match r.status {
-                    200 => format!(
-                        "manifest readable ({})",
-                        r.header("Docker-Content-Digest").unwrap_or("no digest")
-                    ),
+                    200 => {
+                        probed_readable = true;
+                        format!(
+                            "manifest readable ({})",
+                            r.header("Docker-Content-Digest").unwrap_or("no digest")
+                        )
+                    }
                     401 | 403 => {
                         p.pull = Proof::Refused;
                         "refused".to_string()
@@ -986,6 +1026,16 @@ async fn probe_repository(
                 };
                 p.calls
                     .push(probe_line("HEAD", &path, Some(r.status), &note));
+                // The image named in --repository: auth.image starts from this answer.
+                if reference.is_some() {
+                    cx.facts().extra.insert(
+                        "reference_probe".into(),
+                        json!({
+                            "reference": tag, "status": r.status,
+                            "digest": r.header("Docker-Content-Digest"),
+                        }),
+                    );
+                }
             }
             Err(e) => p
                 .calls
@@ -993,7 +1043,10 @@ async fn probe_repository(
         }
     }
     // Where layers come from, beside the write probes: one manifest and one blob request.
-    let layer_tag = p.tags.first().cloned().filter(|_| p.pull == Proof::Allowed);
+    let layer_tag = probed
+        .filter(|_| probed_readable)
+        .or_else(|| p.tags.first().cloned())
+        .filter(|_| p.pull == Proof::Allowed);
     let layer = async {
         match &layer_tag {
             Some(tag) => Some(layer_download(cx, login, token, repo, tag).await),
@@ -1005,6 +1058,7 @@ async fn probe_repository(
             calls: Vec::new(),
             delete: Proof::Unknown,
             push: Proof::Unknown,
+            locked: Vec::new(),
         };
         if try_delete {
             // Delete: a manifest whose digest cannot exist; the registry checks delete first.
@@ -1018,6 +1072,15 @@ async fn probe_repository(
                         404 => {
                             w.delete = Proof::Allowed;
                             format!("delete allowed; nothing to delete ({})", errors_text(&r))
+                        }
+                        405 if disallowed_by_lock(&r).is_some() => {
+                            let (code, message) = disallowed_by_lock(&r).unwrap_or_default();
+                            w.locked
+                                .push(lock_refusal("DELETE", &path, &r, code, message));
+                            format!(
+                                "refused by a lock on the repository or image ({})",
+                                errors_text(&r)
+                            )
                         }
                         // Deletion switched off on the registry: the rights cannot be told.
                         405 => format!(
@@ -1063,7 +1126,17 @@ async fn probe_repository(
                             w.push = Proof::Refused;
                             errors_text(&r)
                         }
-                        _ => errors_text(&r),
+                        _ => match disallowed_by_lock(&r) {
+                            Some((code, message)) => {
+                                w.locked
+                                    .push(lock_refusal("PATCH", &path, &r, code, message));
+                                format!(
+                                    "refused by a lock on the repository or image ({})",
+                                    errors_text(&r)
+                                )
+                            }
+                            None => errors_text(&r),
+                        },
                     };
                     w.calls
                         .push(probe_line("PATCH", &path, Some(r.status), &note));
@@ -1079,6 +1152,11 @@ async fn probe_repository(
     p.calls.extend(w.calls);
     p.delete = w.delete;
     p.push = w.push;
+    if !w.locked.is_empty() {
+        cx.facts()
+            .extra
+            .insert("write_refusals".into(), Value::from(w.locked));
+    }
     if let Some((calls, info)) = layer {
         p.calls.extend(calls);
         if let Some(info) = info {
@@ -1529,7 +1607,7 @@ fn probe_inputs(cx: &CheckCx<'_>) -> Result<ProbeInputs, Box<Outcome>> {
 }
 
 async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
-    let Some(repo) = cx.args.repository.clone() else {
+    let Some(repo) = cx.args.repository_name().map(str::to_string) else {
         return Outcome::skip("no --repository");
     };
     let needed = repository_needs(cx.args);
@@ -1544,7 +1622,18 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     let writes = cx.args.probe_writes;
     let try_push = writes && (claims("push") || needed.contains(&"push"));
     let try_delete = writes && (claims("delete") || needed.contains(&"delete"));
-    let probes = probe_repository(cx, &login, &token, &repo, try_push, try_delete).await;
+    let image = cx.args.image();
+    let reference = image.as_ref().and_then(|i| i.reference());
+    // The lock attributes (auth.lock) are read beside the probes, not after them.
+    let locks = async {
+        if let Some(image) = image.as_ref().filter(|_| lock::wanted(cx.args)) {
+            lock::attributes(cx, &login, &token, image).await;
+        }
+    };
+    let (probes, ()) = futures::join!(
+        probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete),
+        locks
+    );
 
     // An action counts as granted when the token lists it and the registry did not refuse it.
     let proof = |a: &str| match a {
@@ -1983,7 +2072,7 @@ async fn auth_principal(cx: &CheckCx<'_>) -> Outcome {
         cx,
         &principal,
         &needed,
-        cx.args.repository.as_deref(),
+        cx.args.repository_name(),
         catalog_needed(cx.args),
     )
     .await

@@ -1688,7 +1688,7 @@ fn refusal(cx: &CheckCx<'_>, step: Step, cred: &Credential, e: &AcrTokenError) -
                 base,
             ),
             Credential::Anonymous { .. } => {
-                let repo = cx.args.repository.clone().unwrap_or_default();
+                let repo = cx.args.repository_name().unwrap_or_default().to_string();
                 cx.facts().extra.insert(
                     "anonymous_pull".into(),
                     json!({"allowed": false, "request": request}),
@@ -2043,7 +2043,7 @@ impl Check for AccessTokenCheck {
 /// or when no repository is given (to prove the flow). Anonymous: pull only.
 pub fn requested_scopes(args: &CheckArgs, anonymous: bool) -> Vec<String> {
     let mut scopes = Vec::new();
-    if let Some(repo) = &args.repository {
+    if let Some(repo) = args.repository_name() {
         let actions = if anonymous {
             "pull"
         } else {
@@ -2152,7 +2152,7 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
         })
         .collect();
     if anonymous {
-        let pulled = cx.args.repository.as_ref().map(|r| {
+        let pulled = cx.args.repository_name().map(|r| {
             granted
                 .get(&format!("repository:{r}"))
                 .is_some_and(|a| a.iter().any(|x| x == "pull" || x == "*"))

@@ -3,4 +3,6 @@ pub mod abac_condition;
 pub mod challenge;
 pub mod docker_config;
 pub mod docker_context;
+pub mod platform;
 pub mod registry_name;
+pub mod tag_listing;

@@ -514,6 +514,132 @@ pub fn check_repository(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What `--repository` names: a repository, optionally with a tag (`app:1.0`) or a digest
+/// (`app@sha256:…`), or both (`app:1.0@sha256:…`, where the digest decides, as Docker does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// What the registry is asked for: the digest when given, else the tag.
+    pub fn reference(&self) -> Option<&str> {
+        self.digest.as_deref().or(self.tag.as_deref())
+    }
+
+    /// `app:1.0`, `app@sha256:…` or `app`, as `az acr repository ... --image` takes it.
+    pub fn image(&self) -> String {
+        match (&self.tag, &self.digest) {
+            (_, Some(d)) => format!("{}@{d}", self.repository),
+            (Some(t), None) => format!("{}:{t}", self.repository),
+            (None, None) => self.repository.clone(),
+        }
+    }
+}
+
+/// The repository part of a `--repository` value (everything before the first `:` or `@`,
+/// neither of which a repository name may hold).
+pub fn repository_part(value: &str) -> &str {
+    value.split([':', '@']).next().unwrap_or(value)
+}
+
+/// Parses `--repository`: `REPO`, `REPO:TAG`, `REPO@DIGEST` or `REPO:TAG@DIGEST`.
+/// Err: why it cannot be used, in words that say what to type instead.
+pub fn parse_image_ref(value: &str) -> Result<ImageRef, String> {
+    let (rest, digest) = match value.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (value, None),
+    };
+    let (repository, tag) = match rest.split_once(':') {
+        Some((r, t)) => (r, Some(t)),
+        None => (rest, None),
+    };
+    if let Some(tag) = tag {
+        if tag.contains('/') {
+            return Err(format!(
+                "{:?} looks like a registry host and port; give the repository path only (without the host)",
+                format!("{repository}:{}", tag.split('/').next().unwrap_or(tag))
+            ));
+        }
+    }
+    // A pasted image reference: `contosoreg.azurecr.io/app:1.0`.
+    if let Some((first, after)) = repository.split_once('/') {
+        if first.contains('.') && ACR_SUFFIXES.iter().any(|s| first.ends_with(s)) {
+            return Err(format!(
+                "{first:?} is the registry's login server, not part of the repository: give {after:?} (the registry goes to --name)"
+            ));
+        }
+    }
+    check_repository(repository)?;
+    if let Some(tag) = tag {
+        check_tag(tag)?;
+    }
+    if let Some(digest) = digest {
+        check_digest(digest)?;
+    }
+    Ok(ImageRef {
+        repository: repository.to_string(),
+        tag: tag.map(str::to_string),
+        digest: digest.map(str::to_string),
+    })
+}
+
+/// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (the distribution spec's grammar; tags keep
+/// their letter case).
+pub fn check_tag(tag: &str) -> Result<(), String> {
+    if tag.is_empty() {
+        return Err("nothing follows `:`; give a tag (`app:1.0`) or leave the `:` out".into());
+    }
+    if tag.len() > 128 {
+        return Err(format!("the tag has {} characters; at most 128", tag.len()));
+    }
+    if let Some(c) = tag
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "{c:?} is not allowed in a tag: tags use letters, digits, `_`, `.` and `-`"
+        ));
+    }
+    if tag.starts_with(['.', '-']) {
+        return Err(format!(
+            "the tag {tag:?} must start with a letter, a digit or `_`"
+        ));
+    }
+    Ok(())
+}
+
+/// A digest: `sha256:` and 64, or `sha512:` and 128, lower-case hexadecimal digits.
+pub fn check_digest(digest: &str) -> Result<(), String> {
+    let Some((alg, hex)) = digest.split_once(':') else {
+        return Err(format!(
+            "{digest:?} is not a digest: write `@sha256:` followed by 64 hexadecimal digits"
+        ));
+    };
+    let len = match alg {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => {
+            return Err(format!(
+                "digest algorithm {alg:?} is not one a registry uses: write `@sha256:` followed by 64 hexadecimal digits"
+            ))
+        }
+    };
+    if hex.len() != len
+        || !hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
+        return Err(format!(
+            "a {alg} digest is {len} lower-case hexadecimal digits after `{alg}:` (got {} characters)",
+            hex.len()
+        ));
+    }
+    Ok(())
+}
+
 fn repository_component(c: &str) -> bool {
     let b = c.as_bytes();
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
@@ -611,6 +737,52 @@ mod repository_tests {
             assert!(check_repository(bad).is_err(), "{bad}");
         }
         assert!(check_repository(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn image_references_split_into_repository_tag_and_digest() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let r = parse_image_ref("team/app:1.0").unwrap();
+        assert_eq!(
+            (r.repository.as_str(), r.tag.as_deref(), r.digest.as_deref()),
+            ("team/app", Some("1.0"), None)
+        );
+        assert_eq!(r.reference(), Some("1.0"));
+        assert_eq!(r.image(), "team/app:1.0");
+        let r = parse_image_ref(&format!("app@{d}")).unwrap();
+        assert_eq!(
+            (r.tag.as_deref(), r.digest.as_deref()),
+            (None, Some(d.as_str()))
+        );
+        let r = parse_image_ref(&format!("app:Latest@{d}")).unwrap();
+        assert_eq!(r.reference(), Some(d.as_str()));
+        assert_eq!(r.tag.as_deref(), Some("Latest"));
+        assert_eq!(r.image(), format!("app@{d}"));
+        let r = parse_image_ref("app").unwrap();
+        assert_eq!((r.tag, r.digest), (None, None));
+        assert_eq!(repository_part("team/app:1.0"), "team/app");
+        assert_eq!(repository_part(&format!("app@{d}")), "app");
+        assert_eq!(repository_part("app"), "app");
+    }
+
+    #[test]
+    fn malformed_image_references_say_what_to_type() {
+        for (bad, says) in [
+            ("app:", "nothing follows"),
+            ("app:.x", "must start"),
+            ("app:a+b", "not allowed in a tag"),
+            ("app@", "not a digest"),
+            ("app@sha256:abc", "64"),
+            ("app@md5:00", "algorithm"),
+            (&format!("app@sha256:{}", "A".repeat(64)), "lower-case"),
+            ("localhost:5000/app", "host"),
+            ("contosoreg.azurecr.io/app:1.0", "login server"),
+            ("App:1.0", "not allowed"),
+            (&format!("app:{}", "a".repeat(129)), "at most 128"),
+        ] {
+            let e = parse_image_ref(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

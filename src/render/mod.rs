@@ -140,7 +140,14 @@ pub fn headline(report: &Report, lang: Lang) -> String {
         None => parts.push(report.target.name.clone()),
     }
     if let Some(repo) = &report.target.repository {
-        parts.push(format!("{} {repo}", lang.pick("repository", "リポジトリ")));
+        let mut image = repo.clone();
+        if let Some(tag) = &report.target.tag {
+            image.push_str(&format!(":{tag}"));
+        }
+        if let Some(digest) = &report.target.digest {
+            image.push_str(&format!("@{digest}"));
+        }
+        parts.push(format!("{} {image}", lang.pick("repository", "リポジトリ")));
     }
     if !report.need.is_empty() {
         parts.push(format!(

@@ -301,3 +301,87 @@ pub(crate) async fn push_test_image(
     }
     Ok(manifest_digest)
 }
+
+/// What the registry's backend answered to a read of `path` (`/v2/...`), asked with a pull
+/// token for `repo`: `None` when there is no backend or it did not answer.
+pub(crate) async fn read(
+    inner: &Inner,
+    registry: &str,
+    repo: &str,
+    method: Method,
+    path: &str,
+) -> Option<(StatusCode, axum::http::HeaderMap, Vec<u8>)> {
+    use http_body_util::BodyExt;
+    let addr = *inner.backends.get(&registry.to_ascii_lowercase())?;
+    let token =
+        crate::login::mint_access_for_test(inner, registry, &[("repository", repo, &["pull"])])
+            .ok()?;
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(
+            header::ACCEPT,
+            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+             application/vnd.docker.distribution.manifest.list.v2+json, \
+             application/vnd.docker.distribution.manifest.v2+json",
+        )
+        .body(Body::empty())
+        .ok()?;
+    let resp = inner.client.request(req).await.ok()?;
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.ok()?.to_bytes().to_vec();
+    Some((parts.status, parts.headers, bytes))
+}
+
+/// The tags of `repo` in the backend: `None` when the repository does not exist (or there is no
+/// backend).
+pub(crate) async fn tags(inner: &Inner, registry: &str, repo: &str) -> Option<Vec<String>> {
+    let (status, _, body) = read(
+        inner,
+        registry,
+        repo,
+        Method::GET,
+        &format!("/v2/{repo}/tags/list"),
+    )
+    .await?;
+    if status != StatusCode::OK {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    Some(
+        v.get("tags")
+            .and_then(|t| t.as_array())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// The digest `reference` (a tag or digest) resolves to in the backend, if it exists.
+pub(crate) async fn manifest_digest(
+    inner: &Inner,
+    registry: &str,
+    repo: &str,
+    reference: &str,
+) -> Option<String> {
+    let (status, headers, _) = read(
+        inner,
+        registry,
+        repo,
+        Method::HEAD,
+        &format!("/v2/{repo}/manifests/{reference}"),
+    )
+    .await?;
+    (status == StatusCode::OK)
+        .then(|| {
+            headers
+                .get("Docker-Content-Digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .flatten()
+}

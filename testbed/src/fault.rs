@@ -103,6 +103,12 @@ pub enum Fault {
     ForeignRealm { host: String },
     /// One break in an AKS cluster's path to the registry (`aks-*`, see [`crate::aks::AksFault`]).
     Aks(crate::aks::AksFault),
+    /// The repository, tag or manifest `target` (`REPO`, `REPO:TAG` or `REPO@DIGEST`) has
+    /// `writeEnabled: false` in ACR's `/acr/v1/` API, and the registry refuses pushes to it and
+    /// deletes of it with `405 REGISTRY_DISALLOWED_OPERATION`, as ACR does for a locked artifact.
+    ArtifactLocked { target: String },
+    /// Like `ArtifactLocked`, with only `deleteEnabled: false`: pushes work, deletes are refused.
+    DeleteLocked { target: String },
 }
 
 /// How [`Fault::Mangle`] spoils a response.
@@ -265,6 +271,8 @@ pub const FAULT_NAMES: &[&str] = &[
     "aks-data-record-missing",
     "aks-udr",
     "aks-custom-dns",
+    "artifact-locked",
+    "delete-locked",
 ];
 
 impl Fault {
@@ -310,6 +318,8 @@ impl Fault {
             Fault::Redirect { .. } => "redirect",
             Fault::ForeignRealm { .. } => "foreign-realm",
             Fault::Aks(a) => a.name(),
+            Fault::ArtifactLocked { .. } => "artifact-locked",
+            Fault::DeleteLocked { .. } => "delete-locked",
         }
     }
 }
@@ -332,6 +342,8 @@ impl fmt::Display for Fault {
             Fault::ResourcePrincipalMissing { resource } => {
                 write!(f, "resource-principal-missing={resource}")
             }
+            Fault::ArtifactLocked { target } => write!(f, "artifact-locked={target}"),
+            Fault::DeleteLocked { target } => write!(f, "delete-locked={target}"),
             other => f.write_str(other.name()),
         }
     }
@@ -447,6 +459,21 @@ impl FromStr for Fault {
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| "harvest.example".into()),
             }),
+            // `artifact-locked=REPO[:TAG|@DIGEST]` and `delete-locked=..` (default repository `app`).
+            "artifact-locked" | "delete-locked" => {
+                let target = value
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "app".into());
+                if target.contains(char::is_whitespace) {
+                    return Err(ParseFaultError(s.to_string()));
+                }
+                Ok(if name == "artifact-locked" {
+                    Fault::ArtifactLocked { target }
+                } else {
+                    Fault::DeleteLocked { target }
+                })
+            }
             // `redirect=PATH:URL` (default: everything to `http://127.0.0.1:9`, the discard port).
             "redirect" => match value {
                 None => Ok(Fault::Redirect {
@@ -521,9 +548,68 @@ mod tests {
             })
         );
         assert!("mangle=/v2/:nonsense".parse::<Fault>().is_err());
+        assert_eq!(
+            "artifact-locked=team/app:1.0".parse::<Fault>(),
+            Ok(Fault::ArtifactLocked {
+                target: "team/app:1.0".into()
+            })
+        );
+        assert_eq!(
+            "delete-locked".parse::<Fault>(),
+            Ok(Fault::DeleteLocked {
+                target: "app".into()
+            })
+        );
         assert!("redirect=/v2/".parse::<Fault>().is_err());
         assert!(path_matches("*/oauth2/v2.0/token", "/t/oauth2/v2.0/token"));
         assert!(path_matches("/v2/", "/v2/app/tags/list"));
         assert!(!path_matches("/oauth2/token", "/t/oauth2/token"));
     }
+}
+
+/// What a lock fault covers: a repository, one tag of it, or one manifest of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LockTarget {
+    Repository(String),
+    Tag(String, String),
+    Manifest(String, String),
+}
+
+impl LockTarget {
+    pub(crate) fn parse(target: &str) -> LockTarget {
+        if let Some((repo, digest)) = target.split_once('@') {
+            return LockTarget::Manifest(repo.to_string(), digest.to_string());
+        }
+        match target.split_once(':') {
+            Some((repo, tag)) => LockTarget::Tag(repo.to_string(), tag.to_string()),
+            None => LockTarget::Repository(target.to_string()),
+        }
+    }
+
+    pub(crate) fn repository(&self) -> &str {
+        match self {
+            LockTarget::Repository(r) | LockTarget::Tag(r, _) | LockTarget::Manifest(r, _) => r,
+        }
+    }
+}
+
+/// `(writeEnabled, deleteEnabled)` of `item` under `faults`: false where a lock fault names it.
+pub(crate) fn lock_attributes(faults: &[Fault], item: &LockTarget) -> (bool, bool) {
+    let mut write = true;
+    let mut delete = true;
+    for f in faults {
+        let (target, is_write) = match f {
+            Fault::ArtifactLocked { target } => (target, true),
+            Fault::DeleteLocked { target } => (target, false),
+            _ => continue,
+        };
+        if LockTarget::parse(target) == *item {
+            if is_write {
+                write = false;
+            } else {
+                delete = false;
+            }
+        }
+    }
+    (write, delete)
 }

@@ -2,7 +2,7 @@
 //! every other `/v2/...` request to the registry's real docker-registry.
 
 use crate::entra::now;
-use crate::fault::Fault;
+use crate::fault::{lock_attributes, Fault, LockTarget};
 use crate::perms;
 use crate::server::{self, acr_error, json, request_host, ClientAddr, Listener};
 use crate::state::{BedState, PrincipalKind, Registry};
@@ -35,6 +35,7 @@ pub(crate) fn router(inner: Arc<Inner>, listener: Listener) -> Router {
         .route("/v2", get(v2_base))
         .route("/oauth2/exchange", post(exchange))
         .route("/oauth2/token", get(token).post(token))
+        .route("/acr/v1/{*rest}", any(acr_v1))
         .fallback(any(proxy))
         .with_state(inner.clone())
         .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
@@ -834,6 +835,17 @@ async fn proxy(
             .is_some_and(|(k, n, a)| token_allows(claims, k, n, a))
     };
 
+    // A write the token allows, on a locked repository or image: ACR refuses it itself.
+    if let (Some((kind, repo, action)), Some(claims)) = (&needed, &bearer) {
+        if kind == "repository"
+            && matches!(action.as_str(), "push" | "delete")
+            && allowed(claims)
+            && locked_write(&inner, &ctx, action, &path, repo).await
+        {
+            return disallowed();
+        }
+    }
+
     // Authorized layer downloads that ACR sends elsewhere: to the dedicated data endpoint
     // (a host that cannot be reached, with `data-endpoint-unreachable`) or, without one, to the
     // registry's storage account (`blob-redirect`).
@@ -889,6 +901,11 @@ async fn proxy(
         };
     };
 
+    // `n` / `last` on a tag list: ACR pages it (distribution 2.8 does not, so the bed does).
+    let page = (*req.method() == Method::GET)
+        .then(|| path.strip_prefix("/v2/")?.strip_suffix("/tags/list"))
+        .flatten()
+        .and_then(|repo| tags_page(repo, req.uri().query()));
     let (mut parts, body) = req.into_parts();
     let pq = parts
         .uri
@@ -952,7 +969,72 @@ async fn proxy(
             parts.headers.insert(header::LOCATION, nv);
         }
     }
+    if let Some(page) = page.filter(|_| parts.status == StatusCode::OK) {
+        use http_body_util::BodyExt;
+        let Ok(bytes) = body.collect().await.map(|b| b.to_bytes()) else {
+            return acr_error(StatusCode::BAD_GATEWAY, "UNAVAILABLE", "backend body", None);
+        };
+        return page.apply(&bytes);
+    }
     Response::from_parts(parts, Body::new(body))
+}
+
+/// A page of a tag list asked with `n` (and `last`).
+struct TagsPage {
+    repo: String,
+    n: usize,
+    last: Option<String>,
+}
+
+fn tags_page(repo: &str, query: Option<&str>) -> Option<TagsPage> {
+    let q: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    let n = q
+        .iter()
+        .find(|(k, _)| k == "n")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)?;
+    let last = q.iter().find(|(k, _)| k == "last").map(|(_, v)| v.clone());
+    Some(TagsPage {
+        repo: repo.to_string(),
+        n,
+        last,
+    })
+}
+
+impl TagsPage {
+    /// The tags after `last` in lexical order, at most `n`, with a `Link` to the next page
+    /// when more follow (as the distribution spec describes).
+    fn apply(&self, body: &[u8]) -> Response {
+        let all: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let mut tags: Vec<String> = all
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        if let Some(last) = &self.last {
+            tags.retain(|t| t > last);
+        }
+        let more = tags.len() > self.n;
+        tags.truncate(self.n);
+        let mut r = json(StatusCode::OK, j!({"name": self.repo, "tags": tags}));
+        if let (true, Some(last)) = (more, tags.last()) {
+            let query = serde_urlencoded::to_string([
+                ("last", last.as_str()),
+                ("n", self.n.to_string().as_str()),
+            ])
+            .unwrap_or_default();
+            let link = format!("</v2/{}/tags/list?{query}>; rel=\"next\"", self.repo);
+            if let Ok(v) = HeaderValue::from_str(&link) {
+                r.headers_mut().insert(header::LINK, v);
+            }
+        }
+        r
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1072,6 +1154,217 @@ async fn storage(inner: &Arc<Inner>, account: &str, req: Request) -> Response {
             "ServerBusy",
             &format!("backend unreachable: {e}"),
         ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACR's own API (`/acr/v1/`): repository, tag and manifest attributes, and the refusal of
+// writes to locked ones.
+
+/// ACR's answer to a write that a lock forbids (status and wording as ACR returns them to
+/// `az acr` and `docker push`; the code is not one of the distribution spec's, so Docker prints it
+/// as `unknown: The operation is disallowed ...`).
+/// Assumption: pushes are refused with the same `405` as deletes (the public reports show 405
+/// for deletes).
+fn disallowed() -> Response {
+    acr_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "REGISTRY_DISALLOWED_OPERATION",
+        "The operation is disallowed on this registry, repository or image. View troubleshooting steps at https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation",
+        Some(j!({})),
+    )
+}
+
+/// Whether a lock fault forbids `action` (`push` or `delete`) at `path` in `repo`.
+/// `writeEnabled: false` forbids pushes and deletes, `deleteEnabled: false` deletes; a locked
+/// tag cannot be overwritten or deleted (nor the manifest it points to); a locked manifest
+/// cannot be deleted.
+async fn locked_write(inner: &Arc<Inner>, ctx: &Ctx, action: &str, path: &str, repo: &str) -> bool {
+    let stops = |(write, delete): (bool, bool)| match action {
+        "push" => !write,
+        _ => !write || !delete,
+    };
+    if stops(lock_attributes(
+        &ctx.faults,
+        &LockTarget::Repository(repo.to_string()),
+    )) {
+        return true;
+    }
+    let Some(reference) = path
+        .strip_prefix(&format!("/v2/{repo}/manifests/"))
+        .map(str::to_string)
+    else {
+        return false;
+    };
+    let mut items: Vec<LockTarget> = Vec::new();
+    for f in &ctx.faults {
+        let (Fault::ArtifactLocked { target } | Fault::DeleteLocked { target }) = f else {
+            continue;
+        };
+        let t = LockTarget::parse(target);
+        if t.repository() == repo && !items.contains(&t) {
+            items.push(t);
+        }
+    }
+    for item in items {
+        if !stops(lock_attributes(&ctx.faults, &item)) {
+            continue;
+        }
+        let hit = match &item {
+            LockTarget::Repository(_) => false,
+            LockTarget::Tag(_, tag) if *tag == reference => true,
+            // A manifest deleted by digest: locked when a locked tag points to it.
+            LockTarget::Tag(_, tag) => {
+                action == "delete"
+                    && crate::backend::manifest_digest(inner, &ctx.reg.name, repo, tag)
+                        .await
+                        .is_some_and(|d| d == reference)
+            }
+            LockTarget::Manifest(_, digest) => action == "delete" && *digest == reference,
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// Attributes ACR shows for an item: `writeEnabled` / `deleteEnabled` from the lock faults;
+/// reading and listing always enabled.
+fn changeable_attributes(faults: &[Fault], item: &LockTarget) -> Value {
+    let (write, delete) = lock_attributes(faults, item);
+    j!({"deleteEnabled": delete, "writeEnabled": write, "readEnabled": true, "listEnabled": true})
+}
+
+/// Assumption: the bed keeps no creation times; every item shows this one.
+const ITEM_TIME: &str = "2024-01-01T00:00:00.0000000Z";
+
+/// `GET /acr/v1/<repo>`, `/acr/v1/<repo>/_tags/<tag>` and `/acr/v1/<repo>/_manifests/<digest>`:
+/// attributes as ACR's data-plane API returns them, for a bearer token (or, as `az acr` sends it,
+/// the access token as the password of the empty GUID) granting `metadata_read` on the
+/// repository. Without one the answer is a 401 challenge naming that scope, as ACR's is. What
+/// exists comes from the real registry behind; without one nothing does.
+async fn acr_v1(
+    State(inner): State<Arc<Inner>>,
+    axum::Extension(ctx): axum::Extension<Ctx>,
+    req: Request,
+) -> Response {
+    let path = req.uri().path().to_string();
+    let rest = path.strip_prefix("/acr/v1/").unwrap_or("");
+    let (repo, item) = if let Some((r, t)) = rest.split_once("/_tags/") {
+        (r, Some(("tag", t)))
+    } else if let Some((r, m)) = rest.split_once("/_manifests/") {
+        (r, Some(("manifest", m)))
+    } else {
+        (rest.trim_end_matches('/'), None)
+    };
+    let malformed = repo.is_empty()
+        || repo.starts_with('_')
+        || repo.contains("/_")
+        || item.is_some_and(|(_, r)| r.is_empty() || r.contains('/'));
+    if malformed {
+        return acr_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found", None);
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        // Updating attributes (PATCH) and deleting through this API are not served by the bed.
+        return acr_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "The operation is unsupported.",
+            None,
+        );
+    }
+    let scope = format!(",scope=\"repository:{repo}:metadata_read\"");
+    let claims = match authorization(req.headers()) {
+        Some(Auth::Bearer(t)) => verify_access(&ctx.reg, &t).ok(),
+        Some(Auth::Basic(u, p)) if u == ids::EMPTY_GUID => verify_access(&ctx.reg, &p).ok(),
+        _ => None,
+    };
+    let Some(claims) = claims else {
+        return challenge(&ctx, &format!("{scope},error=\"invalid_token\""));
+    };
+    if !token_allows(&claims, "repository", repo, "metadata_read") {
+        let mut r = challenge(&ctx, &format!("{scope},error=\"insufficient_scope\""));
+        *r.body_mut() = Body::from(
+            j!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required", "detail": [{"Type": "repository", "Name": repo, "Action": "metadata_read"}]}]})
+                .to_string(),
+        );
+        return r;
+    }
+    let registry = ctx.reg.login_server();
+    let Some(tags) = crate::backend::tags(&inner, &ctx.reg.name, repo).await else {
+        return acr_error(
+            StatusCode::NOT_FOUND,
+            "NAME_UNKNOWN",
+            "repository name not known to registry",
+            Some(j!({"name": repo})),
+        );
+    };
+    match item {
+        None => json(
+            StatusCode::OK,
+            j!({
+                "registry": registry, "imageName": repo,
+                "createdTime": ITEM_TIME, "lastUpdateTime": ITEM_TIME,
+                // Assumption: one manifest per tag (the bed pushes one image per tag).
+                "manifestCount": tags.len(), "tagCount": tags.len(),
+                "changeableAttributes": changeable_attributes(&ctx.faults, &LockTarget::Repository(repo.to_string())),
+            }),
+        ),
+        Some(("tag", tag)) => {
+            if !tags.iter().any(|t| t == tag) {
+                return acr_error(
+                    StatusCode::NOT_FOUND,
+                    "TAG_UNKNOWN",
+                    "the specified tag does not exist",
+                    Some(j!({"name": repo, "tag": tag})),
+                );
+            }
+            let digest = crate::backend::manifest_digest(&inner, &ctx.reg.name, repo, tag).await;
+            json(
+                StatusCode::OK,
+                j!({
+                    "registry": registry, "imageName": repo,
+                    "tag": {
+                        "name": tag, "digest": digest, "createdTime": ITEM_TIME,
+                        "lastUpdateTime": ITEM_TIME, "signed": false,
+                        "changeableAttributes": changeable_attributes(&ctx.faults, &LockTarget::Tag(repo.to_string(), tag.to_string())),
+                    }
+                }),
+            )
+        }
+        Some((_, reference)) => {
+            let Some(digest) =
+                crate::backend::manifest_digest(&inner, &ctx.reg.name, repo, reference).await
+            else {
+                return acr_error(
+                    StatusCode::NOT_FOUND,
+                    "MANIFEST_UNKNOWN",
+                    "manifest unknown",
+                    Some(j!({"name": repo, "reference": reference})),
+                );
+            };
+            let mut tagged = Vec::new();
+            for t in &tags {
+                if crate::backend::manifest_digest(&inner, &ctx.reg.name, repo, t)
+                    .await
+                    .is_some_and(|d| d == digest)
+                {
+                    tagged.push(t.clone());
+                }
+            }
+            json(
+                StatusCode::OK,
+                j!({
+                    "registry": registry, "imageName": repo,
+                    "manifest": {
+                        "digest": digest, "tags": tagged, "createdTime": ITEM_TIME,
+                        "lastUpdateTime": ITEM_TIME,
+                        "changeableAttributes": changeable_attributes(&ctx.faults, &LockTarget::Manifest(repo.to_string(), digest.clone())),
+                    }
+                }),
+            )
+        }
     }
 }
 

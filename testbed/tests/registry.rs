@@ -213,3 +213,187 @@ async fn blob_downloads_redirect_to_the_storage_account() {
         .expect("text")
         .contains("<Code>AuthenticationFailed</Code>"));
 }
+
+/// ACR's attribute API (`/acr/v1/`): the challenge names `metadata_read`, a token without it is
+/// refused, what does not exist is 404 with ACR's codes, and a lock fault shows in the attributes
+/// and makes the registry refuse the write with `405 REGISTRY_DISALLOWED_OPERATION`.
+#[tokio::test]
+async fn attributes_api_and_locks() {
+    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
+    let c = client(&bed, &["contosoreg"]);
+    let digest = bed
+        .push_test_image("contosoreg", "app", "1.0")
+        .await
+        .expect("push");
+    let get = |path: String, token: Option<String>| {
+        let mut req = c.get(url(&bed, "contosoreg", &path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.expect("get") }
+    };
+    // No token: a challenge for the scope ACR asks for these paths.
+    let r = get("/acr/v1/app".into(), None).await;
+    assert_eq!(r.status(), 401);
+    let www = r.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        www.contains("scope=\"repository:app:metadata_read\"") && www.contains("invalid_token"),
+        "{www}"
+    );
+    // A pull-only token: insufficient scope.
+    let pull = bed.acr_access_token("contosoreg", &[("repository", "app", &["pull"])]);
+    let r = get("/acr/v1/app".into(), Some(pull)).await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .contains("insufficient_scope"));
+
+    let meta = |repo: &str| {
+        bed.acr_access_token("contosoreg", &[("repository", repo, &["metadata_read"])])
+    };
+    let body = |r: reqwest::Response| async move { r.json::<Value>().await.expect("json") };
+    let r = get("/acr/v1/app".into(), Some(meta("app"))).await;
+    assert_eq!(r.status(), 200);
+    let v = body(r).await;
+    assert_eq!(v["imageName"], "app");
+    assert_eq!(v["tagCount"], 1);
+    assert_eq!(v["changeableAttributes"]["writeEnabled"], true);
+    let r = get("/acr/v1/app/_tags/1.0".into(), Some(meta("app"))).await;
+    let v = body(r).await;
+    assert_eq!(v["tag"]["digest"], digest.as_str());
+    assert_eq!(v["tag"]["changeableAttributes"]["deleteEnabled"], true);
+    let r = get(
+        format!("/acr/v1/app/_manifests/{digest}"),
+        Some(meta("app")),
+    )
+    .await;
+    let v = body(r).await;
+    assert_eq!(v["manifest"]["tags"], serde_json::json!(["1.0"]));
+    // What is not there.
+    for (path, repo, code) in [
+        ("/acr/v1/web", "web", "NAME_UNKNOWN"),
+        ("/acr/v1/app/_tags/2.0", "app", "TAG_UNKNOWN"),
+        (
+            "/acr/v1/app/_manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "app",
+            "MANIFEST_UNKNOWN",
+        ),
+    ] {
+        let r = get(path.into(), Some(meta(repo))).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(body(r).await["errors"][0]["code"], code, "{path}");
+    }
+
+    // The tag locked against writes: its attributes say so, and its deletion and overwriting
+    // are refused although the token allows them; other tags of the repository are not.
+    bed.set_fault(
+        Some("contosoreg"),
+        "artifact-locked=app:1.0".parse().expect("fault"),
+    );
+    let v = body(get("/acr/v1/app/_tags/1.0".into(), Some(meta("app"))).await).await;
+    assert_eq!(v["tag"]["changeableAttributes"]["writeEnabled"], false);
+    let v = body(get("/acr/v1/app".into(), Some(meta("app"))).await).await;
+    assert_eq!(v["changeableAttributes"]["writeEnabled"], true);
+    let writer = bed.acr_access_token(
+        "contosoreg",
+        &[("repository", "app", &["pull", "push", "delete"])],
+    );
+    let r = c
+        .delete(url(
+            &bed,
+            "contosoreg",
+            &format!("/v2/app/manifests/{digest}"),
+        ))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 405);
+    let v = body(r).await;
+    assert_eq!(v["errors"][0]["code"], "REGISTRY_DISALLOWED_OPERATION");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .starts_with("The operation is disallowed on this registry, repository or image."));
+    let r = c
+        .put(url(&bed, "contosoreg", "/v2/app/manifests/1.0"))
+        .bearer_auth(&writer)
+        .body("{}")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 405);
+    let r = c
+        .post(url(&bed, "contosoreg", "/v2/app/blobs/uploads/"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        r.status(),
+        202,
+        "a blob upload is not a write to the locked tag"
+    );
+    // The whole repository locked: even an upload is refused; without push in the token the
+    // registry's own 401 comes first.
+    bed.set_fault(
+        Some("contosoreg"),
+        "artifact-locked=app".parse().expect("fault"),
+    );
+    let r = c
+        .post(url(&bed, "contosoreg", "/v2/app/blobs/uploads/"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 405);
+    let pull = bed.acr_access_token("contosoreg", &[("repository", "app", &["pull"])]);
+    let r = c
+        .post(url(&bed, "contosoreg", "/v2/app/blobs/uploads/"))
+        .bearer_auth(&pull)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 401);
+}
+
+/// A tag list asked with `n` is paged with `last` and `Link`, as ACR pages it.
+#[tokio::test]
+async fn tag_lists_are_paged() {
+    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
+    let c = client(&bed, &["contosoreg"]);
+    for tag in ["c", "a", "b"] {
+        bed.push_test_image("contosoreg", "app", tag)
+            .await
+            .expect("push");
+    }
+    let pull = bed.acr_access_token("contosoreg", &[("repository", "app", &["pull"])]);
+    let page = |path: &str| {
+        let req = c.get(url(&bed, "contosoreg", path)).bearer_auth(&pull);
+        async move {
+            let r = req.send().await.expect("tags");
+            let link = r
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().expect("ascii").to_string());
+            (link, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let (link, v) = page("/v2/app/tags/list?n=2").await;
+    assert_eq!(v["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(
+        link.as_deref(),
+        Some("</v2/app/tags/list?last=b&n=2>; rel=\"next\"")
+    );
+    let (link, v) = page("/v2/app/tags/list?last=b&n=2").await;
+    assert_eq!(v["tags"], serde_json::json!(["c"]));
+    assert_eq!(link, None);
+    // Without `n`, everything at once (distribution's own answer).
+    let (link, v) = page("/v2/app/tags/list").await;
+    assert_eq!(v["tags"].as_array().map(Vec::len), Some(3));
+    assert_eq!(link, None);
+}

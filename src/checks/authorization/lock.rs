@@ -1,0 +1,549 @@
+//! `auth.lock`: with `--need push` or `--need delete`, the repository's attributes (and the
+//! tag's or manifest's, when `--repository` names one) must allow the write. ACR keeps
+//! `writeEnabled` and `deleteEnabled` on each; when one is false the registry refuses the write
+//! whatever the identity's role, with `405 REGISTRY_DISALLOWED_OPERATION` ("The operation is
+//! disallowed on this registry, repository or image."). The attributes are read through ACR's
+//! own API (`GET /acr/v1/<repo>`, `/_tags/<tag>`, `/_manifests/<digest>`, scope
+//! `repository:<repo>:metadata_read`, which the access token already asks for); nothing is
+//! written. An attribute that cannot be read is reported as not checked, never guessed.
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::{errors_text, probe_inputs, probe_line, registry_name, repository_needs};
+use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
+use crate::cli::{CheckArgs, Need};
+use crate::finding::RawFinding;
+use crate::lang::Lang;
+use crate::protocol::registry_name::ImageRef;
+use crate::redact::Secret;
+use crate::trust::Carry;
+
+pub(super) struct AuthLock;
+
+fn writes_needed(args: &CheckArgs) -> bool {
+    args.need
+        .iter()
+        .any(|n| matches!(n, Need::Push | Need::Delete))
+}
+
+impl Check for AuthLock {
+    fn meta(&self) -> &'static Meta {
+        static META: Meta = Meta::new(
+            "auth.lock",
+            Group::Authorization,
+            "repository and image locks",
+            "リポジトリとイメージのロック",
+        )
+        .needs(&[Fact::Permissions]);
+        &META
+    }
+    fn not_requested(&self, args: &CheckArgs, lang: Lang) -> Option<String> {
+        if args.repository.is_none() {
+            return Some(
+                lang.pick(
+                    "no --repository given: locks not checked",
+                    "--repository が指定されていないため、ロックは確認していません",
+                )
+                .to_string(),
+            );
+        }
+        (!writes_needed(args)).then(|| {
+            lang.pick(
+                "no --need push or delete: locks only stop writes",
+                "--need に push も delete もありません。ロックが止めるのは書き込みだけです",
+            )
+            .to_string()
+        })
+    }
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move { auth_lock(cx).await })
+    }
+}
+
+/// What ACR's API said about one item.
+#[derive(Clone)]
+pub(super) enum Read {
+    /// `changeableAttributes`.
+    Attributes(Value),
+    /// 404: the item does not exist (the registry's error code).
+    Absent(String),
+    /// Not readable (why).
+    Unreadable(String),
+}
+
+/// The item a set of attributes belongs to.
+struct Item {
+    /// `repository`, `tag` or `manifest`.
+    level: &'static str,
+    /// As `az acr repository update` takes it: `--repository app` or `--image app:1.0`.
+    flag: &'static str,
+    name: String,
+    path: String,
+    /// Where `changeableAttributes` sits in the answer (`None`: at the top).
+    field: Option<&'static str>,
+}
+
+async fn read(cx: &CheckCx<'_>, login: &LoginServer, token: &Secret, item: &Item) -> (Read, Value) {
+    let mut calls = Vec::new();
+    let r = read_into(cx, login, token, item, &mut calls).await;
+    (r, calls.pop().unwrap_or(Value::Null))
+}
+
+async fn read_into(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    item: &Item,
+    calls: &mut Vec<Value>,
+) -> Read {
+    let request = cx
+        .ctx
+        .http()
+        .get(format!("{}{}", login.base_url(), item.path))
+        .bearer_auth(token.expose());
+    let r = match cx
+        .ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            calls.push(probe_line("GET", &item.path, None, &e.to_string()));
+            return Read::Unreadable(e.to_string());
+        }
+    };
+    let said = errors_text(&r);
+    match r.status {
+        200 => {
+            let attrs = r.json().and_then(|j| {
+                let holder = match item.field {
+                    Some(f) => j.get(f)?.clone(),
+                    None => j,
+                };
+                holder.get("changeableAttributes").cloned()
+            });
+            match attrs {
+                Some(a) if a.is_object() => {
+                    calls.push(probe_line("GET", &item.path, Some(200), &a.to_string()));
+                    Read::Attributes(a)
+                }
+                _ => {
+                    calls.push(probe_line(
+                        "GET",
+                        &item.path,
+                        Some(200),
+                        "no changeableAttributes in the answer",
+                    ));
+                    Read::Unreadable(cx.t(
+                        "the answer holds no changeableAttributes",
+                        "応答に changeableAttributes がありません",
+                    ))
+                }
+            }
+        }
+        404 => {
+            calls.push(probe_line("GET", &item.path, Some(404), &said));
+            let code = r
+                .registry_errors()
+                .first()
+                .map(|(c, _)| c.clone())
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "404".into());
+            Read::Absent(code)
+        }
+        s => {
+            calls.push(probe_line("GET", &item.path, Some(s), &said));
+            let why = match s {
+                401 | 403 => cx.t(
+                    format!("the registry refused to show the attributes ({s}: {said}); reading them needs metadata_read on the repository"),
+                    format!("レジストリが属性の表示を拒否しました ({s}: {said})。読み取りにはリポジトリの metadata_read が必要です"),
+                ),
+                _ => cx.t(
+                    format!("the registry answered {s} ({said})"),
+                    format!("レジストリの応答は {s} ({said}) でした"),
+                ),
+            };
+            Read::Unreadable(why)
+        }
+    }
+}
+
+/// `repository app`, `tag app:1.0`, `manifest app@sha256:…`, in the run's language.
+fn named(cx: &CheckCx<'_>, level: &str, name: &str) -> String {
+    let ja = match level {
+        "repository" => "リポジトリ",
+        "tag" => "タグ",
+        _ => "マニフェスト",
+    };
+    cx.t(format!("{level} {name}"), format!("{ja} {name}"))
+}
+
+fn flag(attrs: &Value, name: &str) -> Option<bool> {
+    attrs.get(name).and_then(Value::as_bool)
+}
+
+/// The items whose attributes matter: the repository, and the tag or manifest named.
+fn items_of(image: &ImageRef) -> Vec<Item> {
+    let repo = &image.repository;
+    let mut items = vec![Item {
+        level: "repository",
+        flag: "--repository",
+        name: repo.clone(),
+        path: format!("/acr/v1/{repo}"),
+        field: None,
+    }];
+    if let Some(tag) = &image.tag {
+        items.push(Item {
+            level: "tag",
+            flag: "--image",
+            name: format!("{repo}:{tag}"),
+            path: format!("/acr/v1/{repo}/_tags/{tag}"),
+            field: Some("tag"),
+        });
+    }
+    if let Some(digest) = &image.digest {
+        items.push(Item {
+            level: "manifest",
+            flag: "--image",
+            name: format!("{repo}@{digest}"),
+            path: format!("/acr/v1/{repo}/_manifests/{digest}"),
+            field: Some("manifest"),
+        });
+    }
+    items
+}
+
+/// Whether the run reads locks (`--need push` or `delete` on a `--repository`).
+pub(super) fn wanted(args: &CheckArgs) -> bool {
+    args.repository.is_some() && writes_needed(args)
+}
+
+/// The attributes of every item of `image`, read at once and only once per run: auth.repository
+/// starts this beside its own probes (so a healthy run waits no extra round trip) and auth.lock
+/// takes the same answers.
+pub(super) async fn attributes(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    image: &ImageRef,
+) -> Vec<(Read, Value)> {
+    let key = format!("acr-v1-attributes:{}:{}", login.authority(), image.image());
+    cx.ctx
+        .once(&key, || async {
+            let items = items_of(image);
+            futures::future::join_all(items.iter().map(|i| read(cx, login, token, i))).await
+        })
+        .await
+}
+
+async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
+    let Some(image) = cx.args.image() else {
+        return Outcome::skip("no --repository");
+    };
+    let (token, login, ..) = match probe_inputs(cx) {
+        Ok(inputs) => inputs,
+        Err(skip) => return *skip,
+    };
+    let needs: Vec<&'static str> = repository_needs(cx.args)
+        .into_iter()
+        .filter(|n| matches!(*n, "push" | "delete"))
+        .collect();
+    let repo = image.repository.clone();
+    let items = items_of(&image);
+    let (reads, calls): (Vec<Read>, Vec<Value>) = attributes(cx, &login, &token, &image)
+        .await
+        .into_iter()
+        .unzip();
+
+    // Which attribute stops which needed write. `writeEnabled: false` stops pushes and deletes;
+    // `deleteEnabled: false` stops deletes. A manifest is never pushed to by digest.
+    let mut locked = Vec::new();
+    let mut attributes = serde_json::Map::new();
+    let mut not_read = Vec::new();
+    let mut absent = Vec::new();
+    for (item, r) in items.iter().zip(&reads) {
+        match r {
+            Read::Attributes(a) => {
+                attributes.insert(item.level.into(), a.clone());
+                for (attr, stops) in [
+                    ("writeEnabled", &["push", "delete"][..]),
+                    ("deleteEnabled", &["delete"][..]),
+                ] {
+                    if flag(a, attr) != Some(false) {
+                        continue;
+                    }
+                    let blocked: Vec<&str> = needs
+                        .iter()
+                        .copied()
+                        .filter(|n| stops.contains(n))
+                        .filter(|n| !(item.level == "manifest" && *n == "push"))
+                        .collect();
+                    if !blocked.is_empty() {
+                        locked.push(json!({
+                            "on": item.level, "name": item.name, "attribute": attr,
+                            "value": false, "blocks": blocked,
+                        }));
+                    }
+                }
+            }
+            // Without the repository there are no attributes to read at all; a tag or manifest
+            // that is not there yet has none of its own (the repository's still apply).
+            Read::Absent(code) if item.level == "repository" => {
+                attributes.insert(item.level.into(), json!({"absent": code}));
+                not_read.push(cx.t(
+                    format!(
+                        "{}: not in the registry yet ({code}), so it has no attributes to read",
+                        named(cx, item.level, &item.name)
+                    ),
+                    format!(
+                        "{}: まだレジストリにない ({code}) ため、読み取る属性がありません",
+                        named(cx, item.level, &item.name)
+                    ),
+                ));
+            }
+            Read::Absent(code) => {
+                attributes.insert(item.level.into(), json!({"absent": code}));
+                absent.push(format!("{} ({code})", named(cx, item.level, &item.name)));
+            }
+            Read::Unreadable(why) => {
+                attributes.insert(item.level.into(), json!({"unreadable": why}));
+                not_read.push(format!("{}: {why}", named(cx, item.level, &item.name)));
+            }
+        }
+    }
+    let refusals: Vec<Value> = cx
+        .facts()
+        .extra
+        .get("write_refusals")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let granted = cx
+        .facts()
+        .extra
+        .get("repository_access")
+        .and_then(|a| a.get("granted"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let checked = not_read.is_empty();
+    let decorate = |o: Outcome| {
+        o.evidence("repository", repo.clone())
+            .evidence("needed", needs.clone())
+            .evidence("attributes", Value::Object(attributes.clone()))
+            .evidence("locked", locked.clone())
+            .evidence("checked", checked)
+            .evidence("registry_refusals", refusals.clone())
+            .evidence("registry_calls", calls.clone())
+    };
+
+    if !locked.is_empty() {
+        let registry = registry_name(cx);
+        let lines: Vec<String> = locked
+            .iter()
+            .map(|l| {
+                let what = named(
+                    cx,
+                    l["on"].as_str().unwrap_or(""),
+                    l["name"].as_str().unwrap_or(""),
+                );
+                let attr = l["attribute"].as_str().unwrap_or("");
+                cx.t(
+                    format!("{what} has {attr}=false"),
+                    format!("{what} の {attr} が false です"),
+                )
+            })
+            .collect();
+        let blocked: Vec<&str> = needs
+            .iter()
+            .copied()
+            .filter(|n| {
+                locked.iter().any(|l| {
+                    l["blocks"]
+                        .as_array()
+                        .is_some_and(|b| b.iter().any(|x| x.as_str() == Some(n)))
+                })
+            })
+            .collect();
+        let msg = cx.t(
+            format!(
+                "{}: the registry refuses {} although the identity's role allows it",
+                lines.join("; "),
+                blocked.join(" and ")
+            ),
+            format!(
+                "{}。ID のロールでは許可されていますが、レジストリは {} を拒否します",
+                lines.join("。"),
+                blocked.join("、")
+            ),
+        );
+        let mut f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+            .evidence("locked", locked.clone())
+            .evidence("granted", granted.clone())
+            .evidence("registry_refusals", refusals.clone());
+        // One `az acr repository update` per locked item, the repository first (its lock has
+        // to go before an image's can be lifted).
+        for item in &items {
+            let on_item: Vec<&Value> = locked
+                .iter()
+                .filter(|l| l["on"].as_str() == Some(item.level))
+                .collect();
+            if on_item.is_empty() {
+                continue;
+            }
+            let mut cmd = format!(
+                "az acr repository update --name {registry} {} {}",
+                item.flag, item.name
+            );
+            for (attr, option) in [
+                ("writeEnabled", "--write-enabled"),
+                ("deleteEnabled", "--delete-enabled"),
+            ] {
+                if on_item
+                    .iter()
+                    .any(|l| l["attribute"].as_str() == Some(attr))
+                {
+                    cmd.push_str(&format!(" {option} true"));
+                }
+            }
+            f = f.command(format!(
+                "az acr repository show --name {registry} {} {} --query changeableAttributes",
+                item.flag, item.name
+            ));
+            f = f.command(cmd);
+        }
+        f = f.step(cx.t(
+            "Locks are usually set on purpose to keep released images unchanged: ask whoever set them before lifting one, or push under a new tag instead.",
+            "ロックは通常、リリース済みのイメージを変えないために意図して設定されています。外す前に設定した人に確認するか、新しいタグでプッシュしてください。",
+        ));
+        return decorate(Outcome::fail(msg, f));
+    }
+
+    if !refusals.is_empty() {
+        // The registry refused a write probe with the lock's words, but the attributes read
+        // show no lock (or could not be read): the same words come back over the storage quota.
+        let said: Vec<String> = refusals
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} → {} {}",
+                    r["call"].as_str().unwrap_or(""),
+                    r["status"],
+                    r["code"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let msg = cx.t(
+            format!(
+                "the registry refused a write as disallowed ({}), and the attributes {}",
+                said.join("; "),
+                if checked { "show no lock: the registry may be over its storage quota" } else { "could not be read" }
+            ),
+            format!(
+                "レジストリは書き込みを許可されていない操作として拒否しました ({})。属性は{}",
+                said.join("; "),
+                if checked { "ロックを示していません。レジストリがストレージの上限に達している可能性があります" } else { "読み取れませんでした" }
+            ),
+        );
+        let f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+            .inferred(&[])
+            .evidence("registry_refusals", refusals.clone())
+            .evidence("granted", granted.clone());
+        return decorate(Outcome::fail(msg, f));
+    }
+
+    let summary: Vec<String> = items
+        .iter()
+        .zip(&reads)
+        .filter_map(|(item, r)| match r {
+            Read::Attributes(a) => Some(format!(
+                "{}: writeEnabled={}, deleteEnabled={}",
+                named(cx, item.level, &item.name),
+                flag(a, "writeEnabled").map_or("-".into(), |b| b.to_string()),
+                flag(a, "deleteEnabled").map_or("-".into(), |b| b.to_string())
+            )),
+            _ => None,
+        })
+        .collect();
+    if !checked {
+        return decorate(Outcome::info(cx.t(
+            format!(
+                "locks not checked: {}{}",
+                not_read.join("; "),
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (read: {})", summary.join("; "))
+                }
+            ),
+            format!(
+                "ロックは確認できませんでした: {}{}",
+                not_read.join("; "),
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (読み取り済み: {})", summary.join("; "))
+                }
+            ),
+        )));
+    }
+    let absent_en = if absent.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} not in the registry yet (no attributes of its own)",
+            absent.join(", ")
+        )
+    };
+    let absent_ja = if absent.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "。{} はまだレジストリにないため、独自の属性はありません",
+            absent.join("、")
+        )
+    };
+    decorate(Outcome::pass(cx.t(
+        format!(
+            "no lock stops {}: {}{absent_en}",
+            needs.join(" or "),
+            summary.join("; ")
+        ),
+        format!(
+            "{} を止めるロックはありません: {}{absent_ja}",
+            needs.join("、"),
+            summary.join("; ")
+        ),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_matter_only_for_writes() {
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["--name", "x"];
+            argv.extend_from_slice(extra);
+            crate::check_args(&argv).unwrap()
+        };
+        let check = AuthLock;
+        assert!(check.not_requested(&args(&[]), Lang::En).is_some());
+        assert!(check
+            .not_requested(&args(&["--repository", "app"]), Lang::En)
+            .is_some());
+        assert!(check
+            .not_requested(
+                &args(&["--repository", "app", "--need", "pull,push"]),
+                Lang::En
+            )
+            .is_none());
+        assert!(check
+            .not_requested(
+                &args(&["--repository", "app:1", "--need", "delete"]),
+                Lang::En
+            )
+            .is_none());
+    }
+}
