@@ -217,17 +217,39 @@ impl Kind {
 
 struct Marker {
     kind: Kind,
-    re: Regex,
+    source: &'static str,
+    /// Compiled the first time a line holds one of `anchors`: a run compiles the few markers
+    /// its lines need, not all of them.
+    re: OnceLock<Option<Regex>>,
+    /// Lower-case literals one of which every match holds (`None`: tried on every line).
+    anchors: Option<Vec<Vec<u8>>>,
     /// The capture group naming the host the link is about, if the marker names one.
     host_group: Option<usize>,
+}
+
+impl Marker {
+    /// Whether the line (lower-cased) can hold a match.
+    fn may_match(&self, lower: &[u8]) -> bool {
+        self.anchors
+            .as_ref()
+            .is_none_or(|set| set.iter().any(|a| memchr::memmem::find(lower, a).is_some()))
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.re
+            .get_or_init(|| super::compile(self.source).ok())
+            .as_ref()
+    }
 }
 
 fn markers() -> &'static [Marker] {
     static MARKERS: OnceLock<Vec<Marker>> = OnceLock::new();
     MARKERS.get_or_init(|| {
-        let m = |kind, re: &str, host_group| Marker {
+        let m = |kind, re: &'static str, host_group| Marker {
             kind,
-            re: super::compile(re).expect("layer marker compiles"),
+            source: re,
+            re: OnceLock::new(),
+            anchors: super::anchors_of(re),
             host_group,
         };
         vec![
@@ -502,8 +524,13 @@ pub fn read_lazily(before: impl FnOnce() -> String, line: &str) -> Option<Readin
 fn read_joined(text: &str, from: usize) -> Option<Reading> {
     // Every marker found, with its span: the innermost is the one that starts last.
     let mut found: Vec<(Kind, usize, usize, Option<String>)> = Vec::new();
+    let lower = text[from..].to_ascii_lowercase();
     for marker in markers() {
-        for c in marker.re.captures_iter(&text[from..]) {
+        if !marker.may_match(lower.as_bytes()) {
+            continue;
+        }
+        let Some(re) = marker.regex() else { continue };
+        for c in re.captures_iter(&text[from..]) {
             let Some(whole) = c.get(0) else { continue };
             let kind = match marker.kind {
                 Kind::Status(_) => match status_of(&c) {
@@ -618,6 +645,19 @@ struct TableRes {
 /// Codes of the error tables in the text: AADSTS numbers, ARM codes and registry error codes.
 fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>) {
     use crate::error_codes as codes;
+    // Most lines hold no code at all: say so before compiling anything.
+    static PLAIN: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let plain = PLAIN.get_or_init(|| {
+        codes::arm_entries()
+            .iter()
+            .chain(codes::registry_entries())
+            .map(|e| e.code.split(':').next().unwrap_or(e.code).trim())
+            .filter(|c| c.len() >= 3)
+            .collect()
+    });
+    if !text.contains("AADSTS") && !plain.iter().any(|c| text.contains(c)) {
+        return;
+    }
     static RES: OnceLock<TableRes> = OnceLock::new();
     let res = RES.get_or_init(|| {
         let alternation = |entries: &[codes::Entry], upper: bool| {
