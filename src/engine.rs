@@ -167,9 +167,10 @@ pub async fn run(
                     false,
                 ),
                 Selected::Run => {
-                    if let Some(reason) = missing_prerequisite(cx, &waits) {
+                    // A check nobody asked for says so, whatever became of its prerequisites.
+                    if let Some(reason) = check.not_requested(cx.args, cx.lang) {
                         (Outcome::skip(reason), false)
-                    } else if let Some(reason) = check.not_requested(cx.args, cx.lang) {
+                    } else if let Some(reason) = missing_prerequisite(cx, &waits) {
                         (Outcome::skip(reason), false)
                     } else {
                         if let Some(p) = &cx.ctx.progress {
