@@ -20,6 +20,7 @@ pub mod finding;
 pub mod http;
 pub mod hygiene;
 pub mod lang;
+pub mod model;
 pub mod protocol;
 pub mod redact;
 pub mod render;

@@ -2,10 +2,9 @@
 
 use serde_json::Value;
 
-use crate::checks::ArmRegistry;
-use crate::cli::Cloud;
 use crate::context::Context;
 use crate::http::HttpError;
+use crate::model::{ArmRegistry, Cloud};
 use crate::redact::Secret;
 
 /// Registries: a version whose resource carries `roleAssignmentMode` (the ABAC setting).

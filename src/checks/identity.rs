@@ -553,17 +553,9 @@ fn finish_entra(
     }))
 }
 
+/// `1d2h`: [`span`](crate::model::time::span) without its space, as this message has always had it.
 fn ago(seconds: i64) -> String {
-    let s = seconds.abs();
-    if s >= 86400 {
-        format!("{}d{}h", s / 86400, (s % 86400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
+    crate::model::time::span(seconds).replacen(' ', "", 1)
 }
 
 /// Codes of a refused client assertion that, when the assertion is a federated token, mean the
