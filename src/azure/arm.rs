@@ -80,14 +80,6 @@ pub struct Arm<'a> {
     token: Secret,
 }
 
-/// Where the registry was looked for, for the report.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    pub subscriptions: Vec<String>,
-    /// How the subscriptions were chosen: `flag`, `env`, `listed`.
-    pub source: String,
-}
-
 impl<'a> Arm<'a> {
     pub fn new(ctx: &'a Context, endpoint: impl Into<String>, token: Secret) -> Self {
         ctx.redactor.register(token.expose());
