@@ -40,6 +40,11 @@ impl Cloud {
         }
     }
 
+    /// The login server of registry `name` in this cloud: the name followed by the suffix.
+    pub fn login_server(self, name: &str) -> String {
+        format!("{name}{}", self.acr_suffix())
+    }
+
     pub fn authority(self) -> &'static str {
         match self {
             Cloud::AzureCloud => "https://login.microsoftonline.com",

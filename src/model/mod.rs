@@ -7,5 +7,5 @@ pub mod registry;
 pub mod time;
 
 pub use cloud::Cloud;
-pub use identity::IdentityClaims;
+pub use identity::{uuid_like, IdentityClaims};
 pub use registry::{ArmRegistry, LoginServer};
