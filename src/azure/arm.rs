@@ -400,10 +400,6 @@ impl RegistrySettings {
                 .map(str::to_string),
         }
     }
-
-    pub fn is_abac(&self) -> bool {
-        self.role_assignment_mode.eq_ignore_ascii_case(ABAC_MODE)
-    }
 }
 
 #[cfg(test)]
@@ -434,7 +430,7 @@ mod tests {
                 "encryption": {"status": "enabled", "keyVaultProperties": {"identity": "c1"}}}}),
         };
         let s = RegistrySettings::of(&reg);
-        assert!(s.is_abac());
+        assert_eq!(s.role_assignment_mode, ABAC_MODE);
         assert_eq!(s.admin_user, Some(false));
         assert_eq!(s.firewall_default_action.as_deref(), Some("Deny"));
         assert_eq!(s.encryption_identity.as_deref(), Some("c1"));
