@@ -40,7 +40,7 @@ fn main() {
             let pattern = if guesses {
                 line.split_once('\t').map(|(_, p)| p)
             } else {
-                line.splitn(3, '\t').nth(1)
+                line.split('\t').nth(1)
             };
             let Some(pattern) = pattern else { continue };
             if let Err(e) = regex_syntax::ast::parse::Parser::new().parse(pattern) {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::lang::Lang;
+pub use crate::model::Cloud;
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -165,69 +166,6 @@ impl Need {
             Need::MetadataRead => "metadata_read",
             Need::MetadataWrite => "metadata_write",
             Need::Catalog => "catalog",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Cloud {
-    #[default]
-    #[value(name = "AzureCloud", alias = "azurecloud")]
-    AzureCloud,
-    #[value(name = "AzureChinaCloud", alias = "azurechinacloud")]
-    AzureChinaCloud,
-    #[value(name = "AzureUSGovernment", alias = "azureusgovernment")]
-    AzureUsGovernment,
-}
-
-impl Cloud {
-    pub fn name(self) -> &'static str {
-        match self {
-            Cloud::AzureCloud => "AzureCloud",
-            Cloud::AzureChinaCloud => "AzureChinaCloud",
-            Cloud::AzureUsGovernment => "AzureUSGovernment",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Cloud> {
-        match name.to_ascii_lowercase().as_str() {
-            "azurecloud" => Some(Cloud::AzureCloud),
-            "azurechinacloud" => Some(Cloud::AzureChinaCloud),
-            "azureusgovernment" => Some(Cloud::AzureUsGovernment),
-            _ => None,
-        }
-    }
-
-    /// The login server suffix, with its leading dot.
-    pub fn acr_suffix(self) -> &'static str {
-        match self {
-            Cloud::AzureCloud => ".azurecr.io",
-            Cloud::AzureChinaCloud => ".azurecr.cn",
-            Cloud::AzureUsGovernment => ".azurecr.us",
-        }
-    }
-
-    pub fn authority(self) -> &'static str {
-        match self {
-            Cloud::AzureCloud => "https://login.microsoftonline.com",
-            Cloud::AzureChinaCloud => "https://login.chinacloudapi.cn",
-            Cloud::AzureUsGovernment => "https://login.microsoftonline.us",
-        }
-    }
-
-    pub fn arm(self) -> &'static str {
-        match self {
-            Cloud::AzureCloud => "https://management.azure.com",
-            Cloud::AzureChinaCloud => "https://management.chinacloudapi.cn",
-            Cloud::AzureUsGovernment => "https://management.usgovcloudapi.net",
-        }
-    }
-
-    pub fn graph(self) -> &'static str {
-        match self {
-            Cloud::AzureCloud => "https://graph.microsoft.com",
-            Cloud::AzureChinaCloud => "https://microsoftgraph.chinacloudapi.cn",
-            Cloud::AzureUsGovernment => "https://graph.microsoft.us",
         }
     }
 }
@@ -404,5 +342,55 @@ impl CheckArgs {
     /// refuses a malformed one before any check runs).
     pub fn image(&self) -> Option<crate::protocol::registry_name::ImageRef> {
         crate::protocol::registry_name::parse_image_ref(self.repository.as_deref()?).ok()
+    }
+}
+
+impl crate::context::IntoContextOptions for &CheckArgs {
+    /// Checks the options in the order users have always seen their errors, then resolves the cloud.
+    fn into_context_options(
+        self,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::context::ContextOptions, crate::context::UsageError> {
+        use crate::context::{ResolveOverride, UsageError};
+        let args = self;
+        let resolve = args
+            .resolve
+            .iter()
+            .map(|s| ResolveOverride::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+            return Err(UsageError::Other(format!(
+                "--timeout {}: expected a number of seconds between 0 and 3600",
+                args.timeout
+            )));
+        }
+        if let Some(repo) = &args.repository {
+            crate::protocol::registry_name::parse_image_ref(repo)
+                .map_err(|e| UsageError::Other(format!("--repository {repo:?}: {e}")))?;
+        }
+        if let Some(platform) = &args.platform {
+            crate::protocol::platform::Platform::parse(platform)
+                .map_err(|e| UsageError::Other(format!("--platform {platform:?}: {e}")))?;
+            if args
+                .image()
+                .and_then(|i| i.reference().map(str::to_string))
+                .is_none()
+            {
+                return Err(UsageError::Other(format!(
+                    "--platform {platform:?}: give the image to look at with a tag or digest, e.g. --repository app:1.0"
+                )));
+            }
+        }
+        if let Some(spec) = &args.warn_within {
+            crate::model::time::parse_warn_within(spec)
+                .map_err(|e| UsageError::Other(format!("--warn-within {spec:?}: {e}")))?;
+        }
+        Ok(crate::context::ContextOptions {
+            resolve,
+            timeout: std::time::Duration::from_secs_f64(args.timeout),
+            ca_file: args.ca_file.clone(),
+            cloud: crate::effective_cloud(args, env),
+            trust_login_server: args.trust_login_server,
+        })
     }
 }

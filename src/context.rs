@@ -11,7 +11,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
-use crate::cli::CheckArgs;
+use crate::model::Cloud;
 use crate::redact::Redactor;
 
 /// A problem with what the user gave us (exit status 2).
@@ -141,48 +141,56 @@ impl std::fmt::Debug for Context {
     }
 }
 
+/// What the context is built from, the command line already checked.
+#[derive(Debug, Clone)]
+pub struct ContextOptions {
+    pub resolve: Vec<ResolveOverride>,
+    pub timeout: Duration,
+    /// Extra trusted roots (`--ca-file`).
+    pub ca_file: Option<PathBuf>,
+    /// The cloud in effect (`--cloud`, else the Azure CLI's active cloud).
+    pub cloud: Cloud,
+    pub trust_login_server: bool,
+}
+
+/// Options a context can be built from: [`ContextOptions`] as they are, or the check options
+/// (`&CheckArgs`), validated against the environment.
+pub trait IntoContextOptions {
+    fn into_context_options(
+        self,
+        env: &BTreeMap<String, String>,
+    ) -> Result<ContextOptions, UsageError>;
+}
+
+impl IntoContextOptions for ContextOptions {
+    fn into_context_options(
+        self,
+        _env: &BTreeMap<String, String>,
+    ) -> Result<ContextOptions, UsageError> {
+        Ok(self)
+    }
+}
+
 /// The most bytes acr-doctor reads from any response body.
 pub const BODY_CAP: usize = 1024 * 1024;
 
 impl Context {
-    /// Builds the context from an environment snapshot and the check options.
-    pub fn new(env: BTreeMap<String, String>, args: &CheckArgs) -> Result<Context, UsageError> {
-        let resolve = args
-            .resolve
-            .iter()
-            .map(|s| ResolveOverride::parse(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-            return Err(UsageError::Other(format!(
-                "--timeout {}: expected a number of seconds between 0 and 3600",
-                args.timeout
-            )));
-        }
-        if let Some(repo) = &args.repository {
-            crate::protocol::registry_name::parse_image_ref(repo)
-                .map_err(|e| UsageError::Other(format!("--repository {repo:?}: {e}")))?;
-        }
-        if let Some(platform) = &args.platform {
-            crate::protocol::platform::Platform::parse(platform)
-                .map_err(|e| UsageError::Other(format!("--platform {platform:?}: {e}")))?;
-            if args
-                .image()
-                .and_then(|i| i.reference().map(str::to_string))
-                .is_none()
-            {
-                return Err(UsageError::Other(format!(
-                    "--platform {platform:?}: give the image to look at with a tag or digest, e.g. --repository app:1.0"
-                )));
-            }
-        }
-        if let Some(spec) = &args.warn_within {
-            crate::checks::expiry::parse_warn_within(spec)
-                .map_err(|e| UsageError::Other(format!("--warn-within {spec:?}: {e}")))?;
-        }
-        let timeout = Duration::from_secs_f64(args.timeout);
+    /// Builds the context from an environment snapshot and the check options (`&CheckArgs`, whose
+    /// conversion in `cli.rs` validates them first).
+    pub fn new(
+        env: BTreeMap<String, String>,
+        options: impl IntoContextOptions,
+    ) -> Result<Context, UsageError> {
+        let ContextOptions {
+            resolve,
+            timeout,
+            ca_file,
+            cloud,
+            trust_login_server,
+        } = options.into_context_options(&env)?;
         let mut ca_files: Vec<PathBuf> = Vec::new();
-        if let Some(path) = &args.ca_file {
-            ca_files.push(path.clone());
+        if let Some(path) = ca_file {
+            ca_files.push(path);
         }
         if let Some(path) = env.get("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
             ca_files.push(PathBuf::from(path));
@@ -210,9 +218,8 @@ impl Context {
             .with_root_certificates(roots)
             .with_no_client_auth();
         let tls = Arc::new(tls);
-        let cloud = crate::effective_cloud(args, &env);
-        let gate = crate::trust::Gate::new(&env, cloud, args.trust_login_server)
-            .map_err(UsageError::Other)?;
+        let gate =
+            crate::trust::Gate::new(&env, cloud, trust_login_server).map_err(UsageError::Other)?;
         let redactor = Redactor::new();
         let proxies = read_proxies(&env, &redactor)?;
         let http = build_http(&env, &resolve, &tls, timeout, true)?;
@@ -666,6 +673,7 @@ fn build_http(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::CheckArgs;
 
     fn test_context(env: BTreeMap<String, String>) -> Context {
         let args = CheckArgs {

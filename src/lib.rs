@@ -13,6 +13,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod docker;
 pub mod engine;
 pub mod engine_words;
 pub mod error_codes;
@@ -20,6 +21,7 @@ pub mod finding;
 pub mod http;
 pub mod hygiene;
 pub mod lang;
+pub mod model;
 pub mod protocol;
 pub mod redact;
 pub mod render;
@@ -447,7 +449,7 @@ fn identity_of(facts: &Facts) -> Option<Identity> {
             source, username, ..
         } => Some(Identity {
             source: source.clone(),
-            app_id: uuid_like(username).then(|| username.clone()),
+            app_id: model::uuid_like(username).then(|| username.clone()),
             upn: Some(username.clone()),
             ..Default::default()
         }),
@@ -456,10 +458,6 @@ fn identity_of(facts: &Facts) -> Option<Identity> {
             ..Default::default()
         }),
     }
-}
-
-fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
 /// Masks secrets in every string of the report, keeping its structure valid.

@@ -124,10 +124,6 @@ fn default_lang() -> String {
 }
 
 impl Report {
-    pub fn worst_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
-    }
-
     pub fn count(&self, status: CheckStatus) -> usize {
         self.checks.iter().filter(|c| c.status == status).count()
     }

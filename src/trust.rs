@@ -25,8 +25,7 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::checks::LoginServer;
-use crate::cli::Cloud;
+use crate::model::{Cloud, LoginServer};
 
 /// What a request carries.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use crate::azure::entra::date_header;
-use crate::checks::LoginServer;
 use crate::context::Context;
 use crate::http::{HttpError, HttpResponse};
+use crate::model::LoginServer;
 use crate::redact::{jwt_claims, Secret};
 use crate::trust::Carry;
 

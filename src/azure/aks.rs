@@ -458,7 +458,7 @@ pub fn admitting_rule<'r>(address: &str, rules: &'r [String]) -> Option<&'r Stri
 }
 
 /// `networkRuleSet.ipRules[].value` of the registry resource (only `Allow` rules exist).
-pub fn ip_rules(registry: &crate::checks::ArmRegistry) -> Vec<String> {
+pub fn ip_rules(registry: &crate::model::ArmRegistry) -> Vec<String> {
     registry
         .property("networkRuleSet.ipRules")
         .and_then(Value::as_array)
@@ -470,7 +470,7 @@ pub fn ip_rules(registry: &crate::checks::ArmRegistry) -> Vec<String> {
 }
 
 /// `networkRuleSet.virtualNetworkRules[].id` (subnets with a service endpoint) of the registry.
-pub fn subnet_rules(registry: &crate::checks::ArmRegistry) -> Vec<String> {
+pub fn subnet_rules(registry: &crate::model::ArmRegistry) -> Vec<String> {
     registry
         .property("networkRuleSet.virtualNetworkRules")
         .and_then(Value::as_array)

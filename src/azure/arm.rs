@@ -2,10 +2,9 @@
 
 use serde_json::Value;
 
-use crate::checks::ArmRegistry;
-use crate::cli::Cloud;
 use crate::context::Context;
 use crate::http::HttpError;
+use crate::model::{ArmRegistry, Cloud};
 use crate::redact::Secret;
 
 /// Registries: a version whose resource carries `roleAssignmentMode` (the ABAC setting).
@@ -79,14 +78,6 @@ pub struct Arm<'a> {
     ctx: &'a Context,
     endpoint: String,
     token: Secret,
-}
-
-/// Where the registry was looked for, for the report.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    pub subscriptions: Vec<String>,
-    /// How the subscriptions were chosen: `flag`, `env`, `listed`.
-    pub source: String,
 }
 
 impl<'a> Arm<'a> {
@@ -409,10 +400,6 @@ impl RegistrySettings {
                 .map(str::to_string),
         }
     }
-
-    pub fn is_abac(&self) -> bool {
-        self.role_assignment_mode.eq_ignore_ascii_case(ABAC_MODE)
-    }
 }
 
 #[cfg(test)]
@@ -443,7 +430,7 @@ mod tests {
                 "encryption": {"status": "enabled", "keyVaultProperties": {"identity": "c1"}}}}),
         };
         let s = RegistrySettings::of(&reg);
-        assert!(s.is_abac());
+        assert_eq!(s.role_assignment_mode, ABAC_MODE);
         assert_eq!(s.admin_user, Some(false));
         assert_eq!(s.firewall_default_action.as_deref(), Some("Deny"));
         assert_eq!(s.encryption_identity.as_deref(), Some("c1"));

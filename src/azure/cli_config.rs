@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::cli::Cloud;
+use crate::model::Cloud;
 
 /// The Azure CLI's configuration directory: AZURE_CONFIG_DIR, else ~/.azure.
 pub fn config_dir(env: &BTreeMap<String, String>) -> Option<PathBuf> {

@@ -14,10 +14,9 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::checks::IdentityClaims;
-use crate::cli::Cloud;
 use crate::context::Context;
 use crate::http::{HttpError, HttpResponse};
+use crate::model::{Cloud, IdentityClaims};
 use crate::redact::{jwt_claims, Secret};
 
 /// The audience of Entra tokens exchanged at a registry.

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use super::arm::{Arm, ArmError, ResourceId};
-use crate::checks::ArmRegistry;
+use crate::model::ArmRegistry;
 
 /// `Microsoft.Network` API version for private endpoints and network interfaces.
 pub const NETWORK_API_VERSION: &str = "2023-09-01";

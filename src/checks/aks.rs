@@ -68,8 +68,7 @@ fn inputs<'a>(cx: &'a CheckCx<'a>) -> Result<(ManagedCluster, ArmRegistry, Arm<'
             let host = if name.contains('.') {
                 name.split(['/', ':']).next().unwrap_or(&name).to_string()
             } else {
-                let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
-                format!("{name}{}", cloud.acr_suffix())
+                crate::checks::cloud(cx).login_server(&name)
             };
             let confirm = vec![check_acr_command(&c, &host)];
             Err(Outcome::skip(cx.t(
@@ -105,10 +104,8 @@ fn login_host(cx: &CheckCx<'_>, reg: &ArmRegistry) -> String {
         .property("loginServer")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase);
-    from_arm.unwrap_or_else(|| {
-        let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
-        format!("{}{}", reg.name.to_ascii_lowercase(), cloud.acr_suffix())
-    })
+    from_arm
+        .unwrap_or_else(|| crate::checks::cloud(cx).login_server(&reg.name.to_ascii_lowercase()))
 }
 
 fn arm_denied(cx: &CheckCx<'_>, what_en: &str, what_ja: &str, e: &ArmError) -> Outcome {
@@ -388,7 +385,7 @@ async fn service_principal_object_id(cx: &CheckCx<'_>, client_id: &str) -> Resul
         ));
     };
     cx.ctx.redactor.register(token.expose());
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let cloud = crate::checks::cloud(cx);
     let url = format!(
         "{}/v1.0/servicePrincipals(appId='{client_id}')",
         crate::azure::entra::graph_endpoint(cx.ctx, cloud)
@@ -1039,7 +1036,7 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         Err(o) => return o,
     };
     let host = login_host(cx, &reg);
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let cloud = crate::checks::cloud(cx);
     let suffix = cloud.acr_suffix().trim_start_matches('.').to_string();
     let zone_name = format!("privatelink.{suffix}");
     let (endpoints, mappings) = match pe::expected_mappings(&arm, &reg).await {

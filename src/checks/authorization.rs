@@ -12,7 +12,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
+use super::{registry_name, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, names, AssignedRole, Mode};
 use crate::checks::{ArmRegistry, LoginServer};
@@ -45,7 +45,7 @@ pub(crate) const RECENT_MINUTES: i64 = 30;
 // Shared helpers
 
 pub(crate) fn arm_client<'a>(cx: &'a CheckCx<'a>, token: Secret) -> Arm<'a> {
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let cloud = crate::checks::cloud(cx);
     Arm::new(cx.ctx, arm::endpoint(cx.ctx, cloud), token)
 }
 
@@ -172,7 +172,7 @@ fn prefetch_authorization(
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let cloud = crate::checks::cloud(cx);
     let endpoint = arm::endpoint(cx.ctx, cloud);
     let ctx = cx.ctx.clone();
     let token = token.clone();
@@ -190,18 +190,6 @@ fn prefetch_authorization(
         };
         let _ = futures::join!(futures::future::join_all(reads), can_assign);
     });
-}
-
-fn registry_name(cx: &CheckCx<'_>) -> String {
-    let from_facts = cx.facts().registry_name.clone();
-    from_facts.unwrap_or_else(|| {
-        cx.target
-            .trim_start_matches("https://")
-            .split(['.', ':', '/'])
-            .next()
-            .unwrap_or(cx.target)
-            .to_ascii_lowercase()
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +213,7 @@ impl Check for RegistryArm {
         &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
-        let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+        let cloud = crate::checks::cloud(cx);
         super::env_service_principal(cx, false).then(|| arm::endpoint(cx.ctx, cloud))
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -367,9 +355,9 @@ async fn try_readers(
     source: &str,
     credential: Option<&Credential>,
 ) -> Result<Outcome, Vec<Value>> {
-    use crate::checks::identity::{arm_reader, READER_SOURCES};
+    use crate::checks::identity::{arm_reader, reader_sources};
     let mut tried: Vec<Value> = Vec::new();
-    for reader_source in READER_SOURCES {
+    for reader_source in reader_sources() {
         if reader_source.as_str() == source {
             continue;
         }

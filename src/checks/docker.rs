@@ -46,8 +46,7 @@ fn login_server_key(cx: &CheckCx<'_>) -> String {
     if name.contains('.') {
         return normalize_host(&name);
     }
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
-    format!("{name}{}", cloud.acr_suffix())
+    super::cloud(cx).login_server(&name)
 }
 
 /// The registry's Bearer challenge and the validated login server it belongs to: the

@@ -25,6 +25,7 @@ use super::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::entra;
 use crate::checks::identity::rfc3339;
 use crate::finding::{RawFinding, Severity};
+use crate::model::time::span;
 use crate::redact::{jwt_claims, Secret};
 use crate::report::TimelineEntry;
 
@@ -34,38 +35,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 
 /// Skew beyond which the local clock is called wrong.
 pub const SKEW_LIMIT_S: i64 = 300;
-/// Default warning windows: tokens, then secrets and token passwords.
-pub const DEFAULT_WINDOWS: (i64, i64) = (15 * 60, 14 * 86400);
-
-/// Parses `--warn-within`: `TOKENS[,SECRETS]`, each a number with `s`, `m`, `h` or `d`.
-pub fn parse_warn_within(spec: &str) -> Result<(i64, i64), String> {
-    let one = |s: &str| -> Result<i64, String> {
-        let s = s.trim();
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("'{s}': expected a number followed by s, m, h or d"))?;
-        let mult = match unit {
-            "" | "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86400,
-            _ => return Err(format!("'{s}': unit must be s, m, h or d")),
-        };
-        n.checked_mul(mult)
-            .ok_or_else(|| format!("'{s}' is too large"))
-    };
-    let mut parts = spec.split(',');
-    let tokens = one(parts.next().unwrap_or(""))?;
-    let secrets = match parts.next() {
-        Some(p) => one(p)?,
-        None => DEFAULT_WINDOWS.1,
-    };
-    if parts.next().is_some() {
-        return Err("at most two durations: TOKENS,SECRETS".into());
-    }
-    Ok((tokens, secrets))
-}
+pub use crate::model::time::{parse_warn_within, DEFAULT_WINDOWS};
 
 struct Timeline;
 
@@ -98,7 +68,7 @@ impl Check for Timeline {
         &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
-        let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+        let cloud = crate::checks::cloud(cx);
         super::env_service_principal(cx, true).then(|| entra::graph_endpoint(cx.ctx, cloud))
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -504,19 +474,6 @@ fn expired_code(kind: &str, source: &str) -> &'static str {
     }
 }
 
-fn span(s: i64) -> String {
-    let s = s.abs();
-    if s >= 86400 {
-        format!("{}d {}h", s / 86400, (s % 86400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h {}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m {}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// `+5m 0s` (servers ahead: the local clock is behind) or `-5m 0s`.
 fn signed_span(s: i64) -> String {
     if s >= 0 {
@@ -581,7 +538,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
             format!("アプリケーション ID {app_id:?} は GUID ではないため、Graph には問い合わせていません"),
         ));
     }
-    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+    let cloud = crate::checks::cloud(cx);
     let url = format!(
         "{}/v1.0/applications(appId='{app_id}')",
         entra::graph_endpoint(cx.ctx, cloud)

@@ -6,6 +6,8 @@ use serde_json::Value;
 
 use crate::redact::Secret;
 
+pub use crate::model::{ArmRegistry, IdentityClaims, LoginServer};
+
 /// Names of facts, for declaring prerequisites. A check that `needs` a fact waits for the
 /// check that provides it and is skipped when that check did not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,76 +71,12 @@ impl Fact {
     }
 }
 
-/// Where the registry is reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginServer {
-    /// Lower-case host name, without port.
-    pub host: String,
-    pub port: Option<u16>,
-    /// `https`, or `http` for loopback only.
-    pub scheme: String,
-    /// Where it came from: `flag`, `arm`, `suffix`.
-    pub source: String,
-}
-
-impl LoginServer {
-    /// `host[:port]`, as docker and the challenge's service use it.
-    pub fn authority(&self) -> String {
-        match self.port {
-            Some(p) => format!("{}:{}", self.host, p),
-            None => self.host.clone(),
-        }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("{}://{}", self.scheme, self.authority())
-    }
-
-    pub fn port_or_default(&self) -> u16 {
-        self.port
-            .unwrap_or(if self.scheme == "http" { 80 } else { 443 })
-    }
-}
-
-/// The registry resource as ARM returns it.
-#[derive(Debug, Clone)]
-pub struct ArmRegistry {
-    pub id: String,
-    pub subscription: String,
-    pub resource_group: String,
-    pub name: String,
-    /// The whole resource JSON (properties, identity, ...).
-    pub resource: Value,
-}
-
-impl ArmRegistry {
-    pub fn property(&self, path: &str) -> Option<&Value> {
-        let mut v = self.resource.get("properties")?;
-        for part in path.split('.') {
-            v = v.get(part)?;
-        }
-        Some(v)
-    }
-}
-
 /// A parsed Bearer challenge of the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
     pub realm: String,
     pub service: String,
     pub scope: Option<String>,
-}
-
-/// Who the identity is, from token claims (never the token).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IdentityClaims {
-    pub tenant_id: Option<String>,
-    pub object_id: Option<String>,
-    pub app_id: Option<String>,
-    pub upn: Option<String>,
-    pub audience: Option<String>,
-    pub issued_at: Option<i64>,
-    pub expires_at: Option<i64>,
 }
 
 /// What kind of username/password pair it looks like.

@@ -27,8 +27,8 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    BasicKind, Check, CheckCx, Credential, Fact, Grants, Group, IdentityClaims, Meta, Outcome,
-    ServerDate,
+    cloud, login_server, registry_name, BasicKind, Check, CheckCx, Credential, Fact, Grants, Group,
+    IdentityClaims, Meta, Outcome, ServerDate,
 };
 use crate::azure::acr_token::{self, AcrToken, AcrTokenError};
 use crate::azure::cli_token::{self, CliError};
@@ -63,17 +63,6 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-fn cloud(cx: &CheckCx<'_>) -> crate::cli::Cloud {
-    crate::effective_cloud(cx.args, cx.ctx.env_map())
-}
-
-fn registry_name(cx: &CheckCx<'_>) -> String {
-    cx.facts()
-        .registry_name
-        .clone()
-        .unwrap_or_else(|| cx.target.to_ascii_lowercase())
-}
-
 fn note_date(cx: &CheckCx<'_>, url: &str, server: Option<i64>) {
     if let Some(server_unix) = server {
         let local_unix = cx.ctx.clock.unix();
@@ -86,22 +75,13 @@ fn note_date(cx: &CheckCx<'_>, url: &str, server: Option<i64>) {
     }
 }
 
-fn uuid_like(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && [8, 4, 4, 4, 12]
-            .iter()
-            .zip(&parts)
-            .all(|(n, p)| p.len() == *n && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
 /// What a username/password pair looks like.
 pub fn basic_kind(username: &str, password: &str, registry: &str) -> BasicKind {
     if username == EMPTY_GUID || acr_token::is_acr_refresh_token(password) {
         BasicKind::RefreshToken
     } else if username.eq_ignore_ascii_case(registry) {
         BasicKind::AdminUser
-    } else if uuid_like(username) {
+    } else if crate::model::uuid_like(username) {
         BasicKind::ServicePrincipal
     } else {
         BasicKind::RepositoryToken
@@ -210,6 +190,7 @@ enum Attempt {
     Deferred(String, Box<MiNotFound>),
 }
 
+/// The credential sources `--auth auto` tries, in order: the one definition of that order.
 const AUTO_ORDER: [AuthSource; 6] = [
     AuthSource::Basic,
     AuthSource::Env,
@@ -410,11 +391,6 @@ fn basic_credential(
     }))
 }
 
-fn login_server(cx: &CheckCx<'_>) -> String {
-    let known = cx.facts().login_server.as_ref().map(|l| l.authority());
-    known.unwrap_or_else(|| format!("{}{}", registry_name(cx), cloud(cx).acr_suffix()))
-}
-
 /// The tokens an Entra source gives: the registry's, ARM's and (service principals) Graph's.
 struct EntraSet {
     acr: Result<EntraToken, EntraError>,
@@ -553,17 +529,9 @@ fn finish_entra(
     }))
 }
 
+/// `1d2h`: [`span`](crate::model::time::span) without its space, as this message has always had it.
 fn ago(seconds: i64) -> String {
-    let s = seconds.abs();
-    if s >= 86400 {
-        format!("{}d{}h", s / 86400, (s % 86400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
+    crate::model::time::span(seconds).replacen(' ', "", 1)
 }
 
 /// Codes of a refused client assertion that, when the assertion is a federated token, mean the
@@ -1288,8 +1256,13 @@ async fn from_docker(cx: &CheckCx<'_>) -> Attempt {
             match docker_config::DockerConfig::load(cx.ctx.env_map()) {
                 Ok(loaded) => {
                     let path = loaded.path().display().to_string();
-                    match docker_config::resolve_stored(cx.ctx, &loaded, &server, cx.ctx.timeout)
-                        .await
+                    match crate::docker::credential_store::resolve_stored(
+                        cx.ctx,
+                        &loaded,
+                        &server,
+                        cx.ctx.timeout,
+                    )
+                    .await
                     {
                         Ok((_, s)) => (s, path),
                         Err(e) => return Attempt::Unavailable(e.to_string()),
@@ -1355,12 +1328,17 @@ impl ArmReader {
 }
 
 /// The Entra sources that may read ARM for the run, in the order of `--auth auto`.
-pub const READER_SOURCES: [AuthSource; 4] = [
-    AuthSource::Env,
-    AuthSource::WorkloadIdentity,
-    AuthSource::ManagedIdentity,
-    AuthSource::Cli,
-];
+pub fn reader_sources() -> impl Iterator<Item = AuthSource> {
+    AUTO_ORDER.into_iter().filter(|s| {
+        matches!(
+            s,
+            AuthSource::Env
+                | AuthSource::WorkloadIdentity
+                | AuthSource::ManagedIdentity
+                | AuthSource::Cli
+        )
+    })
+}
 
 /// An ARM token from `source`, or why there is none. Nothing is sent to the registry.
 pub async fn arm_reader(cx: &CheckCx<'_>, source: AuthSource) -> Result<ArmReader, String> {
@@ -1800,7 +1778,7 @@ fn entra_refusal(
 /// A GUID in a message that is not `known` (a registry's tenant named in a refusal).
 fn other_tenant(text: &str, known: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
-        .find(|w| uuid_like(w) && !w.eq_ignore_ascii_case(known))
+        .find(|w| crate::model::uuid_like(w) && !w.eq_ignore_ascii_case(known))
         .map(str::to_string)
 }
 

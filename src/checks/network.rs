@@ -434,7 +434,7 @@ impl Check for DnsCheck {
                     Outcome::pass(msg).evidence("dns", resolved_evidence(&r))
                 }
                 Err(failure) => {
-                    let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+                    let cloud = crate::checks::cloud(cx);
                     let msg = cx.t(
                         format!(
                             "{}: {} (asked {})",
@@ -1819,7 +1819,7 @@ impl Check for PrivateEndpointCheck {
                     "プライベート エンドポイントを読む ARM トークンがありません",
                 ));
             };
-            let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+            let cloud = crate::checks::cloud(cx);
             let arm = crate::azure::arm::Arm::new(
                 cx.ctx,
                 crate::azure::arm::endpoint(cx.ctx, cloud),

@@ -14,9 +14,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 fn suffix_for(cx: &CheckCx<'_>, parsed: &RegistryName) -> String {
     match &parsed.suffix {
         Some(s) => s.clone(),
-        None => crate::effective_cloud(cx.args, cx.ctx.env_map())
-            .acr_suffix()
-            .to_string(),
+        None => crate::checks::cloud(cx).acr_suffix().to_string(),
     }
 }
 
@@ -164,7 +162,7 @@ impl Check for LoginServerCheck {
         Box::pin(async move {
             let name = cx.facts().registry_name.clone();
             let parsed = registry_name::parse(cx.target);
-            let cloud = crate::effective_cloud(cx.args, cx.ctx.env_map());
+            let cloud = crate::checks::cloud(cx);
             if let Some(flag) = &cx.args.login_server {
                 let spec = match registry_name::parse_login_server(flag) {
                     Ok(s) => s,
@@ -259,7 +257,7 @@ impl Check for LoginServerCheck {
                     .evidence("source", "name");
             }
             let ls = LoginServer {
-                host: format!("{name}{}", cloud.acr_suffix()),
+                host: cloud.login_server(&name),
                 port: None,
                 scheme: "https".into(),
                 source: "suffix".into(),

@@ -76,24 +76,6 @@ impl StringOperator {
             _ => return None,
         })
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            StringOperator::Equals => "StringEquals",
-            StringOperator::NotEquals => "StringNotEquals",
-            StringOperator::StartsWith => "StringStartsWith",
-            StringOperator::NotStartsWith => "StringNotStartsWith",
-            StringOperator::Like => "StringLike",
-            StringOperator::NotLike => "StringNotLike",
-        }
-    }
-
-    fn negative(self) -> bool {
-        matches!(
-            self,
-            StringOperator::NotEquals | StringOperator::NotStartsWith | StringOperator::NotLike
-        )
-    }
 }
 
 /// How several right-hand values combine: `ForAnyOfAnyValues:` (any) or `...AllValues:` (all).
@@ -605,22 +587,6 @@ impl Parser {
             quantifier,
             values,
         }))
-    }
-}
-
-impl Comparison {
-    /// The operator as written in conditions, e.g. `StringEqualsIgnoreCase`.
-    pub fn operator_name(&self) -> String {
-        format!(
-            "{}{}",
-            self.operator.name(),
-            if self.ignore_case { "IgnoreCase" } else { "" }
-        )
-    }
-
-    /// True for StringNotEquals and friends.
-    pub fn is_negative(&self) -> bool {
-        self.operator.negative()
     }
 }
 

@@ -242,6 +242,7 @@ impl Marker {
     }
 }
 
+#[allow(clippy::expect_used)] // constant patterns, compiled and exercised by the unit tests
 fn markers() -> &'static [Marker] {
     static MARKERS: OnceLock<Vec<Marker>> = OnceLock::new();
     MARKERS.get_or_init(|| {
@@ -368,9 +369,11 @@ pub fn role_of(host: &str) -> Role {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     let h = h.split(':').next().unwrap_or(&h).to_string();
     let ends = |s: &str| h == s.trim_start_matches('.') || h.ends_with(s);
-    if h.contains(".data.azurecr.") || ends(".data.mcr.microsoft.com") || ends(".cdn.mscr.io") {
-        Role::DataEndpoint
-    } else if ends(".blob.core.windows.net")
+    // Data endpoints, and the storage blobs a login server redirects layer downloads to.
+    if h.contains(".data.azurecr.")
+        || ends(".data.mcr.microsoft.com")
+        || ends(".cdn.mscr.io")
+        || ends(".blob.core.windows.net")
         || ends(".blob.storage.azure.net")
         || ends(".blob.core.chinacloudapi.cn")
         || ends(".blob.core.usgovcloudapi.net")
@@ -408,6 +411,7 @@ pub fn role_of(host: &str) -> Role {
     }
 }
 
+#[allow(clippy::expect_used)] // constant patterns, compiled and exercised by the unit tests
 fn host_regexes() -> &'static [Regex] {
     static RES: OnceLock<Vec<Regex>> = OnceLock::new();
     RES.get_or_init(|| {
@@ -463,6 +467,7 @@ fn host_before(text: &str, before: usize) -> Option<(usize, String)> {
 
 /// Words that say a link is fetching image layers, whose host is a data endpoint even when
 /// only its address is printed.
+#[allow(clippy::expect_used)] // constant patterns, compiled and exercised by the unit tests
 fn is_blob_download(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -617,6 +622,7 @@ fn read_joined(text: &str, from: usize) -> Option<Reading> {
 
 /// Whether the text pushes an image whose name has no registry host (`docker push team/app`),
 /// which the client sends to Docker Hub.
+#[allow(clippy::expect_used)] // constant patterns, compiled and exercised by the unit tests
 fn pushes_to_docker_hub(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
@@ -643,6 +649,7 @@ struct TableRes {
 }
 
 /// Codes of the error tables in the text: AADSTS numbers, ARM codes and registry error codes.
+#[allow(clippy::expect_used)] // constant patterns, compiled and exercised by the unit tests
 fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>) {
     use crate::error_codes as codes;
     // Most lines hold no code at all: say so before compiling anything.

@@ -7,10 +7,11 @@ use super::engine::{self, Kind};
 use super::{challenge, login_server_key, process_bound};
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::AuthSource;
+use crate::docker::credential_store::resolve_stored;
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::docker_config::{
-    normalize_host, podman_auth_files, resolve_stored, ConfigError, DockerConfig, HelperError,
-    KeyMismatch, Loaded, StoredCredential, StoredKind, EMPTY_GUID,
+    normalize_host, podman_auth_files, ConfigError, DockerConfig, HelperError, KeyMismatch, Loaded,
+    StoredCredential, StoredKind, EMPTY_GUID,
 };
 use crate::report::TimelineEntry;
 
