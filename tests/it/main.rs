@@ -16,6 +16,7 @@ mod certificates;
 mod cli;
 mod docker;
 mod expiry;
+mod fuzz_corpus;
 mod fleet;
 mod hostile;
 mod identity;
