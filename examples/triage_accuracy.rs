@@ -5,7 +5,7 @@
 //!   cargo run --release --example triage_accuracy                 # the table
 //!   cargo run --release --example triage_accuracy -- --misses     # and every miss
 //!
-//! A benchmark, not a test: it prints numbers. `tests/triage.rs` holds the floor that CI keeps.
+//! A benchmark, not a test: it prints numbers. `tests/it/triage.rs` holds the floor that CI keeps.
 
 use std::collections::BTreeMap;
 
@@ -48,7 +48,13 @@ fn main() {
     let misses = args.iter().any(|a| a == "--misses");
     args.retain(|a| a != "--misses");
     if args.is_empty() {
-        args.push(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triage/real-corpus.tsv").into());
+        args.push(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/triage/real-corpus.tsv"
+            )
+            .into(),
+        );
     }
     let mut all = Tally::default();
     let mut by_layer: BTreeMap<String, Tally> = BTreeMap::new();
@@ -71,8 +77,14 @@ fn main() {
             let any = codes.contains(&code);
             let none = codes.is_empty();
             all.add(first, any, none);
-            by_layer.entry(layer.into()).or_default().add(first, any, none);
-            by_tool.entry(tool.into()).or_default().add(first, any, none);
+            by_layer
+                .entry(layer.into())
+                .or_default()
+                .add(first, any, none);
+            by_tool
+                .entry(tool.into())
+                .or_default()
+                .add(first, any, none);
             if !first {
                 missed.push(format!(
                     "{path}:{}: want {code} got {codes:?} [{layer}/{tool}] {source}",

@@ -491,28 +491,53 @@ fn decide(kind: Kind, role: Option<Role>, text: &str) -> Option<(&'static str, C
         (Kind::Tls, _) => ("CONNECTIVITY_SSL_ERROR", High),
         // Connections: the host's role decides.
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::DataEndpoint),
         ) => ("DATA_ENDPOINT_UNREACHABLE", High),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::DockerHub),
         ) => ("DOCKER_PULL_ERROR", Medium),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::LoginServer),
         ) => ("CONNECTIVITY_CHALLENGE_ERROR", High),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::Metadata),
         ) => ("AAD_CREDENTIAL_UNAVAILABLE", Medium),
         (
-            Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout,
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
             Some(Role::EntraAuthority),
         ) => ("AAD_CREDENTIAL_UNAVAILABLE", Low),
-        (Kind::TcpTimeout | Kind::TcpRefused | Kind::TcpUnreachable | Kind::TcpReset | Kind::TlsTimeout, _) => {
-            return None
-        }
+        (
+            Kind::TcpTimeout
+            | Kind::TcpRefused
+            | Kind::TcpUnreachable
+            | Kind::TcpReset
+            | Kind::TlsTimeout,
+            _,
+        ) => return None,
         (Kind::Status(_), _) => return None,
     })
 }
@@ -528,11 +553,15 @@ mod tests {
     #[test]
     fn the_host_role_turns_one_timeout_into_three_causes() {
         assert_eq!(
-            cause(r#"Head "https://contosoreg.azurecr.io/v2/app/manifests/1": dial tcp 10.0.0.4:443: i/o timeout"#),
+            cause(
+                r#"Head "https://contosoreg.azurecr.io/v2/app/manifests/1": dial tcp 10.0.0.4:443: i/o timeout"#
+            ),
             Some("CONNECTIVITY_CHALLENGE_ERROR")
         );
         assert_eq!(
-            cause(r#"failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/abcd/data": dial tcp 20.1.2.3:443: i/o timeout"#),
+            cause(
+                r#"failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/abcd/data": dial tcp 20.1.2.3:443: i/o timeout"#
+            ),
             Some("DATA_ENDPOINT_UNREACHABLE")
         );
         assert_eq!(
@@ -599,7 +628,10 @@ mod tests {
     #[test]
     fn roles_of_hosts() {
         assert_eq!(role_of("contosoreg.azurecr.io"), Role::LoginServer);
-        assert_eq!(role_of("contosoreg.eastus.data.azurecr.io"), Role::DataEndpoint);
+        assert_eq!(
+            role_of("contosoreg.eastus.data.azurecr.io"),
+            Role::DataEndpoint
+        );
         assert_eq!(role_of("x.blob.core.windows.net"), Role::DataEndpoint);
         assert_eq!(role_of("login.microsoftonline.com"), Role::EntraAuthority);
         assert_eq!(role_of("management.azure.com"), Role::Arm);
