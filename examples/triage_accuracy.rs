@@ -5,7 +5,7 @@
 //!   cargo run --release --example triage_accuracy                 # the table
 //!   cargo run --release --example triage_accuracy -- --misses     # and every miss
 //!
-//! A benchmark, not a test: it prints numbers. `tests/triage.rs` holds the floor that CI keeps.
+//! A benchmark, not a test: it prints numbers. `tests/it/triage.rs` holds the floor that CI keeps.
 
 use std::collections::BTreeMap;
 

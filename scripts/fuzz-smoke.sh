@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of fuzz/ briefly: a smoke test that the parsers of outside input
-# still survive their seed corpus and a few seconds of mutation.
+# still survive their seed corpus and a few seconds of mutation. Every `cargo test` already
+# replays the seeds and a fixed set of mutations of them without libFuzzer
+# (tests/it/fuzz_corpus.rs); this libFuzzer run is for developers and `FUZZ=1 .ci/run`.
 #
 #   scripts/fuzz-smoke.sh            # every target, FUZZ_SECONDS (default 10) each
 #   FUZZ_SECONDS=600 scripts/fuzz-smoke.sh challenge   # one target, longer

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start (or stop) a private Podman API service for acr-doctor's tests (tests/podman.rs starts
+# Start (or stop) a private Podman API service for acr-doctor's tests (tests/it/podman.rs starts
 # one per test through this script; it can also be used by hand).
 #
 #   scripts/test-podman.sh start DIR     # start, print the export lines

@@ -1,16 +1,4 @@
-//! The client certificate reader (`AZURE_CLIENT_CERTIFICATE_PATH`: PEM, encrypted PKCS#8 PEM or
-//! PKCS#12) never panics on any file, with or without a password, and whatever it accepts can
-//! sign a client assertion.
+//! cargo-fuzz target `certificate_file`: see `fuzz/src/certificate_file.rs`.
 #![no_main]
 
-use acr_doctor::azure::entra::parse_certificate;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    for password in [None, Some(""), Some("fixture-password")] {
-        if let Ok(cert) = parse_certificate(data, password) {
-            let signed = cert.assertion("https://login.example/t/oauth2/v2.0/token", "app", 0);
-            assert!(signed.is_ok(), "an accepted certificate cannot sign");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acr_doctor_fuzz::certificate_file::run(data));

@@ -1,20 +1,4 @@
-//! `WWW-Authenticate` challenges from any server: the parser is total, and the Bearer
-//! challenge it picks is one of those it parsed.
+//! cargo-fuzz target `challenge`: see `fuzz/src/challenge.rs`.
 #![no_main]
 
-use acr_doctor::protocol::challenge::{bearer, parse, parse_headers};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(list) = parse(&text) {
-        if let Some(b) = bearer(&list) {
-            assert!(b.is("bearer") || b.is("Bearer"));
-            for name in ["realm", "service", "scope", "error"] {
-                let _ = b.param(name);
-            }
-        }
-    }
-    // Several header lines, as a server may send.
-    let _ = parse_headers(text.split('\n'));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acr_doctor_fuzz::challenge::run(data));

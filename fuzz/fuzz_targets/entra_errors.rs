@@ -1,15 +1,4 @@
-//! Entra and ARM answers: AADSTS codes in error text, token claims, HTTP dates.
+//! cargo-fuzz target `entra_errors`: see `fuzz/src/entra_errors.rs`.
 #![no_main]
 
-use acr_doctor::azure::entra::{aadsts_in, claims_from_map, claims_of, parse_http_date};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let _ = aadsts_in(&text);
-    let _ = claims_of(&text);
-    let _ = parse_http_date(&text);
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
-        let _ = claims_from_map(&map);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acr_doctor_fuzz::entra_errors::run(data));

@@ -1,16 +1,4 @@
-//! Registry names and login servers typed by users or read from files.
+//! cargo-fuzz target `registry_name`: see `fuzz/src/registry_name.rs`.
 #![no_main]
 
-use acr_doctor::protocol::registry_name::{
-    is_loopback_host, parse, parse_login_server, rule_problems,
-};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let name = parse(&text);
-    let _ = (name.name(), name.login_server(), name.is_clean());
-    let _ = rule_problems(&text);
-    let _ = parse_login_server(&text);
-    let _ = is_loopback_host(&text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acr_doctor_fuzz::registry_name::run(data));

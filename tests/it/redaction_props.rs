@@ -6,7 +6,7 @@
 //! (passwords, client secrets, tokens); values seen in passing are masked by their shape
 //! (JWTs, `Authorization` headers, `password=`-style parameters, URL user-info).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

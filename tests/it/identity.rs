@@ -2,7 +2,7 @@
 //! the way each refusal is diagnosed. Nothing leaves loopback: the bed's `env()` points the
 //! authority, ARM, Graph and the instance metadata endpoint at the bed.
 
-mod support;
+use crate::support;
 
 use acr_doctor::report::{CheckStatus, Report};
 use acr_doctor::CheckRun;
@@ -41,9 +41,7 @@ impl Env {
     }
 }
 
-async fn start() -> TestBed {
-    TestBed::start(BedSpec::new()).await.expect("bed")
-}
+use support::default_bed as start;
 
 /// Runs the identity checks (`argv(bed, extra)`) in process.
 async fn check(bed: &TestBed, env: &Env, extra: &[&str]) -> CheckRun {

@@ -1,21 +1,19 @@
 //! `expiry.timeline` against the test bed: every kind of credential healthy, about to expire
 //! and expired, and a skewed local clock.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
 use acr_doctor::context::Context;
 use acr_doctor::report::CheckStatus;
 use acr_doctor::CheckRun;
-use acr_testbed::{ids, BedSpec, FakeAz, Fault, TestBed};
+use acr_testbed::{ids, FakeAz, Fault, TestBed};
 use support::{cert_env, fixture_der, timeline_entry, Vars};
 
 const REG: &str = "contosoreg";
 
-async fn start() -> TestBed {
-    TestBed::start(BedSpec::new()).await.expect("bed")
-}
+use support::default_bed as start;
 
 /// [`support::sandbox_env`] plus `extra`.
 fn env(bed: &TestBed, home: &Path, extra: Vec<(String, String)>) -> Vars {

@@ -208,7 +208,10 @@ fn json_snapshot() {
 }
 
 fn schema() -> jsonschema::Validator {
-    let text = include_str!("../schema/report-v1.schema.json");
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/report-v1.schema.json"
+    ));
     let schema: Value = serde_json::from_str(text).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }

@@ -1,7 +1,7 @@
 //! Several registries in one run, against the test bed: each diagnosed on its own, one
 //! combined report, the exit status of the worst, shared work done once.
 
-mod support;
+use crate::support;
 
 use acr_doctor::lang::Lang;
 use acr_doctor::render;
@@ -17,7 +17,7 @@ async fn bed() -> TestBed {
         .assign(ids::SP, "AcrPush", Scope::registry("lockedreg"))
         .assign(ids::SP, "Reader", Scope::Subscription)
         .fault(Some("lockedreg"), Fault::PublicAccessDisabled);
-    TestBed::start(spec).await.expect("bed")
+    support::start_bed(spec).await
 }
 
 /// The bed's environment as the default service principal, with no program on PATH.

@@ -1,6 +1,6 @@
 //! Registry name, login server, DNS, TLS and the challenge, against the test bed.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,7 @@ const REG: &str = "contosoreg";
 
 async fn bed() -> TestBed {
     // No docker-registry child: these checks never go past `/v2/`.
-    TestBed::start(BedSpec::new().registry(Registry::new(REG).real_backend(false)))
-        .await
-        .expect("bed starts")
+    support::bed_without_backend(REG).await
 }
 
 fn env_for(bed: &TestBed, home: &std::path::Path, extra: &[(&str, &str)]) -> support::Vars {

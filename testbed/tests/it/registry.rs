@@ -1,7 +1,7 @@
 //! The login server in front of a REAL docker-registry: challenge, token flow, and proof that
 //! the registry enforces the `access` claim.
 
-mod common;
+use crate::common;
 
 use acr_testbed::{ids, BedSpec, TestBed};
 use common::*;

@@ -1,6 +1,6 @@
 //! Each fault knob, as seen from a client.
 
-mod common;
+use crate::common;
 
 use acr_testbed::{ids, BedSpec, Fault, Registry, RepoToken, Scope, TestBed};
 use base64::Engine;

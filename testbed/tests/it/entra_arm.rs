@@ -1,6 +1,6 @@
 //! Entra client credentials, ARM reads, role assignments, permissions, Graph, managed identity.
 
-mod common;
+use crate::common;
 
 use acr_testbed::{ids, BedSpec, Fault, Scope, TestBed};
 use common::*;

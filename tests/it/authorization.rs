@@ -6,7 +6,7 @@
 //! exchanged at the bed's login server, and an access token asked for every repository action
 //! and the catalog. The authorization checks then run exactly as the engine runs them.
 
-mod support;
+use crate::support;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -241,9 +241,7 @@ fn bed_spec() -> BedSpec {
     BedSpec::new().clear_assignments()
 }
 
-async fn start(spec: BedSpec) -> TestBed {
-    TestBed::start(spec).await.expect("test bed")
-}
+use support::start_bed as start;
 
 /// `spec` where sp holds `role` on the registry and Reader on the subscription (to read the
 /// registry's settings in ARM).

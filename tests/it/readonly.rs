@@ -7,7 +7,7 @@
 //! Each run goes through the real binary with `--verbose`, so the same runs also prove that no
 //! output (stdout or stderr, every format) shows a secret of the bed (they all contain `CANARY`).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,8 +7,14 @@ use acr_doctor::catalogue::CAUSES;
 use acr_doctor::triage::{self, Confidence, Occurrences, MESSAGE_FILES, NO_MESSAGE};
 use assert_cmd::Command;
 
-const CORPUS: &str = include_str!("fixtures/triage/corpus.tsv");
-const TICKET: &str = include_str!("fixtures/triage/ticket-two-errors.log");
+const CORPUS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/triage/corpus.tsv"
+));
+const TICKET: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/triage/ticket-two-errors.log"
+));
 
 /// Causes whose only messages are shared with a more general cause (or whose service wording is
 /// undocumented), so a paste can list them but never as the first candidate; `check` tells them apart.

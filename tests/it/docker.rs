@@ -4,7 +4,7 @@
 //! Tests that need the engine read ACR_DOCTOR_TEST_DOCKER_HOST; without it they are skipped
 //! with a message (and fail when CI is set).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use acr_doctor::finding::Severity;
 use acr_doctor::lang::Lang;
 use acr_doctor::report::{CheckStatus, Report};
-use acr_testbed::{ids, BedSpec, Fault, TestBed};
+use acr_testbed::{ids, Fault, TestBed};
 use base64::Engine;
 use support::{
     acr_refresh_token, auth_json, check, codes_of, finding, json, now, run_report, timeline_entry,
@@ -92,9 +92,7 @@ async fn run_credentials(bed: &TestBed, home: &Home, extra: &[&str]) -> Report {
     run_report(&argv, home.env()).await
 }
 
-async fn bed() -> TestBed {
-    TestBed::start(BedSpec::new()).await.expect("bed")
-}
+use support::default_bed as bed;
 
 // ---------------------------------------------------------------------------------------------
 // docker.daemon

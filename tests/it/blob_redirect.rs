@@ -3,7 +3,7 @@
 //! `registry.data_endpoint` checks that the host the download is redirected to (the storage
 //! account, with the bed's `blob-redirect` fault) can be reached, without following the redirect.
 
-use std::collections::BTreeMap;
+use crate::support;
 
 use acr_doctor::lang::Lang;
 use acr_doctor::report::{CheckResult, CheckStatus};
@@ -14,24 +14,20 @@ const REG: &str = "contosoreg";
 const STORAGE: &str = "contosoregstg.blob.core.windows.net";
 
 async fn bed() -> TestBed {
-    let bed = TestBed::start(
+    let bed = support::start_bed(
         BedSpec::new()
             .clear_assignments()
             .assign(ids::SP, "AcrPull", Scope::registry(REG))
             .assign(ids::SP, "Reader", Scope::registry(REG)),
     )
-    .await
-    .expect("bed");
+    .await;
     bed.push_test_image(REG, "app", "v1").await.expect("push");
     bed
 }
 
 async fn check(bed: &TestBed, extra: &[String]) -> CheckRun {
-    let home = tempfile::tempdir().expect("home");
-    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
-    vars.extend(bed.sp_env());
-    vars.insert("HOME".into(), home.path().display().to_string());
-    vars.insert("PATH".into(), "/nonexistent".into());
+    let home = support::temp_home();
+    let vars = support::bed_env(bed, home.path(), "/nonexistent", true);
     let mut argv = bed.check_args(REG);
     argv.extend(
         [

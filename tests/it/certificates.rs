@@ -4,14 +4,12 @@
 //! bed's Entra accepts, and a missing or wrong password is a specific finding that never shows
 //! the password.
 
-mod support;
-
-use std::collections::BTreeMap;
+use crate::support;
 
 use acr_doctor::lang::Lang;
 use acr_doctor::report::CheckStatus;
 use acr_doctor::CheckRun;
-use acr_testbed::{ids, BedSpec, TestBed};
+use acr_testbed::TestBed;
 use support::{cert_env, fixture_der};
 
 const REG: &str = "contosoreg";
@@ -21,20 +19,14 @@ const PASSWORD: &str = "fixture-password";
 /// A bed whose service principal knows the fixtures' certificate.
 async fn bed() -> TestBed {
     let der = fixture_der("client-cert.pem");
-    let bed = TestBed::start(BedSpec::new()).await.expect("bed");
-    bed.with_state(|st| {
-        if let Some(p) = st.principal_mut(ids::SP) {
-            *p = p.clone().certificate(&der);
-        }
-    });
+    let bed = support::default_bed().await;
+    support::edit_sp(&bed, |p| *p = p.clone().certificate(&der));
     bed
 }
 
 async fn check(bed: &TestBed, file: &str, password: Option<&str>) -> CheckRun {
-    let home = tempfile::tempdir().expect("home");
-    let mut vars: BTreeMap<String, String> = bed.env().into_iter().collect();
-    vars.insert("HOME".into(), home.path().display().to_string());
-    vars.insert("PATH".into(), "/nonexistent".into());
+    let home = support::temp_home();
+    let mut vars = support::bed_env(bed, home.path(), "/nonexistent", false);
     vars.extend(cert_env(file));
     if let Some(pw) = password {
         vars.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), pw.into());
@@ -67,13 +59,7 @@ fn credential(run: &CheckRun) -> &acr_doctor::report::CheckResult {
         .expect("identity.credential")
 }
 
-fn codes(run: &CheckRun) -> Vec<&str> {
-    run.report
-        .findings
-        .iter()
-        .map(|f| f.code.as_str())
-        .collect()
-}
+use support::codes;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn protected_files_sign_assertions_entra_accepts() {

@@ -7,7 +7,7 @@
 //! nothing of the machine's Podman state is touched. Without podman on PATH they are skipped
 //! with a message (and fail when CI is set). The others use fake `podman` / `docker` scripts.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

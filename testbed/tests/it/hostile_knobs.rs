@@ -1,6 +1,6 @@
 //! The `mangle` and `redirect` knobs, as seen from a client.
 
-mod common;
+use crate::common;
 
 use acr_testbed::{BedSpec, Fault, Mangle, Registry, TestBed};
 use common::*;

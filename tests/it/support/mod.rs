@@ -1,9 +1,7 @@
-//! Scaffolding shared by the integration tests (`mod support;` in each): argument lists and
-//! environments pointing at the test bed, running `check` in process, finding checks and
-//! findings in a report, temporary homes and the files written into them.
-//!
-//! Every integration test compiles on its own and uses only part of this module.
-#![allow(dead_code)]
+//! Scaffolding shared by the integration tests (`use crate::support;` in each module of
+//! `tests/it/`): starting test beds, argument lists and environments pointing at them, running
+//! `check` in process, finding checks and findings in a report, temporary homes and the files
+//! written into them, and running a test alone in a process of its own.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +12,7 @@ use acr_doctor::finding::Finding;
 use acr_doctor::lang::Lang;
 use acr_doctor::report::{CheckResult, Report, TimelineEntry};
 use acr_doctor::CheckRun;
-use acr_testbed::{ids, Principal, TestBed};
+use acr_testbed::{ids, BedSpec, Principal, Registry, TestBed};
 use base64::Engine;
 
 /// The environment of one run.
@@ -29,6 +27,26 @@ pub const SP_BASIC_AUTH: [&str; 6] = [
     "--password",
     ids::SP_SECRET,
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Test beds
+
+/// A bed started from `spec`.
+pub async fn start_bed(spec: BedSpec) -> TestBed {
+    TestBed::start(spec).await.expect("test bed starts")
+}
+
+/// A bed with the defaults of `BedSpec::new()` (registry `contosoreg` behind a real
+/// docker-registry, `sp` holding AcrPush on it).
+pub async fn default_bed() -> TestBed {
+    start_bed(BedSpec::new()).await
+}
+
+/// A bed whose registry `registry` has no docker-registry child: the bed checks registry tokens
+/// itself. For tests that never go past `/v2/` and the token endpoints.
+pub async fn bed_without_backend(registry: &str) -> TestBed {
+    start_bed(BedSpec::new().registry(Registry::new(registry).real_backend(false))).await
+}
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -212,6 +230,15 @@ fn find<'a, T: std::fmt::Debug>(items: &'a [T], what: &str, pick: impl Fn(&T) ->
         .unwrap_or_else(|| panic!("no {what} in {items:#?}"))
 }
 
+/// The codes of every finding, in report order.
+pub fn codes<R: HasReport>(r: &R) -> Vec<&str> {
+    r.report()
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
 /// The code of the report's first finding; panics when there is none.
 pub fn first_code<R: HasReport>(r: &R) -> &str {
     let report = r.report();
@@ -346,4 +373,41 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests that need the whole process
+
+/// Set in the child process of [`in_own_process`] to the test it runs.
+const ALONE_VAR: &str = "ACR_DOCTOR_TEST_ALONE";
+
+/// For a test that measures the whole process (its peak memory), which tests running beside it
+/// on other threads of this binary would disturb: runs the test `name` (its full path,
+/// `module::test`) alone in a child process of this test binary and returns `true` once it
+/// passed there (panics when it failed or did not run); returns `false` in that child, where
+/// the caller goes on with the test's body.
+///
+/// ```ignore
+/// if support::in_own_process("hostile::enormous_body") { return; }
+/// ```
+#[track_caller]
+pub fn in_own_process(name: &str) -> bool {
+    if std::env::var(ALONE_VAR).as_deref() == Ok(name) {
+        return false;
+    }
+    let exe = std::env::current_exe().expect("this test binary");
+    let out = std::process::Command::new(exe)
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE_VAR, name)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the test binary runs again");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name}, alone in its own process, failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    true
 }

@@ -3,7 +3,7 @@
 //! test-bed fault runs is checked by `commands::validate` against its tool's syntax, with `az`
 //! commands checked against the Azure CLI's own options (tests/fixtures/az-commands.json).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
