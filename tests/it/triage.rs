@@ -629,7 +629,10 @@ fn file_flag_errors_are_usage_errors() {
         .code(2);
 }
 
-const REAL_CORPUS: &str = include_str!("fixtures/triage/real-corpus.tsv");
+const REAL_CORPUS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/triage/real-corpus.tsv"
+));
 
 /// The floor kept on real pasted text (`cargo run --example triage_accuracy` prints the table):
 /// the first candidate is the cause the source established for at least 90% of the messages.
