@@ -142,7 +142,24 @@ pub struct Candidate {
     /// the chain reading (not a phrase) gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<Link>,
+    /// False for a cause that is not a sign-in, network or permission problem (the image is not
+    /// there, has no variant for this platform, went to another registry, or is locked); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "is_true")]
+    pub access_problem: bool,
 }
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Causes where reaching and signing in to the registry worked: what failed is the image.
+const NOT_ACCESS: &[&str] = &[
+    "IMAGE_NOT_FOUND",
+    "IMAGE_PLATFORM_MISMATCH",
+    "IMAGE_NOT_TAGGED_FOR_REGISTRY",
+    "ARTIFACT_LOCKED",
+];
 
 /// Where in an error chain the failure happened: the layer of the innermost link that names
 /// one, and the role of the host it names.
@@ -806,6 +823,7 @@ fn answer(data: &Data, found: scan::Found, read: ReadSummary) -> TriageResult {
                     l.host = l.host.map(|h| crate::redact::scrub_shapes(&h));
                     l
                 }),
+                access_problem: !NOT_ACCESS.contains(&cause.code),
             });
         }
     }
@@ -851,6 +869,7 @@ fn closest_guesses(
                     occurrences: None,
                     context: None,
                     link: None,
+                    access_problem: !NOT_ACCESS.contains(&code),
                 })
         })
         .collect()
@@ -1145,6 +1164,16 @@ pub fn render_human(result: &TriageResult, lang: Lang) -> String {
             Lang::Ja => &c.why_ja,
         };
         out.push_str(&format!("   {l_why}  {why}\n"));
+        if !c.access_problem {
+            out.push_str(&format!(
+                "   {}  {}\n",
+                lang.pick("note   ", "注意"),
+                lang.pick(
+                    "not a sign-in, network or permission problem: what failed is the image itself",
+                    "サインイン、ネットワーク、権限の問題ではありません。失敗したのはイメージそのものです",
+                )
+            ));
+        }
         out.push_str(&format!("   {l_confirm}  {}\n", c.confirm));
     }
     out.push('\n');

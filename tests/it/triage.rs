@@ -758,3 +758,17 @@ fn an_unqualified_push_that_docker_hub_refuses_is_not_a_registry_permission() {
     );
     assert_eq!(r.candidates[0].code, "IMAGE_NOT_TAGGED_FOR_REGISTRY");
 }
+
+#[test]
+fn a_cause_that_is_not_an_access_problem_says_so() {
+    let r = triage::triage("no matching manifest for linux/arm64/v8 in the manifest list entries");
+    assert_eq!(r.candidates[0].code, "IMAGE_PLATFORM_MISMATCH");
+    assert!(!r.candidates[0].access_problem);
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["candidates"][0]["access_problem"], false);
+    // An access problem carries no such field.
+    let r = triage::triage("dial tcp: lookup contosoreg.azurecr.io: no such host");
+    assert!(r.candidates[0].access_problem);
+    let v = serde_json::to_value(&r).unwrap();
+    assert!(v["candidates"][0].get("access_problem").is_none());
+}
