@@ -905,35 +905,47 @@ pub fn repository_name(text: &str) -> Option<String> {
 }
 
 /// The first repository of each form in `text`: image reference, API URL, token scope.
+const REPO: &str = r"[a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*";
+const LOGIN_HOST: &str = r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?";
+
+/// An image reference on a registry's login server: the repository (group 1) and what ends it
+/// (group 2): `:TAG`, `@sha256:…`, or the `]` of "The push refers to repository [HOST/REPO]".
+fn image_reference() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        compile(&format!(
+            r"{LOGIN_HOST}/({REPO})(:[a-z0-9_][a-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}}|\])"
+        ))
+        .ok()
+    })
+    .as_ref()
+}
+
 fn repository_forms(text: &str) -> [Option<String>; 3] {
     struct Res {
-        image: Regex,
         url: Regex,
         scope: Regex,
     }
     static RES: OnceLock<Option<Res>> = OnceLock::new();
-    const REPO: &str = r"[a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*";
-    let Some(res) = RES
-        .get_or_init(|| {
-            let host = r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?";
+    let (Some(image), Some(res)) = (
+        image_reference(),
+        RES.get_or_init(|| {
             Some(Res {
-                image: compile(&format!(
-                    r"{host}/({REPO})(?::[a-z0-9_][a-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}}|\])"
+                url: compile(&format!(
+                    r"{LOGIN_HOST}/v2/({REPO})/(?:manifests|blobs|tags)/"
                 ))
                 .ok()?,
-                url: compile(&format!(r"{host}/v2/({REPO})/(?:manifests|blobs|tags)/")).ok()?,
                 scope: compile(
                     r"repository(?::|%3A)([a-z0-9._/%-]+?)(?::|%3A)(?:pull|push|delete|\*|%2A)",
                 )
                 .ok()?,
             })
         })
-        .as_ref()
-    else {
+        .as_ref(),
+    ) else {
         return [None, None, None];
     };
-    let image = res
-        .image
+    let image = image
         .captures_iter(text)
         .filter_map(|c| c.get(1))
         .map(|m| m.as_str())
@@ -971,7 +983,6 @@ impl Near {
         struct Res {
             push: Regex,
             pull: Regex,
-            image: Regex,
             kubelet: Regex,
         }
         static RES: OnceLock<Option<Res>> = OnceLock::new();
@@ -980,10 +991,6 @@ impl Near {
                 Some(Res {
                     push: compile(r"\b(?:push(?:ing|ed)?|The push refers to)\b").ok()?,
                     pull: compile(r"\b(?:pull(?:ing|ed)?)\b").ok()?,
-                    image: compile(
-                        r"[a-z0-9]+(?:\.[a-z0-9-]+)*\.azurecr\.(?:io|cn|us)(?::\d+)?/([a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*)(:[a-z0-9_][a-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})",
-                    )
-                    .ok()?,
                     kubelet: compile(
                         r"Failed to pull image \x22|Back-off pulling image|\bErrImagePull\b|\bImagePullBackOff\b|\bkubelet\b",
                     )
@@ -1006,15 +1013,17 @@ impl Near {
                 }
             }
             if near.reference.is_none() {
-                near.reference = res
-                    .image
-                    .captures_iter(text)
+                near.reference = image_reference()
+                    .into_iter()
+                    .flat_map(|re| re.captures_iter(text))
                     .filter(|c| {
                         repository.is_none_or(|r| {
                             c.get(1).is_some_and(|m| m.as_str().eq_ignore_ascii_case(r))
                         })
                     })
-                    .find_map(|c| c.get(2).map(|m| m.as_str().to_ascii_lowercase()));
+                    // `]` ends a repository named without a tag.
+                    .find_map(|c| c.get(2).filter(|m| m.as_str() != "]"))
+                    .map(|m| m.as_str().to_ascii_lowercase());
             }
         }
         near

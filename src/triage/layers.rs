@@ -501,9 +501,10 @@ pub fn read_lazily(before: impl FnOnce() -> String, line: &str) -> Option<Readin
             r.host.is_none() || matches!(r.layer, Layer::Registry | Layer::Http | Layer::Tcp)
         }
         // A link whose host has no known role says nothing alone: the lines before may.
-        None => ANCHORS
-            .iter()
-            .any(|a| line.to_ascii_lowercase().contains(a)),
+        None => {
+            let lower = line.to_ascii_lowercase();
+            ANCHORS.iter().any(|a| lower.contains(a))
+        }
     };
     if !needs_context {
         return alone;
@@ -738,6 +739,22 @@ fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>
     }
 }
 
+/// The cause of a connection that could not be opened or kept, from the role of its host;
+/// `None` for a host of no known role.
+fn connection_failure(role: Option<Role>, privatelink: bool) -> Option<(&'static str, Confidence)> {
+    use Confidence::{High, Low, Medium};
+    Some(match role? {
+        Role::DataEndpoint => ("DATA_ENDPOINT_UNREACHABLE", High),
+        Role::DockerHub => ("DOCKER_PULL_ERROR", Medium),
+        // A private endpoint's name or address that cannot be reached: the private path.
+        Role::LoginServer if privatelink => ("PRIVATE_ENDPOINT_DNS_ERROR", Medium),
+        Role::LoginServer => ("CONNECTIVITY_CHALLENGE_ERROR", High),
+        Role::Metadata => ("AAD_CREDENTIAL_UNAVAILABLE", Medium),
+        Role::EntraAuthority => ("AAD_CREDENTIAL_UNAVAILABLE", Low),
+        _ => return None,
+    })
+}
+
 /// The cause a link points to, from its kind and the role of its host.
 fn decide(
     kind: Kind,
@@ -746,7 +763,8 @@ fn decide(
     text: &str,
 ) -> Option<(&'static str, Confidence)> {
     use Confidence::{High, Low, Medium};
-    let privatelink = text.to_ascii_lowercase().contains("privatelink");
+    let lower = text.to_ascii_lowercase();
+    let privatelink = lower.contains("privatelink");
     Some(match (kind, role) {
         (Kind::Table(_, "UNEXPECTED_ERROR", _), _) => return None,
         (Kind::Table(_, cause, confidence), _) => (cause, confidence),
@@ -765,7 +783,7 @@ fn decide(
             ("CONNECTIVITY_TOOMANYREQUESTS_ERROR", High)
         }
         (Kind::NameUnknown | Kind::ManifestUnknown, _) => ("IMAGE_NOT_FOUND", High),
-        (Kind::Denied, _) if text.to_ascii_lowercase().contains("client with ip") => {
+        (Kind::Denied, _) if lower.contains("client with ip") => {
             ("CONNECTIVITY_FORBIDDEN_ERROR", High)
         }
         (Kind::Denied, Some(Role::DockerHub)) => ("IMAGE_NOT_TAGGED_FOR_REGISTRY", High),
@@ -791,57 +809,8 @@ fn decide(
             | Kind::TcpUnreachable
             | Kind::TcpReset
             | Kind::TlsTimeout,
-            Some(Role::DataEndpoint),
-        ) => ("DATA_ENDPOINT_UNREACHABLE", High),
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
-            Some(Role::DockerHub),
-        ) => ("DOCKER_PULL_ERROR", Medium),
-        // A private endpoint's name or address that cannot be reached: the private path.
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
-            Some(Role::LoginServer),
-        ) if privatelink => ("PRIVATE_ENDPOINT_DNS_ERROR", Medium),
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
-            Some(Role::LoginServer),
-        ) => ("CONNECTIVITY_CHALLENGE_ERROR", High),
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
-            Some(Role::Metadata),
-        ) => ("AAD_CREDENTIAL_UNAVAILABLE", Medium),
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
-            Some(Role::EntraAuthority),
-        ) => ("AAD_CREDENTIAL_UNAVAILABLE", Low),
-        (
-            Kind::TcpTimeout
-            | Kind::TcpRefused
-            | Kind::TcpUnreachable
-            | Kind::TcpReset
-            | Kind::TlsTimeout,
             _,
-        ) => return None,
+        ) => return connection_failure(role, privatelink),
         (Kind::Status(_), _) => return None,
     })
 }
