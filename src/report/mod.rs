@@ -1,5 +1,7 @@
 //! The report model: what every renderer draws, serialized as `acr-doctor/report/v1`.
 
+pub mod build;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
