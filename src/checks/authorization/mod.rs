@@ -12,7 +12,7 @@
 //!
 //! One file per check (`arm`, `cmk`, `repository`, `image`, `lock`, `catalog`, `principal`); the
 //! registry calls that prove what a token allows in `probes`; the explanation of missing rights
-//! from role assignments (and [`evaluate_principal`], which `aks.identity` uses too) in
+//! from role assignments (and `evaluate_principal`, which `aks.identity` uses too) in
 //! `explain`.
 
 use serde_json::Value;
