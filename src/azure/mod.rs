@@ -5,6 +5,7 @@ pub mod aks;
 pub mod arm;
 pub mod cli_config;
 pub mod cli_token;
+pub mod credential_sources;
 pub mod entra;
 pub mod private_endpoints;
 pub mod roles;

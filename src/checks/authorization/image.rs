@@ -6,7 +6,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{errors_text, probe_inputs, probe_line, repository_needs, MANIFEST_ACCEPT};
+use super::probes::{errors_text, probe_inputs, probe_line, MANIFEST_ACCEPT};
+use super::repository_needs;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -273,37 +274,7 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
             let manifest = r.json().unwrap_or(Value::Null);
             let (verdict, calls) =
                 platform_verdict(cx, &login, &token, &repo, &manifest, &wanted, calls).await;
-            let o = match verdict {
-                PlatformVerdict::Serves(offered) => Outcome::pass(cx.t(
-                    format!(
-                        "{shown} exists and has a {wanted} variant (offers {})",
-                        list(&offered)
-                    ),
-                    format!(
-                        "{shown} は存在し、{wanted} 用のイメージがあります (提供: {})",
-                        list(&offered)
-                    ),
-                ))
-                .evidence("platforms", strings(&offered)),
-                PlatformVerdict::Missing(offered) => {
-                    let msg = cx.t(
-                        format!("{shown} exists but has no {wanted} variant: it offers {}", list(&offered)),
-                        format!("{shown} は存在しますが、{wanted} 用のイメージがありません。提供されているのは {} です", list(&offered)),
-                    );
-                    let f = RawFinding::new("IMAGE_PLATFORM_MISMATCH", msg.clone())
-                        .evidence("repository", repo.clone())
-                        .evidence("reference", reference.clone())
-                        .evidence("platform_wanted", wanted.to_string())
-                        .evidence("platforms", strings(&offered));
-                    Outcome::fail(msg, f).evidence("platforms", strings(&offered))
-                }
-                PlatformVerdict::Unknown(why) => Outcome::info(cx.t(
-                    format!("{shown} exists; its platform could not be read ({why})"),
-                    format!(
-                        "{shown} は存在しますが、プラットフォームを読み取れませんでした ({why})"
-                    ),
-                )),
-            };
+            let o = platform_outcome(cx, &shown, &repo, &reference, &wanted, verdict);
             exists(o.evidence("platform_wanted", wanted.to_string()), calls)
         }
         404 => {
@@ -517,6 +488,47 @@ async fn platform_verdict(
             calls.push(probe_line("GET", &path, Some(r.status), &note));
             (PlatformVerdict::Unknown(note), calls)
         }
+    }
+}
+
+/// The outcome for an image that exists, by whether it has the `--platform` asked for:
+/// IMAGE_PLATFORM_MISMATCH when it does not.
+fn platform_outcome(
+    cx: &CheckCx<'_>,
+    shown: &str,
+    repo: &str,
+    reference: &str,
+    wanted: &Platform,
+    verdict: PlatformVerdict,
+) -> Outcome {
+    match verdict {
+        PlatformVerdict::Serves(offered) => Outcome::pass(cx.t(
+            format!(
+                "{shown} exists and has a {wanted} variant (offers {})",
+                list(&offered)
+            ),
+            format!(
+                "{shown} は存在し、{wanted} 用のイメージがあります (提供: {})",
+                list(&offered)
+            ),
+        ))
+        .evidence("platforms", strings(&offered)),
+        PlatformVerdict::Missing(offered) => {
+            let msg = cx.t(
+                format!("{shown} exists but has no {wanted} variant: it offers {}", list(&offered)),
+                format!("{shown} は存在しますが、{wanted} 用のイメージがありません。提供されているのは {} です", list(&offered)),
+            );
+            let f = RawFinding::new("IMAGE_PLATFORM_MISMATCH", msg.clone())
+                .evidence("repository", repo)
+                .evidence("reference", reference)
+                .evidence("platform_wanted", wanted.to_string())
+                .evidence("platforms", strings(&offered));
+            Outcome::fail(msg, f).evidence("platforms", strings(&offered))
+        }
+        PlatformVerdict::Unknown(why) => Outcome::info(cx.t(
+            format!("{shown} exists; its platform could not be read ({why})"),
+            format!("{shown} は存在しますが、プラットフォームを読み取れませんでした ({why})"),
+        )),
     }
 }
 

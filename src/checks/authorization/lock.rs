@@ -10,7 +10,9 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{errors_text, probe_inputs, probe_line, registry_name, repository_needs};
+use super::probes::{errors_text, probe_inputs, probe_line};
+use super::repository_needs;
+use crate::checks::registry_name;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::{CheckArgs, Need};
 use crate::finding::RawFinding;
@@ -256,62 +258,12 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         .into_iter()
         .unzip();
 
-    // Which attribute stops which needed write. `writeEnabled: false` stops pushes and deletes;
-    // `deleteEnabled: false` stops deletes. A manifest is never pushed to by digest.
-    let mut locked = Vec::new();
-    let mut attributes = serde_json::Map::new();
-    let mut not_read = Vec::new();
-    let mut absent = Vec::new();
-    for (item, r) in items.iter().zip(&reads) {
-        match r {
-            Read::Attributes(a) => {
-                attributes.insert(item.level.into(), a.clone());
-                for (attr, stops) in [
-                    ("writeEnabled", &["push", "delete"][..]),
-                    ("deleteEnabled", &["delete"][..]),
-                ] {
-                    if flag(a, attr) != Some(false) {
-                        continue;
-                    }
-                    let blocked: Vec<&str> = needs
-                        .iter()
-                        .copied()
-                        .filter(|n| stops.contains(n))
-                        .filter(|n| !(item.level == "manifest" && *n == "push"))
-                        .collect();
-                    if !blocked.is_empty() {
-                        locked.push(json!({
-                            "on": item.level, "name": item.name, "attribute": attr,
-                            "value": false, "blocks": blocked,
-                        }));
-                    }
-                }
-            }
-            // Without the repository there are no attributes to read at all; a tag or manifest
-            // that is not there yet has none of its own (the repository's still apply).
-            Read::Absent(code) if item.level == "repository" => {
-                attributes.insert(item.level.into(), json!({"absent": code}));
-                not_read.push(cx.t(
-                    format!(
-                        "{}: not in the registry yet ({code}), so it has no attributes to read",
-                        named(cx, item.level, &item.name)
-                    ),
-                    format!(
-                        "{}: まだレジストリにない ({code}) ため、読み取る属性がありません",
-                        named(cx, item.level, &item.name)
-                    ),
-                ));
-            }
-            Read::Absent(code) => {
-                attributes.insert(item.level.into(), json!({"absent": code}));
-                absent.push(format!("{} ({code})", named(cx, item.level, &item.name)));
-            }
-            Read::Unreadable(why) => {
-                attributes.insert(item.level.into(), json!({"unreadable": why}));
-                not_read.push(format!("{}: {why}", named(cx, item.level, &item.name)));
-            }
-        }
-    }
+    let Locks {
+        locked,
+        attributes,
+        not_read,
+        absent,
+    } = Locks::of(cx, &items, &reads, &needs);
     let refusals: Vec<Value> = cx
         .facts()
         .extra
@@ -338,117 +290,12 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
     };
 
     if !locked.is_empty() {
-        let registry = registry_name(cx);
-        let lines: Vec<String> = locked
-            .iter()
-            .map(|l| {
-                let what = named(
-                    cx,
-                    l["on"].as_str().unwrap_or(""),
-                    l["name"].as_str().unwrap_or(""),
-                );
-                let attr = l["attribute"].as_str().unwrap_or("");
-                cx.t(
-                    format!("{what} has {attr}=false"),
-                    format!("{what} の {attr} が false です"),
-                )
-            })
-            .collect();
-        let blocked: Vec<&str> = needs
-            .iter()
-            .copied()
-            .filter(|n| {
-                locked.iter().any(|l| {
-                    l["blocks"]
-                        .as_array()
-                        .is_some_and(|b| b.iter().any(|x| x.as_str() == Some(n)))
-                })
-            })
-            .collect();
-        let msg = cx.t(
-            format!(
-                "{}: the registry refuses {} although the identity's role allows it",
-                lines.join("; "),
-                blocked.join(" and ")
-            ),
-            format!(
-                "{}。ID のロールでは許可されていますが、レジストリは {} を拒否します",
-                lines.join("。"),
-                blocked.join("、")
-            ),
-        );
-        let mut f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
-            .evidence("locked", locked.clone())
-            .evidence("granted", granted.clone())
-            .evidence("registry_refusals", refusals.clone());
-        // One `az acr repository update` per locked item, the repository first (its lock has
-        // to go before an image's can be lifted).
-        for item in &items {
-            let on_item: Vec<&Value> = locked
-                .iter()
-                .filter(|l| l["on"].as_str() == Some(item.level))
-                .collect();
-            if on_item.is_empty() {
-                continue;
-            }
-            let mut cmd = format!(
-                "az acr repository update --name {registry} {} {}",
-                item.flag, item.name
-            );
-            for (attr, option) in [
-                ("writeEnabled", "--write-enabled"),
-                ("deleteEnabled", "--delete-enabled"),
-            ] {
-                if on_item
-                    .iter()
-                    .any(|l| l["attribute"].as_str() == Some(attr))
-                {
-                    cmd.push_str(&format!(" {option} true"));
-                }
-            }
-            f = f.command(format!(
-                "az acr repository show --name {registry} {} {} --query changeableAttributes",
-                item.flag, item.name
-            ));
-            f = f.command(cmd);
-        }
-        f = f.step(cx.t(
-            "Locks are usually set on purpose to keep released images unchanged: ask whoever set them before lifting one, or push under a new tag instead.",
-            "ロックは通常、リリース済みのイメージを変えないために意図して設定されています。外す前に設定した人に確認するか、新しいタグでプッシュしてください。",
-        ));
+        let (msg, f) = locked_finding(cx, &items, &locked, &needs, &granted, &refusals);
         return decorate(Outcome::fail(msg, f));
     }
 
     if !refusals.is_empty() {
-        // The registry refused a write probe with the lock's words, but the attributes read
-        // show no lock (or could not be read): the same words come back over the storage quota.
-        let said: Vec<String> = refusals
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} → {} {}",
-                    r["call"].as_str().unwrap_or(""),
-                    r["status"],
-                    r["code"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
-        let msg = cx.t(
-            format!(
-                "the registry refused a write as disallowed ({}), and the attributes {}",
-                said.join("; "),
-                if checked { "show no lock: the registry may be over its storage quota" } else { "could not be read" }
-            ),
-            format!(
-                "レジストリは書き込みを許可されていない操作として拒否しました ({})。属性は{}",
-                said.join("; "),
-                if checked { "ロックを示していません。レジストリがストレージの上限に達している可能性があります" } else { "読み取れませんでした" }
-            ),
-        );
-        let f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
-            .inferred(&[])
-            .evidence("registry_refusals", refusals.clone())
-            .evidence("granted", granted.clone());
+        let (msg, f) = disallowed_finding(cx, &refusals, checked, &granted);
         return decorate(Outcome::fail(msg, f));
     }
 
@@ -515,6 +362,220 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             summary.join("; ")
         ),
     )))
+}
+
+/// What the attributes read say: which attribute stops which needed write (`locked`), the
+/// attributes per level, what could not be read, and what is not in the registry yet.
+struct Locks {
+    locked: Vec<Value>,
+    attributes: serde_json::Map<String, Value>,
+    not_read: Vec<String>,
+    absent: Vec<String>,
+}
+
+impl Locks {
+    /// `writeEnabled: false` stops pushes and deletes; `deleteEnabled: false` stops deletes. A
+    /// manifest is never pushed to by digest.
+    fn of(cx: &CheckCx<'_>, items: &[Item], reads: &[Read], needs: &[&'static str]) -> Locks {
+        let mut locked = Vec::new();
+        let mut attributes = serde_json::Map::new();
+        let mut not_read = Vec::new();
+        let mut absent = Vec::new();
+        for (item, r) in items.iter().zip(reads) {
+            match r {
+                Read::Attributes(a) => {
+                    attributes.insert(item.level.into(), a.clone());
+                    for (attr, stops) in [
+                        ("writeEnabled", &["push", "delete"][..]),
+                        ("deleteEnabled", &["delete"][..]),
+                    ] {
+                        if flag(a, attr) != Some(false) {
+                            continue;
+                        }
+                        let blocked: Vec<&str> = needs
+                            .iter()
+                            .copied()
+                            .filter(|n| stops.contains(n))
+                            .filter(|n| !(item.level == "manifest" && *n == "push"))
+                            .collect();
+                        if !blocked.is_empty() {
+                            locked.push(json!({
+                                "on": item.level, "name": item.name, "attribute": attr,
+                                "value": false, "blocks": blocked,
+                            }));
+                        }
+                    }
+                }
+                // Without the repository there are no attributes to read at all; a tag or manifest
+                // that is not there yet has none of its own (the repository's still apply).
+                Read::Absent(code) if item.level == "repository" => {
+                    attributes.insert(item.level.into(), json!({"absent": code}));
+                    not_read.push(cx.t(
+                        format!(
+                            "{}: not in the registry yet ({code}), so it has no attributes to read",
+                            named(cx, item.level, &item.name)
+                        ),
+                        format!(
+                            "{}: まだレジストリにない ({code}) ため、読み取る属性がありません",
+                            named(cx, item.level, &item.name)
+                        ),
+                    ));
+                }
+                Read::Absent(code) => {
+                    attributes.insert(item.level.into(), json!({"absent": code}));
+                    absent.push(format!("{} ({code})", named(cx, item.level, &item.name)));
+                }
+                Read::Unreadable(why) => {
+                    attributes.insert(item.level.into(), json!({"unreadable": why}));
+                    not_read.push(format!("{}: {why}", named(cx, item.level, &item.name)));
+                }
+            }
+        }
+        Locks {
+            locked,
+            attributes,
+            not_read,
+            absent,
+        }
+    }
+}
+
+/// ARTIFACT_LOCKED: the locks that stop the needed writes, with one `az acr repository update`
+/// per locked item.
+fn locked_finding(
+    cx: &CheckCx<'_>,
+    items: &[Item],
+    locked: &[Value],
+    needs: &[&'static str],
+    granted: &Value,
+    refusals: &[Value],
+) -> (String, RawFinding) {
+    let registry = registry_name(cx);
+    let lines: Vec<String> = locked
+        .iter()
+        .map(|l| {
+            let what = named(
+                cx,
+                l["on"].as_str().unwrap_or(""),
+                l["name"].as_str().unwrap_or(""),
+            );
+            let attr = l["attribute"].as_str().unwrap_or("");
+            cx.t(
+                format!("{what} has {attr}=false"),
+                format!("{what} の {attr} が false です"),
+            )
+        })
+        .collect();
+    let blocked: Vec<&str> = needs
+        .iter()
+        .copied()
+        .filter(|n| {
+            locked.iter().any(|l| {
+                l["blocks"]
+                    .as_array()
+                    .is_some_and(|b| b.iter().any(|x| x.as_str() == Some(n)))
+            })
+        })
+        .collect();
+    let msg = cx.t(
+        format!(
+            "{}: the registry refuses {} although the identity's role allows it",
+            lines.join("; "),
+            blocked.join(" and ")
+        ),
+        format!(
+            "{}。ID のロールでは許可されていますが、レジストリは {} を拒否します",
+            lines.join("。"),
+            blocked.join("、")
+        ),
+    );
+    let mut f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+        .evidence("locked", locked.to_vec())
+        .evidence("granted", granted.clone())
+        .evidence("registry_refusals", refusals.to_vec());
+    // One `az acr repository update` per locked item, the repository first (its lock has
+    // to go before an image's can be lifted).
+    for item in items {
+        let on_item: Vec<&Value> = locked
+            .iter()
+            .filter(|l| l["on"].as_str() == Some(item.level))
+            .collect();
+        if on_item.is_empty() {
+            continue;
+        }
+        let mut cmd = format!(
+            "az acr repository update --name {registry} {} {}",
+            item.flag, item.name
+        );
+        for (attr, option) in [
+            ("writeEnabled", "--write-enabled"),
+            ("deleteEnabled", "--delete-enabled"),
+        ] {
+            if on_item
+                .iter()
+                .any(|l| l["attribute"].as_str() == Some(attr))
+            {
+                cmd.push_str(&format!(" {option} true"));
+            }
+        }
+        f = f.command(format!(
+            "az acr repository show --name {registry} {} {} --query changeableAttributes",
+            item.flag, item.name
+        ));
+        f = f.command(cmd);
+    }
+    f = f.step(cx.t(
+        "Locks are usually set on purpose to keep released images unchanged: ask whoever set them before lifting one, or push under a new tag instead.",
+        "ロックは通常、リリース済みのイメージを変えないために意図して設定されています。外す前に設定した人に確認するか、新しいタグでプッシュしてください。",
+    ));
+    (msg, f)
+}
+
+/// ARTIFACT_LOCKED, inferred: the registry refused a write probe with the lock's words, but the
+/// attributes read show no lock (or could not be read): the same words come back over the
+/// storage quota.
+fn disallowed_finding(
+    cx: &CheckCx<'_>,
+    refusals: &[Value],
+    checked: bool,
+    granted: &Value,
+) -> (String, RawFinding) {
+    let said: Vec<String> = refusals
+        .iter()
+        .map(|r| {
+            format!(
+                "{} → {} {}",
+                r["call"].as_str().unwrap_or(""),
+                r["status"],
+                r["code"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let msg = cx.t(
+        format!(
+            "the registry refused a write as disallowed ({}), and the attributes {}",
+            said.join("; "),
+            if checked {
+                "show no lock: the registry may be over its storage quota"
+            } else {
+                "could not be read"
+            }
+        ),
+        format!(
+            "レジストリは書き込みを許可されていない操作として拒否しました ({})。属性は{}",
+            said.join("; "),
+            if checked {
+                "ロックを示していません。レジストリがストレージの上限に達している可能性があります"
+            } else {
+                "読み取れませんでした"
+            }
+        ),
+    );
+    let f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+        .inferred(&[])
+        .evidence("registry_refusals", refusals.to_vec())
+        .evidence("granted", granted.clone());
+    (msg, f)
 }
 
 #[cfg(test)]

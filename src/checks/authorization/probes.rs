@@ -1,0 +1,536 @@
+//! Registry calls that prove what a token allows, without changing anything: the tag list and
+//! a manifest (pull), a delete of a digest that cannot exist and a write to an upload that does
+//! not exist (only with `--probe-writes`), and where a layer download is sent.
+
+use serde_json::{json, Value};
+
+use crate::checks::{ArmRegistry, CheckCx, Credential, LoginServer, Outcome};
+use crate::redact::Secret;
+use crate::trust::Carry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Proof {
+    /// The registry let the call through.
+    Allowed,
+    /// The registry refused it (401/403).
+    Refused,
+    /// Not tried, or no clear answer.
+    Unknown,
+}
+
+pub(super) struct Probes {
+    pub(super) calls: Vec<Value>,
+    pub(super) pull: Proof,
+    pub(super) push: Proof,
+    pub(super) delete: Proof,
+    pub(super) tags: Vec<String>,
+}
+
+/// What the delete and push probes found.
+struct WriteProbes {
+    calls: Vec<Value>,
+    delete: Proof,
+    push: Proof,
+    /// Writes the registry refused because of a lock (`REGISTRY_DISALLOWED_OPERATION`).
+    locked: Vec<Value>,
+}
+
+/// ACR's answer to a write on a locked repository or image: `405` with
+/// `REGISTRY_DISALLOWED_OPERATION`, "The operation is disallowed on this registry, repository or
+/// image." (The same words come back when a registry is over its storage quota.)
+pub(crate) fn disallowed_by_lock(r: &crate::http::HttpResponse) -> Option<(String, String)> {
+    r.registry_errors().into_iter().find(|(code, message)| {
+        code == "REGISTRY_DISALLOWED_OPERATION"
+            || message
+                .to_ascii_lowercase()
+                .contains("operation is disallowed on this registry")
+    })
+}
+
+fn lock_refusal(
+    method: &str,
+    path: &str,
+    r: &crate::http::HttpResponse,
+    code: String,
+    message: String,
+) -> Value {
+    json!({"call": format!("{method} {path}"), "status": r.status, "code": code, "message": message})
+}
+
+pub(super) const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.docker.distribution.manifest.v2+json";
+
+/// Follows one layer download as far as the login server takes it: reads the tag's manifest
+/// (and, for a multi-platform index, its first image manifest), asks for the first byte of the
+/// image's config blob, and records where the registry sends it (a `307` to a data endpoint or
+/// storage account, which is not followed) as the `layer_download` fact. Reads only.
+async fn layer_download(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    tag: &str,
+) -> (Vec<Value>, Option<Value>) {
+    let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
+    let mut calls = Vec::new();
+    let mut reference = tag.to_string();
+    let mut digest = None;
+    for _ in 0..2 {
+        // Tags and digests come from the registry: only well-formed ones go into a path.
+        if !crate::protocol::registry_name::is_reference(&reference) {
+            calls.push(probe_line(
+                "GET",
+                "-",
+                None,
+                "the registry named a malformed reference; not followed",
+            ));
+            return (calls, None);
+        }
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let request = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token.expose())
+            .header("Accept", MANIFEST_ACCEPT);
+        let r = match cx.ctx.send_credential(carry, request).await {
+            Ok(r) => r,
+            Err(e) => {
+                calls.push(probe_line("GET", &path, None, &e.to_string()));
+                return (calls, None);
+            }
+        };
+        let json = r.json().filter(|_| r.status == 200);
+        let Some(json) = json else {
+            calls.push(probe_line("GET", &path, Some(r.status), &errors_text(&r)));
+            return (calls, None);
+        };
+        let child = json
+            .get("manifests")
+            .and_then(Value::as_array)
+            .and_then(|m| m.first())
+            .and_then(|m| m.get("digest"))
+            .and_then(Value::as_str);
+        let config = json
+            .get("config")
+            .and_then(|c| c.get("digest"))
+            .and_then(Value::as_str)
+            .or_else(|| {
+                json.get("layers")
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.first())
+                    .and_then(|l| l.get("digest"))
+                    .and_then(Value::as_str)
+            });
+        match (config, child) {
+            (Some(d), _) => {
+                calls.push(probe_line("GET", &path, Some(200), "image manifest read"));
+                digest = Some(d.to_string());
+                break;
+            }
+            (None, Some(c)) => {
+                calls.push(probe_line(
+                    "GET",
+                    &path,
+                    Some(200),
+                    "multi-platform index read; following its first image",
+                ));
+                reference = c.to_string();
+            }
+            (None, None) => {
+                calls.push(probe_line(
+                    "GET",
+                    &path,
+                    Some(200),
+                    "no blob named in the manifest",
+                ));
+                return (calls, None);
+            }
+        }
+    }
+    let Some(digest) = digest.filter(|d| d.starts_with("sha256:") && d.len() == 71) else {
+        return (calls, None);
+    };
+    let path = format!("/v2/{repo}/blobs/{digest}");
+    let request = http
+        .get(format!("{base}{path}"))
+        .bearer_auth(token.expose())
+        .header("Range", "bytes=0-0");
+    let r = match cx.ctx.send_credential(carry, request).await {
+        Ok(r) => r,
+        Err(e) => {
+            calls.push(probe_line("GET", &path, None, &e.to_string()));
+            return (calls, None);
+        }
+    };
+    let mut info = json!({
+        "repository": repo, "tag": tag, "blob": digest, "status": r.status,
+    });
+    let note = match r.status {
+        301 | 302 | 303 | 307 | 308 => {
+            let target = r
+                .header("Location")
+                .and_then(|l| url::Url::parse(&r.url).ok()?.join(l).ok());
+            match target {
+                Some(t) => {
+                    let host = t.host_str().unwrap_or("").to_ascii_lowercase();
+                    let port = t.port_or_known_default().unwrap_or(443);
+                    info["redirect_host"] = Value::from(host.clone());
+                    info["redirect_port"] = Value::from(port);
+                    info["redirect_scheme"] = Value::from(t.scheme());
+                    // The signature of a storage URL is a credential: only the host is kept.
+                    format!(
+                        "redirected to {}://{host}:{port} (not followed)",
+                        t.scheme()
+                    )
+                }
+                None => "redirect without a usable Location".to_string(),
+            }
+        }
+        200 | 206 => "served by the login server itself".to_string(),
+        _ => errors_text(&r),
+    };
+    calls.push(probe_line("GET", &path, Some(r.status), &note));
+    (calls, Some(info))
+}
+
+/// An upload id no registry has handed out.
+const NO_SUCH_UPLOAD: &str = "acr-doctor-probe-00000000-0000-0000-0000-000000000000";
+
+pub(super) fn probe_line(method: &str, path: &str, status: Option<u16>, note: &str) -> Value {
+    json!({"call": format!("{method} {path}"), "status": status, "result": note})
+}
+
+pub(super) async fn probe_repository(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    reference: Option<&str>,
+    try_push: bool,
+    try_delete: bool,
+) -> Probes {
+    let mut p = Probes {
+        calls: Vec::new(),
+        pull: Proof::Unknown,
+        push: Proof::Unknown,
+        delete: Proof::Unknown,
+        tags: Vec::new(),
+    };
+    // Pull: list tags, then read the first tag's manifest.
+    list_tags(cx, login, token, repo, &mut p).await;
+    p.tags
+        .retain(|t| crate::protocol::registry_name::is_reference(t));
+    // The image named in --repository, else the first tag.
+    let probed = reference
+        .map(str::to_string)
+        .or_else(|| p.tags.first().cloned());
+    let mut probed_readable = false;
+    if let Some(tag) = probed.clone() {
+        probed_readable =
+            head_manifest(cx, login, token, repo, &tag, reference.is_some(), &mut p).await;
+    }
+    // Where layers come from, beside the write probes: one manifest and one blob request.
+    let layer_tag = probed
+        .filter(|_| probed_readable)
+        .or_else(|| p.tags.first().cloned())
+        .filter(|_| p.pull == Proof::Allowed);
+    let layer = async {
+        match &layer_tag {
+            Some(tag) => Some(layer_download(cx, login, token, repo, tag).await),
+            None => None,
+        }
+    };
+    let writes = async {
+        let mut w = WriteProbes {
+            calls: Vec::new(),
+            delete: Proof::Unknown,
+            push: Proof::Unknown,
+            locked: Vec::new(),
+        };
+        if try_delete {
+            probe_delete(cx, login, token, repo, &mut w).await;
+        }
+        if try_push {
+            probe_push(cx, login, token, repo, &mut w).await;
+        }
+        w
+    };
+    let (layer, w) = futures::join!(layer, writes);
+    p.calls.extend(w.calls);
+    p.delete = w.delete;
+    p.push = w.push;
+    if !w.locked.is_empty() {
+        cx.facts()
+            .extra
+            .insert("write_refusals".into(), Value::from(w.locked));
+    }
+    if let Some((calls, info)) = layer {
+        p.calls.extend(calls);
+        if let Some(info) = info {
+            cx.facts().extra.insert("layer_download".into(), info);
+        }
+    }
+    p
+}
+
+/// `GET /v2/<repo>/tags/list`: pull allowed (the tags, or no such repository yet) or refused.
+async fn list_tags(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    p: &mut Probes,
+) {
+    let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
+    let path = format!("/v2/{repo}/tags/list");
+    match cx
+        .ctx
+        .send_credential(
+            carry,
+            http.get(format!("{base}{path}"))
+                .bearer_auth(token.expose()),
+        )
+        .await
+    {
+        Ok(r) => {
+            let note = match r.status {
+                200 => {
+                    p.pull = Proof::Allowed;
+                    p.tags = r
+                        .json()
+                        .and_then(|j| j.get("tags").cloned())
+                        .and_then(|t| t.as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect();
+                    format!("{} tag(s)", p.tags.len())
+                }
+                404 => {
+                    p.pull = Proof::Allowed;
+                    "allowed; the repository does not exist yet".to_string()
+                }
+                401 | 403 => {
+                    p.pull = Proof::Refused;
+                    errors_text(&r)
+                }
+                _ => errors_text(&r),
+            };
+            p.calls
+                .push(probe_line("GET", &path, Some(r.status), &note));
+        }
+        Err(e) => p.calls.push(probe_line("GET", &path, None, &e.to_string())),
+    }
+}
+
+/// `HEAD` of the manifest of `tag`: whether it is readable (pull refused on 401/403); for the
+/// image named in `--repository` (`named`), the answer auth.image starts from.
+async fn head_manifest(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    tag: &str,
+    named: bool,
+    p: &mut Probes,
+) -> bool {
+    let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
+    let mut probed_readable = false;
+    let path = format!("/v2/{repo}/manifests/{tag}");
+    let request = http
+        .head(format!("{base}{path}"))
+        .bearer_auth(token.expose())
+        .header("Accept", MANIFEST_ACCEPT);
+    match cx.ctx.send_credential(carry, request).await {
+        Ok(r) => {
+            let note = match r.status {
+                200 => {
+                    probed_readable = true;
+                    format!(
+                        "manifest readable ({})",
+                        r.header("Docker-Content-Digest").unwrap_or("no digest")
+                    )
+                }
+                401 | 403 => {
+                    p.pull = Proof::Refused;
+                    "refused".to_string()
+                }
+                s => format!("status {s}"),
+            };
+            p.calls
+                .push(probe_line("HEAD", &path, Some(r.status), &note));
+            // The image named in --repository: auth.image starts from this answer.
+            if named {
+                cx.facts().extra.insert(
+                    "reference_probe".into(),
+                    json!({
+                        "reference": tag, "status": r.status,
+                        "digest": r.header("Docker-Content-Digest"),
+                    }),
+                );
+            }
+        }
+        Err(e) => p
+            .calls
+            .push(probe_line("HEAD", &path, None, &e.to_string())),
+    }
+    probed_readable
+}
+
+/// Delete: a manifest whose digest cannot exist; the registry checks delete first.
+async fn probe_delete(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    w: &mut WriteProbes,
+) {
+    let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
+    let path = format!("/v2/{repo}/manifests/sha256:{}", "0".repeat(64));
+    let request = http
+        .delete(format!("{base}{path}"))
+        .bearer_auth(token.expose());
+    match cx.ctx.send_credential(carry, request).await {
+        Ok(r) => {
+            let note = match r.status {
+                404 => {
+                    w.delete = Proof::Allowed;
+                    format!("delete allowed; nothing to delete ({})", errors_text(&r))
+                }
+                405 if disallowed_by_lock(&r).is_some() => {
+                    let (code, message) = disallowed_by_lock(&r).unwrap_or_default();
+                    w.locked
+                        .push(lock_refusal("DELETE", &path, &r, code, message));
+                    format!(
+                        "refused by a lock on the repository or image ({})",
+                        errors_text(&r)
+                    )
+                }
+                // Deletion switched off on the registry: the rights cannot be told.
+                405 => format!(
+                    "could not prove: deletion is not enabled here ({})",
+                    errors_text(&r)
+                ),
+                401 | 403 => {
+                    w.delete = Proof::Refused;
+                    errors_text(&r)
+                }
+                _ => errors_text(&r),
+            };
+            w.calls
+                .push(probe_line("DELETE", &path, Some(r.status), &note));
+        }
+        Err(e) => w
+            .calls
+            .push(probe_line("DELETE", &path, None, &e.to_string())),
+    }
+}
+
+/// Push: touch an upload that does not exist (see below); nothing is written.
+async fn probe_push(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    w: &mut WriteProbes,
+) {
+    let http = cx.ctx.http();
+    let base = login.base_url();
+    let carry = Carry::Registry(login);
+    // Push: touch an upload that does not exist. The registry checks push before it looks
+    // the upload up, and writes nothing. (Opening a real upload session and cancelling it
+    // is not clean: distribution 2.8 wants `delete` to cancel, and even a cancelled
+    // session leaves its hash state in storage.)
+    let path = format!("/v2/{repo}/blobs/uploads/{NO_SUCH_UPLOAD}");
+    let request = http
+        .patch(format!("{base}{path}"))
+        .bearer_auth(token.expose())
+        .header("Content-Type", "application/octet-stream")
+        .body(Vec::new());
+    match cx.ctx.send_credential(carry, request).await {
+        Ok(r) => {
+            let note = match r.status {
+                400 | 404 => {
+                    w.push = Proof::Allowed;
+                    format!(
+                        "push allowed; no such upload ({}), nothing written",
+                        errors_text(&r)
+                    )
+                }
+                401 | 403 => {
+                    w.push = Proof::Refused;
+                    errors_text(&r)
+                }
+                _ => match disallowed_by_lock(&r) {
+                    Some((code, message)) => {
+                        w.locked
+                            .push(lock_refusal("PATCH", &path, &r, code, message));
+                        format!(
+                            "refused by a lock on the repository or image ({})",
+                            errors_text(&r)
+                        )
+                    }
+                    None => errors_text(&r),
+                },
+            };
+            w.calls
+                .push(probe_line("PATCH", &path, Some(r.status), &note));
+        }
+        Err(e) => w
+            .calls
+            .push(probe_line("PATCH", &path, None, &e.to_string())),
+    }
+}
+
+pub(super) fn errors_text(r: &crate::http::HttpResponse) -> String {
+    let errors = r.registry_errors();
+    if errors.is_empty() {
+        format!("status {}", r.status)
+    } else {
+        errors
+            .iter()
+            .map(|(c, m)| format!("{c}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// What the registry probes need: the access token and login server (else a skip), plus the
+/// credential, ARM token and registry settings when known.
+pub(super) type ProbeInputs = (
+    crate::redact::Secret,
+    LoginServer,
+    Option<Credential>,
+    Option<crate::redact::Secret>,
+    Option<ArmRegistry>,
+);
+
+pub(super) fn probe_inputs(cx: &CheckCx<'_>) -> Result<ProbeInputs, Box<Outcome>> {
+    let (token, login, credential, arm_token, reg) = {
+        let f = cx.facts();
+        (
+            f.access_token.clone(),
+            f.login_server.clone(),
+            f.credential.clone(),
+            f.arm_token.clone(),
+            f.arm_registry.clone(),
+        )
+    };
+    let (Some(token), Some(login)) = (token, login) else {
+        return Err(Box::new(Outcome::skip(cx.t(
+            "no access token or login server to test with",
+            "確認に使うアクセス トークンまたはログイン サーバーがありません",
+        ))));
+    };
+    cx.ctx.redactor.register(token.expose());
+    Ok((token, login, credential, arm_token, reg))
+}
