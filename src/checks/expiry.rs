@@ -86,9 +86,118 @@ struct Item {
     renew: (String, String),
 }
 
+/// What the timeline reads from the facts once the checks providing them are done.
+struct Seen {
+    credential: Option<Credential>,
+    refresh: Option<Secret>,
+    access: Option<Secret>,
+    graph: Option<Secret>,
+    /// The client certificate's `extra` fact.
+    cert: Option<Value>,
+    /// Kinds whose expiry another check already reported.
+    reported: Vec<String>,
+    /// The credential's source (`cli`, `env`, `managed-identity`, …), `-` without one.
+    source: String,
+    registry: String,
+}
+
+impl Seen {
+    fn read(cx: &CheckCx<'_>) -> Seen {
+        let (credential, refresh, access, graph, cert, reported) = {
+            let f = cx.facts();
+            (
+                f.credential.clone(),
+                f.refresh_token.clone(),
+                f.access_token.clone(),
+                f.graph_token.clone(),
+                f.extra.get("client_certificate").cloned(),
+                f.expiry_reported.clone(),
+            )
+        };
+        let source = credential
+            .as_ref()
+            .map(|c| c.source().to_string())
+            .unwrap_or_else(|| "-".into());
+        let registry = cx
+            .facts()
+            .registry_name
+            .clone()
+            .unwrap_or_else(|| cx.target.to_string());
+        Seen {
+            credential,
+            refresh,
+            access,
+            graph,
+            cert,
+            reported,
+            source,
+            registry,
+        }
+    }
+}
+
+/// The clock states are judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Clock {
+    /// This machine's clock (Unix seconds).
+    local_now: i64,
+    /// The servers' clock when this machine's is off by more than [`SKEW_LIMIT_S`], else ours.
+    now: i64,
+    /// Servers' clock minus ours, when any server told its time.
+    skew: Option<i64>,
+    /// Whether the skew is beyond [`SKEW_LIMIT_S`].
+    skewed: bool,
+}
+
+/// Judge by the servers' clock when the local one is off.
+fn judging_clock(local_now: i64, skew: Option<i64>) -> Clock {
+    let skewed = skew.is_some_and(|s| s.abs() > SKEW_LIMIT_S);
+    let now = if skewed {
+        local_now + skew.unwrap_or(0)
+    } else {
+        local_now
+    };
+    Clock {
+        local_now,
+        now,
+        skew,
+        skewed,
+    }
+}
+
+/// The warning windows (tokens, secrets) of `--warn-within`, and a note when it was ignored.
+fn warn_windows(flag: Option<&str>) -> ((i64, i64), Option<String>) {
+    match flag.map(parse_warn_within) {
+        None => (DEFAULT_WINDOWS, None),
+        Some(Ok(w)) => (w, None),
+        Some(Err(e)) => (DEFAULT_WINDOWS, Some(format!("--warn-within ignored: {e}"))),
+    }
+}
+
 async fn timeline(cx: &CheckCx<'_>) -> Outcome {
-    // The client secret's end dates need only the credential and the Graph token: ask Graph
-    // now, while the token and permission checks are still running.
+    let looked_up = early_secret_lookup(cx).await;
+    let (windows, window_note) = warn_windows(cx.args.warn_within.as_deref());
+    let clock = judging_clock(cx.ctx.clock.unix(), clock_skew(cx));
+    let seen = Seen::read(cx);
+
+    // Our own entries, in timeline order.
+    let mut items: Vec<Item> = Vec::new();
+    items.extend(entra_item(cx, &seen));
+    items.extend(acr_token_items(cx, &seen));
+    items.extend(certificate_item(cx, &seen));
+    let graph_note = secret_items(cx, &seen, looked_up, &mut items).await;
+
+    // Judge our own entries, record them, and find what to report.
+    let findings = judge_items(cx, &mut items, windows, clock, &seen);
+    for it in &items {
+        cx.record_credential(it.entry.clone());
+    }
+    summary(cx, findings, windows, clock, graph_note, window_note)
+}
+
+/// The client secret's end dates need only the credential and the Graph token: ask Graph now,
+/// while the token and permission checks are still running; return once those are done.
+async fn early_secret_lookup(cx: &CheckCx<'_>) -> Option<(String, SecretDates)> {
     let early = {
         let credential = cx.facts().credential.clone();
         let graph = cx.facts().graph_token.clone();
@@ -110,82 +219,56 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             cx.await_fact(*fact).await;
         }
     };
-    let (mut looked_up, ()): (Option<(String, SecretDates)>, ()) = futures::join!(lookup, wait);
-    let (windows, window_note) = match cx.args.warn_within.as_deref().map(parse_warn_within) {
-        None => (DEFAULT_WINDOWS, None),
-        Some(Ok(w)) => (w, None),
-        Some(Err(e)) => (DEFAULT_WINDOWS, Some(format!("--warn-within ignored: {e}"))),
-    };
-    let local_now = cx.ctx.clock.unix();
-    let skew = clock_skew(cx);
-    let skewed = skew.is_some_and(|s| s.abs() > SKEW_LIMIT_S);
-    // Judge by the servers' clock when the local one is off.
-    let now = if skewed {
-        local_now + skew.unwrap_or(0)
-    } else {
-        local_now
-    };
+    let (looked_up, ()): (Option<(String, SecretDates)>, ()) = futures::join!(lookup, wait);
+    looked_up
+}
 
-    let (credential, refresh, access, graph, cert, reported) = {
-        let f = cx.facts();
-        (
-            f.credential.clone(),
-            f.refresh_token.clone(),
-            f.access_token.clone(),
-            f.graph_token.clone(),
-            f.extra.get("client_certificate").cloned(),
-            f.expiry_reported.clone(),
-        )
+/// The Microsoft Entra token of the credential under test.
+fn entra_item(cx: &CheckCx<'_>, seen: &Seen) -> Option<Item> {
+    let Some(Credential::Entra { claims, .. }) = &seen.credential else {
+        return None;
     };
-    let source = credential
-        .as_ref()
-        .map(|c| c.source().to_string())
-        .unwrap_or_else(|| "-".into());
-    let registry = cx
-        .facts()
-        .registry_name
-        .clone()
-        .unwrap_or_else(|| cx.target.to_string());
-    let mut items: Vec<Item> = Vec::new();
+    let renew = match seen.source.as_str() {
+        "cli" => (cx.t("you", "ご自身"), "az login".to_string()),
+        "managed-identity" => (
+            cx.t(
+                "the platform (tokens are renewed on request)",
+                "プラットフォーム (要求時に更新)",
+            ),
+            cx.t("request a new token", "新しいトークンを要求してください"),
+        ),
+        _ => (
+            cx.t("you", "ご自身"),
+            cx.t("request a new token", "新しいトークンを要求してください"),
+        ),
+    };
+    Some(item(
+        "entra_token",
+        &seen.source,
+        claims.issued_at,
+        claims.expires_at,
+        false,
+        renew,
+    ))
+}
 
-    if let Some(Credential::Entra { claims, .. }) = &credential {
-        let renew = match source.as_str() {
-            "cli" => (cx.t("you", "ご自身"), "az login".to_string()),
-            "managed-identity" => (
-                cx.t(
-                    "the platform (tokens are renewed on request)",
-                    "プラットフォーム (要求時に更新)",
-                ),
-                cx.t("request a new token", "新しいトークンを要求してください"),
-            ),
-            _ => (
-                cx.t("you", "ご自身"),
-                cx.t("request a new token", "新しいトークンを要求してください"),
-            ),
-        };
-        items.push(item(
-            "entra_token",
-            &source,
-            claims.issued_at,
-            claims.expires_at,
-            false,
-            renew,
-        ));
-    }
+/// The ACR refresh and access tokens, from their claims.
+fn acr_token_items(cx: &CheckCx<'_>, seen: &Seen) -> Vec<Item> {
     let login = (
         cx.t("you", "ご自身"),
-        format!("az acr login --name {registry}"),
+        format!("az acr login --name {}", seen.registry),
     );
+    let mut items = Vec::new();
     for (kind, token) in [
-        ("acr_refresh_token", &refresh),
-        ("acr_access_token", &access),
+        ("acr_refresh_token", &seen.refresh),
+        ("acr_access_token", &seen.access),
     ] {
         if let Some(t) = token {
             let c = jwt_claims(t.expose()).unwrap_or_default();
             let n = |k: &str| c.get(k).and_then(Value::as_i64);
             items.push(item(
                 kind,
-                &format!("{registry} ({source})"),
+                &format!("{} ({})", seen.registry, seen.source),
                 n("iat"),
                 n("exp"),
                 false,
@@ -193,178 +276,260 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             ));
         }
     }
-    if let Some(c) = &cert {
-        let n = |k: &str| c.get(k).and_then(Value::as_i64);
-        let path = c.get("path").and_then(Value::as_str).unwrap_or("?");
-        let subject = c.get("subject").and_then(Value::as_str).unwrap_or("?");
-        items.push(item(
-            "client_certificate",
-            &format!("{path} ({subject})"),
-            n("not_before"),
-            n("not_after"),
-            true,
-            (
-                cx.t("the application's owner", "アプリケーションの所有者"),
-                "az ad app credential reset --id <app-id> --cert @new-cert.pem --append"
-                    .to_string(),
-            ),
-        ));
+    items
+}
+
+/// The client certificate's validity.
+fn certificate_item(cx: &CheckCx<'_>, seen: &Seen) -> Option<Item> {
+    let c = seen.cert.as_ref()?;
+    let n = |k: &str| c.get(k).and_then(Value::as_i64);
+    let path = c.get("path").and_then(Value::as_str).unwrap_or("?");
+    let subject = c.get("subject").and_then(Value::as_str).unwrap_or("?");
+    Some(item(
+        "client_certificate",
+        &format!("{path} ({subject})"),
+        n("not_before"),
+        n("not_after"),
+        true,
+        (
+            cx.t("the application's owner", "アプリケーションの所有者"),
+            "az ad app credential reset --id <app-id> --cert @new-cert.pem --append".to_string(),
+        ),
+    ))
+}
+
+/// The service principal's client secrets (end dates from Microsoft Graph, asked early when
+/// possible), pushed onto `items`; a note when Graph could not tell.
+async fn secret_items(
+    cx: &CheckCx<'_>,
+    seen: &Seen,
+    mut looked_up: Option<(String, SecretDates)>,
+    items: &mut Vec<Item>,
+) -> Option<String> {
+    let app_id = sp_secret_app(cx, &seen.credential)?;
+    let renew = (
+        cx.t(
+            "the application's owner, or an administrator of the tenant",
+            "アプリケーションの所有者またはテナントの管理者",
+        ),
+        format!("az ad app credential reset --id {app_id} --append"),
+    );
+    let src = cx.t(
+        format!("application {app_id}"),
+        format!("アプリケーション {app_id}"),
+    );
+    if seen.reported.iter().any(|k| k == "sp_client_secret") {
+        let mut it = item("sp_client_secret", &src, None, None, true, renew);
+        it.entry.state = "expired".into();
+        items.push(it);
+        return None;
     }
-    let mut graph_note = None;
-    if let Some(app_id) = sp_secret_app(cx, &credential) {
-        let renew = (
-            cx.t(
-                "the application's owner, or an administrator of the tenant",
-                "アプリケーションの所有者またはテナントの管理者",
-            ),
-            format!("az ad app credential reset --id {app_id} --append"),
-        );
-        let src = cx.t(
-            format!("application {app_id}"),
-            format!("アプリケーション {app_id}"),
-        );
-        if reported.iter().any(|k| k == "sp_client_secret") {
-            let mut it = item("sp_client_secret", &src, None, None, true, renew);
-            it.entry.state = "expired".into();
-            items.push(it);
-        } else {
-            let dates = match looked_up.take() {
-                Some((app, dates)) if app == app_id => dates,
-                _ => secret_end_dates(cx, graph.as_ref(), &app_id).await,
-            };
-            match dates {
-                Ok(list) if !list.is_empty() => {
-                    for (key_id, start, end) in list {
-                        items.push(item(
-                            "sp_client_secret",
-                            &cx.t(
-                                format!("{src} secret {key_id}"),
-                                format!("{src} のシークレット {key_id}"),
-                            ),
-                            start,
-                            end,
-                            true,
-                            renew.clone(),
-                        ));
-                    }
-                }
-                Ok(_) => {
-                    graph_note = Some(cx.t(
-                        "Graph lists no secret matching the one in use",
-                        "使用中のシークレットに一致するものが Graph にありません",
-                    ));
-                    items.push(item("sp_client_secret", &src, None, None, true, renew));
-                }
-                Err(e) => {
-                    graph_note = Some(cx.t(
-                        format!("the client secret's end date could not be read from Microsoft Graph: {e}"),
-                        format!("クライアント シークレットの有効期限を Microsoft Graph から読み取れませんでした: {e}"),
-                    ));
-                    items.push(item("sp_client_secret", &src, None, None, true, renew));
-                }
+    let dates = match looked_up.take() {
+        Some((app, dates)) if app == app_id => dates,
+        _ => secret_end_dates(cx, seen.graph.as_ref(), &app_id).await,
+    };
+    match dates {
+        Ok(list) if !list.is_empty() => {
+            for (key_id, start, end) in list {
+                items.push(item(
+                    "sp_client_secret",
+                    &cx.t(
+                        format!("{src} secret {key_id}"),
+                        format!("{src} のシークレット {key_id}"),
+                    ),
+                    start,
+                    end,
+                    true,
+                    renew.clone(),
+                ));
             }
+            None
+        }
+        Ok(_) => {
+            items.push(item("sp_client_secret", &src, None, None, true, renew));
+            Some(cx.t(
+                "Graph lists no secret matching the one in use",
+                "使用中のシークレットに一致するものが Graph にありません",
+            ))
+        }
+        Err(e) => {
+            items.push(item("sp_client_secret", &src, None, None, true, renew));
+            Some(cx.t(
+                format!("the client secret's end date could not be read from Microsoft Graph: {e}"),
+                format!("クライアント シークレットの有効期限を Microsoft Graph から読み取れませんでした: {e}"),
+            ))
         }
     }
+}
 
-    // Judge our own entries, record them, and find what to report.
+/// An entry's state by the time it has left: `expired`, `expiring` (within its window) or `ok`.
+fn state_of(remaining: i64, window: i64) -> &'static str {
+    if remaining <= 0 {
+        "expired"
+    } else if remaining <= window {
+        "expiring"
+    } else {
+        "ok"
+    }
+}
+
+/// What to report of one expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Expired by the judging clock.
+    Expired,
+    /// Valid by the servers' clock, expired by this machine's (which is off).
+    ExpiredOnlyHere,
+    /// Within its warning window.
+    ExpiresSoon,
+    /// Nothing to report.
+    Fine,
+}
+
+fn verdict(exp: i64, clock: Clock, window: i64) -> Verdict {
+    let remaining = exp - clock.now;
+    if remaining <= 0 {
+        Verdict::Expired
+    } else if exp - clock.local_now <= 0 && clock.skewed {
+        Verdict::ExpiredOnlyHere
+    } else if remaining <= window {
+        Verdict::ExpiresSoon
+    } else {
+        Verdict::Fine
+    }
+}
+
+/// Sets each entry's remaining time and state, and returns the findings of those no other
+/// check reported.
+fn judge_items(
+    cx: &CheckCx<'_>,
+    items: &mut [Item],
+    windows: (i64, i64),
+    clock: Clock,
+    seen: &Seen,
+) -> Vec<RawFinding> {
     let mut findings: Vec<RawFinding> = Vec::new();
-    for it in &mut items {
+    for it in items {
         let window = if it.secret_like { windows.1 } else { windows.0 };
-        if let Some(exp) = it.exp {
-            let remaining = exp - now;
-            it.entry.remaining_s = Some(remaining);
-            it.entry.state = if remaining <= 0 {
-                "expired"
-            } else if remaining <= window {
-                "expiring"
-            } else {
-                "ok"
-            }
-            .into();
-            let local_remaining = exp - local_now;
-            if reported.contains(&it.entry.kind) {
-                continue;
-            }
-            let what = describe_kind(cx, &it.entry.kind);
-            let (who, how) = it.renew.clone();
-            if remaining <= 0 {
-                let code = expired_code(&it.entry.kind, &source);
-                findings.push(
-                    RawFinding::new(
-                        code,
-                        cx.t(
-                            format!(
-                                "{what} ({}) expired at {} ({} ago); renewed by {who}",
-                                it.entry.source,
-                                rfc3339(exp),
-                                span(-remaining)
-                            ),
-                            format!(
-                                "{what} ({}) は {} に期限切れです ({} 前)。更新するのは {who} です",
-                                it.entry.source,
-                                rfc3339(exp),
-                                span(-remaining)
-                            ),
-                        ),
-                    )
-                    .evidence("kind", it.entry.kind.clone())
-                    .evidence("expires_at", rfc3339(exp))
-                    .command(how),
-                );
-            } else if local_remaining <= 0 && skewed {
-                findings.push(
-                    RawFinding::new(
-                        "CREDENTIAL_EXPIRES_SOON",
-                        cx.t(
-                            format!("{what} ({}) is valid until {} by the servers' clock, but this machine's clock is {} off, so local tools see it as expired: fix the clock", it.entry.source, rfc3339(exp), signed_span(skew.unwrap_or(0))),
-                            format!("{what} ({}) はサーバーの時計では {} まで有効ですが、このマシンの時計が {} ずれているため、ローカルのツールには期限切れに見えます。時計を修正してください", it.entry.source, rfc3339(exp), signed_span(skew.unwrap_or(0))),
-                        ),
-                    )
-                    .severity(Severity::Warning)
-                    .evidence("kind", it.entry.kind.clone())
-                    .evidence("clock_skew_s", skew.unwrap_or(0)),
-                );
-            } else if remaining <= window {
-                findings.push(
-                    RawFinding::new(
-                        "CREDENTIAL_EXPIRES_SOON",
-                        cx.t(
-                            format!("{what} ({}) expires at {}, in {}; renewed by {who}", it.entry.source, rfc3339(exp), span(remaining)),
-                            format!("{what} ({}) は {} に期限切れになります (残り {})。更新するのは {who} です", it.entry.source, rfc3339(exp), span(remaining)),
-                        ),
-                    )
-                    .evidence("kind", it.entry.kind.clone())
-                    .evidence("expires_at", rfc3339(exp))
-                    .command(how),
-                );
-            }
+        let Some(exp) = it.exp else {
+            continue;
+        };
+        let remaining = exp - clock.now;
+        it.entry.remaining_s = Some(remaining);
+        it.entry.state = state_of(remaining, window).into();
+        if seen.reported.contains(&it.entry.kind) {
+            continue;
         }
+        findings.extend(expiry_finding(cx, it, exp, clock, window, &seen.source));
     }
-    for it in &items {
-        cx.record_credential(it.entry.clone());
-    }
+    findings
+}
 
-    // The whole timeline, ours and the other checks' entries.
+/// The finding for one entry's expiry, if any.
+fn expiry_finding(
+    cx: &CheckCx<'_>,
+    it: &Item,
+    exp: i64,
+    clock: Clock,
+    window: i64,
+    source: &str,
+) -> Option<RawFinding> {
+    let remaining = exp - clock.now;
+    let what = describe_kind(cx, &it.entry.kind);
+    let (who, how) = it.renew.clone();
+    let skew = clock.skew.unwrap_or(0);
+    match verdict(exp, clock, window) {
+        Verdict::Expired => Some(
+            RawFinding::new(
+                expired_code(&it.entry.kind, source),
+                cx.t(
+                    format!(
+                        "{what} ({}) expired at {} ({} ago); renewed by {who}",
+                        it.entry.source,
+                        rfc3339(exp),
+                        span(-remaining)
+                    ),
+                    format!(
+                        "{what} ({}) は {} に期限切れです ({} 前)。更新するのは {who} です",
+                        it.entry.source,
+                        rfc3339(exp),
+                        span(-remaining)
+                    ),
+                ),
+            )
+            .evidence("kind", it.entry.kind.clone())
+            .evidence("expires_at", rfc3339(exp))
+            .command(how),
+        ),
+        Verdict::ExpiredOnlyHere => Some(
+            RawFinding::new(
+                "CREDENTIAL_EXPIRES_SOON",
+                cx.t(
+                    format!("{what} ({}) is valid until {} by the servers' clock, but this machine's clock is {} off, so local tools see it as expired: fix the clock", it.entry.source, rfc3339(exp), signed_span(skew)),
+                    format!("{what} ({}) はサーバーの時計では {} まで有効ですが、このマシンの時計が {} ずれているため、ローカルのツールには期限切れに見えます。時計を修正してください", it.entry.source, rfc3339(exp), signed_span(skew)),
+                ),
+            )
+            .severity(Severity::Warning)
+            .evidence("kind", it.entry.kind.clone())
+            .evidence("clock_skew_s", skew),
+        ),
+        Verdict::ExpiresSoon => Some(
+            RawFinding::new(
+                "CREDENTIAL_EXPIRES_SOON",
+                cx.t(
+                    format!("{what} ({}) expires at {}, in {}; renewed by {who}", it.entry.source, rfc3339(exp), span(remaining)),
+                    format!("{what} ({}) は {} に期限切れになります (残り {})。更新するのは {who} です", it.entry.source, rfc3339(exp), span(remaining)),
+                ),
+            )
+            .evidence("kind", it.entry.kind.clone())
+            .evidence("expires_at", rfc3339(exp))
+            .command(how),
+        ),
+        Verdict::Fine => None,
+    }
+}
+
+/// How many entries are in each state: ok, expiring, expired, unknown.
+fn tally(all: &[TimelineEntry]) -> [usize; 4] {
+    let count = |state: &str| all.iter().filter(|e| e.state == state).count();
+    [
+        count("ok"),
+        count("expiring"),
+        count("expired"),
+        count("unknown"),
+    ]
+}
+
+/// Whether the findings make the check fail (anything but an expiry warning) rather than warn.
+fn any_error(findings: &[RawFinding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.severity != Some(Severity::Warning) && f.code != "CREDENTIAL_EXPIRES_SOON")
+}
+
+/// The whole timeline, ours and the other checks' entries: the message, the status (from the
+/// findings, the first one leading) and the evidence.
+fn summary(
+    cx: &CheckCx<'_>,
+    mut findings: Vec<RawFinding>,
+    windows: (i64, i64),
+    clock: Clock,
+    graph_note: Option<String>,
+    window_note: Option<String>,
+) -> Outcome {
     let all = cx.timeline();
-    let counts = |state: &str| all.iter().filter(|e| e.state == state).count();
-    let summary_en = format!(
-        "{} credential(s): {} ok, {} expiring, {} expired, {} unknown",
-        all.len(),
-        counts("ok"),
-        counts("expiring"),
-        counts("expired"),
-        counts("unknown")
+    let [ok, expiring, expired, unknown] = tally(&all);
+    let mut message = cx.t(
+        format!(
+            "{} credential(s): {ok} ok, {expiring} expiring, {expired} expired, {unknown} unknown",
+            all.len()
+        ),
+        format!(
+            "資格情報 {} 件: 有効 {ok}、期限間近 {expiring}、期限切れ {expired}、不明 {unknown}",
+            all.len()
+        ),
     );
-    let summary_ja = format!(
-        "資格情報 {} 件: 有効 {}、期限間近 {}、期限切れ {}、不明 {}",
-        all.len(),
-        counts("ok"),
-        counts("expiring"),
-        counts("expired"),
-        counts("unknown")
-    );
-    let mut message = cx.t(summary_en, summary_ja);
-    if let Some(s) = skew.filter(|_| skewed) {
+    if let Some(s) = clock.skew.filter(|_| clock.skewed) {
         message.push_str(&cx.t(
             format!(
                 "; this machine's clock is {} off the servers' (judged by the servers' clock)",
@@ -376,11 +541,7 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
             ),
         ));
     }
-    if let Some(n) = &graph_note {
-        message.push_str("; ");
-        message.push_str(n);
-    }
-    if let Some(n) = &window_note {
+    for n in [&graph_note, &window_note].into_iter().flatten() {
         message.push_str("; ");
         message.push_str(n);
     }
@@ -399,9 +560,7 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
     } else if findings.is_empty() {
         Outcome::pass(message.clone())
     } else {
-        let error = findings
-            .iter()
-            .any(|f| f.severity != Some(Severity::Warning) && f.code != "CREDENTIAL_EXPIRES_SOON");
+        let error = any_error(&findings);
         let mut o = if error {
             Outcome::fail(message.clone(), findings.remove(0))
         } else {
@@ -416,7 +575,7 @@ async fn timeline(cx: &CheckCx<'_>) -> Outcome {
         "warn_within_s",
         json!({"tokens": windows.0, "secrets": windows.1}),
     );
-    if let Some(s) = skew {
+    if let Some(s) = clock.skew {
         outcome = outcome.evidence("clock_skew_s", s);
     }
     outcome
@@ -485,12 +644,17 @@ fn signed_span(s: i64) -> String {
 
 /// Servers' clock minus ours (seconds), the median of the `Date` headers seen.
 fn clock_skew(cx: &CheckCx<'_>) -> Option<i64> {
-    let mut d: Vec<i64> = cx
+    let d: Vec<i64> = cx
         .facts()
         .server_dates
         .iter()
         .map(|s| s.server_unix - s.local_unix)
         .collect();
+    median(d)
+}
+
+/// The middle value (the upper one of an even count), `None` when there is none.
+fn median(mut d: Vec<i64>) -> Option<i64> {
     if d.is_empty() {
         return None;
     }
@@ -674,5 +838,75 @@ mod tests {
             "DOCKER_STORED_TOKEN_EXPIRED"
         );
         assert_eq!(expired_code("entra_token", "cli"), "AAD_TOKEN_EXPIRED");
+    }
+
+    #[test]
+    fn states_by_time_left() {
+        assert_eq!(state_of(-1, 900), "expired");
+        assert_eq!(state_of(0, 900), "expired");
+        assert_eq!(state_of(1, 900), "expiring");
+        assert_eq!(state_of(900, 900), "expiring");
+        assert_eq!(state_of(901, 900), "ok");
+    }
+
+    #[test]
+    fn the_servers_clock_judges_only_beyond_the_skew_limit() {
+        let c = judging_clock(1_000_000, Some(SKEW_LIMIT_S));
+        assert_eq!((c.now, c.skewed), (1_000_000, false));
+        let c = judging_clock(1_000_000, Some(-(SKEW_LIMIT_S + 1)));
+        assert_eq!((c.now, c.skewed), (1_000_000 - SKEW_LIMIT_S - 1, true));
+        let c = judging_clock(1_000_000, None);
+        assert_eq!((c.now, c.skew, c.skewed), (1_000_000, None, false));
+    }
+
+    #[test]
+    fn verdicts_by_the_judging_clock() {
+        let window = 900;
+        let right = judging_clock(10_000, None);
+        assert_eq!(verdict(10_000, right, window), Verdict::Expired);
+        assert_eq!(verdict(10_500, right, window), Verdict::ExpiresSoon);
+        assert_eq!(verdict(20_000, right, window), Verdict::Fine);
+        // This machine's clock is an hour ahead of the servers': expired only here.
+        let ahead = judging_clock(10_000, Some(-3600));
+        assert_eq!(verdict(9_000, ahead, window), Verdict::ExpiredOnlyHere);
+        assert_eq!(verdict(6_000, ahead, window), Verdict::Expired);
+        // An hour behind: the servers' clock says it is already gone.
+        let behind = judging_clock(10_000, Some(3600));
+        assert_eq!(verdict(12_000, behind, window), Verdict::Expired);
+        assert_eq!(verdict(14_000, behind, window), Verdict::ExpiresSoon);
+    }
+
+    #[test]
+    fn warn_within_falls_back_to_the_defaults_with_a_note() {
+        assert_eq!(warn_windows(None), (DEFAULT_WINDOWS, None));
+        assert_eq!(warn_windows(Some("1h,2d")), ((3600, 2 * 86400), None));
+        let (windows, note) = warn_windows(Some("soon"));
+        assert_eq!(windows, DEFAULT_WINDOWS);
+        assert!(note.is_some_and(|n| n.starts_with("--warn-within ignored")));
+    }
+
+    #[test]
+    fn skew_is_the_median_and_states_are_tallied() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![400, -2, 5]), Some(5));
+        assert_eq!(median(vec![10, 1, 4, 7]), Some(7));
+        let entry = |state: &str| TimelineEntry {
+            kind: "entra_token".into(),
+            source: "cli".into(),
+            issued_at: None,
+            expires_at: None,
+            remaining_s: None,
+            state: state.into(),
+        };
+        let all = [
+            entry("ok"),
+            entry("expired"),
+            entry("ok"),
+            entry("unknown"),
+            entry("expiring"),
+            entry("expired"),
+        ];
+        assert_eq!(tally(&all), [2, 1, 2, 1]);
+        assert_eq!(tally(&[]), [0, 0, 0, 0]);
     }
 }
