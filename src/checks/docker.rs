@@ -13,17 +13,17 @@ mod daemon;
 pub mod engine;
 pub mod engine_api;
 mod login;
-mod tools;
+mod client;
 
 pub use daemon::{classify_connect_error, daemon_error, ConnectProblem};
 
 pub fn checks() -> Vec<Box<dyn Check>> {
     vec![
-        Box::new(super::Shared(Box::new(tools::Client))),
+        Box::new(super::Shared(Box::new(client::Client))),
         Box::new(super::Shared(Box::new(daemon::Daemon))),
         Box::new(config::Config),
         Box::new(config::Credentials),
-        Box::new(super::Shared(Box::new(tools::Helm))),
+        Box::new(super::Shared(Box::new(client::Helm))),
         Box::new(login::Login),
     ]
 }
