@@ -8,12 +8,14 @@ use super::{Check, CheckCx};
 use crate::checks::LoginServer;
 use crate::protocol::docker_config::normalize_host;
 
+mod client;
 mod config;
+mod credentials;
 mod daemon;
 pub mod engine;
 pub mod engine_api;
+mod helm;
 mod login;
-mod client;
 
 pub use daemon::{classify_connect_error, daemon_error, ConnectProblem};
 
@@ -22,8 +24,8 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(super::Shared(Box::new(client::Client))),
         Box::new(super::Shared(Box::new(daemon::Daemon))),
         Box::new(config::Config),
-        Box::new(config::Credentials),
-        Box::new(super::Shared(Box::new(client::Helm))),
+        Box::new(credentials::Credentials),
+        Box::new(super::Shared(Box::new(helm::Helm))),
         Box::new(login::Login),
     ]
 }
