@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::{arm_denied, inputs, not_requested};
-use crate::azure::aks::{self, PullIdentity};
+use crate::azure::aks::{self, ManagedCluster, PullIdentity};
 use crate::azure::arm::Arm;
 use crate::azure::roles::{self, names, Mode};
 use crate::checks::authorization::{
@@ -88,12 +88,51 @@ async fn service_principal_object_id(cx: &CheckCx<'_>, client_id: &str) -> Resul
         .ok_or_else(|| format!("GET {url}: no id in the answer"))
 }
 
+/// The identity the nodes pull with: its object ID and how to speak of it (English, Japanese).
+struct Principal {
+    object_id: String,
+    label_en: String,
+    label_ja: String,
+}
+
 async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
     let (cluster, reg, arm) = match inputs(cx) {
         Ok(x) => x,
         Err(o) => return o,
     };
-    let (principal, label_en, label_ja) = match &cluster.pull_identity {
+    let who = match pull_principal(cx, &cluster).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let principal = &who.object_id;
+    let mode = mode_of(&reg);
+    let outcome = match cx.args.repository_name() {
+        Some(repo) => evaluate_principal(cx, principal, &["pull"], Some(repo), false).await,
+        None => registry_wide_pull(cx, &arm, &reg, principal, mode).await,
+    };
+    // Speak of the identity by what it is, and give the fix the way AKS attaches a registry.
+    let mut outcome = outcome
+        .evidence("pull_identity", cluster.pull_identity.evidence())
+        .evidence("principal", principal.clone())
+        .evidence("cluster_id", cluster.id.clone());
+    outcome.message = outcome.message.replacen(
+        principal,
+        &cx.t(
+            format!("{} ({principal})", who.label_en),
+            format!("{} ({principal})", who.label_ja),
+        ),
+        1,
+    );
+    for f in &mut outcome.findings {
+        in_aks_terms(cx, f, &cluster, &reg, &who, mode);
+    }
+    outcome
+}
+
+/// The object ID of the kubelet identity, or of the cluster's service principal (from Graph);
+/// an info outcome when there is none to evaluate.
+async fn pull_principal(cx: &CheckCx<'_>, cluster: &ManagedCluster) -> Result<Principal, Outcome> {
+    match &cluster.pull_identity {
         PullIdentity::Kubelet {
             object_id: Some(oid),
             resource_id,
@@ -103,109 +142,104 @@ async fn aks_identity(cx: &CheckCx<'_>) -> Outcome {
                 .as_deref()
                 .map(aks::short_name)
                 .unwrap_or_else(|| oid.clone());
-            (
-                oid.clone(),
-                format!("kubelet identity {name}"),
-                format!("kubelet ID {name}"),
-            )
+            Ok(Principal {
+                object_id: oid.clone(),
+                label_en: format!("kubelet identity {name}"),
+                label_ja: format!("kubelet ID {name}"),
+            })
         }
         PullIdentity::ServicePrincipal { client_id } => {
             match service_principal_object_id(cx, client_id).await {
-                Ok(oid) => (
-                    oid,
-                    format!("service principal {client_id}"),
-                    format!("サービス プリンシパル {client_id}"),
+                Ok(oid) => Ok(Principal {
+                    object_id: oid,
+                    label_en: format!("service principal {client_id}"),
+                    label_ja: format!("サービス プリンシパル {client_id}"),
+                }),
+                Err(why) => Err(Outcome::info(cx.t(
+                    format!("{} pulls as service principal {client_id}, whose object ID could not be looked up ({why}); look it up and evaluate it with --principal", cluster.name),
+                    format!("{} はサービス プリンシパル {client_id} としてプルしますが、そのオブジェクト ID を調べられませんでした ({why})。調べたうえで --principal で評価してください", cluster.name),
+                ))
+                .evidence("pull_identity", cluster.pull_identity.evidence())
+                .evidence("object_id_lookup", why)
+                .evidence(
+                    "confirm_with",
+                    vec![format!("az ad sp show --id {client_id} --query id --output tsv")],
+                )),
+            }
+        }
+        _ => Err(Outcome::info(cx.t(
+            format!(
+                "{}: ARM shows neither a kubelet identity nor a service principal for the nodes",
+                cluster.name
+            ),
+            format!(
+                "{}: ARM にはノードの kubelet ID もサービス プリンシパルも表示されません",
+                cluster.name
+            ),
+        ))
+        .evidence("pull_identity", cluster.pull_identity.evidence())),
+    }
+}
+
+/// A missing-role finding said in AKS's terms: the identity named, no application-ID lookup,
+/// and the fix the way AKS attaches a registry (`az aks update --attach-acr` in legacy mode; why
+/// it does not help in ABAC mode). Other findings are left as they are.
+fn in_aks_terms(
+    cx: &CheckCx<'_>,
+    f: &mut RawFinding,
+    cluster: &ManagedCluster,
+    reg: &ArmRegistry,
+    who: &Principal,
+    mode: Mode,
+) {
+    if !matches!(
+        f.code,
+        "RBAC_ROLE_MISSING"
+            | "ABAC_LEGACY_ROLE_IGNORED"
+            | "ABAC_CONDITION_EXCLUDES_REPOSITORY"
+            | "REPOSITORY_PERMISSION_MISSING"
+    ) || f.severity == Some(Severity::Info)
+    {
+        return;
+    }
+    let (label_en, label_ja) = (&who.label_en, &who.label_ja);
+    f.evidence
+        .insert("pull_identity".into(), cluster.pull_identity.evidence());
+    f.evidence
+        .insert("assignee".into(), who.object_id.clone().into());
+    // The object ID came from ARM or Graph: no need to look it up from an application ID.
+    f.commands.retain(|c| !c.starts_with("az ad sp show"));
+    f.solution.retain(|s| {
+        !s.starts_with("no role assignment applies to")
+            && !s.contains("に適用されるロールの割り当てはありません")
+    });
+    f.evidence
+        .insert("cluster_id".into(), cluster.id.clone().into());
+    match mode {
+        Mode::Legacy => {
+            let attach = format!(
+                "az aks update --name {} --resource-group {} --attach-acr {}",
+                cluster.name, cluster.resource_group, reg.id
+            );
+            f.commands.insert(0, attach);
+            f.solution.insert(
+                0,
+                cx.t(
+                    format!("`az aks update --attach-acr` gives the {label_en} AcrPull on the registry; the `az role assignment create` line below does the same by hand."),
+                    format!("`az aks update --attach-acr` はレジストリに対する AcrPull を {label_ja} に割り当てます。下の `az role assignment create` は同じことを手動で行います。"),
                 ),
-                Err(why) => {
-                    return Outcome::info(cx.t(
-                        format!("{} pulls as service principal {client_id}, whose object ID could not be looked up ({why}); look it up and evaluate it with --principal", cluster.name),
-                        format!("{} はサービス プリンシパル {client_id} としてプルしますが、そのオブジェクト ID を調べられませんでした ({why})。調べたうえで --principal で評価してください", cluster.name),
-                    ))
-                    .evidence("pull_identity", cluster.pull_identity.evidence())
-                    .evidence("object_id_lookup", why)
-                    .evidence(
-                        "confirm_with",
-                        vec![format!("az ad sp show --id {client_id} --query id --output tsv")],
-                    );
-                }
-            }
+            );
         }
-        _ => {
-            return Outcome::info(cx.t(
-                format!("{}: ARM shows neither a kubelet identity nor a service principal for the nodes", cluster.name),
-                format!("{}: ARM にはノードの kubelet ID もサービス プリンシパルも表示されません", cluster.name),
-            ))
-            .evidence("pull_identity", cluster.pull_identity.evidence());
-        }
-    };
-    let mode = mode_of(&reg);
-    let attach = format!(
-        "az aks update --name {} --resource-group {} --attach-acr {}",
-        cluster.name, cluster.resource_group, reg.id
-    );
-    let outcome = match cx.args.repository_name() {
-        Some(repo) => evaluate_principal(cx, &principal, &["pull"], Some(repo), false).await,
-        None => registry_wide_pull(cx, &arm, &reg, &principal, mode).await,
-    };
-    // Speak of the identity by what it is, and give the fix the way AKS attaches a registry.
-    let mut outcome = outcome
-        .evidence("pull_identity", cluster.pull_identity.evidence())
-        .evidence("principal", principal.clone())
-        .evidence("cluster_id", cluster.id.clone());
-    outcome.message = outcome.message.replacen(
-        &principal,
-        &cx.t(
-            format!("{label_en} ({principal})"),
-            format!("{label_ja} ({principal})"),
-        ),
-        1,
-    );
-    for f in &mut outcome.findings {
-        if !matches!(
-            f.code,
-            "RBAC_ROLE_MISSING"
-                | "ABAC_LEGACY_ROLE_IGNORED"
-                | "ABAC_CONDITION_EXCLUDES_REPOSITORY"
-                | "REPOSITORY_PERMISSION_MISSING"
-        ) || f.severity == Some(Severity::Info)
-        {
-            continue;
-        }
-        f.evidence
-            .insert("pull_identity".into(), cluster.pull_identity.evidence());
-        f.evidence
-            .insert("assignee".into(), principal.clone().into());
-        // The object ID came from ARM or Graph: no need to look it up from an application ID.
-        f.commands.retain(|c| !c.starts_with("az ad sp show"));
-        f.solution.retain(|s| {
-            !s.starts_with("no role assignment applies to")
-                && !s.contains("に適用されるロールの割り当てはありません")
-        });
-        f.evidence
-            .insert("cluster_id".into(), cluster.id.clone().into());
-        match mode {
-            Mode::Legacy => {
-                f.commands.insert(0, attach.clone());
-                f.solution.insert(
-                    0,
-                    cx.t(
-                        format!("`az aks update --attach-acr` gives the {label_en} AcrPull on the registry; the `az role assignment create` line below does the same by hand."),
-                        format!("`az aks update --attach-acr` はレジストリに対する AcrPull を {label_ja} に割り当てます。下の `az role assignment create` は同じことを手動で行います。"),
-                    ),
-                );
-            }
-            Mode::Abac => {
-                f.solution.insert(
-                    0,
-                    cx.t(
-                        format!("`az aks update --attach-acr` assigns AcrPull, which a registry in \"{}\" mode does not honour: assign Container Registry Repository Reader to the {label_en} instead (the command below).", mode.portal_name()),
-                        format!("`az aks update --attach-acr` が割り当てる AcrPull は「{}」モードのレジストリでは無視されます。代わりに {label_ja} に Container Registry Repository Reader を割り当ててください (下のコマンド)。", mode.portal_name()),
-                    ),
-                );
-            }
+        Mode::Abac => {
+            f.solution.insert(
+                0,
+                cx.t(
+                    format!("`az aks update --attach-acr` assigns AcrPull, which a registry in \"{}\" mode does not honour: assign Container Registry Repository Reader to the {label_en} instead (the command below).", mode.portal_name()),
+                    format!("`az aks update --attach-acr` が割り当てる AcrPull は「{}」モードのレジストリでは無視されます。代わりに {label_ja} に Container Registry Repository Reader を割り当ててください (下のコマンド)。", mode.portal_name()),
+                ),
+            );
         }
     }
-    outcome
 }
 
 /// Without `--repository`: may the identity pull from the registry at all?
