@@ -707,7 +707,25 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
         "{}/v1.0/applications(appId='{app_id}')",
         entra::graph_endpoint(cx.ctx, cloud)
     );
-    // One application, one request per run: every registry of a fleet shares the answer.
+    let creds = password_credentials(cx, token, &url).await?;
+    let secret = cx
+        .ctx
+        .env("AZURE_CLIENT_SECRET")
+        .map(str::to_string)
+        .or_else(|| match cx.facts().credential.as_ref() {
+            Some(Credential::Basic { password, .. }) => Some(password.expose().to_string()),
+            _ => None,
+        });
+    Ok(secrets_in_use(&creds, secret.as_deref()))
+}
+
+/// The application's `passwordCredentials`, from `GET {url}` (once per run: every registry of
+/// a fleet shares the answer); the answer's `Date` is kept for the clock skew.
+async fn password_credentials(
+    cx: &CheckCx<'_>,
+    token: &Secret,
+    url: &str,
+) -> Result<Vec<Value>, String> {
     let key = format!("graph:application:{url}");
     let fetched: Result<GraphAnswer, String> = cx
         .ctx
@@ -715,7 +733,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
             let rb = cx
                 .ctx
                 .http()
-                .get(&url)
+                .get(url)
                 .bearer_auth(token.expose())
                 .header("Accept", "application/json");
             let resp = cx
@@ -733,7 +751,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
     let resp = fetched?;
     if let Some((server_unix, local_unix)) = resp.date {
         cx.facts().server_dates.push(super::ServerDate {
-            url: url.clone(),
+            url: url.to_string(),
             server_unix,
             local_unix,
         });
@@ -756,8 +774,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
             format!("GET {url} は {} を返しました: {}", resp.status, err.trim()),
         ));
     }
-    let creds = json
-        .as_ref()
+    json.as_ref()
         .and_then(|j| j.get("passwordCredentials"))
         .and_then(Value::as_array)
         .cloned()
@@ -766,15 +783,15 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
                 format!("GET {url}: no passwordCredentials in the answer"),
                 format!("GET {url}: 応答に passwordCredentials がありません"),
             )
-        })?;
-    let secret = cx
-        .ctx
-        .env("AZURE_CLIENT_SECRET")
-        .map(str::to_string)
-        .or_else(|| match cx.facts().credential.as_ref() {
-            Some(Credential::Basic { password, .. }) => Some(password.expose().to_string()),
-            _ => None,
-        });
+        })
+}
+
+/// (keyId, start, end) of the password credentials whose hint starts the secret in use; of
+/// every one when none does (or the secret is unknown).
+fn secrets_in_use(
+    creds: &[Value],
+    secret: Option<&str>,
+) -> Vec<(String, Option<i64>, Option<i64>)> {
     let time = |v: Option<&Value>| {
         v.and_then(Value::as_str).and_then(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -802,15 +819,12 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
     let matching: Vec<_> = all
         .iter()
         .filter(|(_, _, _, hint)| {
-            !hint.is_empty()
-                && secret
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with(hint.as_str()))
+            !hint.is_empty() && secret.is_some_and(|s| s.starts_with(hint.as_str()))
         })
         .cloned()
         .collect();
     let chosen = if matching.is_empty() { all } else { matching };
-    Ok(chosen.into_iter().map(|(k, s, e, _)| (k, s, e)).collect())
+    chosen.into_iter().map(|(k, s, e, _)| (k, s, e)).collect()
 }
 
 #[cfg(test)]
@@ -908,5 +922,36 @@ mod tests {
         ];
         assert_eq!(tally(&all), [2, 1, 2, 1]);
         assert_eq!(tally(&[]), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_secret_in_use_is_found_by_its_hint() {
+        let creds = vec![
+            json!({"keyId": "k-old", "hint": "abc", "startDateTime": "2026-01-01T00:00:00Z",
+                   "endDateTime": "2026-06-30T00:00:00Z"}),
+            json!({"keyId": "k-new", "hint": "xyz", "endDateTime": "2027-01-01T00:00:00Z"}),
+            json!({"hint": "", "endDateTime": "not a date"}),
+        ];
+        assert_eq!(
+            secrets_in_use(&creds, Some("xyzSECRET")),
+            vec![("k-new".to_string(), None, Some(1_798_761_600))]
+        );
+        // No hint matches (or no secret known): every secret, in Graph's order.
+        let keys = |v: Vec<(String, Option<i64>, Option<i64>)>| {
+            v.into_iter().map(|(k, _, _)| k).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(secrets_in_use(&creds, Some("nope"))),
+            ["k-old", "k-new", "?"]
+        );
+        assert_eq!(keys(secrets_in_use(&creds, None)), ["k-old", "k-new", "?"]);
+        assert_eq!(
+            secrets_in_use(&creds[..1], None),
+            vec![(
+                "k-old".to_string(),
+                Some(1_767_225_600),
+                Some(1_782_777_600)
+            )]
+        );
     }
 }
