@@ -184,7 +184,7 @@ pub async fn run_fleet(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn build_report(
+pub(crate) fn build_report(
     checks: &[Box<dyn checks::Check>],
     run: &EngineRun,
     args: &CheckArgs,

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use acr_doctor::finding::Severity;
-use acr_doctor::lang::Lang;
 use acr_doctor::report::{CheckStatus, Report};
 use acr_testbed::{ids, Fault, TestBed};
 use base64::Engine;
@@ -191,16 +190,14 @@ fn permission_denied_on_socket_explains_the_docker_group() {
     assert_eq!(problem, ConnectProblem::PermissionDenied);
     let args = acr_doctor::check_args(&["--name", "contosoreg"]).expect("args");
     let ctx = acr_doctor::context::Context::new(BTreeMap::new(), &args).expect("ctx");
-    let facts = std::sync::Mutex::new(acr_doctor::checks::Facts::default());
-    let timeline = std::sync::Mutex::new(Vec::new());
-    let cx =
-        acr_doctor::checks::CheckCx::new(&ctx, &args, "contosoreg", Lang::En, &facts, &timeline);
     let endpoint = Endpoint {
         host: "unix:///var/run/docker.sock".into(),
         source: EndpointSource::Default,
         tls: false,
     };
-    let o = daemon_error(&cx, &endpoint, "default", problem);
+    let o = acr_doctor::engine::CheckHarness::new(&ctx)
+        .args(args)
+        .with_cx(|cx| daemon_error(cx, &endpoint, "default", problem));
     assert_eq!(o.status, CheckStatus::Fail);
     let f = &o.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
