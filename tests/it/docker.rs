@@ -141,12 +141,14 @@ async fn stopped_daemon_socket_without_listener_is_connection_refused() {
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.evidence["problem"], "connection_refused");
+    assert_eq!(c.evidence["endpoint"], format!("unix://{}", sock.display()));
     assert!(
-        f.detail.contains(&sock.display().to_string()),
-        "{}",
-        f.detail
+        c.evidence["endpoint_source"]
+            .as_str()
+            .is_some_and(|s| s.contains("DOCKER_HOST")),
+        "{:?}",
+        c.evidence
     );
-    assert!(f.detail.contains("DOCKER_HOST"), "{}", f.detail);
 }
 
 #[tokio::test]
@@ -303,12 +305,8 @@ async fn missing_credential_helper_is_named() {
         "{}",
         f.detail
     );
-    assert!(
-        f.detail.contains(&path.display().to_string()),
-        "{}",
-        f.detail
-    );
-    assert!(f.detail.contains("contosoreg.azurecr.io"), "{}", f.detail);
+    assert_eq!(c.evidence["path"], path.display().to_string());
+    assert_eq!(c.evidence["login_server"], "contosoreg.azurecr.io");
 }
 
 #[tokio::test]
