@@ -255,7 +255,13 @@ async fn managed_identity_imds_and_app_service() {
     let env = Env::new(&bed).with(bed.identity_env());
     let run = check(&bed, &env, &["--auth", "managed-identity"]).await;
     pass_through(&run);
-    assert!(message(&run, "identity.credential").contains("IDENTITY_ENDPOINT"));
+    assert!(
+        credential_evidence(&run, "endpoint")
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| e.contains("IDENTITY_ENDPOINT")),
+        "{:?}",
+        credential_evidence(&run, "endpoint")
+    );
     assert_no_secrets(&run.report, &[]);
 }
 
