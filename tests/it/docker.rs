@@ -256,7 +256,13 @@ async fn current_context_pointing_elsewhere_is_followed_and_named() {
     let r = run_daemon_check(&home, "DOCKER_CONTEXT", "ghost".into()).await;
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
-    assert!(f.detail.contains("\"ghost\""), "{}", f.detail);
+    assert!(
+        f.evidence["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ghost")),
+        "{:?}",
+        f.evidence
+    );
     assert!(f.detail.contains("DOCKER_CONTEXT"), "{}", f.detail);
 }
 
