@@ -11,6 +11,7 @@ mod check;
 mod checks;
 mod completions;
 mod explain;
+mod man;
 mod triage;
 pub mod validate;
 
@@ -106,8 +107,8 @@ pub fn main_with(args: Vec<std::ffi::OsString>, env: BTreeMap<String, String>) -
         Command::Causes => causes::run(&out, lang, cli.global.output),
         Command::Checks => checks::run(&out, lang, cli.global.output),
         Command::Triage { text, file } => triage::run(&out, text, file, lang, cli.global.output),
-        Command::Completions { shell } => completions::completions(&out, shell),
-        Command::Man => completions::man(&out),
+        Command::Completions { shell } => completions::run(&out, shell),
+        Command::Man => man::run(&out),
         Command::Check(args) => check::run(&out, *args, env, lang, style, cli.global.output),
     }
 }
