@@ -14,6 +14,9 @@ use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::report::{CheckStatus, TimelineEntry};
 
+pub mod harness;
+pub use harness::CheckHarness;
+
 /// One check's result as the engine saw it.
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -104,7 +107,19 @@ pub async fn run(
     target: &str,
     lang: Lang,
 ) -> EngineRun {
-    let facts = Mutex::new(Facts::default());
+    run_seeded(checks, ctx, args, target, lang, Facts::default()).await
+}
+
+/// [`run`] starting from `facts` instead of none: what [`CheckHarness`] seeds for tests.
+pub async fn run_seeded(
+    checks: &[Box<dyn Check>],
+    ctx: &crate::context::Context,
+    args: &CheckArgs,
+    target: &str,
+    lang: Lang,
+    facts: Facts,
+) -> EngineRun {
+    let facts = Mutex::new(facts);
     let timeline = Mutex::new(Vec::new());
     let selected = selection(checks, args);
     let providers = providers(checks);

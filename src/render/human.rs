@@ -5,8 +5,8 @@ use crate::finding::Severity;
 use crate::report::{CheckStatus, Report};
 
 use super::{
-    confidence_marker, display_width, headline, mark, pad, paint_of, run_mark, verdict, Paint,
-    Style,
+    checks_in_group_order, confidence_marker, display_width, headline, mark, pad, paint_of,
+    run_mark, verdict, Paint, Style,
 };
 
 /// Solution steps shown under a failing check.
@@ -26,20 +26,7 @@ pub fn render(report: &Report, style: Style) -> String {
         .clamp(10, 28)
         + 2;
     let indent = " ".repeat(4 + width);
-    // Groups in order of first appearance, each with all its checks in declared order.
-    let mut groups: Vec<&str> = Vec::new();
-    for check in &report.checks {
-        let g = check.group.as_deref().unwrap_or("");
-        if !groups.contains(&g) {
-            groups.push(g);
-        }
-    }
-    let ordered = groups.iter().flat_map(|g| {
-        report
-            .checks
-            .iter()
-            .filter(move |c| c.group.as_deref().unwrap_or("") == *g)
-    });
+    let ordered = checks_in_group_order(report);
     let mut group: Option<&str> = None;
     for check in ordered {
         let g = check.group.as_deref().unwrap_or("");

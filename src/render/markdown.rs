@@ -4,7 +4,7 @@ use crate::finding::Severity;
 use crate::lang::Lang;
 use crate::report::Report;
 
-use super::{headline, mark, run_mark, verdict};
+use super::{checks_in_group_order, headline, mark, run_mark, verdict};
 
 /// Escapes text for a Markdown table cell.
 pub fn cell(text: &str) -> String {
@@ -24,7 +24,7 @@ pub fn render(report: &Report, lang: Lang) -> String {
     out.push_str(&format!(
         "| | {check_h} | {result_h} | {time_h} |\n|---|---|---|---:|\n"
     ));
-    for c in &report.checks {
+    for c in checks_in_group_order(report) {
         out.push_str(&format!(
             "| {} | {} `{}` | {} | {} ms |\n",
             mark(c.status),

@@ -1,16 +1,20 @@
 //! Renderers over one report model. Each returns a String; `commands` writes it through the one door.
 
+pub mod catalogue;
+pub mod checks;
+pub mod explain;
 pub mod fleet;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod triage;
 
 use colored::Colorize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::lang::Lang;
-use crate::report::{CheckStatus, Report, RunStatus};
+use crate::report::{CheckResult, CheckStatus, Report, RunStatus};
 
 /// How text may be styled.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +84,27 @@ pub fn pad(text: &str, width: usize) -> String {
 
 pub fn display_width(text: &str) -> usize {
     UnicodeWidthStr::width(text)
+}
+
+/// The checks in the order every form shows them: groups in order of first appearance, each
+/// with all its checks in declared order.
+pub fn checks_in_group_order(report: &Report) -> Vec<&CheckResult> {
+    let mut groups: Vec<&str> = Vec::new();
+    for check in &report.checks {
+        let g = check.group.as_deref().unwrap_or("");
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    groups
+        .iter()
+        .flat_map(|g| {
+            report
+                .checks
+                .iter()
+                .filter(move |c| c.group.as_deref().unwrap_or("") == *g)
+        })
+        .collect()
 }
 
 /// The one-line verdict: counts and time.

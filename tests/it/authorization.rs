@@ -4,20 +4,20 @@
 //! The credential facts (Entra token, ARM token, ACR access token and its grants) are produced
 //! here the way the identity checks produce them: an Entra token minted by the bed's Entra,
 //! exchanged at the bed's login server, and an access token asked for every repository action
-//! and the catalog. The authorization checks then run exactly as the engine runs them.
+//! and the catalog. The authorization checks then run in the real engine (`CheckHarness`) from
+//! those facts.
 
 use crate::support;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use acr_doctor::checks::{
-    authorization, ArmRegistry, Challenge, CheckCx, Credential, Facts, Grants, IdentityClaims,
-    LoginServer, Outcome,
+    authorization, ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer,
 };
 use acr_doctor::context::Context;
-use acr_doctor::finding::{RawFinding, Severity};
-use acr_doctor::lang::Lang;
+use acr_doctor::engine::harness::HarnessRun;
+use acr_doctor::engine::CheckHarness;
+use acr_doctor::finding::Severity;
 use acr_doctor::redact::Secret;
 use acr_doctor::report::CheckStatus;
 use acr_testbed::{ids, BedSpec, Fault, Registry, RepoToken, Scope, TestBed};
@@ -33,31 +33,8 @@ const REPO_META_WRITE: &str = "Microsoft.ContainerRegistry/registries/repositori
 const READER: &str = "Reader";
 const ARM_ONLY: &str = "Container Registry Contributor and Data Access Configuration Administrator";
 
-struct Run {
-    outcomes: Vec<(&'static str, Outcome)>,
-    facts: Facts,
-}
-
-impl Run {
-    fn get(&self, id: &str) -> &Outcome {
-        &self
-            .outcomes
-            .iter()
-            .find(|(i, _)| *i == id)
-            .unwrap_or_else(|| panic!("check {id} did not run"))
-            .1
-    }
-    fn codes(&self, id: &str) -> Vec<&'static str> {
-        self.get(id).findings.iter().map(|f| f.code).collect()
-    }
-    fn finding(&self, id: &str, code: &str) -> &RawFinding {
-        self.get(id)
-            .findings
-            .iter()
-            .find(|f| f.code == code)
-            .unwrap_or_else(|| panic!("{id} has no {code}: {:?}", self.get(id)))
-    }
-}
+/// The authorization checks' run: outcomes, facts, report.
+type Run = HarnessRun;
 
 fn registry_id(name: &str) -> String {
     format!(
@@ -184,57 +161,47 @@ async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
         f(bed);
     }
 
-    let mut facts = Facts {
-        registry_name: Some(REG.into()),
-        login_server: Some(LoginServer {
-            host: host.clone(),
-            port: Some(bed.registry_port()),
-            scheme: "https".into(),
-            source: "flag".into(),
-        }),
-        challenge: Some(Challenge {
-            realm: format!("{base}/oauth2/token"),
-            service: host.clone(),
-            scope: None,
-        }),
-        credential: Some(Credential::Entra {
-            source: "test".into(),
-            token: Secret::new(entra),
-            claims: IdentityClaims {
-                tenant_id: Some(ids::TENANT.into()),
-                object_id: Some(oid),
-                app_id: (!app.is_empty()).then_some(app),
-                ..Default::default()
-            },
-        }),
-        refresh_token: Some(Secret::new(refresh)),
-        access_token: Some(Secret::new(access)),
-        grants: Some(grants),
-        ..Default::default()
-    };
-    if opts.arm_token {
-        facts.arm_token = Some(Secret::new(bed.entra_token(
-            opts.who,
-            ARM_AUDIENCE,
-            Duration::from_secs(3600),
-        )));
-    }
-    let facts = Mutex::new(facts);
-    let timeline = Mutex::new(Vec::new());
-    let cx = CheckCx::new(&ctx, &args, REG, Lang::En, &facts, &timeline);
-    let mut outcomes = Vec::new();
-    for check in authorization::checks() {
-        let outcome = match check.not_requested(&args, Lang::En) {
-            Some(reason) => Outcome::skip(reason),
-            None => check.run(&cx).await,
-        };
-        outcomes.push((check.id(), outcome));
-    }
-    let facts = facts.into_inner().expect("facts");
+    let arm_token = opts
+        .arm_token
+        .then(|| Secret::new(bed.entra_token(opts.who, ARM_AUDIENCE, Duration::from_secs(3600))));
+    let run = CheckHarness::new(&ctx)
+        .args(args)
+        .target(REG)
+        .checks(authorization::checks())
+        .facts(|f| {
+            f.registry_name = Some(REG.into());
+            f.login_server = Some(LoginServer {
+                host: host.clone(),
+                port: Some(bed.registry_port()),
+                scheme: "https".into(),
+                source: "flag".into(),
+            });
+            f.challenge = Some(Challenge {
+                realm: format!("{base}/oauth2/token"),
+                service: host.clone(),
+                scope: None,
+            });
+            f.credential = Some(Credential::Entra {
+                source: "test".into(),
+                token: Secret::new(entra),
+                claims: IdentityClaims {
+                    tenant_id: Some(ids::TENANT.into()),
+                    object_id: Some(oid),
+                    app_id: (!app.is_empty()).then_some(app),
+                    ..Default::default()
+                },
+            });
+            f.refresh_token = Some(Secret::new(refresh));
+            f.access_token = Some(Secret::new(access));
+            f.grants = Some(grants);
+            f.arm_token = arm_token;
+        })
+        .run()
+        .await;
     // Nothing secret in what the checks say.
-    let text = format!("{:?}", outcomes);
+    let text = format!("{:?}", run.outcomes());
     assert!(!text.contains("CANARY"), "a secret leaked: {text}");
-    Run { outcomes, facts }
+    run
 }
 
 fn bed_spec() -> BedSpec {
@@ -304,19 +271,23 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
     bed.clear_request_log();
     let r = run_need(&bed, "pull,push").await;
 
-    let arm = r.get("registry.arm");
+    let arm = r.outcome("registry.arm");
     assert_eq!(arm.status, CheckStatus::Pass, "{arm:?}");
-    assert!(
-        arm.message.contains("LegacyRegistryPermissions"),
-        "{}",
-        arm.message
+    assert_eq!(
+        arm.evidence["role_assignment_mode"],
+        "LegacyRegistryPermissions"
     );
-    assert!(arm.message.contains("admin user off"), "{}", arm.message);
+    assert_eq!(arm.evidence["admin_user_enabled"], false);
     assert_eq!(arm.evidence["registry_id"], registry_id(REG));
-    let reg: &ArmRegistry = r.facts.arm_registry.as_ref().expect("arm registry fact");
+    let reg: &ArmRegistry = r
+        .engine
+        .facts
+        .arm_registry
+        .as_ref()
+        .expect("arm registry fact");
     assert_eq!(reg.resource_group, ids::RESOURCE_GROUP);
 
-    let repo = r.get("auth.repository");
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert!(repo.findings.is_empty());
     assert_eq!(
@@ -353,17 +324,17 @@ async fn legacy_push_identity_is_healthy_without_delete_and_nothing_changes() {
     assert_eq!(registry_state(&bed, "app").await, before);
 
     // Legacy mode: AcrPush lists the catalog.
-    assert_eq!(r.get("auth.catalog").status, CheckStatus::Pass);
-    assert_eq!(r.get("registry.cmk").status, CheckStatus::Pass);
-    assert_eq!(r.get("auth.principal").status, CheckStatus::Skip);
+    assert_eq!(r.outcome("auth.catalog").status, CheckStatus::Pass);
+    assert_eq!(r.outcome("registry.cmk").status, CheckStatus::Pass);
+    assert_eq!(r.outcome("auth.principal").status, CheckStatus::Skip);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_mode_without_acr_role_is_rbac_role_missing() {
     let bed = start(bed_spec().assign("sp", ARM_ONLY, Scope::registry(REG))).await;
     let r = run(&bed, Opts::new("sp", &["--repository", "app"])).await;
-    assert_eq!(r.get("registry.arm").status, CheckStatus::Pass);
-    let repo = r.get("auth.repository");
+    assert_eq!(r.outcome("registry.arm").status, CheckStatus::Pass);
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
     assert_eq!(r.codes("auth.repository")[0], "RBAC_ROLE_MISSING");
     let f = r.finding("auth.repository", "RBAC_ROLE_MISSING");
@@ -383,7 +354,7 @@ async fn legacy_mode_without_acr_role_is_rbac_role_missing() {
     assert!(repo.evidence["registry_calls"].to_string().contains("401"));
     // This role reads ARM but cannot write role assignments.
     let w = r.finding("auth.repository", "ROLE_ASSIGNMENT_PERMISSION_MISSING");
-    assert!(w.detail.contains("roleAssignments/write"));
+    assert_eq!(w.evidence["scope"], registry_id(REG));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -394,15 +365,21 @@ async fn abac_mode_ignores_acrpush() {
     ))
     .await;
     let r = run_need(&bed, "pull").await;
-    assert!(r
-        .get("registry.arm")
-        .message
-        .contains("AbacRepositoryPermissions"));
-    let repo = r.get("auth.repository");
+    assert_eq!(
+        r.outcome("registry.arm").evidence["role_assignment_mode"],
+        "AbacRepositoryPermissions"
+    );
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail);
     assert_eq!(r.codes("auth.repository")[0], "ABAC_LEGACY_ROLE_IGNORED");
     let f = r.finding("auth.repository", "ABAC_LEGACY_ROLE_IGNORED");
-    assert!(f.detail.contains("AcrPush"), "{}", f.detail);
+    assert!(
+        f.evidence["ignored_roles"]
+            .as_array()
+            .is_some_and(|roles| roles.contains(&Value::from("AcrPush"))),
+        "{:?}",
+        f.evidence
+    );
     let cmd = &f.commands[0];
     assert!(cmd.starts_with(&format!(
         "az role assignment create --role \"Container Registry Repository Reader\" --assignee {} --scope {}",
@@ -413,7 +390,7 @@ async fn abac_mode_ignores_acrpush() {
     assert!(cmd.ends_with("--condition-version \"2.0\""), "{cmd}");
     assert!(f.solution.iter().any(|s| s.contains("Properties")));
     // Catalog not needed: an info finding, not an error.
-    let cat = r.get("auth.catalog");
+    let cat = r.outcome("auth.catalog");
     assert_eq!(cat.status, CheckStatus::Info);
     assert_eq!(cat.findings[0].code, "CATALOG_LISTER_MISSING");
     assert_eq!(cat.findings[0].severity, Some(Severity::Info));
@@ -446,18 +423,21 @@ async fn abac_writer_bed(covered: &str) -> TestBed {
 async fn abac_condition_that_excludes_the_repository() {
     let bed = abac_writer_bed("web").await;
     let r = run_need(&bed, "pull,push").await;
-    let repo = r.get("auth.repository");
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
     assert_eq!(
         r.codes("auth.repository")[0],
         "ABAC_CONDITION_EXCLUDES_REPOSITORY"
     );
     let f = r.finding("auth.repository", "ABAC_CONDITION_EXCLUDES_REPOSITORY");
-    assert!(f.detail.contains("covers: web"), "{}", f.detail);
+    let excluded = &f.evidence["conditions"][0];
+    assert_eq!(excluded["role"], "Container Registry Repository Writer");
     assert!(
-        f.detail.contains("StringEqualsIgnoreCase 'web'"),
-        "{}",
-        f.detail
+        excluded["condition"]
+            .as_str()
+            .unwrap_or("")
+            .contains("StringEqualsIgnoreCase 'web'"),
+        "{excluded}"
     );
     assert!(f.commands[0].contains("Container Registry Repository Writer"));
     assert!(f.commands[0].contains("StringEqualsIgnoreCase 'app'"));
@@ -471,14 +451,14 @@ async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
         .await
         .expect("push image");
     let r = run_need(&bed, "pull,push,catalog").await;
-    let repo = r.get("auth.repository");
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert_eq!(
         repo.evidence["not_granted_not_needed"],
         serde_json::json!(["delete"])
     );
     // Catalog needed, no Catalog Lister: an error.
-    let cat = r.get("auth.catalog");
+    let cat = r.outcome("auth.catalog");
     assert_eq!(cat.status, CheckStatus::Fail);
     assert_eq!(r.codes("auth.catalog"), vec!["CATALOG_LISTER_MISSING"]);
     let f = r.finding("auth.catalog", "CATALOG_LISTER_MISSING");
@@ -496,7 +476,7 @@ async fn abac_condition_that_includes_the_repository_and_the_catalog_lister() {
     })
     .expect("assign");
     let r = run_need(&bed, "catalog").await;
-    let cat = r.get("auth.catalog");
+    let cat = r.outcome("auth.catalog");
     assert_eq!(cat.status, CheckStatus::Pass, "{cat:?}");
     assert!(
         cat.message.contains("listed 1 repositories"),
@@ -510,12 +490,12 @@ async fn without_arm_read_access_the_missing_actions_are_listed() {
     // The default bed: sp holds AcrPush only, which cannot read the registry through ARM.
     let bed = start(BedSpec::new()).await;
     let r = run_need(&bed, "pull,delete").await;
-    let arm = r.get("registry.arm");
+    let arm = r.outcome("registry.arm");
     assert_eq!(arm.status, CheckStatus::Warn);
     assert_eq!(r.codes("registry.arm"), vec!["ARM_PERMISSION_MISSING"]);
-    assert!(r.facts.arm_registry.is_none());
-    assert_eq!(r.get("registry.cmk").status, CheckStatus::Skip);
-    let repo = r.get("auth.repository");
+    assert!(r.engine.facts.arm_registry.is_none());
+    assert_eq!(r.outcome("registry.cmk").status, CheckStatus::Skip);
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail);
     let f = r.finding("auth.repository", "REPOSITORY_PERMISSION_MISSING");
     assert_eq!(f.evidence["missing"], serde_json::json!(["delete"]));
@@ -547,12 +527,12 @@ async fn arm_forbidden_is_a_warning_with_the_arm_error() {
         ),
     )
     .await;
-    let arm = r.get("registry.arm");
+    let arm = r.outcome("registry.arm");
     assert_eq!(arm.status, CheckStatus::Warn, "{arm:?}");
     let f = r.finding("registry.arm", "ARM_PERMISSION_MISSING");
     assert!(f.detail.contains(REG));
     // Later checks still run and pass on the token alone.
-    assert_eq!(r.get("auth.repository").status, CheckStatus::Pass);
+    assert_eq!(r.outcome("auth.repository").status, CheckStatus::Pass);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -561,12 +541,12 @@ async fn no_arm_token_skips_registry_settings() {
     let mut opts = Opts::new("sp", &[]);
     opts.arm_token = false;
     let r = run(&bed, opts).await;
-    let arm = r.get("registry.arm");
+    let arm = r.outcome("registry.arm");
     assert_eq!(arm.status, CheckStatus::Skip);
     // No other identity can read the settings either: the check says what is missing.
     assert_eq!(arm.evidence["missing"], "registry_settings");
     assert!(arm.findings.is_empty());
-    assert_eq!(r.get("auth.repository").status, CheckStatus::Skip);
+    assert_eq!(r.outcome("auth.repository").status, CheckStatus::Skip);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -593,14 +573,14 @@ async fn recently_granted_role_not_yet_in_the_token() {
     let stamp = time::macros::datetime!(2024-02-01 10:10:00 UTC).unix_timestamp();
     opts.clock_offset = stamp - time::OffsetDateTime::now_utc().unix_timestamp();
     let r = run(&bed, opts).await;
-    let repo = r.get("auth.repository");
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Fail, "{repo:?}");
     assert_eq!(
         r.codes("auth.repository")[0],
         "REPOSITORY_PERMISSION_MISSING"
     );
     let info = r.finding("auth.repository", "PERMISSION_RECENTLY_CHANGED");
-    assert!(info.detail.contains("AcrPull"), "{}", info.detail);
+    assert_eq!(info.evidence["roles"], serde_json::json!(["AcrPull"]));
     // Timing makes it likely; nothing proves it.
     assert_eq!(info.confidence, acr_doctor::finding::Confidence::Inferred);
     assert_eq!(info.alternatives, vec!["REPOSITORY_PERMISSION_MISSING"]);
@@ -619,19 +599,24 @@ async fn principal_with_and_without_pull() {
     )
     .await;
     let r = run_principal(&bed).await;
-    let p = r.get("auth.principal");
+    let p = r.outcome("auth.principal");
     assert_eq!(p.status, CheckStatus::Pass, "{p:?}");
-    assert!(
-        p.message.contains("can pull, metadata_read"),
-        "{}",
-        p.message
+    assert_eq!(
+        p.evidence["can"],
+        serde_json::json!(["pull", "metadata_read"])
     );
-    assert!(p.message.contains("cannot push"), "{}", p.message);
+    assert!(
+        p.evidence["cannot"]
+            .as_array()
+            .is_some_and(|a| a.contains(&Value::from("push"))),
+        "{:?}",
+        p.evidence
+    );
 
     // Without AcrPull: the kubelet cannot pull, and the fix names it as the assignee.
     bed.with_state(|s| s.unassign_all("mi"));
     let r = run_principal(&bed).await;
-    let p = r.get("auth.principal");
+    let p = r.outcome("auth.principal");
     assert_eq!(p.status, CheckStatus::Fail, "{p:?}");
     let f = r.finding("auth.principal", "RBAC_ROLE_MISSING");
     assert_eq!(
@@ -659,7 +644,7 @@ async fn principal_in_abac_mode_with_legacy_role() {
     )
     .await;
     let r = run_principal(&bed).await;
-    let p = r.get("auth.principal");
+    let p = r.outcome("auth.principal");
     assert_eq!(p.status, CheckStatus::Fail);
     let f = r.finding("auth.principal", "ABAC_LEGACY_ROLE_IGNORED");
     assert!(f.commands[0].contains(&format!("--assignee {}", ids::MI_OBJECT_ID)));
@@ -677,12 +662,12 @@ async fn cmk_identity_missing() {
     ))
     .await;
     let r = run(&bed, Opts::new("sp", &[])).await;
-    assert_eq!(r.get("registry.cmk").status, CheckStatus::Pass);
-    assert!(r.get("registry.arm").message.contains("CMK enabled"));
+    assert_eq!(r.outcome("registry.cmk").status, CheckStatus::Pass);
+    assert_eq!(r.outcome("registry.arm").evidence["encryption"], "enabled");
 
     bed.set_fault(Some(REG), Fault::CmkIdentityMissing);
     let r = run(&bed, Opts::new("sp", &[])).await;
-    let cmk = r.get("registry.cmk");
+    let cmk = r.outcome("registry.cmk");
     assert_eq!(cmk.status, CheckStatus::Fail);
     let f = r.finding("registry.cmk", "CMK_ERROR");
     assert!(f.detail.contains(ids::MI_CLIENT_ID), "{}", f.detail);
@@ -721,7 +706,7 @@ async fn push_and_delete_are_proven_without_writing_anything() {
         ),
     )
     .await;
-    let repo = r.get("auth.repository");
+    let repo = r.outcome("auth.repository");
     assert_eq!(repo.status, CheckStatus::Pass, "{repo:?}");
     assert_eq!(
         repo.evidence["proven_by_registry"],
@@ -779,8 +764,13 @@ async fn the_registry_is_found_with_one_arm_request() {
         ),
     )
     .await;
-    assert_eq!(r.get("registry.arm").status, CheckStatus::Pass);
-    let reg: &ArmRegistry = r.facts.arm_registry.as_ref().expect("arm registry fact");
+    assert_eq!(r.outcome("registry.arm").status, CheckStatus::Pass);
+    let reg: &ArmRegistry = r
+        .engine
+        .facts
+        .arm_registry
+        .as_ref()
+        .expect("arm registry fact");
     assert_eq!(reg.id, registry_id(REG));
     assert_eq!(reg.resource_group, ids::RESOURCE_GROUP);
     let arm = arm_requests(&bed);
@@ -808,7 +798,7 @@ async fn an_unusable_registry_listing_falls_back_to_the_filtered_lookup() {
     );
     bed.clear_request_log();
     let r = run(&bed, Opts::new("sp", &["--repository", "app"])).await;
-    let arm_check = r.get("registry.arm");
+    let arm_check = r.outcome("registry.arm");
     assert_eq!(arm_check.status, CheckStatus::Pass, "{arm_check:?}");
     assert_eq!(arm_check.evidence["registry_id"], registry_id(REG));
     let arm = arm_requests(&bed);

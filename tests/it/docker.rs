@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use acr_doctor::finding::Severity;
-use acr_doctor::lang::Lang;
 use acr_doctor::report::{CheckStatus, Report};
 use acr_testbed::{ids, Fault, TestBed};
 use base64::Engine;
@@ -142,12 +141,14 @@ async fn stopped_daemon_socket_without_listener_is_connection_refused() {
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
     assert_eq!(f.evidence["problem"], "connection_refused");
+    assert_eq!(c.evidence["endpoint"], format!("unix://{}", sock.display()));
     assert!(
-        f.detail.contains(&sock.display().to_string()),
-        "{}",
-        f.detail
+        c.evidence["endpoint_source"]
+            .as_str()
+            .is_some_and(|s| s.contains("DOCKER_HOST")),
+        "{:?}",
+        c.evidence
     );
-    assert!(f.detail.contains("DOCKER_HOST"), "{}", f.detail);
 }
 
 #[tokio::test]
@@ -191,16 +192,14 @@ fn permission_denied_on_socket_explains_the_docker_group() {
     assert_eq!(problem, ConnectProblem::PermissionDenied);
     let args = acr_doctor::check_args(&["--name", "contosoreg"]).expect("args");
     let ctx = acr_doctor::context::Context::new(BTreeMap::new(), &args).expect("ctx");
-    let facts = std::sync::Mutex::new(acr_doctor::checks::Facts::default());
-    let timeline = std::sync::Mutex::new(Vec::new());
-    let cx =
-        acr_doctor::checks::CheckCx::new(&ctx, &args, "contosoreg", Lang::En, &facts, &timeline);
     let endpoint = Endpoint {
         host: "unix:///var/run/docker.sock".into(),
         source: EndpointSource::Default,
         tls: false,
     };
-    let o = daemon_error(&cx, &endpoint, "default", problem);
+    let o = acr_doctor::engine::CheckHarness::new(&ctx)
+        .args(args)
+        .with_cx(|cx| daemon_error(cx, &endpoint, "default", problem));
     assert_eq!(o.status, CheckStatus::Fail);
     let f = &o.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
@@ -257,7 +256,13 @@ async fn current_context_pointing_elsewhere_is_followed_and_named() {
     let r = run_daemon_check(&home, "DOCKER_CONTEXT", "ghost".into()).await;
     let f = &r.findings[0];
     assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
-    assert!(f.detail.contains("\"ghost\""), "{}", f.detail);
+    assert!(
+        f.evidence["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ghost")),
+        "{:?}",
+        f.evidence
+    );
     assert!(f.detail.contains("DOCKER_CONTEXT"), "{}", f.detail);
 }
 
@@ -306,12 +311,8 @@ async fn missing_credential_helper_is_named() {
         "{}",
         f.detail
     );
-    assert!(
-        f.detail.contains(&path.display().to_string()),
-        "{}",
-        f.detail
-    );
-    assert!(f.detail.contains("contosoreg.azurecr.io"), "{}", f.detail);
+    assert_eq!(c.evidence["path"], path.display().to_string());
+    assert_eq!(c.evidence["login_server"], "contosoreg.azurecr.io");
 }
 
 #[tokio::test]

@@ -120,11 +120,10 @@ async fn service_principal_secret_full_flow() {
     assert_eq!(id.app_id.as_deref(), Some(ids::SP_APP_ID));
     assert_eq!(id.tenant_id.as_deref(), Some(ids::TENANT));
     assert!(message(&run, "identity.credential").contains(ids::SP_APP_ID));
-    let access = message(&run, "identity.access_token");
     // AcrPush: pull and push, not delete.
-    assert!(
-        access.contains("repository:app: [pull,push,metadata_read,metadata_write]"),
-        "{access}"
+    assert_eq!(
+        granted(&run, "repository:app"),
+        serde_json::json!(["pull", "push", "metadata_read", "metadata_write"])
     );
     assert_no_secrets(&run.report, &[]);
     // The exchange was the documented one.
@@ -166,6 +165,19 @@ fn finding_detail<'a>(run: &'a CheckRun, code: &str) -> &'a str {
     &support::finding_with_code(run, code).detail
 }
 
+/// The AADSTS codes Entra answered, from the evidence of finding `code`.
+fn aadsts(run: &CheckRun, code: &str) -> Vec<u64> {
+    support::finding_with_code(run, code).evidence["aadsts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_u64()).collect())
+        .unwrap_or_default()
+}
+
+/// The actions granted on `scope` (`repository:app`), from identity.access_token's evidence.
+fn granted(run: &CheckRun, scope: &str) -> serde_json::Value {
+    support::check(run, "identity.access_token").evidence["granted"][scope].clone()
+}
+
 fn tried(run: &CheckRun) -> String {
     credential_evidence(run, "tried")
         .map(|v| v.to_string())
@@ -185,7 +197,7 @@ async fn service_principal_certificate_assertion() {
     support::edit_sp(&bed, |p| p.certificates.clear());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
-    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("700027"));
+    assert!(aadsts(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains(&700027));
     assert_no_secrets(&run.report, &[]);
 }
 
@@ -212,7 +224,7 @@ async fn workload_identity_from_token_file() {
     support::edit_sp(&bed, |p| p.federated.clear());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "WORKLOAD_IDENTITY_FEDERATION_ERROR");
-    assert!(finding_detail(&run, "WORKLOAD_IDENTITY_FEDERATION_ERROR").contains("70021"));
+    assert!(aadsts(&run, "WORKLOAD_IDENTITY_FEDERATION_ERROR").contains(&70021));
     assert_no_secrets(&run.report, &[]);
 }
 
@@ -234,7 +246,7 @@ async fn managed_identity_imds_and_app_service() {
             .and_then(|i| i.app_id.as_deref()),
         Some(ids::MI_CLIENT_ID)
     );
-    assert!(message(&run, "identity.access_token").contains("[pull"));
+    assert_eq!(granted(&run, "repository:app")[0], "pull");
     let log = bed.request_log();
     assert!(log
         .iter()
@@ -243,7 +255,13 @@ async fn managed_identity_imds_and_app_service() {
     let env = Env::new(&bed).with(bed.identity_env());
     let run = check(&bed, &env, &["--auth", "managed-identity"]).await;
     pass_through(&run);
-    assert!(message(&run, "identity.credential").contains("IDENTITY_ENDPOINT"));
+    assert!(
+        credential_evidence(&run, "endpoint")
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| e.contains("IDENTITY_ENDPOINT")),
+        "{:?}",
+        credential_evidence(&run, "endpoint")
+    );
     assert_no_secrets(&run.report, &[]);
 }
 
@@ -329,7 +347,7 @@ async fn entra_refusals_are_mapped_by_aadsts() {
     let env = env.set("AZURE_CLIENT_ID", "0badc0de-0000-4000-8000-000000000000");
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "SERVICE_PRINCIPAL_CREDENTIALS_INVALID");
-    assert!(finding_detail(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains("AADSTS700016"));
+    assert!(aadsts(&run, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID").contains(&700016));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -383,11 +401,10 @@ async fn tenant_mismatch_names_the_token_tenant() {
     let env = Env::new(&bed).with(bed.sp_env());
     let run = check(&bed, &env, &[]).await;
     assert_eq!(first_code(&run), "CONNECTIVITY_REFRESH_TOKEN_ERROR");
-    let d = finding_detail(&run, "CONNECTIVITY_REFRESH_TOKEN_ERROR");
-    assert!(
-        d.contains("tenant mismatch") && d.contains(ids::TENANT),
-        "{d}"
-    );
+    // Named as a tenant mismatch: the token's tenant, and the registry's beside it.
+    let f = support::finding_with_code(&run, "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+    assert_eq!(f.evidence["token_tenant"], ids::TENANT, "{f:?}");
+    assert!(f.evidence.contains_key("registry_tenant"), "{f:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -489,7 +506,7 @@ async fn anonymous_pull() {
         "{:#?}",
         run.report.findings
     );
-    assert!(message(&run, "identity.access_token").contains("repository:app: [pull]"));
+    assert_eq!(granted(&run, "repository:app"), serde_json::json!(["pull"]));
 }
 
 /// Runs the built binary with `-o <format>` and returns (exit code, stdout, stderr).

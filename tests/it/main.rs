@@ -15,6 +15,7 @@ mod catalogue;
 mod certificates;
 mod cli;
 mod docker;
+mod engine;
 mod expiry;
 mod fleet;
 mod fuzz_corpus;
