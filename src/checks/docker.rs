@@ -11,7 +11,6 @@ use crate::protocol::docker_config::normalize_host;
 mod config;
 mod daemon;
 pub mod engine;
-pub mod engine_api;
 mod login;
 mod tools;
 
