@@ -306,6 +306,21 @@ impl ChallengeCheck {
             service: service.to_string(),
             scope: bearer.param("scope").map(str::to_string),
         };
+        Self::bearer_outcome(cx, ls, url, resp, &headers, schemes, challenge)
+    }
+
+    /// A complete Bearer challenge: its realm must be on the login server (else nothing is sent
+    /// to it); a service other than the login server is noted. Provides the challenge fact.
+    fn bearer_outcome(
+        cx: &CheckCx<'_>,
+        ls: &LoginServer,
+        url: &str,
+        resp: &crate::http::HttpResponse,
+        headers: &[String],
+        schemes: Vec<String>,
+        challenge: Challenge,
+    ) -> Outcome {
+        let (realm, service) = (challenge.realm.as_str(), challenge.service.as_str());
         // The realm receives credentials: ACR's is always `https://<login server>/oauth2/token`.
         // One elsewhere gets nothing: no challenge fact, so no check sends a credential to it.
         if let Some(problem) = crate::trust::realm_problem(ls, realm) {
@@ -324,7 +339,7 @@ impl ChallengeCheck {
                     .evidence("status", resp.status)
                     .evidence("realm", realm.to_string())
                     .evidence("login_server", ls.base_url())
-                    .evidence("www_authenticate", headers.clone()),
+                    .evidence("www_authenticate", headers.to_vec()),
             )
             .evidence("realm", realm.to_string())
             .evidence("login_server", ls.base_url());
