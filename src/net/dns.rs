@@ -184,35 +184,8 @@ pub async fn resolve(ctx: &Context, host: &str, port: u16) -> Result<Resolved, D
     let bound = ctx.timeout + Duration::from_millis(500);
     let Some((resolver, via)) = build_resolver(ctx) else {
         // The system configuration cannot be read: ask the operating system.
-        let via = "getaddrinfo".to_string();
-        return match tokio::time::timeout(bound, tokio::net::lookup_host((host.as_str(), port)))
-            .await
-        {
-            Err(_) => Err(DnsFailure::Timeout { via, after: bound }),
-            Ok(Err(e)) => {
-                let text = e.to_string();
-                let lower = text.to_ascii_lowercase();
-                if lower.contains("not known") || lower.contains("no such host") {
-                    Err(DnsFailure::NxDomain { via })
-                } else {
-                    Err(DnsFailure::Other { via, detail: text })
-                }
-            }
-            Ok(Ok(addrs)) => {
-                let mut list: Vec<IpAddr> = Vec::new();
-                for a in addrs {
-                    if !list.contains(&a.ip()) {
-                        list.push(a.ip());
-                    }
-                }
-                ctx.trace.push(format!(
-                    "dns {host} via getaddrinfo -> {} ({} ms)",
-                    addr_list(&list),
-                    started.elapsed().as_millis()
-                ));
-                Ok(done(list, vec![], &via, false))
-            }
-        };
+        let list = getaddrinfo(ctx, &host, port, bound, started).await?;
+        return Ok(done(list, vec![], "getaddrinfo", false));
     };
     let fqdn = format!("{host}.");
     let result = tokio::time::timeout(bound, resolver.lookup_ip(fqdn.as_str())).await;
@@ -224,46 +197,10 @@ pub async fn resolve(ctx: &Context, host: &str, port: u16) -> Result<Resolved, D
         }
         Ok(Err(e)) => {
             ctx.trace.push(format!("dns {host} via {via} -> {e}"));
-            if e.is_nx_domain() {
-                Err(DnsFailure::NxDomain { via })
-            } else if e.is_no_records_found() {
-                Err(DnsFailure::NoAddress { via })
-            } else if e.to_string().to_ascii_lowercase().contains("timed out") {
-                Err(DnsFailure::Timeout { via, after: bound })
-            } else {
-                Err(DnsFailure::Other {
-                    via,
-                    detail: e.to_string(),
-                })
-            }
+            Err(lookup_failure(&e, via, bound))
         }
         Ok(Ok(lookup)) => {
-            use hickory_resolver::proto::rr::RData;
-            let mut chain = Vec::new();
-            let mut addresses = Vec::new();
-            for record in lookup.as_lookup().records() {
-                match record.data() {
-                    RData::CNAME(c) => {
-                        let target = c.0.to_ascii().trim_end_matches('.').to_ascii_lowercase();
-                        if !chain.contains(&target) {
-                            chain.push(target);
-                        }
-                    }
-                    RData::A(a) => {
-                        let ip = IpAddr::V4(a.0);
-                        if !addresses.contains(&ip) {
-                            addresses.push(ip);
-                        }
-                    }
-                    RData::AAAA(a) => {
-                        let ip = IpAddr::V6(a.0);
-                        if !addresses.contains(&ip) {
-                            addresses.push(ip);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let (chain, addresses) = records(&lookup);
             let resolved = done(addresses, chain, &via, false);
             ctx.trace.push(format!(
                 "dns {} via {via} ({} ms)",
@@ -276,6 +213,90 @@ pub async fn resolve(ctx: &Context, host: &str, port: u16) -> Result<Resolved, D
             Ok(resolved)
         }
     }
+}
+
+/// Asks the operating system (`getaddrinfo`), when the system's DNS configuration cannot be read.
+async fn getaddrinfo(
+    ctx: &Context,
+    host: &str,
+    port: u16,
+    bound: Duration,
+    started: Instant,
+) -> Result<Vec<IpAddr>, DnsFailure> {
+    let via = "getaddrinfo".to_string();
+    match tokio::time::timeout(bound, tokio::net::lookup_host((host, port))).await {
+        Err(_) => Err(DnsFailure::Timeout { via, after: bound }),
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("not known") || lower.contains("no such host") {
+                Err(DnsFailure::NxDomain { via })
+            } else {
+                Err(DnsFailure::Other { via, detail: text })
+            }
+        }
+        Ok(Ok(addrs)) => {
+            let mut list: Vec<IpAddr> = Vec::new();
+            for a in addrs {
+                if !list.contains(&a.ip()) {
+                    list.push(a.ip());
+                }
+            }
+            ctx.trace.push(format!(
+                "dns {host} via getaddrinfo -> {} ({} ms)",
+                addr_list(&list),
+                started.elapsed().as_millis()
+            ));
+            Ok(list)
+        }
+    }
+}
+
+/// Why the resolver's lookup failed.
+fn lookup_failure(e: &hickory_resolver::ResolveError, via: String, bound: Duration) -> DnsFailure {
+    if e.is_nx_domain() {
+        DnsFailure::NxDomain { via }
+    } else if e.is_no_records_found() {
+        DnsFailure::NoAddress { via }
+    } else if e.to_string().to_ascii_lowercase().contains("timed out") {
+        DnsFailure::Timeout { via, after: bound }
+    } else {
+        DnsFailure::Other {
+            via,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// The CNAME chain and the addresses of an answer, in order, without repeats.
+fn records(lookup: &hickory_resolver::lookup_ip::LookupIp) -> (Vec<String>, Vec<IpAddr>) {
+    use hickory_resolver::proto::rr::RData;
+    let mut chain = Vec::new();
+    let mut addresses = Vec::new();
+    for record in lookup.as_lookup().records() {
+        match record.data() {
+            RData::CNAME(c) => {
+                let target = c.0.to_ascii().trim_end_matches('.').to_ascii_lowercase();
+                if !chain.contains(&target) {
+                    chain.push(target);
+                }
+            }
+            RData::A(a) => {
+                let ip = IpAddr::V4(a.0);
+                if !addresses.contains(&ip) {
+                    addresses.push(ip);
+                }
+            }
+            RData::AAAA(a) => {
+                let ip = IpAddr::V6(a.0);
+                if !addresses.contains(&ip) {
+                    addresses.push(ip);
+                }
+            }
+            _ => {}
+        }
+    }
+    (chain, addresses)
 }
 
 #[cfg(test)]
