@@ -22,6 +22,7 @@ pub mod http;
 pub mod hygiene;
 pub mod lang;
 pub mod model;
+pub mod net;
 pub mod protocol;
 pub mod redact;
 pub mod render;

@@ -13,7 +13,6 @@ mod config;
 mod credentials;
 mod daemon;
 pub mod engine;
-pub mod engine_api;
 mod helm;
 mod login;
 

@@ -1,3 +1,5 @@
-//! Clients of the local container tooling (clients only, no findings): the credential store.
+//! Clients of the local container tooling (clients only, no findings): the credential store and
+//! the Engine API.
 
 pub mod credential_store;
+pub mod engine_api;

@@ -5,10 +5,11 @@
 use futures::future::BoxFuture;
 use serde_json::json;
 
+use super::challenge;
 use super::engine::{self, Kind};
-use super::{challenge, engine_api};
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
+use crate::docker::engine_api;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::protocol::docker_config::EMPTY_GUID;
