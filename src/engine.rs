@@ -15,6 +15,7 @@ use crate::lang::Lang;
 use crate::report::{CheckStatus, TimelineEntry};
 
 pub mod harness;
+pub mod report;
 pub use harness::CheckHarness;
 
 /// One check's result as the engine saw it.

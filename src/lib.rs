@@ -34,9 +34,9 @@ use std::collections::BTreeMap;
 
 use crate::cli::{CheckArgs, Cloud, FailOn};
 use crate::context::{Context, UsageError};
+pub use crate::engine::report::scrub_report;
 use crate::finding::Severity;
 use crate::lang::Lang;
-pub use crate::report::build::scrub_report;
 use crate::report::Report;
 
 /// Exit statuses of CONTRACT.md.
@@ -123,7 +123,7 @@ pub async fn run_check_with(
     let started = std::time::Instant::now();
     let checks = checks::all();
     let run = engine::run(&checks, ctx, args, target, lang).await;
-    let input = report::build::RunInput {
+    let input = engine::report::RunInput {
         args,
         target,
         cloud: effective_cloud(args, ctx.env_map()),
@@ -132,7 +132,7 @@ pub async fn run_check_with(
         started_at,
         elapsed: started.elapsed(),
     };
-    let report = report::build::build_report(&checks, &run, &input);
+    let report = engine::report::build_report(&checks, &run, &input);
     let internal_error = run.results.iter().any(|r| r.crashed);
     let report = scrub_report(&report, &ctx.redactor);
     let trace = ctx

@@ -125,7 +125,7 @@ impl<'a> CheckHarness<'a> {
         let started_at = ctx.clock.now();
         let started = std::time::Instant::now();
         let engine = super::run_seeded(&checks, ctx, args, &target, lang, self.facts).await;
-        let input = crate::report::build::RunInput {
+        let input = crate::engine::report::RunInput {
             args,
             target: &target,
             cloud: crate::effective_cloud(args, ctx.env_map()),
@@ -134,7 +134,7 @@ impl<'a> CheckHarness<'a> {
             started_at,
             elapsed: started.elapsed(),
         };
-        let report = crate::report::build::build_report(&checks, &engine, &input);
+        let report = crate::engine::report::build_report(&checks, &engine, &input);
         let report = crate::scrub_report(&report, &ctx.redactor);
         let internal_error = engine.results.iter().any(|r| r.crashed);
         HarnessRun {

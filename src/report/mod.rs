@@ -1,7 +1,5 @@
 //! The report model: what every renderer draws, serialized as `acr-doctor/report/v1`.
 
-pub mod build;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
