@@ -27,6 +27,7 @@ pub mod protocol;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod request;
 pub mod triage;
 pub mod trust;
 
