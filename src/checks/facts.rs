@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::cli::AuthSource;
 use crate::redact::Secret;
 
 pub use crate::model::{ArmRegistry, IdentityClaims, LoginServer};
@@ -194,6 +196,139 @@ pub struct Facts {
     pub expiry_reported: Vec<String>,
     /// The `--aks` cluster, read through ARM by `aks.cluster`.
     pub aks_cluster: Option<crate::azure::aks::ManagedCluster>,
-    /// Anything else a family wants to share, by name.
-    pub extra: BTreeMap<String, Value>,
+    /// The certificate of a service principal from the environment
+    /// (`AZURE_CLIENT_CERTIFICATE_PATH`). Written by `identity.credential`
+    /// ([`Fact::Credential`]); read by `expiry.timeline`.
+    pub client_certificate: Option<ClientCertificate>,
+    /// Another identity read the registry's settings because the credential under test could
+    /// not. Written by `registry.arm` ([`Fact::ArmRegistry`]); read by the refusal of a
+    /// username/password in `identity.refresh_token` and `identity.access_token`, which
+    /// consult that fact.
+    pub arm_read: Option<ArmRead>,
+    /// What `auth.repository` found on `--repository`. Written by `auth.repository`
+    /// ([`Fact::Permissions`]); read by `auth.lock`.
+    pub repository_access: Option<RepositoryAccess>,
+    /// Writes the registry refused because of a lock, from the write probes. Written by
+    /// `auth.repository` ([`Fact::Permissions`]); read by `auth.lock`.
+    pub write_refusals: Vec<WriteRefusal>,
+    /// The `HEAD` of the image named in `--repository`. Written by `auth.repository`
+    /// ([`Fact::Permissions`]); read by `auth.image`.
+    pub reference_probe: Option<ReferenceProbe>,
+    /// Where the registry sends a layer download. Written by `auth.repository`
+    /// ([`Fact::Permissions`]); read by `registry.data_endpoint`, which consults that fact.
+    pub layer_download: Option<LayerDownload>,
+}
+
+/// A fact as the JSON of a report's evidence.
+pub fn evidence_of(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A client certificate loaded for a service principal, with its validity (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The file, as `AZURE_CLIENT_CERTIFICATE_PATH` named it.
+    pub path: String,
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// The certificate's SHA-256 thumbprint, in hexadecimal.
+    pub sha256: String,
+}
+
+/// The identity that read the registry's settings in place of the credential under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmRead {
+    /// The Entra source of that identity.
+    pub source: AuthSource,
+    /// Who it is (claims of its ARM token, never the token).
+    pub claims: IdentityClaims,
+    /// The state of the repository-scoped token under test, when the credential is one.
+    pub registry_token: Option<RegistryTokenState>,
+}
+
+/// A repository-scoped token as ARM describes it (`.../tokens/<name>`), or why it was not read.
+/// Serializes to the evidence `registry_token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RegistryTokenState {
+    Read {
+        name: String,
+        /// `enabled` or `disabled`.
+        status: Option<String>,
+        passwords: Vec<TokenPassword>,
+    },
+    Unreadable {
+        name: String,
+        /// Why ARM did not give the token.
+        unreadable: String,
+    },
+}
+
+/// One password of a repository-scoped token: its name and end date (RFC 3339), as ARM gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenPassword {
+    pub name: Option<String>,
+    pub expiry: Option<String>,
+}
+
+/// What the access token grants on `--repository` against `--need`, as `auth.repository` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryAccess {
+    pub repository: String,
+    /// Granted and not refused by the registry.
+    pub granted: Vec<&'static str>,
+    pub needed: Vec<&'static str>,
+    /// Needed and not granted.
+    pub missing: Vec<&'static str>,
+    /// Let through by the registry.
+    pub proven: Vec<&'static str>,
+}
+
+/// A write the registry refused with the words of a lock (`405 REGISTRY_DISALLOWED_OPERATION`).
+/// Serializes to one item of the evidence `registry_refusals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteRefusal {
+    /// `METHOD /path`.
+    pub call: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// The registry's answer to `HEAD` of the manifest `--repository` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceProbe {
+    /// The tag or digest asked for.
+    pub reference: String,
+    pub status: u16,
+    /// `Docker-Content-Digest` of the answer.
+    pub digest: Option<String>,
+}
+
+/// One layer download followed as far as the login server takes it. Serializes to the evidence
+/// `layer_download`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerDownload {
+    pub repository: String,
+    pub tag: String,
+    /// The blob asked for (the image's config).
+    pub blob: String,
+    /// The login server's answer.
+    pub status: u16,
+    /// Where a redirect sends the download (not followed).
+    #[serde(flatten)]
+    pub redirect: Option<LayerRedirect>,
+}
+
+/// The target of a layer download's redirect: the host only (a storage URL's signature is a
+/// credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerRedirect {
+    #[serde(rename = "redirect_host")]
+    pub host: String,
+    #[serde(rename = "redirect_port")]
+    pub port: u16,
+    #[serde(rename = "redirect_scheme")]
+    pub scheme: String,
 }
