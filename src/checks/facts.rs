@@ -1,4 +1,7 @@
-//! Facts: what checks learn and hand to later checks. Each family adds its own fields here.
+//! Facts: what checks learn and hand to later checks. Each family adds its own fields here,
+//! typed. A field read by another check has one writer, named in its documentation, and that
+//! check provides the [`Fact`] its readers wait for (`needs`, `uses` or `consults`), so the
+//! engine runs the writer first; the tests below hold the list.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +35,24 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// Every fact. A new variant goes here too (the tests fail to compile until it does).
+    pub const ALL: &'static [Fact] = &[
+        Fact::DockerClient,
+        Fact::DockerDaemon,
+        Fact::DockerConfig,
+        Fact::RegistryName,
+        Fact::ArmRegistry,
+        Fact::LoginServer,
+        Fact::Dns,
+        Fact::Tls,
+        Fact::Challenge,
+        Fact::Credential,
+        Fact::RefreshToken,
+        Fact::AccessToken,
+        Fact::Permissions,
+        Fact::AksCluster,
+    ];
+
     /// The fact's name in `lang`, for messages such as a skipped check's reason.
     pub fn name_in(self, lang: crate::lang::Lang) -> &'static str {
         let ja = match self {
@@ -331,4 +352,212 @@ pub struct LayerRedirect {
     pub port: u16,
     #[serde(rename = "redirect_scheme")]
     pub scheme: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// `Fact::ALL` lists every variant: this match stops compiling when one is added, as a
+    /// reminder to list it there.
+    #[test]
+    fn all_lists_every_fact() {
+        let listed = |f: Fact| match f {
+            Fact::DockerClient
+            | Fact::DockerDaemon
+            | Fact::DockerConfig
+            | Fact::RegistryName
+            | Fact::ArmRegistry
+            | Fact::LoginServer
+            | Fact::Dns
+            | Fact::Tls
+            | Fact::Challenge
+            | Fact::Credential
+            | Fact::RefreshToken
+            | Fact::AccessToken
+            | Fact::Permissions
+            | Fact::AksCluster => Fact::ALL.contains(&f),
+        };
+        assert!(Fact::ALL.iter().all(|f| listed(*f)));
+        let distinct: std::collections::BTreeSet<_> = Fact::ALL.iter().collect();
+        assert_eq!(distinct.len(), Fact::ALL.len(), "a fact listed twice");
+        assert_eq!(Fact::ALL.len(), 14, "a fact left out of Fact::ALL");
+    }
+
+    /// One writer per fact: every fact is provided by exactly one check (the engine waits for
+    /// one provider; a second would go unnoticed).
+    #[test]
+    fn every_fact_has_exactly_one_provider() {
+        let checks = crate::checks::all();
+        for fact in Fact::ALL {
+            let providers: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.provides().contains(fact))
+                .map(|c| c.id())
+                .collect();
+            assert_eq!(
+                providers.len(),
+                1,
+                "{fact:?} must have one provider, has {providers:?}"
+            );
+        }
+    }
+
+    /// The typed fields that pass between checks: the one check that writes each, the fact
+    /// that check provides, and the checks that read it, which must declare that fact so that
+    /// the engine runs (or they await) the writer first.
+    #[test]
+    fn shared_fields_have_one_declared_writer_before_their_readers() {
+        let shared: &[(&str, &str, Fact, &[&str])] = &[
+            (
+                "client_certificate",
+                "identity.credential",
+                Fact::Credential,
+                &["expiry.timeline"],
+            ),
+            (
+                "arm_read",
+                "registry.arm",
+                Fact::ArmRegistry,
+                &["identity.refresh_token", "identity.access_token"],
+            ),
+            (
+                "repository_access",
+                "auth.repository",
+                Fact::Permissions,
+                &["auth.lock"],
+            ),
+            (
+                "write_refusals",
+                "auth.repository",
+                Fact::Permissions,
+                &["auth.lock"],
+            ),
+            (
+                "reference_probe",
+                "auth.repository",
+                Fact::Permissions,
+                &["auth.image"],
+            ),
+            (
+                "layer_download",
+                "auth.repository",
+                Fact::Permissions,
+                &["registry.data_endpoint"],
+            ),
+        ];
+        let checks = crate::checks::all();
+        let check = |id: &str| {
+            checks
+                .iter()
+                .find(|c| c.id() == id)
+                .unwrap_or_else(|| panic!("no check {id}"))
+        };
+        for (field, writer, fact, readers) in shared {
+            let providers: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.provides().contains(fact))
+                .map(|c| c.id())
+                .collect();
+            assert_eq!(providers, [*writer], "{field}: {fact:?} is provided by");
+            for reader in *readers {
+                assert!(
+                    check(reader).meta().declares(*fact),
+                    "{reader} reads {field} but does not declare {fact:?}"
+                );
+            }
+        }
+    }
+
+    /// The evidence built from the typed facts is the JSON the checks used to build by hand.
+    #[test]
+    fn evidence_is_unchanged() {
+        let read = RegistryTokenState::Read {
+            name: "ci".into(),
+            status: Some("enabled".into()),
+            passwords: vec![
+                TokenPassword {
+                    name: Some("password1".into()),
+                    expiry: Some("2030-01-01T00:00:00Z".into()),
+                },
+                TokenPassword {
+                    name: Some("password2".into()),
+                    expiry: None,
+                },
+            ],
+        };
+        assert_eq!(
+            evidence_of(&read),
+            json!({"name": "ci", "status": "enabled", "passwords": [
+                {"name": "password1", "expiry": "2030-01-01T00:00:00Z"},
+                {"name": "password2", "expiry": null},
+            ]})
+        );
+        let no_status = RegistryTokenState::Read {
+            name: "ci".into(),
+            status: None,
+            passwords: vec![],
+        };
+        assert_eq!(
+            evidence_of(&no_status),
+            json!({"name": "ci", "status": null, "passwords": []})
+        );
+        let unreadable = RegistryTokenState::Unreadable {
+            name: "ci".into(),
+            unreadable: "403 AuthorizationFailed".into(),
+        };
+        assert_eq!(
+            evidence_of(&unreadable),
+            json!({"name": "ci", "unreadable": "403 AuthorizationFailed"})
+        );
+
+        let refusal = WriteRefusal {
+            call: "DELETE /v2/app/manifests/sha256:0".into(),
+            status: 405,
+            code: "REGISTRY_DISALLOWED_OPERATION".into(),
+            message: "The operation is disallowed on this registry, repository or image.".into(),
+        };
+        assert_eq!(
+            evidence_of(&vec![refusal]),
+            json!([{"call": "DELETE /v2/app/manifests/sha256:0", "status": 405,
+                    "code": "REGISTRY_DISALLOWED_OPERATION",
+                    "message": "The operation is disallowed on this registry, repository or image."}])
+        );
+
+        let mut layer = LayerDownload {
+            repository: "app".into(),
+            tag: "v1".into(),
+            blob: format!("sha256:{}", "a".repeat(64)),
+            status: 200,
+            redirect: None,
+        };
+        assert_eq!(
+            evidence_of(&layer),
+            json!({"repository": "app", "tag": "v1", "blob": layer.blob, "status": 200})
+        );
+        layer.status = 307;
+        layer.redirect = Some(LayerRedirect {
+            host: "r.westeurope.data.azurecr.io".into(),
+            port: 443,
+            scheme: "https".into(),
+        });
+        assert_eq!(
+            evidence_of(&layer),
+            json!({"repository": "app", "tag": "v1", "blob": layer.blob, "status": 307,
+                   "redirect_host": "r.westeurope.data.azurecr.io", "redirect_port": 443,
+                   "redirect_scheme": "https"})
+        );
+        // Byte for byte, as the report prints it.
+        assert_eq!(
+            serde_json::to_string(&evidence_of(&layer)).unwrap_or_default(),
+            serde_json::to_string(&json!({
+                "repository": "app", "tag": "v1", "blob": layer.blob, "status": 307,
+                "redirect_host": "r.westeurope.data.azurecr.io", "redirect_port": 443,
+                "redirect_scheme": "https",
+            }))
+            .unwrap_or_default()
+        );
+    }
 }
