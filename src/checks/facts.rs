@@ -210,10 +210,15 @@ pub struct Facts {
     pub client_ip: Option<String>,
     /// A Microsoft Graph token of the run's identity (service principals: secret end dates).
     pub graph_token: Option<Secret>,
-    /// `Date` headers of the responses the identity checks saw, for clock-skew checks.
+    /// `Date` headers of the responses the identity checks saw, for clock-skew checks. Not one
+    /// writer but a log: appended to by `identity.credential`, `identity.refresh_token` and
+    /// `identity.access_token` (and by `expiry.timeline` itself), read by `expiry.timeline`,
+    /// which uses [`Fact::Credential`] and consults the other two.
     pub server_dates: Vec<ServerDate>,
     /// Timeline kinds (`entra_token`, `sp_client_secret`, ...) whose expiry a check already
-    /// reported as a finding, so that `expiry.timeline` does not report it twice.
+    /// reported as a finding, so that `expiry.timeline` does not report it twice. A log like
+    /// `server_dates`: appended to by the refusals of `identity.credential`,
+    /// `identity.refresh_token` and `identity.access_token`.
     pub expiry_reported: Vec<String>,
     /// The `--aks` cluster, read through ARM by `aks.cluster`.
     pub aks_cluster: Option<crate::azure::aks::ManagedCluster>,
