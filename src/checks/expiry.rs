@@ -21,7 +21,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
+use super::{Check, CheckCx, ClientCertificate, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::entra;
 use crate::checks::identity::rfc3339;
 use crate::finding::{RawFinding, Severity};
@@ -92,8 +92,8 @@ struct Seen {
     refresh: Option<Secret>,
     access: Option<Secret>,
     graph: Option<Secret>,
-    /// The client certificate's `extra` fact.
-    cert: Option<Value>,
+    /// The client certificate of a service principal from the environment.
+    cert: Option<ClientCertificate>,
     /// Kinds whose expiry another check already reported.
     reported: Vec<String>,
     /// The credential's source (`cli`, `env`, `managed-identity`, …), `-` without one.
@@ -110,7 +110,7 @@ impl Seen {
                 f.refresh_token.clone(),
                 f.access_token.clone(),
                 f.graph_token.clone(),
-                f.extra.get("client_certificate").cloned(),
+                f.client_certificate.clone(),
                 f.expiry_reported.clone(),
             )
         };
@@ -282,14 +282,11 @@ fn acr_token_items(cx: &CheckCx<'_>, seen: &Seen) -> Vec<Item> {
 /// The client certificate's validity.
 fn certificate_item(cx: &CheckCx<'_>, seen: &Seen) -> Option<Item> {
     let c = seen.cert.as_ref()?;
-    let n = |k: &str| c.get(k).and_then(Value::as_i64);
-    let path = c.get("path").and_then(Value::as_str).unwrap_or("?");
-    let subject = c.get("subject").and_then(Value::as_str).unwrap_or("?");
     Some(item(
         "client_certificate",
-        &format!("{path} ({subject})"),
-        n("not_before"),
-        n("not_after"),
+        &format!("{} ({})", c.path, c.subject),
+        Some(c.not_before),
+        Some(c.not_after),
         true,
         (
             cx.t("the application's owner", "アプリケーションの所有者"),

@@ -8,7 +8,8 @@ use super::{arm_client, assignments_in, catalog_needed, mode_of};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, Mode};
 use crate::checks::{
-    registry_name, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
+    evidence_of, registry_name, ArmRead, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact,
+    Group, Meta, Outcome, RegistryTokenState, TokenPassword,
 };
 use crate::finding::{RawFinding, Severity};
 use crate::redact::Secret;
@@ -220,27 +221,38 @@ async fn try_readers(
 }
 
 /// A repository-scoped token's state through ARM: status and password expiries, or why unread.
-async fn registry_token_state(client: &Arm<'_>, reg: &ArmRegistry, token: &str) -> Value {
+async fn registry_token_state(
+    client: &Arm<'_>,
+    reg: &ArmRegistry,
+    token: &str,
+) -> RegistryTokenState {
     let path = format!("{}/tokens/{token}", reg.id);
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     match client.get(&path, arm::REGISTRY_API_VERSION, &[]).await {
         Ok(v) => {
             let props = v.get("properties");
-            let passwords: Vec<Value> = props
+            let passwords: Vec<TokenPassword> = props
                 .and_then(|p| p.pointer("/credentials/passwords"))
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
-                        .map(|p| json!({"name": p.get("name"), "expiry": p.get("expiry")}))
+                        .map(|p| TokenPassword {
+                            name: text(p.get("name")),
+                            expiry: text(p.get("expiry")),
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
-            json!({
-                "name": token,
-                "status": props.and_then(|p| p.get("status")),
-                "passwords": passwords,
-            })
+            RegistryTokenState::Read {
+                name: token.to_string(),
+                status: text(props.and_then(|p| p.get("status"))),
+                passwords,
+            }
         }
-        Err(e) => json!({"name": token, "unreadable": e.to_string()}),
+        Err(e) => RegistryTokenState::Unreadable {
+            name: token.to_string(),
+            unreadable: e.to_string(),
+        },
     }
 }
 
@@ -248,7 +260,7 @@ type ReadBy = (
     crate::checks::identity::ArmReader,
     String,
     Vec<Value>,
-    Option<Value>,
+    Option<RegistryTokenState>,
 );
 
 /// The settings read, as the check's outcome; `read_by` names another identity that read them.
@@ -336,11 +348,14 @@ fn settings_outcome(
             outcome = outcome
                 .evidence("read_by", reader.describe())
                 .evidence("tried", tried);
-            if let Some(state) = token_state {
-                outcome = outcome.evidence("registry_token", state.clone());
-                f.extra.insert("registry_token".into(), state);
+            if let Some(state) = &token_state {
+                outcome = outcome.evidence("registry_token", evidence_of(state));
             }
-            f.extra.insert("arm_read_by".into(), reader.describe());
+            f.arm_read = Some(ArmRead {
+                source: reader.source,
+                claims: reader.claims,
+                registry_token: token_state,
+            });
         }
         None => {
             let source = f.credential.as_ref().map(|c| c.source().to_string());

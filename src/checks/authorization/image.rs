@@ -185,15 +185,14 @@ async fn auth_image(cx: &CheckCx<'_>) -> Outcome {
     // answer settles existence and saves a round trip.
     let probe = cx
         .facts()
-        .extra
-        .get("reference_probe")
-        .filter(|p| p["reference"].as_str() == Some(reference.as_str()))
-        .cloned();
-    let probed = probe.as_ref().and_then(|p| p["status"].as_u64());
+        .reference_probe
+        .clone()
+        .filter(|p| p.reference == reference);
+    let probed = probe.as_ref().map(|p| p.status);
     if probed == Some(200) && cx.args.platform.is_none() {
         let digest = probe
             .as_ref()
-            .and_then(|p| p["digest"].as_str())
+            .and_then(|p| p.digest.as_deref())
             .unwrap_or("-")
             .to_string();
         calls.push(probe_line(

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use super::probes::{errors_text, probe_inputs, probe_line};
 use super::repository_needs;
 use crate::checks::registry_name;
-use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
+use crate::checks::{
+    evidence_of, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome, WriteRefusal,
+};
 use crate::cli::{CheckArgs, Need};
 use crate::finding::RawFinding;
 use crate::lang::Lang;
@@ -264,19 +266,12 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         not_read,
         absent,
     } = Locks::of(cx, &items, &reads, &needs);
-    let refusals: Vec<Value> = cx
-        .facts()
-        .extra
-        .get("write_refusals")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let refusals: Vec<WriteRefusal> = cx.facts().write_refusals.clone();
     let granted = cx
         .facts()
-        .extra
-        .get("repository_access")
-        .and_then(|a| a.get("granted"))
-        .cloned()
+        .repository_access
+        .as_ref()
+        .map(|a| Value::from(a.granted.clone()))
         .unwrap_or(Value::Null);
     let checked = not_read.is_empty();
     let decorate = |o: Outcome| {
@@ -285,7 +280,7 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
             .evidence("attributes", Value::Object(attributes.clone()))
             .evidence("locked", locked.clone())
             .evidence("checked", checked)
-            .evidence("registry_refusals", refusals.clone())
+            .evidence("registry_refusals", evidence_of(&refusals))
             .evidence("registry_calls", calls.clone())
     };
 
@@ -448,7 +443,7 @@ fn locked_finding(
     locked: &[Value],
     needs: &[&'static str],
     granted: &Value,
-    refusals: &[Value],
+    refusals: &[WriteRefusal],
 ) -> (String, RawFinding) {
     let registry = registry_name(cx);
     let lines: Vec<String> = locked
@@ -492,7 +487,7 @@ fn locked_finding(
     let mut f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
         .evidence("locked", locked.to_vec())
         .evidence("granted", granted.clone())
-        .evidence("registry_refusals", refusals.to_vec());
+        .evidence("registry_refusals", evidence_of(&refusals));
     // One `az acr repository update` per locked item, the repository first (its lock has
     // to go before an image's can be lifted).
     for item in items {
@@ -536,20 +531,13 @@ fn locked_finding(
 /// storage quota.
 fn disallowed_finding(
     cx: &CheckCx<'_>,
-    refusals: &[Value],
+    refusals: &[WriteRefusal],
     checked: bool,
     granted: &Value,
 ) -> (String, RawFinding) {
     let said: Vec<String> = refusals
         .iter()
-        .map(|r| {
-            format!(
-                "{} → {} {}",
-                r["call"].as_str().unwrap_or(""),
-                r["status"],
-                r["code"].as_str().unwrap_or("")
-            )
-        })
+        .map(|r| format!("{} → {} {}", r.call, r.status, r.code))
         .collect();
     let msg = cx.t(
         format!(
@@ -573,7 +561,7 @@ fn disallowed_finding(
     );
     let f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
         .inferred(&[])
-        .evidence("registry_refusals", refusals.to_vec())
+        .evidence("registry_refusals", evidence_of(&refusals))
         .evidence("granted", granted.clone());
     (msg, f)
 }

@@ -4,7 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::checks::{ArmRegistry, CheckCx, Credential, LoginServer, Outcome};
+use crate::checks::{
+    ArmRegistry, CheckCx, Credential, LayerDownload, LayerRedirect, LoginServer, Outcome,
+    ReferenceProbe, WriteRefusal,
+};
 use crate::redact::Secret;
 use crate::trust::Carry;
 
@@ -32,7 +35,7 @@ struct WriteProbes {
     delete: Proof,
     push: Proof,
     /// Writes the registry refused because of a lock (`REGISTRY_DISALLOWED_OPERATION`).
-    locked: Vec<Value>,
+    locked: Vec<WriteRefusal>,
 }
 
 /// ACR's answer to a write on a locked repository or image: `405` with
@@ -53,8 +56,13 @@ fn lock_refusal(
     r: &crate::http::HttpResponse,
     code: String,
     message: String,
-) -> Value {
-    json!({"call": format!("{method} {path}"), "status": r.status, "code": code, "message": message})
+) -> WriteRefusal {
+    WriteRefusal {
+        call: format!("{method} {path}"),
+        status: r.status,
+        code,
+        message,
+    }
 }
 
 pub(super) const MANIFEST_ACCEPT: &str =
@@ -72,7 +80,7 @@ async fn layer_download(
     token: &Secret,
     repo: &str,
     tag: &str,
-) -> (Vec<Value>, Option<Value>) {
+) -> (Vec<Value>, Option<LayerDownload>) {
     let http = cx.ctx.http();
     let base = login.base_url();
     let carry = Carry::Registry(login);
@@ -165,9 +173,13 @@ async fn layer_download(
             return (calls, None);
         }
     };
-    let mut info = json!({
-        "repository": repo, "tag": tag, "blob": digest, "status": r.status,
-    });
+    let mut info = LayerDownload {
+        repository: repo.to_string(),
+        tag: tag.to_string(),
+        blob: digest.clone(),
+        status: r.status,
+        redirect: None,
+    };
     let note = match r.status {
         301 | 302 | 303 | 307 | 308 => {
             let target = r
@@ -177,9 +189,11 @@ async fn layer_download(
                 Some(t) => {
                     let host = t.host_str().unwrap_or("").to_ascii_lowercase();
                     let port = t.port_or_known_default().unwrap_or(443);
-                    info["redirect_host"] = Value::from(host.clone());
-                    info["redirect_port"] = Value::from(port);
-                    info["redirect_scheme"] = Value::from(t.scheme());
+                    info.redirect = Some(LayerRedirect {
+                        host: host.clone(),
+                        port,
+                        scheme: t.scheme().to_string(),
+                    });
                     // The signature of a storage URL is a credential: only the host is kept.
                     format!(
                         "redirected to {}://{host}:{port} (not followed)",
@@ -263,14 +277,12 @@ pub(super) async fn probe_repository(
     p.delete = w.delete;
     p.push = w.push;
     if !w.locked.is_empty() {
-        cx.facts()
-            .extra
-            .insert("write_refusals".into(), Value::from(w.locked));
+        cx.facts().write_refusals = w.locked;
     }
     if let Some((calls, info)) = layer {
         p.calls.extend(calls);
         if let Some(info) = info {
-            cx.facts().extra.insert("layer_download".into(), info);
+            cx.facts().layer_download = Some(info);
         }
     }
     p
@@ -368,13 +380,11 @@ async fn head_manifest(
                 .push(probe_line("HEAD", &path, Some(r.status), &note));
             // The image named in --repository: auth.image starts from this answer.
             if named {
-                cx.facts().extra.insert(
-                    "reference_probe".into(),
-                    json!({
-                        "reference": tag, "status": r.status,
-                        "digest": r.header("Docker-Content-Digest"),
-                    }),
-                );
+                cx.facts().reference_probe = Some(ReferenceProbe {
+                    reference: tag.to_string(),
+                    status: r.status,
+                    digest: r.header("Docker-Content-Digest").map(str::to_string),
+                });
             }
         }
         Err(e) => p

@@ -2,7 +2,7 @@
 //! confirmed with read-only registry calls, and every missing action explained.
 
 use futures::future::BoxFuture;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::explain::{explain_missing, Subject};
 use super::probes::{probe_inputs, probe_repository, Probes, Proof};
@@ -10,6 +10,7 @@ use super::{arm_client, assignments, grants_for, join, lock, repository_needs};
 use crate::azure::roles;
 use crate::checks::{
     ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
+    RepositoryAccess,
 };
 use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
@@ -82,10 +83,13 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
         refused_despite_claim,
     } = Access::of(&needed, &granted, &probes);
 
-    cx.facts().extra.insert(
-        "repository_access".into(),
-        json!({"repository": repo, "granted": have, "needed": needed, "missing": missing, "proven": proven}),
-    );
+    cx.facts().repository_access = Some(RepositoryAccess {
+        repository: repo.clone(),
+        granted: have.clone(),
+        needed: needed.clone(),
+        missing: missing.clone(),
+        proven: proven.clone(),
+    });
 
     let requested_json = requested.clone().map(Value::from).unwrap_or(Value::Null);
     let decorate = |o: Outcome| {

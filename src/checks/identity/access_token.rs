@@ -181,10 +181,6 @@ fn anonymous_pull(
             .get(&format!("repository:{r}"))
             .is_some_and(|a| a.iter().any(|x| x == "pull" || x == "*"))
     });
-    cx.facts().extra.insert(
-        "anonymous_pull".into(),
-        json!({"allowed": pulled.unwrap_or(true), "request": t.request}),
-    );
     if pulled == Some(false) {
         let detail = cx.t(
             format!("anonymous access was asked (--auth anonymous); {} issued a token without pull: {}", t.request, grants_text.join("; ")),

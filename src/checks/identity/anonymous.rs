@@ -72,9 +72,6 @@ async fn anonymous_probe(cx: &CheckCx<'_>) -> Outcome {
     let probe =
         acr_token::docker_style(cx.ctx, &ls, &ch.realm, &ch.service, None, &anon_scopes).await;
     let allowed = probe.is_ok();
-    cx.facts()
-        .extra
-        .insert("anonymous_pull".into(), json!({"allowed": allowed}));
     let evidence = match &probe {
         Ok(p) => {
             json!({"request": p.request, "status": p.status, "granted": acr_token::granted_actions(&p.claims)})

@@ -23,18 +23,23 @@ pub struct ArmReader {
 impl ArmReader {
     /// Who read the settings, for the report (claims only, never the token).
     pub fn describe(&self) -> Value {
-        json!({
-            "source": self.source.as_str(),
-            "tenant_id": self.claims.tenant_id,
-            "object_id": self.claims.object_id,
-            "app_id": self.claims.app_id,
-            "upn": self.claims.upn,
-        })
+        describe_reader(self.source, &self.claims)
     }
 
     pub fn who(&self, lang: Lang) -> String {
         who(&self.claims, lang)
     }
+}
+
+/// Who read the settings (an identity's source and claims), for the report.
+pub fn describe_reader(source: AuthSource, claims: &IdentityClaims) -> Value {
+    json!({
+        "source": source.as_str(),
+        "tenant_id": claims.tenant_id,
+        "object_id": claims.object_id,
+        "app_id": claims.app_id,
+        "upn": claims.upn,
+    })
 }
 
 /// The Entra sources that may read ARM for the run, in the order of `--auth auto`.

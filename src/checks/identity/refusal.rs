@@ -1,12 +1,13 @@
 //! A refusal of the registry's token service (`/oauth2/exchange`, `/oauth2/token`) turned into
 //! a cause, for each kind of credential.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{kind_words, note_date, rfc3339, who};
 use crate::azure::acr_token::AcrTokenError;
 use crate::checks::{
-    login_server, registry_name, BasicKind, CheckCx, Credential, IdentityClaims, Outcome,
+    evidence_of, login_server, registry_name, BasicKind, CheckCx, Credential, IdentityClaims,
+    Outcome, RegistryTokenState,
 };
 use crate::finding::RawFinding;
 use crate::protocol::docker_config::EMPTY_GUID;
@@ -90,10 +91,6 @@ pub(super) fn refusal(
             ),
             Credential::Anonymous { .. } => {
                 let repo = cx.args.repository_name().unwrap_or_default().to_string();
-                cx.facts().extra.insert(
-                    "anonymous_pull".into(),
-                    json!({"allowed": false, "request": request}),
-                );
                 base(
                     "ANONYMOUS_PULL_DISABLED",
                     cx.t(
@@ -301,7 +298,11 @@ fn admin_user_refusal(
         .arm_registry
         .as_ref()
         .and_then(|r| r.property("adminUserEnabled").and_then(Value::as_bool));
-    let read_by = cx.facts().extra.get("arm_read_by").cloned();
+    let read_by = cx
+        .facts()
+        .arm_read
+        .as_ref()
+        .map(|a| super::reader::describe_reader(a.source, &a.claims));
     match admin {
         Some(true) => base(
             "BASIC_CREDENTIALS_INVALID",
@@ -400,31 +401,29 @@ fn repository_token_refusal(
     base: &impl Fn(&'static str, String) -> RawFinding,
 ) -> RawFinding {
     let words = kind_words(kind, cx.lang);
-    let state = cx.facts().extra.get("registry_token").cloned();
-    let status = state
+    let state = cx
+        .facts()
+        .arm_read
         .as_ref()
-        .and_then(|s| s.get("status"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+        .and_then(|a| a.registry_token.clone());
+    let (status, passwords) = match &state {
+        Some(RegistryTokenState::Read {
+            status, passwords, ..
+        }) => (status.clone(), passwords.as_slice()),
+        _ => (None, [].as_slice()),
+    };
     let now = cx.ctx.clock.now();
-    let expiries: Vec<Option<time::OffsetDateTime>> = state
-        .as_ref()
-        .and_then(|s| s.get("passwords"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    p.get("expiry").and_then(Value::as_str).and_then(|e| {
-                        time::OffsetDateTime::parse(
-                            e,
-                            &time::format_description::well_known::Rfc3339,
-                        )
-                        .ok()
-                    })
-                })
-                .collect()
+    let expiries: Vec<Option<time::OffsetDateTime>> = passwords
+        .iter()
+        .map(|p| {
+            p.expiry.as_deref().and_then(|e| {
+                time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok()
+            })
         })
-        .unwrap_or_default();
+        .collect();
+    // The token's state was read (its status may still be unknown), or not.
+    let read = matches!(state, Some(RegistryTokenState::Read { .. }));
+    let state = state.as_ref().map(evidence_of);
     let all_expired = !expiries.is_empty() && expiries.iter().all(|e| e.is_some_and(|e| e <= now));
     let show = format!("az acr token show --name {username} --registry {registry}");
     if status.as_deref() == Some("disabled") || all_expired {
@@ -441,7 +440,7 @@ fn repository_token_refusal(
         .evidence("registry_token", state)
         .command(show)
         .command(format!("az acr token credential generate --name {username} --registry {registry} --password1"))
-    } else if state.as_ref().is_some_and(|s| s.get("status").is_some()) {
+    } else if read {
         base(
             "BASIC_CREDENTIALS_INVALID",
             cx.t(

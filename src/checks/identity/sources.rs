@@ -10,7 +10,9 @@ use super::{basic_kind, claims_json, kind_words, note_date, rfc3339, who};
 use crate::azure::cli_token::{self, CliError};
 use crate::azure::credential_sources::{self, App, EntraSet};
 use crate::azure::entra::{self, ClientAuth, EntraError, MiEndpoint};
-use crate::checks::{cloud, login_server, registry_name, BasicKind, CheckCx, Credential, Outcome};
+use crate::checks::{
+    cloud, login_server, registry_name, BasicKind, CheckCx, ClientCertificate, Credential, Outcome,
+};
 use crate::cli::AuthSource;
 use crate::error_codes;
 use crate::finding::RawFinding;
@@ -368,11 +370,13 @@ async fn from_certificate(
                 ));
             }
         };
-    cx.facts().extra.insert(
-        "client_certificate".into(),
-        json!({"path": cert_path, "subject": cert.subject, "not_before": cert.not_before,
-               "not_after": cert.not_after, "sha256": cert.sha256_hex}),
-    );
+    cx.facts().client_certificate = Some(ClientCertificate {
+        path: cert_path.to_string(),
+        subject: cert.subject.clone(),
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+        sha256: cert.sha256_hex.clone(),
+    });
     evidence.push((
         "client_credential",
         Value::from(format!(
@@ -695,9 +699,6 @@ pub(super) async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
     }
     if let Some(s) = &acr.subscription {
         evidence.push(("cli_subscription", Value::from(s.clone())));
-        cx.facts()
-            .extra
-            .insert("cli_subscription".into(), Value::from(s.clone()));
     }
     let how = cx.t(
         "the Azure CLI (az account get-access-token)",

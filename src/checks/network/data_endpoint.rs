@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
+use crate::checks::{evidence_of, Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::net::addr::addr_list;
 use crate::net::dns::resolve;
@@ -35,7 +35,7 @@ impl Check for DataEndpointCheck {
                 return from_arm;
             }
             cx.await_fact(Fact::Permissions).await;
-            let layer = cx.facts().extra.get("layer_download").cloned();
+            let layer = cx.facts().layer_download.as_ref().map(evidence_of);
             match layer {
                 Some(layer) => with_layer_download(cx, from_arm, &layer).await,
                 None => from_arm,

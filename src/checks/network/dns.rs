@@ -38,9 +38,6 @@ impl Check for DnsCheck {
             match resolve(cx.ctx, &ls.host, ls.port_or_default()).await {
                 Ok(r) => {
                     cx.facts().addresses = r.addresses.clone();
-                    cx.facts()
-                        .extra
-                        .insert("dns.login_server".into(), resolved_evidence(&r));
                     let mut msg = format!("{} ({} ms)", r.describe(), r.elapsed.as_millis());
                     if r.pinned {
                         msg = cx.t(
