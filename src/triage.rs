@@ -3,8 +3,8 @@
 //! The patterns are data beside the cause catalogue: `causes/messages/<CODE>.txt`, one pattern a
 //! line (`<confidence>\t<regex>[\t<note>]`), plus directives for the sentence that explains the
 //! match (`@why.en`, `@why.ja`), the flags that confirm it (`@confirm`) and the causes it is listed
-//! before (`@outranks`). The files are compiled in: a code listed below without a file fails the
-//! build. Adding a message is adding a line.
+//! before (`@outranks`). The files are compiled in, every file of the folder (build.rs lists them;
+//! a file named after no cause code fails the build). Adding a message is adding a line.
 //!
 //! Text is read as a stream of lines (`scan.rs`), whatever its size: an argument, standard input
 //! or a file, gzip-compressed or not. A pattern matches within one line.
@@ -36,33 +36,9 @@ use std::sync::{Arc, OnceLock};
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
-macro_rules! message_files {
-    ($($code:ident),* $(,)?) => {
-        /// Every cause that a pasted message can point to, with its compiled-in pattern file.
-        pub static MESSAGE_FILES: &[(&str, &str)] = &[
-            $( (stringify!($code), include_str!(concat!("../causes/messages/", stringify!($code), ".txt"))), )*
-        ];
-    };
-}
-
-message_files! {
-    DOCKER_COMMAND_ERROR, DOCKER_DAEMON_ERROR, DOCKER_VERSION_ERROR, DOCKER_PULL_ERROR,
-    DOCKER_CREDENTIAL_HELPER_ERROR, DOCKER_STALE_CREDENTIALS, HELM_COMMAND_ERROR, HELM_VERSION_ERROR,
-    REGISTRY_NAME_INVALID, LOGIN_SERVER_ERROR, CONNECTIVITY_DNS_ERROR, PRIVATE_ENDPOINT_DNS_ERROR,
-    CONNECTIVITY_SSL_ERROR, CONNECTIVITY_CHALLENGE_ERROR, CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
-    CONNECTIVITY_AAD_LOGIN_ERROR, CONNECTIVITY_FORBIDDEN_ERROR, CONNECTIVITY_TOOMANYREQUESTS_ERROR,
-    CLIENT_PROXY_ERROR, DATA_ENDPOINT_UNREACHABLE,
-    AAD_CREDENTIAL_UNAVAILABLE, SERVICE_PRINCIPAL_CREDENTIALS_INVALID, APP_NOT_REGISTERED_WITH_AAD,
-    CONNECTIVITY_REFRESH_TOKEN_ERROR, ARM_AUDIENCE_TOKEN_DISABLED, CONNECTIVITY_ACCESS_TOKEN_ERROR,
-    ADMIN_USER_DISABLED, BASIC_CREDENTIALS_INVALID, EXPOSE_TOKEN_USERNAME, ANONYMOUS_PULL_DISABLED,
-    WORKLOAD_IDENTITY_FEDERATION_ERROR, MANAGED_IDENTITY_NOT_FOUND, AAD_RESOURCE_INVALID,
-    REPOSITORY_PERMISSION_MISSING, ABAC_LEGACY_ROLE_IGNORED, ABAC_CONDITION_EXCLUDES_REPOSITORY,
-    CATALOG_LISTER_MISSING, RBAC_ROLE_MISSING, ARM_PERMISSION_MISSING, ROLE_ASSIGNMENT_PERMISSION_MISSING,
-    ARTIFACT_LOCKED,
-    AAD_TOKEN_EXPIRED, SP_SECRET_EXPIRED, REGISTRY_TOKEN_PASSWORD_EXPIRED, DOCKER_STORED_TOKEN_EXPIRED,
-    IMAGE_NOT_FOUND, IMAGE_PLATFORM_MISMATCH, IMAGE_NOT_TAGGED_FOR_REGISTRY,
-    CMK_ERROR,
-}
+// `MESSAGE_FILES`: every `causes/messages/CODE.txt`, listed by build.rs (a file whose name is not
+// a cause code fails the build).
+include!(concat!(env!("OUT_DIR"), "/message_files.rs"));
 
 /// Causes of the catalogue that no tool shows as a message of their own, and why.
 pub const NO_MESSAGE: &[(&str, &str)] = &[

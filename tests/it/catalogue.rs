@@ -1,68 +1,24 @@
 //! The cause catalogue is complete in both languages and matches the public contract.
 
-use acr_doctor::catalogue::{self, CAUSES};
+use acr_doctor::catalogue::{self, Code, CAUSES};
 use acr_doctor::lang::Lang;
 
-/// The codes of CAUSES.md, in order: the public contract.
-const CONTRACT_CODES: &[&str] = &[
-    "DOCKER_COMMAND_ERROR",
-    "DOCKER_DAEMON_ERROR",
-    "DOCKER_VERSION_ERROR",
-    "DOCKER_PULL_ERROR",
-    "DOCKER_CREDENTIAL_HELPER_ERROR",
-    "DOCKER_STALE_CREDENTIALS",
-    "HELM_COMMAND_ERROR",
-    "HELM_VERSION_ERROR",
-    "REGISTRY_NAME_INVALID",
-    "LOGIN_SERVER_ERROR",
-    "CONNECTIVITY_DNS_ERROR",
-    "PRIVATE_ENDPOINT_DNS_ERROR",
-    "CONNECTIVITY_SSL_ERROR",
-    "CONNECTIVITY_CHALLENGE_ERROR",
-    "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
-    "CONNECTIVITY_AAD_LOGIN_ERROR",
-    "CONNECTIVITY_FORBIDDEN_ERROR",
-    "CONNECTIVITY_TOOMANYREQUESTS_ERROR",
-    "CLIENT_PROXY_ERROR",
-    "DATA_ENDPOINT_UNREACHABLE",
-    "AAD_CREDENTIAL_UNAVAILABLE",
-    "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
-    "APP_NOT_REGISTERED_WITH_AAD",
-    "CONNECTIVITY_REFRESH_TOKEN_ERROR",
-    "ARM_AUDIENCE_TOKEN_DISABLED",
-    "CONNECTIVITY_ACCESS_TOKEN_ERROR",
-    "ADMIN_USER_DISABLED",
-    "BASIC_CREDENTIALS_INVALID",
-    "EXPOSE_TOKEN_USERNAME",
-    "ANONYMOUS_PULL_DISABLED",
-    "WORKLOAD_IDENTITY_FEDERATION_ERROR",
-    "MANAGED_IDENTITY_NOT_FOUND",
-    "AAD_RESOURCE_INVALID",
-    "REPOSITORY_PERMISSION_MISSING",
-    "ABAC_LEGACY_ROLE_IGNORED",
-    "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-    "CATALOG_LISTER_MISSING",
-    "RBAC_ROLE_MISSING",
-    "ARM_PERMISSION_MISSING",
-    "ROLE_ASSIGNMENT_PERMISSION_MISSING",
-    "ARTIFACT_LOCKED",
-    "PERMISSION_RECENTLY_CHANGED",
-    "AAD_TOKEN_EXPIRED",
-    "SP_SECRET_EXPIRED",
-    "REGISTRY_TOKEN_PASSWORD_EXPIRED",
-    "DOCKER_STORED_TOKEN_EXPIRED",
-    "CREDENTIAL_EXPIRES_SOON",
-    "IMAGE_NOT_FOUND",
-    "IMAGE_PLATFORM_MISMATCH",
-    "IMAGE_NOT_TAGGED_FOR_REGISTRY",
-    "CMK_ERROR",
-    "UNEXPECTED_ERROR",
-];
-
+/// `Code` and `CAUSES` are generated from the same files (build.rs): one entry per code, in
+/// `Code::ALL`'s order, each spelt as its variant and found again by that spelling.
 #[test]
-fn catalogue_has_exactly_the_contract_codes_in_order() {
+fn codes_and_causes_agree() {
     let codes: Vec<&str> = CAUSES.iter().map(|c| c.code).collect();
-    assert_eq!(codes, CONTRACT_CODES);
+    let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, all);
+    for (i, &code) in Code::ALL.iter().enumerate() {
+        assert_eq!(code as usize, i);
+        assert_eq!(code.cause().id, code);
+        assert_eq!(Code::parse(code.as_str()), Some(code));
+        assert_eq!(code.as_str().parse::<Code>(), Ok(code));
+        assert_eq!(code.to_string(), code.as_str());
+    }
+    assert_eq!(Code::parse("rbac_role_missing"), None);
+    assert!("NOPE".parse::<Code>().is_err());
 }
 
 #[test]
@@ -84,7 +40,7 @@ fn catalogue_matches_causes_md_when_shared_is_beside_the_repo() {
             }
         }
     }
-    let ours: Vec<String> = CAUSES.iter().map(|c| c.code.to_string()).collect();
+    let ours: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(ours, from_doc);
 }
 
