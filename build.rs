@@ -44,7 +44,8 @@ fn main() {
     error_tables(&codes);
 }
 
-/// Files of `dir` ending in `.ext`, sorted, each also registered with cargo for a rerun.
+/// Files of `dir` ending in `.ext`, sorted. Cargo reruns the build script when anything in
+/// `dir` changes (it scans a directory given to `rerun-if-changed` entirely).
 fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     println!("cargo:rerun-if-changed={dir}");
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -53,9 +54,6 @@ fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
     files.sort();
-    for path in &files {
-        println!("cargo:rerun-if-changed={}", path.display());
-    }
     files
 }
 
@@ -70,9 +68,11 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Ends the build when `errors` is not empty, with one line per error and no backtrace.
 fn fail(what: &str, errors: &[String]) {
     if !errors.is_empty() {
-        panic!("{what}:\n{}\n", errors.join("\n"));
+        eprintln!("error: {what}:\n{}", errors.join("\n"));
+        std::process::exit(1);
     }
 }
 
@@ -346,9 +346,7 @@ fn triage_anchors(files: &[PathBuf], out_dir: &Path) {
                 .or_insert_with(|| anchors::anchors(pattern));
         }
     }
-    if !errors.is_empty() {
-        panic!("triage pattern data:\n{}", errors.join("\n"));
-    }
+    fail("triage pattern data", &errors);
     let mut out = String::from(
         "/// Pattern source → its anchors, computed by build.rs; sorted by source.\n\
          pub static PATTERN_ANCHORS: &[(&str, Option<&[&[u8]]>)] = &[\n",
