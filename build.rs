@@ -1,7 +1,7 @@
 //! Build-time work on the cause data under `causes/`:
 //!
 //! - the catalogue (`causes/en/*.md` and their front matter, `causes/ja/*.md`) becomes the
-//!   `Code` enum, one variant per code (`$OUT_DIR/codes.rs`, included by `src/catalogue/code.rs`),
+//!   `Code` enum, one variant per code (`$OUT_DIR/codes.rs`, included by `src/code.rs`),
 //!   and the `CAUSES` table (`$OUT_DIR/causes.rs`, included by `src/catalogue/mod.rs`). A bad front matter, a duplicate `order` or a missing
 //!   Japanese file fails the build, naming the file;
 //! - the triage pattern files (`causes/messages/*.txt`) become the `MESSAGE_FILES` list

@@ -11,6 +11,7 @@ pub mod azure;
 pub mod catalogue;
 pub mod checks;
 pub mod cli;
+pub mod code;
 pub mod commands;
 pub mod context;
 pub mod docker;

@@ -6,10 +6,9 @@
 //! not compile, a missing Japanese file fails the build, and a test proves every entry parses
 //! and is complete.
 
-mod code;
 pub mod front_matter;
 
-pub use code::{Code, UnknownCode};
+pub use crate::code::{Code, UnknownCode};
 
 use crate::finding::Severity;
 use crate::lang::Lang;
