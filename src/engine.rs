@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Facts, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -290,7 +291,7 @@ fn unfinished(
         id: check.id(),
         outcome: Outcome::fail(
             message.clone(),
-            RawFinding::new("UNEXPECTED_ERROR", message)
+            RawFinding::new(Code::UNEXPECTED_ERROR, message)
                 .evidence("run_deadline_s", secs)
                 .evidence("waiting_for", what.clone()),
         )
@@ -334,9 +335,10 @@ async fn run_one(check: &dyn Check, cx: &CheckCx<'_>, bound: Duration) -> (Outco
         Ok(Ok(mut outcome)) => {
             // A failed check always names a cause.
             if outcome.status == CheckStatus::Fail && outcome.findings.is_empty() {
-                outcome
-                    .findings
-                    .push(RawFinding::new("UNEXPECTED_ERROR", outcome.message.clone()));
+                outcome.findings.push(RawFinding::new(
+                    Code::UNEXPECTED_ERROR,
+                    outcome.message.clone(),
+                ));
             }
             (outcome, false)
         }
@@ -353,7 +355,7 @@ async fn run_one(check: &dyn Check, cx: &CheckCx<'_>, bound: Duration) -> (Outco
             (
                 Outcome::fail(
                     message.clone(),
-                    RawFinding::new("UNEXPECTED_ERROR", message).evidence("panic", text),
+                    RawFinding::new(Code::UNEXPECTED_ERROR, message).evidence("panic", text),
                 ),
                 true,
             )
@@ -366,7 +368,7 @@ async fn run_one(check: &dyn Check, cx: &CheckCx<'_>, bound: Duration) -> (Outco
             (
                 Outcome::fail(
                     message.clone(),
-                    RawFinding::new("UNEXPECTED_ERROR", message)
+                    RawFinding::new(Code::UNEXPECTED_ERROR, message)
                         .evidence("timeout_s", bound.as_secs_f64()),
                 ),
                 false,
@@ -437,7 +439,7 @@ mod tests {
                 #[allow(clippy::panic)]
                 match self.behaviour {
                     "panic" => panic!("fake check panicked"),
-                    "fail" => Outcome::fail("failed", RawFinding::new("UNEXPECTED_ERROR", "x")),
+                    "fail" => Outcome::fail("failed", RawFinding::new(Code::UNEXPECTED_ERROR, "x")),
                     _ => Outcome::pass("ok"),
                 }
             })
@@ -491,7 +493,7 @@ mod tests {
         .await;
         let a = r.results.iter().find(|x| x.id == "fake.a").expect("a");
         assert!(a.crashed);
-        assert_eq!(a.outcome.findings[0].code, "UNEXPECTED_ERROR");
+        assert_eq!(a.outcome.findings[0].code, Code::UNEXPECTED_ERROR);
         assert_eq!(status(&r, "fake.b"), CheckStatus::Skip);
         assert_eq!(status(&r, "fake.c"), CheckStatus::Skip);
     }

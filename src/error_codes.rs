@@ -8,6 +8,8 @@
 
 use std::sync::OnceLock;
 
+use crate::catalogue::Code;
+
 /// One code of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -15,7 +17,7 @@ pub struct Entry {
     /// row may read `CODE: phrase`: ACR's specific use of CODE whose message holds the phrase.
     pub code: &'static str,
     /// The cause code of the catalogue (CAUSES.md) this code most often means.
-    pub cause: &'static str,
+    pub cause: Code,
     pub meaning_en: &'static str,
     pub meaning_ja: &'static str,
     /// Where the meaning comes from (an `https://` address).
@@ -106,7 +108,8 @@ fn parse(name: &str, text: &'static str, kind: Kind) -> Table {
         if !code_is_well_formed(kind, code) {
             problems.push(format!("code '{code}' is not well formed"));
         }
-        if !crate::catalogue::CAUSES.iter().any(|c| c.code == cause) {
+        let known = Code::parse(cause);
+        if known.is_none() {
             problems.push(format!("cause '{cause}' is not a code of the catalogue"));
         }
         if meaning_en.is_empty() || !meaning_en.is_ascii() {
@@ -121,7 +124,7 @@ fn parse(name: &str, text: &'static str, kind: Kind) -> Table {
         if entries.iter().any(|e| e.code.eq_ignore_ascii_case(code)) {
             problems.push(format!("code '{code}' appears twice"));
         }
-        if problems.is_empty() {
+        if let (true, Some(cause)) = (problems.is_empty(), known) {
             entries.push(Entry {
                 code,
                 cause,
@@ -221,7 +224,7 @@ mod tests {
             .chain(arm_entries())
         {
             assert!(
-                crate::catalogue::lookup(e.cause).is_some_and(|c| c.code == e.cause),
+                crate::catalogue::lookup(e.cause.as_str()).is_some_and(|c| c.id == e.cause),
                 "{}: {}",
                 e.code,
                 e.cause
@@ -234,135 +237,150 @@ mod tests {
 
     /// What each code must mean, written apart from the data: a row added to a table without a
     /// line here, or a mapping changed by accident, fails.
-    const AADSTS_EXPECTED: &[(u32, &str)] = &[
-        (7000215, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (7000222, "SP_SECRET_EXPIRED"),
-        (70002, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (7000218, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (700025, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (900144, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (90014, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (700027, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (700030, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50012, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50006, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50027, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50048, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (900384, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (70021, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (700211, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (700213, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (7002137, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (7002138, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (700024, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (90061, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (700229, "WORKLOAD_IDENTITY_FEDERATION_ERROR"),
-        (700016, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (700011, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (7000229, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (70001, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (7000112, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50194, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50001, "AAD_RESOURCE_INVALID"),
-        (500011, "AAD_RESOURCE_INVALID"),
-        (650057, "AAD_RESOURCE_INVALID"),
-        (650052, "AAD_RESOURCE_INVALID"),
-        (650054, "AAD_RESOURCE_INVALID"),
-        (70011, "AAD_RESOURCE_INVALID"),
-        (28002, "AAD_RESOURCE_INVALID"),
-        (700022, "AAD_RESOURCE_INVALID"),
-        (700023, "AAD_RESOURCE_INVALID"),
-        (90002, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (900023, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (90038, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50059, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (50128, "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"),
-        (90072, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (500021, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (500212, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (500213, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50020, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (16000, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50034, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50126, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50053, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50055, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50057, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50058, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50105, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50076, "AAD_TOKEN_EXPIRED"),
-        (50079, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50072, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50074, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50158, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (53003, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (53000, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (53001, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50131, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (50097, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (530032, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (530035, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (700020, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (65001, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (90094, "AAD_CREDENTIAL_UNAVAILABLE"),
-        (700082, "AAD_TOKEN_EXPIRED"),
-        (70043, "AAD_TOKEN_EXPIRED"),
-        (50173, "AAD_TOKEN_EXPIRED"),
-        (70008, "AAD_TOKEN_EXPIRED"),
-        (50089, "AAD_TOKEN_EXPIRED"),
-        (50078, "AAD_TOKEN_EXPIRED"),
-        (50132, "AAD_TOKEN_EXPIRED"),
-        (50133, "AAD_TOKEN_EXPIRED"),
-        (70000, "AAD_TOKEN_EXPIRED"),
-        (500133, "AAD_TOKEN_EXPIRED"),
+    const AADSTS_EXPECTED: &[(u32, Code)] = &[
+        (7000215, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (7000222, Code::SP_SECRET_EXPIRED),
+        (70002, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (7000218, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (700025, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (900144, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (90014, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (700027, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (700030, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50012, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50006, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50027, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50048, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (900384, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (70021, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (700211, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (700213, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (7002137, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (7002138, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (700024, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (90061, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (700229, Code::WORKLOAD_IDENTITY_FEDERATION_ERROR),
+        (700016, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (700011, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (7000229, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (70001, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (7000112, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50194, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50001, Code::AAD_RESOURCE_INVALID),
+        (500011, Code::AAD_RESOURCE_INVALID),
+        (650057, Code::AAD_RESOURCE_INVALID),
+        (650052, Code::AAD_RESOURCE_INVALID),
+        (650054, Code::AAD_RESOURCE_INVALID),
+        (70011, Code::AAD_RESOURCE_INVALID),
+        (28002, Code::AAD_RESOURCE_INVALID),
+        (700022, Code::AAD_RESOURCE_INVALID),
+        (700023, Code::AAD_RESOURCE_INVALID),
+        (90002, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (900023, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (90038, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50059, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (50128, Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID),
+        (90072, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (500021, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (500212, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (500213, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50020, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (16000, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50034, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50126, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50053, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50055, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50057, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50058, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50105, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50076, Code::AAD_TOKEN_EXPIRED),
+        (50079, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50072, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50074, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50158, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (53003, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (53000, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (53001, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50131, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (50097, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (530032, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (530035, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (700020, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (65001, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (90094, Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (700082, Code::AAD_TOKEN_EXPIRED),
+        (70043, Code::AAD_TOKEN_EXPIRED),
+        (50173, Code::AAD_TOKEN_EXPIRED),
+        (70008, Code::AAD_TOKEN_EXPIRED),
+        (50089, Code::AAD_TOKEN_EXPIRED),
+        (50078, Code::AAD_TOKEN_EXPIRED),
+        (50132, Code::AAD_TOKEN_EXPIRED),
+        (50133, Code::AAD_TOKEN_EXPIRED),
+        (70000, Code::AAD_TOKEN_EXPIRED),
+        (500133, Code::AAD_TOKEN_EXPIRED),
     ];
 
-    const REGISTRY_EXPECTED: &[(&str, &str)] = &[
-        ("UNAUTHORIZED", "REPOSITORY_PERMISSION_MISSING"),
-        ("DENIED", "REPOSITORY_PERMISSION_MISSING"),
-        ("DENIED: client with IP", "CONNECTIVITY_FORBIDDEN_ERROR"),
+    const REGISTRY_EXPECTED: &[(&str, Code)] = &[
+        ("UNAUTHORIZED", Code::REPOSITORY_PERMISSION_MISSING),
+        ("DENIED", Code::REPOSITORY_PERMISSION_MISSING),
+        ("DENIED: client with IP", Code::CONNECTIVITY_FORBIDDEN_ERROR),
         (
             "UNAUTHORIZED: Application not registered with AAD",
-            "APP_NOT_REGISTERED_WITH_AAD",
+            Code::APP_NOT_REGISTERED_WITH_AAD,
         ),
-        ("REGISTRY_DISALLOWED_OPERATION", "ARTIFACT_LOCKED"),
-        ("UNKNOWN: The operation is disallowed", "ARTIFACT_LOCKED"),
-        ("TOOMANYREQUESTS", "CONNECTIVITY_TOOMANYREQUESTS_ERROR"),
-        ("NAME_UNKNOWN", "IMAGE_NOT_FOUND"),
-        ("MANIFEST_UNKNOWN", "IMAGE_NOT_FOUND"),
-        ("BLOB_UNKNOWN", "IMAGE_NOT_FOUND"),
-        ("NAME_INVALID", "REGISTRY_NAME_INVALID"),
-        ("TAG_INVALID", "UNEXPECTED_ERROR"),
-        ("MANIFEST_INVALID", "UNEXPECTED_ERROR"),
-        ("MANIFEST_UNVERIFIED", "UNEXPECTED_ERROR"),
-        ("MANIFEST_BLOB_UNKNOWN", "UNEXPECTED_ERROR"),
-        ("BLOB_UPLOAD_UNKNOWN", "UNEXPECTED_ERROR"),
-        ("BLOB_UPLOAD_INVALID", "UNEXPECTED_ERROR"),
-        ("DIGEST_INVALID", "UNEXPECTED_ERROR"),
-        ("SIZE_INVALID", "UNEXPECTED_ERROR"),
-        ("RANGE_INVALID", "UNEXPECTED_ERROR"),
-        ("PAGINATION_NUMBER_INVALID", "UNEXPECTED_ERROR"),
-        ("UNSUPPORTED", "UNEXPECTED_ERROR"),
-        ("UNAVAILABLE", "UNEXPECTED_ERROR"),
-        ("UNKNOWN", "UNEXPECTED_ERROR"),
+        ("REGISTRY_DISALLOWED_OPERATION", Code::ARTIFACT_LOCKED),
+        (
+            "UNKNOWN: The operation is disallowed",
+            Code::ARTIFACT_LOCKED,
+        ),
+        ("TOOMANYREQUESTS", Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR),
+        ("NAME_UNKNOWN", Code::IMAGE_NOT_FOUND),
+        ("MANIFEST_UNKNOWN", Code::IMAGE_NOT_FOUND),
+        ("BLOB_UNKNOWN", Code::IMAGE_NOT_FOUND),
+        ("NAME_INVALID", Code::REGISTRY_NAME_INVALID),
+        ("TAG_INVALID", Code::UNEXPECTED_ERROR),
+        ("MANIFEST_INVALID", Code::UNEXPECTED_ERROR),
+        ("MANIFEST_UNVERIFIED", Code::UNEXPECTED_ERROR),
+        ("MANIFEST_BLOB_UNKNOWN", Code::UNEXPECTED_ERROR),
+        ("BLOB_UPLOAD_UNKNOWN", Code::UNEXPECTED_ERROR),
+        ("BLOB_UPLOAD_INVALID", Code::UNEXPECTED_ERROR),
+        ("DIGEST_INVALID", Code::UNEXPECTED_ERROR),
+        ("SIZE_INVALID", Code::UNEXPECTED_ERROR),
+        ("RANGE_INVALID", Code::UNEXPECTED_ERROR),
+        ("PAGINATION_NUMBER_INVALID", Code::UNEXPECTED_ERROR),
+        ("UNSUPPORTED", Code::UNEXPECTED_ERROR),
+        ("UNAVAILABLE", Code::UNEXPECTED_ERROR),
+        ("UNKNOWN", Code::UNEXPECTED_ERROR),
     ];
 
-    const ARM_EXPECTED: &[(&str, &str)] = &[
-        ("AuthorizationFailed", "ARM_PERMISSION_MISSING"),
-        ("LinkedAuthorizationFailed", "ARM_PERMISSION_MISSING"),
-        ("InvalidAuthenticationTokenTenant", "ARM_PERMISSION_MISSING"),
-        ("ResourceNotFound", "LOGIN_SERVER_ERROR"),
-        ("ResourceGroupNotFound", "LOGIN_SERVER_ERROR"),
-        ("SubscriptionNotFound", "LOGIN_SERVER_ERROR"),
-        ("ParentResourceNotFound", "LOGIN_SERVER_ERROR"),
-        ("ExpiredAuthenticationToken", "AAD_TOKEN_EXPIRED"),
-        ("InvalidAuthenticationToken", "AAD_CREDENTIAL_UNAVAILABLE"),
-        ("InvalidAuthenticationTokenAudience", "UNEXPECTED_ERROR"),
-        ("AuthenticationFailed", "AAD_CREDENTIAL_UNAVAILABLE"),
-        ("UnAuthorizedForCredentialOperations", "ADMIN_USER_DISABLED"),
-        ("RequestDisallowedByPolicy", "UNEXPECTED_ERROR"),
-        ("MissingSubscriptionRegistration", "UNEXPECTED_ERROR"),
-        ("InvalidImageRegistryIdentity", "MANAGED_IDENTITY_NOT_FOUND"),
+    const ARM_EXPECTED: &[(&str, Code)] = &[
+        ("AuthorizationFailed", Code::ARM_PERMISSION_MISSING),
+        ("LinkedAuthorizationFailed", Code::ARM_PERMISSION_MISSING),
+        (
+            "InvalidAuthenticationTokenTenant",
+            Code::ARM_PERMISSION_MISSING,
+        ),
+        ("ResourceNotFound", Code::LOGIN_SERVER_ERROR),
+        ("ResourceGroupNotFound", Code::LOGIN_SERVER_ERROR),
+        ("SubscriptionNotFound", Code::LOGIN_SERVER_ERROR),
+        ("ParentResourceNotFound", Code::LOGIN_SERVER_ERROR),
+        ("ExpiredAuthenticationToken", Code::AAD_TOKEN_EXPIRED),
+        (
+            "InvalidAuthenticationToken",
+            Code::AAD_CREDENTIAL_UNAVAILABLE,
+        ),
+        ("InvalidAuthenticationTokenAudience", Code::UNEXPECTED_ERROR),
+        ("AuthenticationFailed", Code::AAD_CREDENTIAL_UNAVAILABLE),
+        (
+            "UnAuthorizedForCredentialOperations",
+            Code::ADMIN_USER_DISABLED,
+        ),
+        ("RequestDisallowedByPolicy", Code::UNEXPECTED_ERROR),
+        ("MissingSubscriptionRegistration", Code::UNEXPECTED_ERROR),
+        (
+            "InvalidImageRegistryIdentity",
+            Code::MANAGED_IDENTITY_NOT_FOUND,
+        ),
     ];
 
     #[test]
@@ -421,20 +439,35 @@ mod tests {
     #[test]
     fn the_codes_that_decide_the_credential_check() {
         let cause = |c| aadsts(c).map(|e| e.cause);
-        assert_eq!(cause(70021), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR"));
-        assert_eq!(cause(700211), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR"));
-        assert_eq!(cause(700213), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR"));
-        assert_eq!(cause(700024), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR"));
-        assert_eq!(cause(500011), Some("AAD_RESOURCE_INVALID"));
-        assert_eq!(cause(7000222), Some("SP_SECRET_EXPIRED"));
+        assert_eq!(cause(70021), Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR));
+        assert_eq!(
+            cause(700211),
+            Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)
+        );
+        assert_eq!(
+            cause(700213),
+            Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)
+        );
+        assert_eq!(
+            cause(700024),
+            Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)
+        );
+        assert_eq!(cause(500011), Some(Code::AAD_RESOURCE_INVALID));
+        assert_eq!(cause(7000222), Some(Code::SP_SECRET_EXPIRED));
         assert_eq!(
             cause(7000215),
-            Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID")
+            Some(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID)
         );
-        assert_eq!(cause(700016), Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"));
-        assert_eq!(cause(90002), Some("SERVICE_PRINCIPAL_CREDENTIALS_INVALID"));
-        assert_eq!(cause(700082), Some("AAD_TOKEN_EXPIRED"));
-        assert_eq!(cause(53003), Some("AAD_CREDENTIAL_UNAVAILABLE"));
+        assert_eq!(
+            cause(700016),
+            Some(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID)
+        );
+        assert_eq!(
+            cause(90002),
+            Some(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID)
+        );
+        assert_eq!(cause(700082), Some(Code::AAD_TOKEN_EXPIRED));
+        assert_eq!(cause(53003), Some(Code::AAD_CREDENTIAL_UNAVAILABLE));
         let e = aadsts(500011).expect("500011");
         assert!(e.source.starts_with("https://learn.microsoft.com/"));
         assert_ne!(e.meaning(Lang::En), e.meaning(Lang::Ja));
@@ -445,26 +478,26 @@ mod tests {
         let firewall = "client with IP '203.0.113.7' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.";
         assert_eq!(
             registry_error_with_message("DENIED", firewall).map(|e| e.cause),
-            Some("CONNECTIVITY_FORBIDDEN_ERROR")
+            Some(Code::CONNECTIVITY_FORBIDDEN_ERROR)
         );
         assert_eq!(
             registry_error_with_message("denied", "requested access to the resource is denied")
                 .map(|e| e.cause),
-            Some("REPOSITORY_PERMISSION_MISSING")
+            Some(Code::REPOSITORY_PERMISSION_MISSING)
         );
         assert_eq!(
             registry_error_with_message("UNAUTHORIZED", "Application not registered with AAD.")
                 .map(|e| e.cause),
-            Some("APP_NOT_REGISTERED_WITH_AAD")
+            Some(Code::APP_NOT_REGISTERED_WITH_AAD)
         );
         assert_eq!(
             registry_error_with_message("UNKNOWN", "The operation is disallowed.").map(|e| e.cause),
-            Some("ARTIFACT_LOCKED")
+            Some(Code::ARTIFACT_LOCKED)
         );
         // A phrase of another code does not count.
         assert_eq!(
             registry_error_with_message("UNAUTHORIZED", firewall).map(|e| e.cause),
-            Some("REPOSITORY_PERMISSION_MISSING")
+            Some(Code::REPOSITORY_PERMISSION_MISSING)
         );
         assert_eq!(registry_error_with_message("NOT_A_CODE", firewall), None);
     }

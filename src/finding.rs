@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::code::Code;
+
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,9 +46,9 @@ impl Confidence {
 
 /// What a check reports: a cause code with the specifics it observed.
 /// Titles, explanations and generic solution steps come from the catalogue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RawFinding {
-    pub code: &'static str,
+    pub code: Code,
     /// Overrides the catalogue's default severity when set.
     pub severity: Option<Severity>,
     /// What was observed, in the user's language: the specific part of the story.
@@ -59,15 +61,20 @@ pub struct RawFinding {
     /// How sure the check is of `code`.
     pub confidence: Confidence,
     /// Other cause codes the same evidence allows; the solution says how to tell them apart.
-    pub alternatives: Vec<&'static str>,
+    pub alternatives: Vec<Code>,
 }
 
 impl RawFinding {
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
         RawFinding {
             code,
+            severity: None,
             detail: detail.into(),
-            ..Default::default()
+            solution: Vec::new(),
+            commands: Vec::new(),
+            evidence: Map::new(),
+            confidence: Confidence::default(),
+            alternatives: Vec::new(),
         }
     }
 
@@ -92,16 +99,16 @@ impl RawFinding {
     }
 
     /// The code is the most likely of several: `alternatives` are the others.
-    pub fn inferred(mut self, alternatives: &[&'static str]) -> Self {
+    pub fn inferred(mut self, alternatives: &[Code]) -> Self {
         self.confidence = Confidence::Inferred;
         self.alternative(alternatives)
     }
 
     /// The code is proven, and the evidence also allows these deeper causes behind it.
-    pub fn alternative(mut self, alternatives: &[&'static str]) -> Self {
+    pub fn alternative(mut self, alternatives: &[Code]) -> Self {
         for a in alternatives {
             if *a != self.code && !self.alternatives.contains(a) {
-                self.alternatives.push(a);
+                self.alternatives.push(*a);
             }
         }
         self

@@ -36,6 +36,8 @@ use std::sync::{Arc, OnceLock};
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
+use crate::catalogue::Code;
+
 // `MESSAGE_FILES`: every `causes/messages/CODE.txt`, listed by build.rs (a file whose name is not
 // a cause code fails the build).
 include!(concat!(env!("OUT_DIR"), "/message_files.rs"));
@@ -43,15 +45,15 @@ include!(concat!(env!("OUT_DIR"), "/message_files.rs"));
 /// Causes of the catalogue that no tool shows as a message of their own, and why.
 pub const NO_MESSAGE: &[(&str, &str)] = &[
     (
-        "PERMISSION_RECENTLY_CHANGED",
+        Code::PERMISSION_RECENTLY_CHANGED.as_str(),
         "a timing fact (a role granted moments ago); the failure it explains prints the ordinary denial",
     ),
     (
-        "CREDENTIAL_EXPIRES_SOON",
+        Code::CREDENTIAL_EXPIRES_SOON.as_str(),
         "a forecast made by acr-doctor; nothing has failed yet, so no tool prints an error",
     ),
     (
-        "UNEXPECTED_ERROR",
+        Code::UNEXPECTED_ERROR.as_str(),
         "by definition what could not be classified; a pattern for it would be a made-up cause",
     ),
 ];
@@ -121,10 +123,10 @@ fn is_true(b: &bool) -> bool {
 
 /// Causes where reaching and signing in to the registry worked: what failed is the image.
 const NOT_ACCESS: &[&str] = &[
-    "IMAGE_NOT_FOUND",
-    "IMAGE_PLATFORM_MISMATCH",
-    "IMAGE_NOT_TAGGED_FOR_REGISTRY",
-    "ARTIFACT_LOCKED",
+    Code::IMAGE_NOT_FOUND.as_str(),
+    Code::IMAGE_PLATFORM_MISMATCH.as_str(),
+    Code::IMAGE_NOT_TAGGED_FOR_REGISTRY.as_str(),
+    Code::ARTIFACT_LOCKED.as_str(),
 ];
 
 /// Where in an error chain the failure happened: the layer of the innermost link that names
@@ -446,7 +448,7 @@ fn code_static(causes: &[CauseMessages], code: &str) -> &'static str {
         .iter()
         .find(|c| c.code == code)
         .map(|c| c.code)
-        .unwrap_or("UNEXPECTED_ERROR")
+        .unwrap_or(Code::UNEXPECTED_ERROR.as_str())
 }
 
 /// Problems found in the pattern data (bad lines, bad regexes, unknown codes); empty when sound.
@@ -1037,17 +1039,17 @@ fn confirm_command_near(
 /// Causes of a pull on a cluster node that `--aks` can confirm from ARM: the kubelet
 /// identity's rights and the cluster's path to the registry.
 const AKS_CAUSES: &[&str] = &[
-    "ANONYMOUS_PULL_DISABLED",
-    "RBAC_ROLE_MISSING",
-    "ABAC_LEGACY_ROLE_IGNORED",
-    "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-    "REPOSITORY_PERMISSION_MISSING",
-    "CONNECTIVITY_ACCESS_TOKEN_ERROR",
-    "CONNECTIVITY_FORBIDDEN_ERROR",
-    "CONNECTIVITY_DNS_ERROR",
-    "CONNECTIVITY_CHALLENGE_ERROR",
-    "PRIVATE_ENDPOINT_DNS_ERROR",
-    "DATA_ENDPOINT_UNREACHABLE",
+    Code::ANONYMOUS_PULL_DISABLED.as_str(),
+    Code::RBAC_ROLE_MISSING.as_str(),
+    Code::ABAC_LEGACY_ROLE_IGNORED.as_str(),
+    Code::ABAC_CONDITION_EXCLUDES_REPOSITORY.as_str(),
+    Code::REPOSITORY_PERMISSION_MISSING.as_str(),
+    Code::CONNECTIVITY_ACCESS_TOKEN_ERROR.as_str(),
+    Code::CONNECTIVITY_FORBIDDEN_ERROR.as_str(),
+    Code::CONNECTIVITY_DNS_ERROR.as_str(),
+    Code::CONNECTIVITY_CHALLENGE_ERROR.as_str(),
+    Code::PRIVATE_ENDPOINT_DNS_ERROR.as_str(),
+    Code::DATA_ENDPOINT_UNREACHABLE.as_str(),
 ];
 
 fn confirm_command(flags: &str, registry: Option<&str>, repository: Option<&str>) -> String {

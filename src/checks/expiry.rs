@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use super::{Check, CheckCx, ClientCertificate, Credential, Fact, Group, Meta, Outcome};
 use crate::azure::entra;
+use crate::catalogue::Code;
 use crate::checks::identity::rfc3339;
 use crate::finding::{RawFinding, Severity};
 use crate::model::time::span;
@@ -460,7 +461,7 @@ fn expiry_finding(
         ),
         Verdict::ExpiredOnlyHere => Some(
             RawFinding::new(
-                "CREDENTIAL_EXPIRES_SOON",
+                Code::CREDENTIAL_EXPIRES_SOON,
                 cx.t(
                     format!("{what} ({}) is valid until {} by the servers' clock, but this machine's clock is {} off, so local tools see it as expired: fix the clock", it.entry.source, rfc3339(exp), signed_span(skew)),
                     format!("{what} ({}) はサーバーの時計では {} まで有効ですが、このマシンの時計が {} ずれているため、ローカルのツールには期限切れに見えます。時計を修正してください", it.entry.source, rfc3339(exp), signed_span(skew)),
@@ -472,7 +473,7 @@ fn expiry_finding(
         ),
         Verdict::ExpiresSoon => Some(
             RawFinding::new(
-                "CREDENTIAL_EXPIRES_SOON",
+                Code::CREDENTIAL_EXPIRES_SOON,
                 cx.t(
                     format!("{what} ({}) expires at {}, in {}; renewed by {who}", it.entry.source, rfc3339(exp), span(remaining)),
                     format!("{what} ({}) は {} に期限切れになります (残り {})。更新するのは {who} です", it.entry.source, rfc3339(exp), span(remaining)),
@@ -501,7 +502,7 @@ fn tally(all: &[TimelineEntry]) -> [usize; 4] {
 fn any_error(findings: &[RawFinding]) -> bool {
     findings
         .iter()
-        .any(|f| f.severity != Some(Severity::Warning) && f.code != "CREDENTIAL_EXPIRES_SOON")
+        .any(|f| f.severity != Some(Severity::Warning) && f.code != Code::CREDENTIAL_EXPIRES_SOON)
 }
 
 /// The whole timeline, ours and the other checks' entries: the message, the status (from the
@@ -615,18 +616,18 @@ fn describe_kind(cx: &CheckCx<'_>, kind: &str) -> String {
     }
 }
 
-fn expired_code(kind: &str, source: &str) -> &'static str {
+fn expired_code(kind: &str, source: &str) -> Code {
     match kind {
-        "sp_client_secret" | "client_certificate" => "SP_SECRET_EXPIRED",
+        "sp_client_secret" | "client_certificate" => Code::SP_SECRET_EXPIRED,
         "acr_refresh_token" | "acr_access_token" if source == "docker-config" => {
-            "DOCKER_STORED_TOKEN_EXPIRED"
+            Code::DOCKER_STORED_TOKEN_EXPIRED
         }
-        "registry_token_password" => "REGISTRY_TOKEN_PASSWORD_EXPIRED",
-        "docker_identity_token" => "DOCKER_STORED_TOKEN_EXPIRED",
+        "registry_token_password" => Code::REGISTRY_TOKEN_PASSWORD_EXPIRED,
+        "docker_identity_token" => Code::DOCKER_STORED_TOKEN_EXPIRED,
         // An access token is minted for this run: born expired means the registry's token
         // endpoint (or its clock) is broken, not that the user's sign-in lapsed.
-        "acr_access_token" => "CONNECTIVITY_ACCESS_TOKEN_ERROR",
-        _ => "AAD_TOKEN_EXPIRED",
+        "acr_access_token" => Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
+        _ => Code::AAD_TOKEN_EXPIRED,
     }
 }
 
@@ -842,13 +843,13 @@ mod tests {
     fn token_kinds() {
         assert_eq!(
             expired_code("client_certificate", "env"),
-            "SP_SECRET_EXPIRED"
+            Code::SP_SECRET_EXPIRED
         );
         assert_eq!(
             expired_code("acr_refresh_token", "docker-config"),
-            "DOCKER_STORED_TOKEN_EXPIRED"
+            Code::DOCKER_STORED_TOKEN_EXPIRED
         );
-        assert_eq!(expired_code("entra_token", "cli"), "AAD_TOKEN_EXPIRED");
+        assert_eq!(expired_code("entra_token", "cli"), Code::AAD_TOKEN_EXPIRED);
     }
 
     #[test]

@@ -179,7 +179,11 @@ impl HarnessRun {
 
     /// The cause codes check `id` found, in order.
     pub fn codes(&self, id: &str) -> Vec<&'static str> {
-        self.outcome(id).findings.iter().map(|f| f.code).collect()
+        self.outcome(id)
+            .findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect()
     }
 
     /// The finding `code` of check `id`. Panics when there is none.
@@ -188,7 +192,7 @@ impl HarnessRun {
         outcome
             .findings
             .iter()
-            .find(|f| f.code == code)
+            .find(|f| f.code.as_str() == code)
             .unwrap_or_else(|| panic!("{id} has no {code}: {outcome:?}"))
     }
 

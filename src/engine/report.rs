@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalogue::{self, fill_placeholders};
+use crate::catalogue::fill_placeholders;
 use crate::checks::{self, Credential, Facts};
 use crate::cli::{CheckArgs, Cloud};
 use crate::context::Context;
@@ -67,7 +67,7 @@ pub fn build_report(
             ran.outcome
                 .findings
                 .iter()
-                .filter_map(|raw| finding_of(raw, check.id(), &values, &words)),
+                .map(|raw| finding_of(raw, check.id(), &values, &words)),
         );
     }
     let image = args.image();
@@ -207,13 +207,8 @@ impl Placeholders {
 }
 
 /// One finding of a check, with the catalogue's words and the fix's placeholders filled.
-fn finding_of(
-    raw: &RawFinding,
-    check: &str,
-    values: &Placeholders,
-    words: &Words,
-) -> Option<Finding> {
-    let cause = catalogue::lookup(raw.code).or_else(|| catalogue::lookup("UNEXPECTED_ERROR"))?;
+fn finding_of(raw: &RawFinding, check: &str, values: &Placeholders, words: &Words) -> Finding {
+    let cause = raw.code.cause();
     let entry = cause.entry(words.lang);
     let values = values.for_finding(raw);
     let mut solution = raw.solution.clone();
@@ -232,7 +227,7 @@ fn finding_of(
     } else {
         raw.detail.clone()
     };
-    Some(Finding {
+    Finding {
         code: cause.code.to_string(),
         severity: raw.severity.unwrap_or(cause.severity),
         check: check.to_string(),
@@ -244,7 +239,7 @@ fn finding_of(
         evidence: raw.evidence.clone(),
         confidence: raw.confidence,
         alternatives: raw.alternatives.iter().map(|a| a.to_string()).collect(),
-    })
+    }
 }
 
 /// What the run saw of its surroundings: platform, cloud, Docker, proxies (user-info removed)

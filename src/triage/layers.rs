@@ -19,6 +19,8 @@ use serde::Serialize;
 
 use super::Confidence;
 
+use crate::catalogue::Code;
+
 /// Where in the stack a link of an error chain failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,7 +78,7 @@ pub enum Role {
 /// What the innermost classified link of a line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
-    pub cause: &'static str,
+    pub cause: Code,
     pub confidence: Confidence,
     pub layer: Layer,
     pub role: Option<Role>,
@@ -190,7 +192,7 @@ enum Kind {
     Disallowed,
     Engine,
     /// A code of one of the error tables, with the cause the table gives it.
-    Table(Layer, &'static str, Confidence),
+    Table(Layer, Code, Confidence),
 }
 
 impl Kind {
@@ -724,7 +726,7 @@ fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>
             // The plain UNAUTHORIZED and DENIED are what every refusal says: low.
             let confidence = if e.code.contains(':') {
                 Confidence::High
-            } else if e.cause == "REPOSITORY_PERMISSION_MISSING" {
+            } else if e.cause == Code::REPOSITORY_PERMISSION_MISSING {
                 Confidence::Low
             } else {
                 Confidence::Medium
@@ -741,16 +743,16 @@ fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>
 
 /// The cause of a connection that could not be opened or kept, from the role of its host;
 /// `None` for a host of no known role.
-fn connection_failure(role: Option<Role>, privatelink: bool) -> Option<(&'static str, Confidence)> {
+fn connection_failure(role: Option<Role>, privatelink: bool) -> Option<(Code, Confidence)> {
     use Confidence::{High, Low, Medium};
     Some(match role? {
-        Role::DataEndpoint => ("DATA_ENDPOINT_UNREACHABLE", High),
-        Role::DockerHub => ("DOCKER_PULL_ERROR", Medium),
+        Role::DataEndpoint => (Code::DATA_ENDPOINT_UNREACHABLE, High),
+        Role::DockerHub => (Code::DOCKER_PULL_ERROR, Medium),
         // A private endpoint's name or address that cannot be reached: the private path.
-        Role::LoginServer if privatelink => ("PRIVATE_ENDPOINT_DNS_ERROR", Medium),
-        Role::LoginServer => ("CONNECTIVITY_CHALLENGE_ERROR", High),
-        Role::Metadata => ("AAD_CREDENTIAL_UNAVAILABLE", Medium),
-        Role::EntraAuthority => ("AAD_CREDENTIAL_UNAVAILABLE", Low),
+        Role::LoginServer if privatelink => (Code::PRIVATE_ENDPOINT_DNS_ERROR, Medium),
+        Role::LoginServer => (Code::CONNECTIVITY_CHALLENGE_ERROR, High),
+        Role::Metadata => (Code::AAD_CREDENTIAL_UNAVAILABLE, Medium),
+        Role::EntraAuthority => (Code::AAD_CREDENTIAL_UNAVAILABLE, Low),
         _ => return None,
     })
 }
@@ -761,47 +763,47 @@ fn decide(
     role: Option<Role>,
     host: Option<&str>,
     text: &str,
-) -> Option<(&'static str, Confidence)> {
+) -> Option<(Code, Confidence)> {
     use Confidence::{High, Low, Medium};
     let lower = text.to_ascii_lowercase();
     let privatelink = lower.contains("privatelink");
     Some(match (kind, role) {
-        (Kind::Table(_, "UNEXPECTED_ERROR", _), _) => return None,
+        (Kind::Table(_, Code::UNEXPECTED_ERROR, _), _) => return None,
         (Kind::Table(_, cause, confidence), _) => (cause, confidence),
-        (Kind::Engine, _) => ("DOCKER_DAEMON_ERROR", High),
-        (Kind::DnsBadName | Kind::TlsWrongRegistryName, _) => ("REGISTRY_NAME_INVALID", High),
+        (Kind::Engine, _) => (Code::DOCKER_DAEMON_ERROR, High),
+        (Kind::DnsBadName | Kind::TlsWrongRegistryName, _) => (Code::REGISTRY_NAME_INVALID, High),
         // A public registry has no IP rules of the user's: a 403 from it was made on the way.
         (Kind::Status(403), Some(Role::LoginServer | Role::DockerHub))
             if host.is_some_and(|h| h == "mcr.microsoft.com" || h.ends_with("docker.io")) =>
         {
-            ("CLIENT_PROXY_ERROR", High)
+            (Code::CLIENT_PROXY_ERROR, High)
         }
-        (Kind::Proxy | Kind::ProxyStatus, _) => ("CLIENT_PROXY_ERROR", High),
-        (Kind::Platform, _) => ("IMAGE_PLATFORM_MISMATCH", High),
-        (Kind::Disallowed, _) => ("ARTIFACT_LOCKED", High),
+        (Kind::Proxy | Kind::ProxyStatus, _) => (Code::CLIENT_PROXY_ERROR, High),
+        (Kind::Platform, _) => (Code::IMAGE_PLATFORM_MISMATCH, High),
+        (Kind::Disallowed, _) => (Code::ARTIFACT_LOCKED, High),
         (Kind::TooManyRequests | Kind::Status(429), _) => {
-            ("CONNECTIVITY_TOOMANYREQUESTS_ERROR", High)
+            (Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR, High)
         }
-        (Kind::NameUnknown | Kind::ManifestUnknown, _) => ("IMAGE_NOT_FOUND", High),
+        (Kind::NameUnknown | Kind::ManifestUnknown, _) => (Code::IMAGE_NOT_FOUND, High),
         (Kind::Denied, _) if lower.contains("client with ip") => {
-            ("CONNECTIVITY_FORBIDDEN_ERROR", High)
+            (Code::CONNECTIVITY_FORBIDDEN_ERROR, High)
         }
-        (Kind::Denied, Some(Role::DockerHub)) => ("IMAGE_NOT_TAGGED_FOR_REGISTRY", High),
-        (Kind::Denied, _) => ("REPOSITORY_PERMISSION_MISSING", Low),
+        (Kind::Denied, Some(Role::DockerHub)) => (Code::IMAGE_NOT_TAGGED_FOR_REGISTRY, High),
+        (Kind::Denied, _) => (Code::REPOSITORY_PERMISSION_MISSING, Low),
         // Name resolution: the host says whose name failed.
         (Kind::DnsNotFound | Kind::DnsServerFailed, Some(Role::DataEndpoint)) => {
-            ("DATA_ENDPOINT_UNREACHABLE", High)
+            (Code::DATA_ENDPOINT_UNREACHABLE, High)
         }
         (Kind::DnsNotFound | Kind::DnsServerFailed, Some(Role::DockerHub)) => {
-            ("DOCKER_PULL_ERROR", Medium)
+            (Code::DOCKER_PULL_ERROR, Medium)
         }
         (Kind::DnsNotFound | Kind::DnsServerFailed, _) if privatelink => {
-            ("PRIVATE_ENDPOINT_DNS_ERROR", Medium)
+            (Code::PRIVATE_ENDPOINT_DNS_ERROR, Medium)
         }
-        (Kind::DnsNotFound, Some(Role::LoginServer)) => ("CONNECTIVITY_DNS_ERROR", High),
-        (Kind::DnsNotFound | Kind::DnsServerFailed, _) => ("CONNECTIVITY_DNS_ERROR", Medium),
+        (Kind::DnsNotFound, Some(Role::LoginServer)) => (Code::CONNECTIVITY_DNS_ERROR, High),
+        (Kind::DnsNotFound | Kind::DnsServerFailed, _) => (Code::CONNECTIVITY_DNS_ERROR, Medium),
         // TLS.
-        (Kind::Tls, _) => ("CONNECTIVITY_SSL_ERROR", High),
+        (Kind::Tls, _) => (Code::CONNECTIVITY_SSL_ERROR, High),
         // Connections: the host's role decides.
         (
             Kind::TcpTimeout
@@ -819,7 +821,7 @@ fn decide(
 mod tests {
     use super::*;
 
-    fn cause(text: &str) -> Option<&'static str> {
+    fn cause(text: &str) -> Option<Code> {
         read(text).map(|r| r.cause)
     }
 
@@ -829,17 +831,17 @@ mod tests {
             cause(
                 r#"Head "https://contosoreg.azurecr.io/v2/app/manifests/1": dial tcp 10.0.0.4:443: i/o timeout"#
             ),
-            Some("CONNECTIVITY_CHALLENGE_ERROR")
+            Some(Code::CONNECTIVITY_CHALLENGE_ERROR)
         );
         assert_eq!(
             cause(
                 r#"failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://contosoreg.westeurope.data.azurecr.io/docker/registry/v2/blobs/sha256/ab/abcd/data": dial tcp 20.1.2.3:443: i/o timeout"#
             ),
-            Some("DATA_ENDPOINT_UNREACHABLE")
+            Some(Code::DATA_ENDPOINT_UNREACHABLE)
         );
         assert_eq!(
             cause("dial tcp: lookup contosoreg.azurecr.io on 10.0.0.10:53: i/o timeout"),
-            Some("CONNECTIVITY_DNS_ERROR")
+            Some(Code::CONNECTIVITY_DNS_ERROR)
         );
     }
 
@@ -847,7 +849,7 @@ mod tests {
     fn a_blob_download_with_only_an_address_is_the_data_path() {
         assert_eq!(
             cause("error pulling image configuration: download failed after attempts=6: dial tcp 203.0.113.20:443: i/o timeout"),
-            Some("DATA_ENDPOINT_UNREACHABLE")
+            Some(Code::DATA_ENDPOINT_UNREACHABLE)
         );
     }
 
@@ -861,7 +863,7 @@ mod tests {
         ] {
             let r = read(text).unwrap_or_else(|| panic!("no reading: {text}"));
             assert_eq!(r.layer, Layer::Dns, "{text}");
-            assert_eq!(r.cause, "CONNECTIVITY_DNS_ERROR", "{text}");
+            assert_eq!(r.cause, Code::CONNECTIVITY_DNS_ERROR, "{text}");
             assert_eq!(r.role, Some(Role::LoginServer), "{text}");
         }
     }
@@ -869,7 +871,7 @@ mod tests {
     #[test]
     fn a_proxy_in_the_chain_owns_what_follows_it() {
         let r = read("Get https://contosoreg.azurecr.io/v2/: proxyconnect tcp: dial tcp 127.0.0.1:3128: connect: connection refused").unwrap();
-        assert_eq!(r.cause, "CLIENT_PROXY_ERROR");
+        assert_eq!(r.cause, Code::CLIENT_PROXY_ERROR);
         assert_eq!(r.layer, Layer::Proxy);
     }
 
@@ -880,7 +882,7 @@ mod tests {
             "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
             "System.Security.Authentication.AuthenticationException: The remote certificate is invalid according to the validation procedure.",
         ] {
-            assert_eq!(cause(text), Some("CONNECTIVITY_SSL_ERROR"), "{text}");
+            assert_eq!(cause(text), Some(Code::CONNECTIVITY_SSL_ERROR), "{text}");
         }
     }
 
@@ -889,13 +891,13 @@ mod tests {
         assert_eq!(read("sha256:4013abcd401 layer 401"), None);
         let r = read("error parsing HTTP 429 response body").unwrap();
         assert_eq!(r.layer, Layer::Http);
-        assert_eq!(r.cause, "CONNECTIVITY_TOOMANYREQUESTS_ERROR");
+        assert_eq!(r.cause, Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR);
     }
 
     #[test]
     fn docker_hub_refusing_an_untagged_push_is_not_a_permission_problem() {
         let r = read("The push refers to repository [docker.io/library/app]\ndenied: requested access to the resource is denied").unwrap();
-        assert_eq!(r.cause, "IMAGE_NOT_TAGGED_FOR_REGISTRY");
+        assert_eq!(r.cause, Code::IMAGE_NOT_TAGGED_FOR_REGISTRY);
     }
 
     #[test]

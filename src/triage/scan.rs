@@ -573,7 +573,10 @@ impl Scanner {
                 }
             };
             super::layers::read_lazily(before, &text).and_then(|r| {
-                let cause = data.causes.iter().position(|c| c.code == r.cause)?;
+                let cause = data
+                    .causes
+                    .iter()
+                    .position(|c| c.code == r.cause.as_str())?;
                 Some((cause, r))
             })
         } else {

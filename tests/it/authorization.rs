@@ -11,6 +11,7 @@ use crate::support;
 
 use std::time::Duration;
 
+use acr_doctor::catalogue::Code;
 use acr_doctor::checks::{
     authorization, ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer,
 };
@@ -392,7 +393,7 @@ async fn abac_mode_ignores_acrpush() {
     // Catalog not needed: an info finding, not an error.
     let cat = r.outcome("auth.catalog");
     assert_eq!(cat.status, CheckStatus::Info);
-    assert_eq!(cat.findings[0].code, "CATALOG_LISTER_MISSING");
+    assert_eq!(cat.findings[0].code, Code::CATALOG_LISTER_MISSING);
     assert_eq!(cat.findings[0].severity, Some(Severity::Info));
 }
 
@@ -583,7 +584,7 @@ async fn recently_granted_role_not_yet_in_the_token() {
     assert_eq!(info.evidence["roles"], serde_json::json!(["AcrPull"]));
     // Timing makes it likely; nothing proves it.
     assert_eq!(info.confidence, acr_doctor::finding::Confidence::Inferred);
-    assert_eq!(info.alternatives, vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(info.alternatives, vec![Code::REPOSITORY_PERMISSION_MISSING]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

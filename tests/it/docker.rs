@@ -9,6 +9,7 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use acr_doctor::catalogue::Code;
 use acr_doctor::finding::Severity;
 use acr_doctor::report::{CheckStatus, Report};
 use acr_testbed::{ids, Fault, TestBed};
@@ -202,7 +203,7 @@ fn permission_denied_on_socket_explains_the_docker_group() {
         .with_cx(|cx| daemon_error(cx, &endpoint, "default", problem));
     assert_eq!(o.status, CheckStatus::Fail);
     let f = &o.findings[0];
-    assert_eq!(f.code, "DOCKER_DAEMON_ERROR");
+    assert_eq!(f.code, Code::DOCKER_DAEMON_ERROR);
     assert!(f.detail.contains("/var/run/docker.sock"), "{}", f.detail);
     assert!(f.detail.contains("`docker` group"), "{}", f.detail);
     assert!(f

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use acr_doctor::catalogue::Code;
 use acr_doctor::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use acr_doctor::cli::FailOn;
 use acr_doctor::context::Context;
@@ -45,7 +46,7 @@ impl Check for Fake {
             let provide = || cx.facts().registry_name = Some("from-provider".into());
             match self.act {
                 Act::Pass => Outcome::pass("ok"),
-                Act::Fail => Outcome::fail("failed", RawFinding::new("UNEXPECTED_ERROR", "x")),
+                Act::Fail => Outcome::fail("failed", RawFinding::new(Code::UNEXPECTED_ERROR, "x")),
                 Act::Skip => Outcome::skip("nothing to do"),
                 Act::Panic => panic!("fake check panicked"),
                 Act::ProvideName => {
@@ -54,7 +55,7 @@ impl Check for Fake {
                 }
                 Act::ProvideNameThenFail => {
                     provide();
-                    Outcome::fail("failed", RawFinding::new("UNEXPECTED_ERROR", "x"))
+                    Outcome::fail("failed", RawFinding::new(Code::UNEXPECTED_ERROR, "x"))
                 }
                 Act::EchoName => {
                     let name = cx.facts().registry_name.clone().unwrap_or_default();

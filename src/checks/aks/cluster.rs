@@ -5,6 +5,7 @@ use futures::future::BoxFuture;
 use super::not_requested;
 use crate::azure::aks::{self, ClusterRef, ManagedCluster, PullIdentity};
 use crate::azure::arm::{Arm, ArmError};
+use crate::catalogue::Code;
 use crate::checks::authorization::arm_client;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
@@ -49,7 +50,7 @@ async fn aks_cluster(cx: &CheckCx<'_>) -> Outcome {
         );
         return Outcome::warn(
             msg.clone(),
-            RawFinding::new("ARM_PERMISSION_MISSING", msg).severity(Severity::Warning),
+            RawFinding::new(Code::ARM_PERMISSION_MISSING, msg).severity(Severity::Warning),
         );
     };
     // The subscriptions to look in: the one named, else the registry's and the run's.
@@ -120,7 +121,7 @@ fn not_found(
         );
         return Outcome::warn(
             msg.clone(),
-            RawFinding::new("ARM_PERMISSION_MISSING", msg)
+            RawFinding::new(Code::ARM_PERMISSION_MISSING, msg)
                 .severity(Severity::Warning)
                 .evidence("action", "Microsoft.ContainerService/managedClusters/read")
                 .evidence("error", e.to_string()),
@@ -143,7 +144,7 @@ fn not_found(
             cref.name
         ),
     );
-    let mut f = RawFinding::new("UNEXPECTED_ERROR", msg.clone())
+    let mut f = RawFinding::new(Code::UNEXPECTED_ERROR, msg.clone())
         .evidence("cluster", cref.name.clone())
         .evidence("subscriptions", subs.to_vec())
         .step(cx.t(

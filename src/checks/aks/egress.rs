@@ -11,6 +11,7 @@ use super::{
 };
 use crate::azure::aks::{self, ManagedCluster, OutboundAddress, VnetInfo};
 use crate::azure::arm::{Arm, ArmError};
+use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -283,7 +284,7 @@ fn no_way_in(
         format!("{} refuses the cluster's traffic: public network access is disabled and {pe_text}", reg.name),
         format!("{} はクラスターの通信を拒否します: パブリック ネットワーク アクセスが無効で、{pe_text}", reg.name),
     );
-    let mut f = RawFinding::new("CONNECTIVITY_FORBIDDEN_ERROR", msg.clone())
+    let mut f = RawFinding::new(Code::CONNECTIVITY_FORBIDDEN_ERROR, msg.clone())
         .evidence("public_network_access", path.public.clone())
         .evidence("node_vnets", path.vnets.iter().map(|v| v.id.clone()).collect::<Vec<_>>())
         .evidence(
@@ -415,7 +416,7 @@ fn refused_finding(
             refused.join(", ")
         ),
     );
-    let mut f = RawFinding::new("CONNECTIVITY_FORBIDDEN_ERROR", msg.clone())
+    let mut f = RawFinding::new(Code::CONNECTIVITY_FORBIDDEN_ERROR, msg.clone())
         .evidence("network_default_action", path.default_action.clone())
         .evidence("ip_rules", rules.clone())
         .evidence("outbound_addresses", addr_list.clone())

@@ -8,6 +8,7 @@ use super::{arm_denied, inputs, not_requested};
 use crate::azure::aks::{self, ManagedCluster, PullIdentity};
 use crate::azure::arm::Arm;
 use crate::azure::roles::{self, names, Mode};
+use crate::catalogue::Code;
 use crate::checks::authorization::{
     assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES,
 };
@@ -194,10 +195,10 @@ fn in_aks_terms(
 ) {
     if !matches!(
         f.code,
-        "RBAC_ROLE_MISSING"
-            | "ABAC_LEGACY_ROLE_IGNORED"
-            | "ABAC_CONDITION_EXCLUDES_REPOSITORY"
-            | "REPOSITORY_PERMISSION_MISSING"
+        Code::RBAC_ROLE_MISSING
+            | Code::ABAC_LEGACY_ROLE_IGNORED
+            | Code::ABAC_CONDITION_EXCLUDES_REPOSITORY
+            | Code::REPOSITORY_PERMISSION_MISSING
     ) || f.severity == Some(Severity::Info)
     {
         return;
@@ -301,9 +302,9 @@ async fn registry_wide_pull(
     }
     let ignored: Vec<String> = pull.map(|v| v.ignored.clone()).unwrap_or_default();
     let code = match mode {
-        Mode::Legacy => "RBAC_ROLE_MISSING",
-        Mode::Abac if !ignored.is_empty() => "ABAC_LEGACY_ROLE_IGNORED",
-        Mode::Abac => "REPOSITORY_PERMISSION_MISSING",
+        Mode::Legacy => Code::RBAC_ROLE_MISSING,
+        Mode::Abac if !ignored.is_empty() => Code::ABAC_LEGACY_ROLE_IGNORED,
+        Mode::Abac => Code::REPOSITORY_PERMISSION_MISSING,
     };
     let role = match mode {
         Mode::Legacy => names::ACR_PULL,

@@ -17,6 +17,7 @@ use super::authorization::arm_client;
 use super::{Check, CheckCx, Outcome};
 use crate::azure::aks::{self, ManagedCluster, VnetInfo};
 use crate::azure::arm::{Arm, ArmError};
+use crate::catalogue::Code;
 use crate::checks::ArmRegistry;
 use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
@@ -115,14 +116,14 @@ fn arm_denied(cx: &CheckCx<'_>, what_en: &str, what_ja: &str, e: &ArmError) -> O
     if e.is_denied() {
         Outcome::warn(
             msg.clone(),
-            RawFinding::new("ARM_PERMISSION_MISSING", msg)
+            RawFinding::new(Code::ARM_PERMISSION_MISSING, msg)
                 .severity(Severity::Warning)
                 .evidence("error", e.to_string()),
         )
     } else {
         Outcome::fail(
             msg.clone(),
-            RawFinding::new("UNEXPECTED_ERROR", msg).evidence("error", e.to_string()),
+            RawFinding::new(Code::UNEXPECTED_ERROR, msg).evidence("error", e.to_string()),
         )
     }
 }

@@ -12,6 +12,7 @@ use super::{
 use crate::azure::aks::{self, ManagedCluster, VnetInfo};
 use crate::azure::arm::Arm;
 use crate::azure::private_endpoints::{self as pe, EndpointInfo, ExpectedMapping};
+use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -264,7 +265,7 @@ fn no_zone(cx: &CheckCx<'_>, reg: &ArmRegistry, dns: &Dns) -> Outcome {
         format!("{} has private endpoints but no {zone_name} private DNS zone holds its records: the nodes resolve {host} to its public address", reg.name),
         format!("{} にはプライベート エンドポイントがありますが、そのレコードを持つ {zone_name} プライベート DNS ゾーンがありません。ノードは {host} をパブリック アドレスに解決します", reg.name),
     );
-    let f = RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", msg.clone())
+    let f = RawFinding::new(Code::PRIVATE_ENDPOINT_DNS_ERROR, msg.clone())
         .evidence("zone_name", zone_name.clone())
         .evidence("zones", Vec::<String>::new())
         .step(cx.t(
@@ -414,7 +415,7 @@ fn verdict(cx: &CheckCx<'_>, dns: &Dns, links: &Links, records: &Records) -> Out
     let mut findings = findings.into_iter();
     let first = findings
         .next()
-        .unwrap_or_else(|| RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", message.clone()));
+        .unwrap_or_else(|| RawFinding::new(Code::PRIVATE_ENDPOINT_DNS_ERROR, message.clone()));
     let mut o = base(Outcome::fail(message, first)).evidence("confirm_with", confirm);
     for f in findings {
         o = o.finding(f);
@@ -442,7 +443,7 @@ fn unlinked_finding(
         format!("the {zone_name} zone is not linked to node virtual network(s) {}: the nodes resolve {host} to its public address, not to the private endpoint", names.join(", ")),
         format!("{zone_name} ゾーンがノードの仮想ネットワーク {} にリンクされていないため、ノードは {host} をプライベート エンドポイントではなくパブリック アドレスに解決します", names.join(", ")),
     );
-    let mut f = RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", msg)
+    let mut f = RawFinding::new(Code::PRIVATE_ENDPOINT_DNS_ERROR, msg)
         .evidence("zones", dns.zones.clone())
         .evidence(
             "unlinked_vnets",
@@ -497,7 +498,7 @@ fn records_finding(
         format!("the {zone_name} zone does not map every name of the private endpoint: {}{}", lines.join("; "), if data { "; without the data endpoint's record, sign-in works but layer downloads go to the public address and fail" } else { "" }),
         format!("{zone_name} ゾーンにプライベート エンドポイントの名前の一部がありません: {}{}", lines.join("; "), if data { "。データ エンドポイントのレコードがないと、サインインはできてもレイヤーのダウンロードがパブリック アドレスに向かい失敗します" } else { "" }),
     );
-    let mut f = RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", msg)
+    let mut f = RawFinding::new(Code::PRIVATE_ENDPOINT_DNS_ERROR, msg)
         .evidence("zones", dns.zones.clone())
         .evidence(
             "missing_records",
@@ -507,7 +508,7 @@ fn records_finding(
                 .collect::<Vec<_>>(),
         );
     if data {
-        f = f.alternative(&["DATA_ENDPOINT_UNREACHABLE"]);
+        f = f.alternative(&[Code::DATA_ENDPOINT_UNREACHABLE]);
     }
     for BadRecord { rel, expected, .. } in bad_records {
         if let Some(ip) = expected.first() {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::{arm_client, assignments_in, catalog_needed, mode_of};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, Mode};
+use crate::catalogue::Code;
 use crate::checks::{
     evidence_of, registry_name, ArmRead, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact,
     Group, Meta, Outcome, RegistryTokenState, TokenPassword,
@@ -390,7 +391,7 @@ async fn arm_unreadable(
             );
             Outcome::warn(
                 message.clone(),
-                RawFinding::new("UNEXPECTED_ERROR", message)
+                RawFinding::new(Code::UNEXPECTED_ERROR, message)
                     .severity(Severity::Warning)
                     .evidence("arm_endpoint", endpoint)
                     .evidence("subscriptions", subs),
@@ -426,10 +427,11 @@ async fn arm_unreadable(
                 format!("{detail_en}; continuing without registry settings"),
                 format!("{detail_ja}。レジストリ設定なしで続行します"),
             );
-            let mut finding = RawFinding::new("ARM_PERMISSION_MISSING", cx.t(detail_en, detail_ja))
-                .evidence("arm_endpoint", endpoint)
-                .evidence("subscriptions", subs)
-                .command(format!("az acr show --name {name}"));
+            let mut finding =
+                RawFinding::new(Code::ARM_PERMISSION_MISSING, cx.t(detail_en, detail_ja))
+                    .evidence("arm_endpoint", endpoint)
+                    .evidence("subscriptions", subs)
+                    .command(format!("az acr show --name {name}"));
             if let Some(ArmError::Status {
                 status,
                 code,

@@ -9,6 +9,7 @@ use super::{
     scope_or_lookup,
 };
 use crate::azure::roles::{self, names, Mode};
+use crate::catalogue::Code;
 use crate::checks::{
     registry_name, ArmRegistry, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
 };
@@ -147,7 +148,7 @@ async fn refusal_finding(
             }
         }
         let mut f = RawFinding::new(
-            "CATALOG_LISTER_MISSING",
+            Code::CATALOG_LISTER_MISSING,
             cx.t(
                 format!(
                     "the registry uses \"{}\" and the repository roles do not include listing; {}",
@@ -182,7 +183,7 @@ async fn refusal_finding(
     }
     Some(Mode::Legacy) if needed => Some(
         RawFinding::new(
-            "RBAC_ROLE_MISSING",
+            Code::RBAC_ROLE_MISSING,
             cx.t(
                 "in \"RBAC Registry Permissions\" mode listing repositories needs AcrPull, AcrPush or AcrDelete at the registry",
                 "「RBAC レジストリのアクセス許可」モードでは、リポジトリの一覧表示にレジストリでの AcrPull、AcrPush または AcrDelete が必要です",
@@ -197,14 +198,14 @@ async fn refusal_finding(
         .step(portal_step(cx, Some(Mode::Legacy))),
     ),
     None if needed => Some(RawFinding::new(
-        "REPOSITORY_PERMISSION_MISSING",
+        Code::REPOSITORY_PERMISSION_MISSING,
         cx.t(
             "registry:catalog:* is not granted, and the registry's permissions mode could not be read through ARM",
             "registry:catalog:* が付与されておらず、レジストリのアクセス許可モードも ARM から読み取れませんでした",
         ),
     )
     .evidence("missing", vec!["registry:catalog:*"])
-    .alternative(&["CATALOG_LISTER_MISSING", "RBAC_ROLE_MISSING"])
+    .alternative(&[Code::CATALOG_LISTER_MISSING, Code::RBAC_ROLE_MISSING])
     .step(cx.t(
         format!("In \"RBAC Registry + ABAC Repository Permissions\" mode assign \"{}\"; otherwise AcrPull.", names::CATALOG_LISTER),
         format!("「RBAC レジストリ + ABAC リポジトリのアクセス許可」モードでは「{}」を、それ以外では AcrPull を割り当てます。", names::CATALOG_LISTER),

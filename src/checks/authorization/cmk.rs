@@ -4,6 +4,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::azure::arm::RegistrySettings;
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 
@@ -94,7 +95,7 @@ fn registry_cmk(cx: &CheckCx<'_>) -> Outcome {
             format!("CMK identity {key_identity} missing"),
             format!("CMK の ID {key_identity} が見つかりません"),
         ),
-        RawFinding::new("CMK_ERROR", detail)
+        RawFinding::new(Code::CMK_ERROR, detail)
             .evidence("key_identity", key_identity.clone())
             .evidence("registry_identities", known)
             .evidence(

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::azure::arm::Arm;
 use crate::azure::roles::{self, names, AssignedRole, Mode};
+use crate::catalogue::Code;
 use crate::checks::{registry_name, ArmRegistry, CheckCx, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::abac_condition;
@@ -114,7 +115,7 @@ pub(super) async fn explain_missing(
         let recent = assigned.iter().any(|e| e.2);
         findings.push(
             RawFinding::new(
-                "REPOSITORY_PERMISSION_MISSING",
+                Code::REPOSITORY_PERMISSION_MISSING,
                 cx.t(
                     format!(
                         "the role assignments ({}) allow {} on {repo}, but the registry did not grant it to this token",
@@ -140,7 +141,7 @@ pub(super) async fn explain_missing(
             if let Ok(false) = roles::can_assign_roles(arm, &reg.id).await {
                 findings.push(
                     RawFinding::new(
-                        "ROLE_ASSIGNMENT_PERMISSION_MISSING",
+                        Code::ROLE_ASSIGNMENT_PERMISSION_MISSING,
                         cx.t(
                             format!("the signed-in identity cannot create role assignments on {} (no Microsoft.Authorization/roleAssignments/write there); ask an owner to run the command", reg.name),
                             format!("サインイン中の ID は {} にロールを割り当てられません (Microsoft.Authorization/roleAssignments/write がありません)。所有者にコマンドの実行を依頼してください", reg.name),
@@ -255,7 +256,7 @@ fn unexplained(
     let missing_text = join(missing);
     let granted_text = join(granted);
     let mut f = RawFinding::new(
-        "REPOSITORY_PERMISSION_MISSING",
+        Code::REPOSITORY_PERMISSION_MISSING,
         cx.t(
             format!("on repository {repo}: granted {granted_text}; missing {missing_text}. The role assignments could not be read ({why}), so the exact cause is not known."),
             format!("リポジトリ {repo}: 付与 {granted_text}、不足 {missing_text}。ロールの割り当てを読み取れなかったため ({why})、正確な原因は特定できません。"),
@@ -267,17 +268,17 @@ fn unexplained(
     .evidence("role_assignments", Value::Null)
     // The token proves the missing actions; without the role assignments, why is open.
     .alternative(match mode {
-        Some(Mode::Legacy) => &["RBAC_ROLE_MISSING", "PERMISSION_RECENTLY_CHANGED"],
+        Some(Mode::Legacy) => &[Code::RBAC_ROLE_MISSING, Code::PERMISSION_RECENTLY_CHANGED],
         Some(Mode::Abac) => &[
-            "ABAC_LEGACY_ROLE_IGNORED",
-            "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-            "PERMISSION_RECENTLY_CHANGED",
+            Code::ABAC_LEGACY_ROLE_IGNORED,
+            Code::ABAC_CONDITION_EXCLUDES_REPOSITORY,
+            Code::PERMISSION_RECENTLY_CHANGED,
         ],
         None => &[
-            "RBAC_ROLE_MISSING",
-            "ABAC_LEGACY_ROLE_IGNORED",
-            "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-            "PERMISSION_RECENTLY_CHANGED",
+            Code::RBAC_ROLE_MISSING,
+            Code::ABAC_LEGACY_ROLE_IGNORED,
+            Code::ABAC_CONDITION_EXCLUDES_REPOSITORY,
+            Code::PERMISSION_RECENTLY_CHANGED,
         ],
     });
     match mode {
@@ -312,7 +313,7 @@ fn excluded_finding(
 ) -> RawFinding {
     let (repo, who_en, who_ja) = (fix.repo, &who.en, &who.ja);
     let actions: Vec<&str> = dedup(excluded.iter().map(|e| e.0));
-    let mut f = RawFinding::new("ABAC_CONDITION_EXCLUDES_REPOSITORY", {
+    let mut f = RawFinding::new(Code::ABAC_CONDITION_EXCLUDES_REPOSITORY, {
         let quoted: Vec<String> = excluded
             .iter()
             .map(|(_, role, cond)| {
@@ -372,7 +373,7 @@ fn ignored_finding(
     let held: Vec<&str> = dedup(ignored.iter().map(|e| e.1.as_str()));
     let (code, en, ja) = match mode {
         Mode::Abac => (
-            "ABAC_LEGACY_ROLE_IGNORED",
+            Code::ABAC_LEGACY_ROLE_IGNORED,
             format!(
                 "the registry uses \"{}\"; {who_en} holds {} which this mode does not honour, so {} on {repo} is not granted",
                 mode.portal_name(), join(&held), join(&actions)
@@ -383,7 +384,7 @@ fn ignored_finding(
             ),
         ),
         Mode::Legacy => (
-            "RBAC_ROLE_MISSING",
+            Code::RBAC_ROLE_MISSING,
             format!(
                 "the registry uses \"{}\"; {who_en} holds only {} which count only in the ABAC mode, so {} on {repo} is not granted",
                 mode.portal_name(), join(&held), join(&actions)
@@ -422,8 +423,8 @@ fn none_finding(
     let (repo, who_en, who_ja) = (fix.repo, &who.en, &who.ja);
     let granted_text = join(granted);
     let code = match mode {
-        Mode::Legacy => "RBAC_ROLE_MISSING",
-        Mode::Abac => "REPOSITORY_PERMISSION_MISSING",
+        Mode::Legacy => Code::RBAC_ROLE_MISSING,
+        Mode::Abac => Code::REPOSITORY_PERMISSION_MISSING,
     };
     let held_text = if held.is_empty() {
         cx.t("no role at this registry", "このレジストリでのロールなし")
@@ -456,7 +457,7 @@ fn none_finding(
 
 fn recently_changed(cx: &CheckCx<'_>, actions: &[&str], by: &[&str]) -> RawFinding {
     RawFinding::new(
-        "PERMISSION_RECENTLY_CHANGED",
+        Code::PERMISSION_RECENTLY_CHANGED,
         cx.t(
             format!(
                 "an assignment of {} granting {} was created less than {RECENT_MINUTES} minutes ago; it may not be in effect yet",
@@ -470,7 +471,7 @@ fn recently_changed(cx: &CheckCx<'_>, actions: &[&str], by: &[&str]) -> RawFindi
     )
     .evidence("roles", by.to_vec())
     // Timing makes it likely, nothing proves it: the assignment may also simply not apply.
-    .inferred(&["REPOSITORY_PERMISSION_MISSING"])
+    .inferred(&[Code::REPOSITORY_PERMISSION_MISSING])
 }
 
 fn dedup<'x>(items: impl Iterator<Item = &'x str>) -> Vec<&'x str> {
@@ -515,7 +516,8 @@ pub(crate) async fn evaluate_principal(
             );
             return Outcome::warn(
                 detail.clone(),
-                RawFinding::new("ARM_PERMISSION_MISSING", detail).evidence("scope", reg.id.clone()),
+                RawFinding::new(Code::ARM_PERMISSION_MISSING, detail)
+                    .evidence("scope", reg.id.clone()),
             );
         }
     };
@@ -584,7 +586,7 @@ fn no_assignment_note(cx: &CheckCx<'_>, a: &Assigned<'_>) -> Vec<RawFinding> {
     if a.roles.is_empty() {
         notes.push(
             RawFinding::new(
-                "REPOSITORY_PERMISSION_MISSING",
+                Code::REPOSITORY_PERMISSION_MISSING,
                 cx.t(
                     format!("no role assignment applies to {principal} at {}. If {principal} is an application (client) ID rather than an object ID, look the object ID up and run again", reg.name),
                     format!("{} で {principal} に適用されるロールの割り当てはありません。{principal} がオブジェクト ID ではなくアプリケーション (クライアント) ID の場合は、オブジェクト ID を調べて再実行してください", reg.name),
@@ -750,7 +752,7 @@ async fn on_repository(
     }
     if findings.is_empty() {
         findings.push(RawFinding::new(
-            "REPOSITORY_PERMISSION_MISSING",
+            Code::REPOSITORY_PERMISSION_MISSING,
             msg.clone(),
         ));
     }
@@ -773,8 +775,8 @@ fn listing_finding(cx: &CheckCx<'_>, a: &Assigned<'_>) -> Option<RawFinding> {
         return None;
     }
     let (code, role) = match mode {
-        Mode::Abac => ("CATALOG_LISTER_MISSING", names::CATALOG_LISTER),
-        Mode::Legacy => ("RBAC_ROLE_MISSING", names::ACR_PULL),
+        Mode::Abac => (Code::CATALOG_LISTER_MISSING, names::CATALOG_LISTER),
+        Mode::Legacy => (Code::RBAC_ROLE_MISSING, names::ACR_PULL),
     };
     Some(
         RawFinding::new(

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::probes::{errors_text, probe_inputs, probe_line, MANIFEST_ACCEPT};
 use super::repository_needs;
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
@@ -375,7 +376,7 @@ fn missing(
         )));
     }
     let msg = cx.t(en, ja);
-    let mut f = RawFinding::new("IMAGE_NOT_FOUND", msg.clone())
+    let mut f = RawFinding::new(Code::IMAGE_NOT_FOUND, msg.clone())
         .evidence("repository", repo.clone())
         .evidence("repository_exists", listing.repository_exists)
         .evidence("tags_found", listing.tags.len())
@@ -517,7 +518,7 @@ fn platform_outcome(
                 format!("{shown} exists but has no {wanted} variant: it offers {}", list(&offered)),
                 format!("{shown} は存在しますが、{wanted} 用のイメージがありません。提供されているのは {} です", list(&offered)),
             );
-            let f = RawFinding::new("IMAGE_PLATFORM_MISMATCH", msg.clone())
+            let f = RawFinding::new(Code::IMAGE_PLATFORM_MISMATCH, msg.clone())
                 .evidence("repository", repo)
                 .evidence("reference", reference)
                 .evidence("platform_wanted", wanted.to_string())

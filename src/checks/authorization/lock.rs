@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::probes::{errors_text, probe_inputs, probe_line};
 use super::repository_needs;
+use crate::catalogue::Code;
 use crate::checks::registry_name;
 use crate::checks::{
     evidence_of, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome, WriteRefusal,
@@ -484,7 +485,7 @@ fn locked_finding(
             blocked.join("、")
         ),
     );
-    let mut f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+    let mut f = RawFinding::new(Code::ARTIFACT_LOCKED, msg.clone())
         .evidence("locked", locked.to_vec())
         .evidence("granted", granted.clone())
         .evidence("registry_refusals", evidence_of(&refusals));
@@ -559,7 +560,7 @@ fn disallowed_finding(
             }
         ),
     );
-    let f = RawFinding::new("ARTIFACT_LOCKED", msg.clone())
+    let f = RawFinding::new(Code::ARTIFACT_LOCKED, msg.clone())
         .inferred(&[])
         .evidence("registry_refusals", evidence_of(&refusals))
         .evidence("granted", granted.clone());

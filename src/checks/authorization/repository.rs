@@ -8,6 +8,7 @@ use super::explain::{explain_missing, Subject};
 use super::probes::{probe_inputs, probe_repository, Probes, Proof};
 use super::{arm_client, assignments, grants_for, join, lock, repository_needs};
 use crate::azure::roles;
+use crate::catalogue::Code;
 use crate::checks::{
     ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
     RepositoryAccess,
@@ -161,7 +162,7 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     if !refused_despite_claim.is_empty() {
         findings.push(
             RawFinding::new(
-                "REPOSITORY_PERMISSION_MISSING",
+                Code::REPOSITORY_PERMISSION_MISSING,
                 cx.t(
                     format!(
                         "the token lists {} on {repo}, but the registry refused it",
@@ -178,7 +179,7 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     }
     if findings.is_empty() {
         findings.push(RawFinding::new(
-            "REPOSITORY_PERMISSION_MISSING",
+            Code::REPOSITORY_PERMISSION_MISSING,
             message.clone(),
         ));
     }
@@ -186,7 +187,7 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     findings.sort_by_key(|f| {
         std::cmp::Reverse(
             f.severity
-                .or_else(|| crate::catalogue::lookup(f.code).map(|c| c.severity))
+                .or(Some(f.code.cause().severity))
                 .unwrap_or(Severity::Error),
         )
     });
@@ -324,7 +325,7 @@ fn credential_finding(
         _ => "credential",
     };
     let mut f = RawFinding::new(
-        "REPOSITORY_PERMISSION_MISSING",
+        Code::REPOSITORY_PERMISSION_MISSING,
         cx.t(
             format!(
                 "the {kind} credential is granted {} on {repo}; missing {}",

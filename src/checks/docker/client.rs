@@ -4,6 +4,7 @@ use futures::future::BoxFuture;
 
 use super::engine::{self, Kind, Selection};
 use super::{parse_version, process_bound};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 
@@ -52,7 +53,7 @@ async fn podman_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
         );
         return Outcome::fail(
             msg.clone(),
-            RawFinding::new("DOCKER_COMMAND_ERROR", msg)
+            RawFinding::new(Code::DOCKER_COMMAND_ERROR, msg)
                 .evidence("PATH", cx.ctx.env("PATH").unwrap_or(""))
                 .step(cx.t(
                     "Install Podman (for example `sudo apt-get install podman`), or choose the engine you use with --engine",
@@ -77,7 +78,7 @@ async fn podman_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
             );
             Outcome::fail(
                 detail.clone(),
-                RawFinding::new("DOCKER_COMMAND_ERROR", detail)
+                RawFinding::new(Code::DOCKER_COMMAND_ERROR, detail)
                     .evidence("path", shown)
                     .evidence(
                         "attempts",
@@ -97,7 +98,7 @@ async fn podman_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
             );
             Outcome::fail(
                 detail.clone(),
-                RawFinding::new("DOCKER_COMMAND_ERROR", detail).evidence("path", shown),
+                RawFinding::new(Code::DOCKER_COMMAND_ERROR, detail).evidence("path", shown),
             )
         }
     }
@@ -133,7 +134,7 @@ async fn docker_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
                 };
         return Outcome::fail(
             msg.clone(),
-            RawFinding::new("DOCKER_COMMAND_ERROR", msg)
+            RawFinding::new(Code::DOCKER_COMMAND_ERROR, msg)
                 .evidence("PATH", cx.ctx.env("PATH").unwrap_or(""))
                 .step(step),
         );
@@ -174,7 +175,7 @@ async fn docker_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
         // Could not run at all: the client is unusable.
         return Outcome::fail(
             detail.clone(),
-            RawFinding::new("DOCKER_COMMAND_ERROR", detail)
+            RawFinding::new(Code::DOCKER_COMMAND_ERROR, detail)
                 .evidence("path", shown)
                 .evidence("attempts", seen.join("\n")),
         );
@@ -188,7 +189,7 @@ async fn docker_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
         );
         return Outcome::fail(
             detail.clone(),
-            RawFinding::new("DOCKER_VERSION_ERROR", detail)
+            RawFinding::new(Code::DOCKER_VERSION_ERROR, detail)
                 .evidence("path", shown)
                 .evidence("version", text),
         );

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::engine::{self, Kind};
 use super::{login_server_key, process_bound};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::docker::credential_store::resolve_stored;
 use crate::finding::{RawFinding, Severity};
@@ -69,7 +70,7 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
                     "{e}。docker はこのファイルを無視するため、保存された資格情報は使われません"
                 ),
             );
-            let mut finding = RawFinding::new("UNEXPECTED_ERROR", detail.clone())
+            let mut finding = RawFinding::new(Code::UNEXPECTED_ERROR, detail.clone())
                 .severity(Severity::Warning)
                 .evidence("path", path.clone())
                 .step(cx.t(
@@ -144,7 +145,7 @@ async fn run_config(cx: &CheckCx<'_>) -> Outcome {
             };
             base(Outcome::fail(
                 detail.clone(),
-                RawFinding::new("DOCKER_CREDENTIAL_HELPER_ERROR", detail)
+                RawFinding::new(Code::DOCKER_CREDENTIAL_HELPER_ERROR, detail)
                     .evidence("path", path.clone())
                     .evidence("helper", format!("docker-credential-{helper}"))
                     .evidence("error", e.to_string())
@@ -250,7 +251,7 @@ fn with_key_finding(
     } else {
         Severity::Info
     };
-    let mut finding = RawFinding::new("DOCKER_STALE_CREDENTIALS", detail.clone())
+    let mut finding = RawFinding::new(Code::DOCKER_STALE_CREDENTIALS, detail.clone())
         .severity(severity)
         .evidence("login_server", server)
         .evidence("path", path)
@@ -317,7 +318,7 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
                     format!("{e}; podman stops with an error when it reads this file, so it cannot use any stored credential"),
                     format!("{e}。podman はこのファイルを読むとエラーで停止するため、保存された資格情報を使えません"),
                 );
-                let mut finding = RawFinding::new("UNEXPECTED_ERROR", detail.clone())
+                let mut finding = RawFinding::new(Code::UNEXPECTED_ERROR, detail.clone())
                     .severity(Severity::Warning)
                     .evidence("path", path.clone())
                     .evidence("origin", f.origin.clone())
@@ -365,7 +366,7 @@ async fn run_podman_config(cx: &CheckCx<'_>) -> Outcome {
                 );
                 return Outcome::fail(
                     detail.clone(),
-                    RawFinding::new("DOCKER_CREDENTIAL_HELPER_ERROR", detail)
+                    RawFinding::new(Code::DOCKER_CREDENTIAL_HELPER_ERROR, detail)
                         .evidence("path", path.clone())
                         .evidence("helper", format!("docker-credential-{helper}"))
                         .evidence("error", e.to_string())

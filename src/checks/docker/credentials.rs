@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::engine::{self, Kind};
 use super::{challenge, login_server_key};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::cli::AuthSource;
 use crate::finding::RawFinding;
@@ -113,7 +114,7 @@ async fn run_credentials(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
                     format!("{path} ({via}) に保存された {server} の ACR リフレッシュ トークンは {when} に期限切れになりました ({} 分前)", (-r) / 60),
                 );
                 let name = server.split('.').next().unwrap_or(&server);
-                let finding = RawFinding::new("DOCKER_STORED_TOKEN_EXPIRED", detail.clone())
+                let finding = RawFinding::new(Code::DOCKER_STORED_TOKEN_EXPIRED, detail.clone())
                     .evidence("path", path.clone())
                     .evidence("store", via.clone())
                     .evidence("expires_at", when);
@@ -171,7 +172,7 @@ async fn run_credentials(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
             );
             return Outcome::fail(
                 detail.clone(),
-                RawFinding::new("DOCKER_STALE_CREDENTIALS", detail)
+                RawFinding::new(Code::DOCKER_STALE_CREDENTIALS, detail)
                     .evidence("path", path.clone())
                     .evidence("store", via.clone())
                     .command(logout_cmd.clone()),
@@ -280,7 +281,7 @@ fn stale(
     stored: &StoredCredential,
     detail: String,
 ) -> RawFinding {
-    RawFinding::new("DOCKER_STALE_CREDENTIALS", detail)
+    RawFinding::new(Code::DOCKER_STALE_CREDENTIALS, detail)
         .evidence("path", path.to_string())
         .evidence("store", via.to_string())
         .evidence("username", stored.username.clone())

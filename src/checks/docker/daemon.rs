@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::docker_config::{config_dir, DockerConfig};
@@ -180,7 +181,7 @@ async fn run_docker(cx: &CheckCx<'_>) -> Outcome {
             );
             return Outcome::fail(
                 detail.clone(),
-                RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+                RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail)
                     .evidence("error", e.to_string())
                     .command("docker context ls")
                     .command("docker context use default"),
@@ -341,7 +342,7 @@ fn report(
         );
         Outcome::warn(
             message,
-            RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+            RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail)
                 .severity(Severity::Warning)
                 .evidence("endpoint", host.to_string())
                 .evidence("ping_ms", ms as u64),
@@ -378,7 +379,7 @@ fn rootless_not_used(cx: &CheckCx<'_>, endpoint: &Endpoint, rootless: &Path) -> 
     );
     Outcome::fail(
         detail.clone(),
-        RawFinding::new("DOCKER_DAEMON_ERROR", detail)
+        RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail)
             .evidence("endpoint", endpoint.host.clone())
             .evidence("rootless_socket", sock.clone())
             .evidence("problem", "rootless_not_selected")
@@ -495,7 +496,7 @@ fn podman_error(
             ),
         ),
     };
-    let mut finding = RawFinding::new("DOCKER_DAEMON_ERROR", detail.clone())
+    let mut finding = RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail.clone())
         .evidence("endpoint", host.clone())
         .evidence("endpoint_source", source.to_string())
         .evidence("problem", kind);
@@ -602,7 +603,7 @@ pub fn daemon_error(
             ),
         ),
     };
-    finding = RawFinding::new("DOCKER_DAEMON_ERROR", detail.clone())
+    finding = RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail.clone())
         .evidence("endpoint", host.clone())
         .evidence("endpoint_source", source.to_string())
         .evidence("problem", kind);

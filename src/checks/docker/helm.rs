@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 
 use super::{parse_version, process_bound};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 
@@ -52,7 +53,7 @@ impl Check for Helm {
                                     );
                                     return Outcome::warn(
                                         detail.clone(),
-                                        RawFinding::new("HELM_VERSION_ERROR", detail)
+                                        RawFinding::new(Code::HELM_VERSION_ERROR, detail)
                                             .severity(Severity::Warning)
                                             .evidence("path", shown)
                                             .evidence("version", text),
@@ -76,7 +77,7 @@ impl Check for Helm {
             }
             let (code, detail) = if ran {
                 (
-                    "HELM_VERSION_ERROR",
+                    Code::HELM_VERSION_ERROR,
                     cx.t(
                         format!("{shown} ran but its version could not be read"),
                         format!("{shown} は実行できましたが、バージョンを読み取れませんでした"),
@@ -84,7 +85,7 @@ impl Check for Helm {
                 )
             } else {
                 (
-                    "HELM_COMMAND_ERROR",
+                    Code::HELM_COMMAND_ERROR,
                     cx.t(
                         format!("{shown} could not be run"),
                         format!("{shown} を実行できませんでした"),

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::challenge;
 use super::engine::{self, Kind};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::docker::engine_api;
@@ -220,7 +221,7 @@ async fn run_login(cx: &CheckCx<'_>, kind: Kind) -> Outcome {
         format!("acr-doctor reaches {server}, but {daemon_en} cannot log in to it: its network path (proxy, DNS or trusted certificates) differs. {own_view}; {daemon_view}"),
         format!("acr-doctor は {server} に到達できますが、{daemon_ja}はログインできません。そのネットワーク経路 (プロキシ、DNS、信頼する証明書) が異なります。{own_view}。{daemon_view}"),
     );
-    let finding = RawFinding::new("DOCKER_PULL_ERROR", detail)
+    let finding = RawFinding::new(Code::DOCKER_PULL_ERROR, detail)
         .evidence("acr_doctor_view", own_view)
         .evidence("daemon_view", daemon_view.clone())
         .evidence("daemon_proxies", proxies)

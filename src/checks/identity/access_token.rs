@@ -10,6 +10,7 @@ use super::refresh_token::token_summary;
 use super::refusal::{refusal, Step};
 use super::{note_date, REPOSITORY_ACTIONS};
 use crate::azure::acr_token::{self, AcrToken};
+use crate::catalogue::Code;
 use crate::checks::{
     registry_name, Check, CheckCx, Credential, Fact, Grants, Group, Meta, Outcome,
 };
@@ -138,7 +139,7 @@ async fn access_token(cx: &CheckCx<'_>) -> Outcome {
         );
         return Outcome::fail(
             detail.clone(),
-            RawFinding::new("CONNECTIVITY_ACCESS_TOKEN_ERROR", detail)
+            RawFinding::new(Code::CONNECTIVITY_ACCESS_TOKEN_ERROR, detail)
                 .evidence("request", t.request.clone())
                 .evidence("status", t.status),
         );
@@ -188,7 +189,7 @@ fn anonymous_pull(
         );
         return Some(Outcome::fail(
             detail.clone(),
-            RawFinding::new("ANONYMOUS_PULL_DISABLED", detail).command(format!(
+            RawFinding::new(Code::ANONYMOUS_PULL_DISABLED, detail).command(format!(
                 "az acr update --name {} --anonymous-pull-enabled true",
                 registry_name(cx)
             )),

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::claims_json;
 use super::sources::{self, Acquired, Attempt, MiNotFound};
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::cli::AuthSource;
 use crate::finding::RawFinding;
@@ -135,7 +136,7 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
                 tried.len()
             ),
         ),
-        RawFinding::new("AAD_CREDENTIAL_UNAVAILABLE", detail)
+        RawFinding::new(Code::AAD_CREDENTIAL_UNAVAILABLE, detail)
             .evidence("tried", tried.clone())
             .command("az login")
             .command(format!(

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::azure::entra::{self, EntraError};
+use crate::catalogue::Code;
 use crate::checks::{CheckCx, Outcome};
 use crate::cli::AuthSource;
 use crate::error_codes;
@@ -17,15 +18,15 @@ const FEDERATED_ASSERTION_CODES: [u32; 6] = [700027, 50027, 50012, 50006, 50048,
 /// The cause of an Entra refusal: the AADSTS table's, adjusted to the credential that was sent.
 /// A federation code for a certificate assertion (AADSTS700024 on a wrong clock) is a service
 /// principal problem; an assertion code for a federated token is a federation problem.
-fn entra_cause(source: AuthSource, code: u32) -> Option<&'static str> {
+fn entra_cause(source: AuthSource, code: u32) -> Option<Code> {
     let cause = error_codes::aadsts(code)?.cause;
     let federated = source == AuthSource::WorkloadIdentity;
     Some(match cause {
-        "WORKLOAD_IDENTITY_FEDERATION_ERROR" if !federated && source == AuthSource::Env => {
-            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID"
+        Code::WORKLOAD_IDENTITY_FEDERATION_ERROR if !federated && source == AuthSource::Env => {
+            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID
         }
         _ if federated && FEDERATED_ASSERTION_CODES.contains(&code) => {
-            "WORKLOAD_IDENTITY_FEDERATION_ERROR"
+            Code::WORKLOAD_IDENTITY_FEDERATION_ERROR
         }
         other => other,
     })
@@ -64,38 +65,38 @@ pub(super) fn entra_failure(
             .unwrap_or_default()
     };
     let mut extra: Vec<(&'static str, Value)> = Vec::new();
-    let (code, en, ja): (&'static str, String, String) = match (e, aadsts, cause) {
+    let (code, en, ja): (Code, String, String) = match (e, aadsts, cause) {
         (_, Some(7000222), _) => {
             cx.facts().expiry_reported.push("sp_client_secret".into());
             (
-                "SP_SECRET_EXPIRED",
+                Code::SP_SECRET_EXPIRED,
                 format!("Microsoft Entra refused the client secret of application {client}: it has expired (AADSTS7000222)"),
                 format!("Microsoft Entra はアプリケーション {client} のクライアント シークレットを拒否しました: 期限切れです (AADSTS7000222)"),
             )
         }
         (_, Some(90002), _) => (
-            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
             format!("Microsoft Entra does not know tenant '{tenant}' (AADSTS90002): AZURE_TENANT_ID is wrong, or the tenant belongs to another cloud"),
             format!("Microsoft Entra はテナント '{tenant}' を知りません (AADSTS90002): AZURE_TENANT_ID が誤っているか、別のクラウドのテナントです"),
         ),
         (_, Some(700016), _) => (
-            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
             format!("application '{client}' does not exist in tenant '{tenant}' (AADSTS700016): AZURE_CLIENT_ID is wrong or the app lives in another tenant"),
             format!("アプリケーション '{client}' はテナント '{tenant}' に存在しません (AADSTS700016): AZURE_CLIENT_ID が誤っているか、別のテナントのアプリです"),
         ),
         (_, Some(7000215), _) => (
-            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
             format!("the client secret of application '{client}' is wrong (AADSTS7000215): give the secret's value, not its ID; it may have been rotated"),
             format!("アプリケーション '{client}' のクライアント シークレットが誤っています (AADSTS7000215): シークレットの ID ではなく値を指定してください。ローテーションされた可能性もあります"),
         ),
-        (_, Some(c), Some("WORKLOAD_IDENTITY_FEDERATION_ERROR")) => {
+        (_, Some(c), Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)) => {
             federation_words(c, &client, &tenant, &said, meaning, known, &mut extra)
         }
-        (_, Some(c), Some("AAD_RESOURCE_INVALID")) => {
+        (_, Some(c), Some(Code::AAD_RESOURCE_INVALID)) => {
             resource_words(cx, c, how, &tenant, &said, meaning, &mut extra)
         }
         (_, Some(c), Some(cause)) => {
-            if cause == "AAD_TOKEN_EXPIRED" {
+            if cause == Code::AAD_TOKEN_EXPIRED {
                 cx.facts().expiry_reported.push("entra_token".into());
             }
             let who_en = if sp_source {
@@ -121,17 +122,17 @@ pub(super) fn entra_failure(
             )
         }
         (EntraError::Aad(a), Some(c), None) if sp_source => (
-            "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
             format!("Microsoft Entra refused application '{client}': {} (AADSTS{c})", a.description),
             format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {} (AADSTS{c})", a.description),
         ),
         (EntraError::Http { error, url }, _, _) => (
-            "AAD_CREDENTIAL_UNAVAILABLE",
+            Code::AAD_CREDENTIAL_UNAVAILABLE,
             format!("{how}: {url} could not be reached: {error}"),
             format!("{how}: {url} に到達できません: {error}"),
         ),
         (other, _, _) => (
-            "AAD_CREDENTIAL_UNAVAILABLE",
+            Code::AAD_CREDENTIAL_UNAVAILABLE,
             format!("{how} gave no token: {other}"),
             format!("{how} からトークンを取得できませんでした: {other}"),
         ),
@@ -155,7 +156,7 @@ fn federation_words(
     meaning: impl Fn(Lang) -> &'static str,
     known: &[(&'static str, Value)],
     extra: &mut Vec<(&'static str, Value)>,
-) -> (&'static str, String, String) {
+) -> (Code, String, String) {
     let claims = federated_claims(known);
     let claim = |k: &str| {
         claims
@@ -181,7 +182,7 @@ fn federation_words(
     extra.push(("client_id", Value::from(client.to_string())));
     extra.push(("tenant", Value::from(tenant.to_string())));
     (
-        "WORKLOAD_IDENTITY_FEDERATION_ERROR",
+        Code::WORKLOAD_IDENTITY_FEDERATION_ERROR,
         format!(
             "Microsoft Entra refused the federated token presented for application '{client}' (AADSTS{c}: {}). The token says iss '{iss}', sub '{sub}', aud '{aud}' (expires {exp}); Entra said: {said}",
             meaning(Lang::En)
@@ -203,7 +204,7 @@ fn resource_words(
     said: &str,
     meaning: impl Fn(Lang) -> &'static str,
     extra: &mut Vec<(&'static str, Value)>,
-) -> (&'static str, String, String) {
+) -> (Code, String, String) {
     let resource = entra::acr_audience(cx.ctx);
     let from_env = cx.ctx.env("ACR_DOCTOR_ACR_AUDIENCE").is_some();
     extra.push(("requested_resource", Value::from(resource.clone())));
@@ -222,7 +223,7 @@ fn resource_words(
         ""
     };
     (
-        "AAD_RESOURCE_INVALID",
+        Code::AAD_RESOURCE_INVALID,
         format!(
             "{how}: Microsoft Entra has no resource '{resource}'{origin_en} in tenant '{tenant}' (AADSTS{c}: {}); registry tokens are requested for {}, not for the registry's URL. Entra said: {said}",
             meaning(Lang::En),
@@ -241,7 +242,7 @@ fn resource_words(
 fn entra_finding(
     cx: &CheckCx<'_>,
     e: &EntraError,
-    code: &'static str,
+    code: Code,
     detail: String,
     extra: Vec<(&'static str, Value)>,
     client: &str,
@@ -265,13 +266,13 @@ fn entra_finding(
     for (k, v) in extra {
         finding = finding.evidence(k, v);
     }
-    if code == "SP_SECRET_EXPIRED" || code == "SERVICE_PRINCIPAL_CREDENTIALS_INVALID" {
+    if code == Code::SP_SECRET_EXPIRED || code == Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID {
         finding = finding.command(format!("az ad app credential list --id {client}"));
-        if code == "SP_SECRET_EXPIRED" || e.aadsts() == Some(7000215) {
+        if code == Code::SP_SECRET_EXPIRED || e.aadsts() == Some(7000215) {
             finding = finding.command(format!("az ad app credential reset --id {client} --append"));
         }
     }
-    if code == "WORKLOAD_IDENTITY_FEDERATION_ERROR" {
+    if code == Code::WORKLOAD_IDENTITY_FEDERATION_ERROR {
         finding = finding
             .command(format!("az ad app federated-credential list --id {client}"))
             .command("az identity federated-credential list --identity-name <identity-name> --resource-group <identity-resource-group>");

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::refusal::{refusal, Step};
 use super::{kind_words, note_date, rfc3339};
 use crate::azure::acr_token::{self, AcrToken};
+use crate::catalogue::Code;
 use crate::checks::{BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 
@@ -69,7 +70,7 @@ async fn refresh_token(cx: &CheckCx<'_>) -> Outcome {
             );
             Outcome::fail(
                 msg.clone(),
-                RawFinding::new("LOGIN_SERVER_ERROR", msg)
+                RawFinding::new(Code::LOGIN_SERVER_ERROR, msg)
                     .evidence("login_server", ls.base_url())
                     .evidence("cloud", cloud.name())
                     .evidence("suffix", cloud.acr_suffix())

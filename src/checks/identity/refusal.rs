@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{kind_words, note_date, rfc3339, who};
 use crate::azure::acr_token::AcrTokenError;
+use crate::catalogue::Code;
 use crate::checks::{
     evidence_of, login_server, registry_name, BasicKind, CheckCx, Credential, IdentityClaims,
     Outcome, RegistryTokenState,
@@ -48,17 +49,17 @@ pub(super) fn refusal(
         format!("{request} の応答は {status_text}: {message}"),
     );
     let step_code = match step {
-        Step::Refresh => "CONNECTIVITY_REFRESH_TOKEN_ERROR",
-        Step::Access => "CONNECTIVITY_ACCESS_TOKEN_ERROR",
+        Step::Refresh => Code::CONNECTIVITY_REFRESH_TOKEN_ERROR,
+        Step::Access => Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
     };
-    let base = |code: &'static str, detail: String| {
+    let base = |code: Code, detail: String| {
         RawFinding::new(code, detail)
             .evidence("request", request.clone())
             .evidence("status", status)
             .evidence("registry_message", message.clone())
     };
     let finding = if status == Some(429) {
-        base("CONNECTIVITY_TOOMANYREQUESTS_ERROR", said.clone())
+        base(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR, said.clone())
     } else if lower.contains("application not registered with aad") {
         let app = match cred {
             Credential::Basic { username, .. } => username.clone(),
@@ -66,7 +67,7 @@ pub(super) fn refusal(
             _ => String::new(),
         };
         base(
-            "APP_NOT_REGISTERED_WITH_AAD",
+            Code::APP_NOT_REGISTERED_WITH_AAD,
             cx.t(
                 format!("the registry does not know application '{app}' in its tenant: {said}"),
                 format!(
@@ -92,7 +93,7 @@ pub(super) fn refusal(
             Credential::Anonymous { .. } => {
                 let repo = cx.args.repository_name().unwrap_or_default().to_string();
                 base(
-                    "ANONYMOUS_PULL_DISABLED",
+                    Code::ANONYMOUS_PULL_DISABLED,
                     cx.t(
                         format!("anonymous access was asked (--auth anonymous) and the registry refuses it: {said}"),
                         format!("匿名アクセス (--auth anonymous) が要求されましたが、レジストリは拒否しました: {said}"),
@@ -121,12 +122,12 @@ pub(super) fn refusal(
 fn entra_refusal(
     cx: &CheckCx<'_>,
     step: Step,
-    step_code: &'static str,
+    step_code: Code,
     claims: &IdentityClaims,
     source: &str,
     lower: &str,
     said: String,
-    base: impl Fn(&'static str, String) -> RawFinding,
+    base: impl Fn(Code, String) -> RawFinding,
 ) -> RawFinding {
     let aud = claims.audience.clone().unwrap_or_default();
     let arm_aud = aud.to_ascii_lowercase().contains("management.");
@@ -135,7 +136,7 @@ fn entra_refusal(
         && (lower.contains("authentication-as-arm") || (arm_aud && lower.contains("audience")))
     {
         return base(
-            "ARM_AUDIENCE_TOKEN_DISABLED",
+            Code::ARM_AUDIENCE_TOKEN_DISABLED,
             cx.t(
                 format!("the Entra token's audience is Azure Resource Manager ({aud}) and the registry's authentication-as-arm policy refuses it: {said}"),
                 format!("Entra トークンの対象ユーザーは Azure Resource Manager ({aud}) で、レジストリの authentication-as-arm ポリシーが拒否しました: {said}"),
@@ -156,7 +157,7 @@ fn entra_refusal(
         };
         cx.facts().expiry_reported.push(kind.into());
         return base(
-            "AAD_TOKEN_EXPIRED",
+            Code::AAD_TOKEN_EXPIRED,
             cx.t(
                 format!("the registry says {en} (from {source}) has expired: {said}"),
                 format!("レジストリは {ja} ({source} 由来) が期限切れだと応答しました: {said}"),
@@ -206,7 +207,7 @@ fn other_tenant(text: &str, known: &str) -> Option<String> {
 fn basic_refusal(
     cx: &CheckCx<'_>,
     step: Step,
-    step_code: &'static str,
+    step_code: Code,
     username: &str,
     password: &Secret,
     kind: BasicKind,
@@ -214,7 +215,7 @@ fn basic_refusal(
     registry: &str,
     lower: &str,
     said: String,
-    base: impl Fn(&'static str, String) -> RawFinding,
+    base: impl Fn(Code, String) -> RawFinding,
 ) -> RawFinding {
     let words = kind_words(kind, cx.lang);
     let status_auth = lower.contains("unauthorized")
@@ -238,7 +239,7 @@ fn basic_refusal(
         BasicKind::ServicePrincipal if lower.contains("expired") => {
             cx.facts().expiry_reported.push("sp_client_secret".into());
             base(
-                "SP_SECRET_EXPIRED",
+                Code::SP_SECRET_EXPIRED,
                 cx.t(
                     format!("the client secret of service principal '{username}' has expired: {said}"),
                     format!("サービス プリンシパル '{username}' のクライアント シークレットは期限切れです: {said}"),
@@ -249,7 +250,7 @@ fn basic_refusal(
         BasicKind::RepositoryToken if lower.contains("disabled") || lower.contains("expired") => {
             cx.facts().expiry_reported.push("registry_token_password".into());
             base(
-                "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+                Code::REGISTRY_TOKEN_PASSWORD_EXPIRED,
                 cx.t(
                     format!("repository-scoped token '{username}' is disabled or its password has expired: {said}"),
                     format!("リポジトリ スコープのトークン '{username}' は無効化されているか、パスワードが期限切れです: {said}"),
@@ -264,17 +265,17 @@ fn basic_refusal(
             repository_token_refusal(cx, username, kind, registry, said, &base)
         }
         BasicKind::ServicePrincipal => base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("username '{username}' looks like {words}; the registry refused the pair, which cannot tell a wrong secret from an expired one: {said}"),
                 format!("ユーザー名 '{username}' は {words} と判断されます。レジストリはこの組を拒否しましたが、シークレットの誤りと期限切れは区別できません: {said}"),
             ),
         )
-        .alternative(&["SP_SECRET_EXPIRED"])
+        .alternative(&[Code::SP_SECRET_EXPIRED])
         .evidence("basic_kind", format!("{kind:?}"))
         .command(format!("az ad app credential list --id {username}")),
         _ => base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("username '{username}' looks like {words}; the registry refused the pair: {said}"),
                 format!("ユーザー名 '{username}' は {words} と判断されます。レジストリはこの組を拒否しました: {said}"),
@@ -291,7 +292,7 @@ fn admin_user_refusal(
     username: &str,
     registry: &str,
     said: String,
-    base: &impl Fn(&'static str, String) -> RawFinding,
+    base: &impl Fn(Code, String) -> RawFinding,
 ) -> RawFinding {
     let admin = cx
         .facts()
@@ -305,7 +306,7 @@ fn admin_user_refusal(
         .map(|a| super::reader::describe_reader(a.source, &a.claims));
     match admin {
         Some(true) => base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("the admin user of {registry} is enabled but its password was refused (regenerated?): {said}"),
                 format!("{registry} の管理者ユーザーは有効ですが、パスワードが拒否されました (再生成された可能性): {said}"),
@@ -315,7 +316,7 @@ fn admin_user_refusal(
         .evidence("settings_read_by", read_by)
         .command(format!("az acr credential show --name {registry}")),
         Some(false) => base(
-            "ADMIN_USER_DISABLED",
+            Code::ADMIN_USER_DISABLED,
             cx.t(
                 format!("username '{username}' is the admin user of {registry}, and the registry's settings show the admin user disabled (adminUserEnabled false): {said}"),
                 format!("ユーザー名 '{username}' は {registry} の管理者ユーザーで、レジストリ設定では管理者ユーザーが無効です (adminUserEnabled false): {said}"),
@@ -327,13 +328,13 @@ fn admin_user_refusal(
         // The registry answers the same for a disabled admin user and a wrong
         // password: what is proven is the refused pair; the other cause is named.
         None => base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("username '{username}' is the admin user of {registry} and the registry refused the pair; without the registry's settings this cannot tell a disabled admin user from a wrong or regenerated password: {said}"),
                 format!("ユーザー名 '{username}' は {registry} の管理者ユーザーで、レジストリはこの組を拒否しました。レジストリ設定がないため、管理者ユーザーの無効化と、誤った (または再生成された) パスワードを区別できません: {said}"),
             ),
         )
-        .alternative(&["ADMIN_USER_DISABLED"])
+        .alternative(&[Code::ADMIN_USER_DISABLED])
         .evidence("admin_user_enabled", Value::Null)
         .evidence("missing", "registry_settings")
         .step(cx.t(
@@ -353,7 +354,7 @@ fn refresh_token_refusal(
     registry: &str,
     lower: &str,
     said: String,
-    base: &impl Fn(&'static str, String) -> RawFinding,
+    base: &impl Fn(Code, String) -> RawFinding,
 ) -> RawFinding {
     let exp = crate::redact::jwt_claims(password.expose())
         .and_then(|c| c.get("exp").and_then(Value::as_i64));
@@ -363,7 +364,7 @@ fn refresh_token_refusal(
             .expiry_reported
             .push("docker_identity_token".into());
         base(
-            "DOCKER_STORED_TOKEN_EXPIRED",
+            Code::DOCKER_STORED_TOKEN_EXPIRED,
             cx.t(
                 format!(
                     "the ACR refresh token stored in the Docker config has expired{}: {said}",
@@ -380,7 +381,7 @@ fn refresh_token_refusal(
         .command(format!("az acr login --name {registry}"))
     } else {
         base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("the ACR refresh token given as password (username {EMPTY_GUID}) was refused{}: {said}", if expired { " (it has expired)" } else { "" }),
                 format!("パスワードとして渡した ACR リフレッシュ トークン (ユーザー名 {EMPTY_GUID}) は拒否されました{}: {said}", if expired { " (期限切れ)" } else { "" }),
@@ -398,7 +399,7 @@ fn repository_token_refusal(
     kind: BasicKind,
     registry: &str,
     said: String,
-    base: &impl Fn(&'static str, String) -> RawFinding,
+    base: &impl Fn(Code, String) -> RawFinding,
 ) -> RawFinding {
     let words = kind_words(kind, cx.lang);
     let state = cx
@@ -431,7 +432,7 @@ fn repository_token_refusal(
             .expiry_reported
             .push("registry_token_password".into());
         base(
-            "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+            Code::REGISTRY_TOKEN_PASSWORD_EXPIRED,
             cx.t(
                 format!("repository-scoped token '{username}' is {} according to the registry's settings: {said}", if all_expired { "without an unexpired password" } else { "disabled" }),
                 format!("レジストリ設定によると、リポジトリ スコープのトークン '{username}' は{}: {said}", if all_expired { "有効期限内のパスワードがありません" } else { "無効化されています" }),
@@ -442,7 +443,7 @@ fn repository_token_refusal(
         .command(format!("az acr token credential generate --name {username} --registry {registry} --password1"))
     } else if read {
         base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("repository-scoped token '{username}' is enabled with a current password, and the registry refused the password given: {said}"),
                 format!("リポジトリ スコープのトークン '{username}' は有効で期限内のパスワードがありますが、指定したパスワードは拒否されました: {said}"),
@@ -452,13 +453,13 @@ fn repository_token_refusal(
         .command(format!("az acr token credential generate --name {username} --registry {registry} --password1"))
     } else {
         base(
-            "BASIC_CREDENTIALS_INVALID",
+            Code::BASIC_CREDENTIALS_INVALID,
             cx.t(
                 format!("username '{username}' looks like {words}; the registry refused the pair, and without the token's state (registry settings) a wrong password cannot be told from a disabled token or an expired password: {said}"),
                 format!("ユーザー名 '{username}' は {words} と判断されます。レジストリはこの組を拒否しました。トークンの状態 (レジストリ設定) がないため、パスワードの誤りと、トークンの無効化やパスワードの期限切れを区別できません: {said}"),
             ),
         )
-        .alternative(&["REGISTRY_TOKEN_PASSWORD_EXPIRED"])
+        .alternative(&[Code::REGISTRY_TOKEN_PASSWORD_EXPIRED])
         .evidence("basic_kind", format!("{kind:?}"))
         .evidence("missing", "registry_token_state")
         .command(show)

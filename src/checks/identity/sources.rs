@@ -10,6 +10,7 @@ use super::{basic_kind, claims_json, kind_words, note_date, rfc3339, who};
 use crate::azure::cli_token::{self, CliError};
 use crate::azure::credential_sources::{self, App, EntraSet};
 use crate::azure::entra::{self, ClientAuth, EntraError, MiEndpoint};
+use crate::catalogue::Code;
 use crate::checks::{
     cloud, login_server, registry_name, BasicKind, CheckCx, ClientCertificate, Credential, Outcome,
 };
@@ -86,7 +87,7 @@ fn basic_credential(
                     format!("{origin}: ACR refresh token used with username '{username}'"),
                     format!("{origin}: ACR リフレッシュ トークンがユーザー名 '{username}' で使われています"),
                 ),
-                RawFinding::new("EXPOSE_TOKEN_USERNAME", detail)
+                RawFinding::new(Code::EXPOSE_TOKEN_USERNAME, detail)
                     .evidence("username", username.clone())
                     .command(format!(
                         "docker login {} --username {EMPTY_GUID} --password-stdin",
@@ -181,7 +182,7 @@ fn finish_entra(
                         format!("{how}: token expired at {}", rfc3339(exp)),
                         format!("{how}: トークンは {} に期限切れ", rfc3339(exp)),
                     ),
-                    RawFinding::new("AAD_TOKEN_EXPIRED", detail)
+                    RawFinding::new(Code::AAD_TOKEN_EXPIRED, detail)
                         .evidence("expires_at", rfc3339(exp))
                         .evidence("identity", claims_json(&acr.claims))
                         .command(command),
@@ -363,7 +364,7 @@ async fn from_certificate(
                 return Attempt::Failed(Box::new(
                     Outcome::fail(
                         detail.clone(),
-                        RawFinding::new("SERVICE_PRINCIPAL_CREDENTIALS_INVALID", detail)
+                        RawFinding::new(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID, detail)
                             .evidence("path", cert_path.to_string()),
                     )
                     .evidence("source", "env"),
@@ -396,7 +397,7 @@ async fn from_certificate(
                 );
                 return Attempt::Failed(Box::new(Outcome::fail(
                     detail.clone(),
-                    RawFinding::new("SERVICE_PRINCIPAL_CREDENTIALS_INVALID", detail),
+                    RawFinding::new(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID, detail),
                 )));
             }
         };
@@ -442,7 +443,7 @@ pub(super) async fn from_workload(cx: &CheckCx<'_>) -> Attempt {
             return Attempt::Failed(Box::new(
                 Outcome::fail(
                     detail.clone(),
-                    RawFinding::new("AAD_CREDENTIAL_UNAVAILABLE", detail)
+                    RawFinding::new(Code::AAD_CREDENTIAL_UNAVAILABLE, detail)
                         .evidence("path", file.clone()),
                 )
                 .evidence("source", "workload-identity"),
@@ -613,7 +614,7 @@ pub(super) fn managed_identity_not_found(
             format!("managed identity ({place}): MANAGED_IDENTITY_NOT_FOUND"),
             format!("マネージド ID ({place}): MANAGED_IDENTITY_NOT_FOUND"),
         ),
-        RawFinding::new("MANAGED_IDENTITY_NOT_FOUND", detail)
+        RawFinding::new(Code::MANAGED_IDENTITY_NOT_FOUND, detail)
             .evidence("endpoint", place.clone())
             .evidence("url", url.clone())
             .evidence("status", *status)
@@ -650,14 +651,14 @@ pub(super) async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
             ..
         }) if matches!(
             error_codes::aadsts(c).map(|e| e.cause),
-            Some("AAD_TOKEN_EXPIRED" | "AAD_RESOURCE_INVALID")
+            Some(Code::AAD_TOKEN_EXPIRED | Code::AAD_RESOURCE_INVALID)
         ) =>
         {
             let Some(entry) = error_codes::aadsts(c) else {
                 return Attempt::Unavailable(message);
             };
             let meaning = entry.meaning(cx.lang).trim_end_matches(['.', '。']);
-            let (detail, finding) = if entry.cause == "AAD_TOKEN_EXPIRED" {
+            let (detail, finding) = if entry.cause == Code::AAD_TOKEN_EXPIRED {
                 cx.facts().expiry_reported.push("entra_token".into());
                 let detail = cx.t(
                     format!(
@@ -668,14 +669,14 @@ pub(super) async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
                     ),
                 );
                 let finding =
-                    RawFinding::new("AAD_TOKEN_EXPIRED", detail.clone()).command("az login");
+                    RawFinding::new(Code::AAD_TOKEN_EXPIRED, detail.clone()).command("az login");
                 (detail, finding)
             } else {
                 let detail = cx.t(
                     format!("the Azure CLI could not get a token for '{acr_aud}' (AADSTS{c}: {meaning}): {message}"),
                     format!("Azure CLI は '{acr_aud}' のトークンを取得できませんでした (AADSTS{c}: {meaning}): {message}"),
                 );
-                let finding = RawFinding::new("AAD_RESOURCE_INVALID", detail.clone())
+                let finding = RawFinding::new(Code::AAD_RESOURCE_INVALID, detail.clone())
                     .evidence("requested_resource", acr_aud.clone())
                     .evidence("registry_audience", entra::DEFAULT_ACR_AUDIENCE);
                 (detail, finding)

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use crate::catalogue::Code;
 use crate::checks::{
     ArmRegistry, Challenge, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome,
 };
@@ -100,14 +101,14 @@ pub struct ChallengeCheck;
 impl ChallengeCheck {
     fn http_error(cx: &CheckCx<'_>, url: &str, err: &HttpError) -> Outcome {
         let (code, layer) = match err {
-            HttpError::Timeout(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "http"),
-            HttpError::Dns(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "dns"),
-            HttpError::Connect(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "tcp"),
-            HttpError::Tls(_) => ("CONNECTIVITY_SSL_ERROR", "tls"),
-            HttpError::Proxy(_) => ("CLIENT_PROXY_ERROR", "proxy"),
-            HttpError::Other(d) if d.contains("tunnel") => ("CLIENT_PROXY_ERROR", "proxy"),
-            HttpError::Other(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "http"),
-            HttpError::Refused(_) => ("CONNECTIVITY_CHALLENGE_ERROR", "trust"),
+            HttpError::Timeout(_) => (Code::CONNECTIVITY_CHALLENGE_ERROR, "http"),
+            HttpError::Dns(_) => (Code::CONNECTIVITY_CHALLENGE_ERROR, "dns"),
+            HttpError::Connect(_) => (Code::CONNECTIVITY_CHALLENGE_ERROR, "tcp"),
+            HttpError::Tls(_) => (Code::CONNECTIVITY_SSL_ERROR, "tls"),
+            HttpError::Proxy(_) => (Code::CLIENT_PROXY_ERROR, "proxy"),
+            HttpError::Other(d) if d.contains("tunnel") => (Code::CLIENT_PROXY_ERROR, "proxy"),
+            HttpError::Other(_) => (Code::CONNECTIVITY_CHALLENGE_ERROR, "http"),
+            HttpError::Refused(_) => (Code::CONNECTIVITY_CHALLENGE_ERROR, "trust"),
         };
         let msg = match err {
             HttpError::Timeout(after) => cx.t(
@@ -183,7 +184,7 @@ impl ChallengeCheck {
             format!("GET {url} answered 403: {why}"),
             format!("GET {url} は 403 を返しました: {why}"),
         );
-        let mut f = RawFinding::new("CONNECTIVITY_FORBIDDEN_ERROR", msg.clone())
+        let mut f = RawFinding::new(Code::CONNECTIVITY_FORBIDDEN_ERROR, msg.clone())
             .evidence("url", url.to_string())
             .evidence("status", 403)
             .evidence(
@@ -223,7 +224,7 @@ impl ChallengeCheck {
         resp: &crate::http::HttpResponse,
     ) -> Outcome {
         let headers = resp.header_all("www-authenticate");
-        let fail = |code: &'static str, en: String, ja: String| {
+        let fail = |code: Code, en: String, ja: String| {
             let msg = cx.t(en, ja);
             Outcome::fail(
                 msg.clone(),
@@ -235,7 +236,7 @@ impl ChallengeCheck {
         };
         if headers.is_empty() {
             return fail(
-                "CONNECTIVITY_CHALLENGE_ERROR",
+                Code::CONNECTIVITY_CHALLENGE_ERROR,
                 format!("GET {url} answered 401 without a WWW-Authenticate header (layer: HTTP): the server does not say how to log in"),
                 format!("GET {url} は WWW-Authenticate ヘッダーなしで 401 を返しました (層: HTTP)。ログイン方法が示されていません"),
             );
@@ -244,7 +245,7 @@ impl ChallengeCheck {
             Ok(c) => c,
             Err(e) => {
                 return fail(
-                    "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
+                    Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
                     format!(
                         "GET {url}: the WWW-Authenticate header cannot be parsed ({e}): {:?}",
                         headers.join(" | ")
@@ -260,13 +261,13 @@ impl ChallengeCheck {
         let Some(bearer) = chal::bearer(&challenges) else {
             if challenges.iter().any(|c| c.is("Basic")) {
                 return fail(
-                    "CONNECTIVITY_AAD_LOGIN_ERROR",
+                    Code::CONNECTIVITY_AAD_LOGIN_ERROR,
                     format!("GET {url} offers only {} login, no Bearer token login: Microsoft Entra sign-in (`az acr login`) cannot work here", schemes.join(", ")),
                     format!("GET {url} は {} ログインのみを提供し、Bearer トークンのログインがありません。Microsoft Entra のサインイン (`az acr login`) は使えません", schemes.join(", ")),
                 );
             }
             return fail(
-                "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
+                Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
                 format!(
                     "GET {url} asks for {}, a scheme ACR never uses",
                     schemes.join(", ")
@@ -288,7 +289,7 @@ impl ChallengeCheck {
                 missing.push("service");
             }
             return fail(
-                "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
+                Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
                 format!(
                     "GET {url}: the Bearer challenge has no {} ({:?})",
                     missing.join(" or "),
@@ -334,7 +335,7 @@ impl ChallengeCheck {
             );
             return Outcome::fail(
                 msg.clone(),
-                RawFinding::new("CONNECTIVITY_WWW_AUTHENTICATE_ERROR", msg)
+                RawFinding::new(Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR, msg)
                     .evidence("url", url.to_string())
                     .evidence("status", resp.status)
                     .evidence("realm", realm.to_string())
@@ -469,9 +470,10 @@ impl Check for ChallengeCheck {
                             format!("GET {url} は 429 Too Many Requests を返しました"),
                         ),
                     };
-                    let mut f = RawFinding::new("CONNECTIVITY_TOOMANYREQUESTS_ERROR", msg.clone())
-                        .evidence("url", url.clone())
-                        .evidence("retried", retried.is_some());
+                    let mut f =
+                        RawFinding::new(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR, msg.clone())
+                            .evidence("url", url.clone())
+                            .evidence("retried", retried.is_some());
                     if let Some(v) = ra {
                         f = f.evidence("retry_after", v);
                     }
@@ -500,7 +502,7 @@ impl Check for ChallengeCheck {
                     );
                     Outcome::fail(
                         msg.clone(),
-                        RawFinding::new("CONNECTIVITY_CHALLENGE_ERROR", msg)
+                        RawFinding::new(Code::CONNECTIVITY_CHALLENGE_ERROR, msg)
                             .evidence("url", url.clone())
                             .evidence("status", status)
                             .evidence("layer", "http"),

@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use crate::catalogue::Code;
 use crate::checks::{evidence_of, Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::net::addr::addr_list;
@@ -60,7 +61,7 @@ impl Unreachable {
         )
     }
     fn finding(&self, msg: String) -> RawFinding {
-        RawFinding::new("DATA_ENDPOINT_UNREACHABLE", msg)
+        RawFinding::new(Code::DATA_ENDPOINT_UNREACHABLE, msg)
             .evidence("layer", self.layer)
             .evidence("addresses", self.addresses.clone())
     }

@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::net::addr::classify;
@@ -68,7 +69,7 @@ impl Check for DnsCheck {
                             failure.via()
                         ),
                     );
-                    let mut finding = RawFinding::new("CONNECTIVITY_DNS_ERROR", msg.clone())
+                    let mut finding = RawFinding::new(Code::CONNECTIVITY_DNS_ERROR, msg.clone())
                         .evidence("host", ls.host.clone())
                         .evidence("resolver", failure.via().to_string())
                         .evidence("cloud", cloud.name());

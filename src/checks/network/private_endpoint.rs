@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::azure::arm::ArmError;
 use crate::azure::private_endpoints::ExpectedMapping;
+use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
@@ -146,14 +147,14 @@ fn arm_unreadable(cx: &CheckCx<'_>, reg: &ArmRegistry, e: &ArmError) -> Outcome 
     if e.is_denied() {
         return Outcome::warn(
             msg.clone(),
-            RawFinding::new("ARM_PERMISSION_MISSING", msg)
+            RawFinding::new(Code::ARM_PERMISSION_MISSING, msg)
                 .severity(Severity::Warning)
                 .evidence("error", e.to_string()),
         );
     }
     Outcome::fail(
         msg.clone(),
-        RawFinding::new("UNEXPECTED_ERROR", msg).evidence("error", e.to_string()),
+        RawFinding::new(Code::UNEXPECTED_ERROR, msg).evidence("error", e.to_string()),
     )
 }
 
@@ -309,7 +310,7 @@ fn mismatch(
             format!("{msg}。パブリック ネットワーク アクセスが無効なため、パブリック アドレスでは接続できません"),
         );
     }
-    let f = RawFinding::new("PRIVATE_ENDPOINT_DNS_ERROR", msg.clone())
+    let f = RawFinding::new(Code::PRIVATE_ENDPOINT_DNS_ERROR, msg.clone())
         .evidence("mappings", table.to_vec())
         .evidence("vnet", vnet.to_string())
         .step(cx.t(

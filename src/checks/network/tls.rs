@@ -2,6 +2,7 @@
 
 use futures::future::BoxFuture;
 
+use crate::catalogue::Code;
 use crate::checks::LoginServer;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
@@ -20,7 +21,7 @@ fn connect_failure_outcome(cx: &CheckCx<'_>, url: &str, failure: &ConnectFailure
                 format!("the proxy {proxy} refused the tunnel to {url}: {detail}"),
                 format!("プロキシ {proxy} が {url} へのトンネルを拒否しました: {detail}"),
             );
-            let mut f = RawFinding::new("CLIENT_PROXY_ERROR", msg.clone())
+            let mut f = RawFinding::new(Code::CLIENT_PROXY_ERROR, msg.clone())
                 .evidence("proxy", proxy.clone())
                 .evidence("target", url.to_string())
                 .evidence("detail", detail.clone());
@@ -42,7 +43,7 @@ fn connect_failure_outcome(cx: &CheckCx<'_>, url: &str, failure: &ConnectFailure
             );
             Outcome::fail(
                 msg.clone(),
-                RawFinding::new("CONNECTIVITY_CHALLENGE_ERROR", msg)
+                RawFinding::new(Code::CONNECTIVITY_CHALLENGE_ERROR, msg)
                     .evidence("layer", "tcp")
                     .evidence("target", target.clone())
                     .evidence("detail", detail.clone()),
@@ -55,7 +56,7 @@ fn connect_failure_outcome(cx: &CheckCx<'_>, url: &str, failure: &ConnectFailure
             );
             Outcome::fail(
                 msg.clone(),
-                RawFinding::new("CONNECTIVITY_CHALLENGE_ERROR", msg)
+                RawFinding::new(Code::CONNECTIVITY_CHALLENGE_ERROR, msg)
                     .evidence("layer", "tcp")
                     .evidence("target", target.clone())
                     .evidence("timeout_s", after.as_secs_f64()),
@@ -182,7 +183,7 @@ fn handshake_failed(
         format!("TLS to {target} via {peer}{via_proxy}: {what_en}"),
         format!("{peer}{via_proxy} 経由の {target} への TLS: {what_ja}"),
     );
-    let mut f = RawFinding::new("CONNECTIVITY_SSL_ERROR", msg.clone())
+    let mut f = RawFinding::new(Code::CONNECTIVITY_SSL_ERROR, msg.clone())
         .evidence("fault", kind)
         .evidence("peer", peer.clone());
     if let Some(leaf) = leaf {

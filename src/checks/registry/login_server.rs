@@ -3,6 +3,7 @@
 
 use futures::future::BoxFuture;
 
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::protocol::registry_name;
@@ -35,7 +36,7 @@ impl Check for LoginServerCheck {
                             format!("--login-server {flag:?} cannot be used: {e}"),
                             format!("--login-server {flag:?} は使用できません: {e}"),
                         );
-                        let finding = RawFinding::new("LOGIN_SERVER_ERROR", msg.clone())
+                        let finding = RawFinding::new(Code::LOGIN_SERVER_ERROR, msg.clone())
                             .evidence("login_server_flag", flag.clone())
                             .step(cx.t(
                                 "Give HOST[:PORT] or https://HOST[:PORT], e.g. myregistry.azurecr.io.",

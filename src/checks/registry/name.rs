@@ -3,6 +3,7 @@
 
 use futures::future::BoxFuture;
 
+use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::registry_name::{self, NameForm, NameProblem, RegistryName};
@@ -83,7 +84,7 @@ impl Check for NameCheck {
                         problems.join("、")
                     ),
                 );
-                let finding = RawFinding::new("REGISTRY_NAME_INVALID", msg.clone())
+                let finding = RawFinding::new(Code::REGISTRY_NAME_INVALID, msg.clone())
                     .evidence("input", parsed.input.clone())
                     .evidence("problems", problems.clone())
                     .step(cx.t(
@@ -123,7 +124,7 @@ impl Check for NameCheck {
                     problems.join("、")
                 ),
             );
-            let finding = RawFinding::new("REGISTRY_NAME_INVALID", format!("{msg}. {forms}."))
+            let finding = RawFinding::new(Code::REGISTRY_NAME_INVALID, format!("{msg}. {forms}."))
                 .evidence("input", parsed.input.clone())
                 .evidence("resource_name", name.clone())
                 .evidence("login_server", login_server.clone())

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::azure::arm::{ABAC_MODE, LEGACY_MODE};
+use crate::catalogue::Code;
 use crate::checks::Facts;
 use crate::lang::Lang;
 
@@ -71,7 +72,7 @@ async fn explain(
     .await
 }
 
-fn codes(findings: &[RawFinding]) -> Vec<&'static str> {
+fn codes(findings: &[RawFinding]) -> Vec<Code> {
     findings.iter().map(|f| f.code).collect()
 }
 
@@ -85,11 +86,11 @@ fn evidence<'f>(f: &'f RawFinding, key: &str) -> &'f Value {
 async fn unread_assignments_in_legacy_mode_leave_the_legacy_causes_open() {
     let reg = registry(LEGACY_MODE);
     let found = explain(Some(&reg), None, &["push"], &["pull"]).await;
-    assert_eq!(codes(&found), vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
     let f = &found[0];
     assert_eq!(
         f.alternatives,
-        vec!["RBAC_ROLE_MISSING", "PERMISSION_RECENTLY_CHANGED"]
+        vec![Code::RBAC_ROLE_MISSING, Code::PERMISSION_RECENTLY_CHANGED]
     );
     assert_eq!(evidence(f, "missing"), &json!(["push"]));
     assert_eq!(evidence(f, "granted"), &json!(["pull"]));
@@ -104,13 +105,13 @@ async fn unread_assignments_in_legacy_mode_leave_the_legacy_causes_open() {
 async fn unread_assignments_in_abac_mode_leave_the_abac_causes_open() {
     let reg = registry(ABAC_MODE);
     let found = explain(Some(&reg), None, &["pull"], &[]).await;
-    assert_eq!(codes(&found), vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
     assert_eq!(
         found[0].alternatives,
         vec![
-            "ABAC_LEGACY_ROLE_IGNORED",
-            "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-            "PERMISSION_RECENTLY_CHANGED"
+            Code::ABAC_LEGACY_ROLE_IGNORED,
+            Code::ABAC_CONDITION_EXCLUDES_REPOSITORY,
+            Code::PERMISSION_RECENTLY_CHANGED
         ]
     );
     // The ABAC fix is limited to the repository by a condition.
@@ -120,15 +121,15 @@ async fn unread_assignments_in_abac_mode_leave_the_abac_causes_open() {
 #[tokio::test]
 async fn unknown_mode_names_every_cause_and_both_fixes() {
     let found = explain(None, None, &["pull"], &[]).await;
-    assert_eq!(codes(&found), vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
     let f = &found[0];
     assert_eq!(
         f.alternatives,
         vec![
-            "RBAC_ROLE_MISSING",
-            "ABAC_LEGACY_ROLE_IGNORED",
-            "ABAC_CONDITION_EXCLUDES_REPOSITORY",
-            "PERMISSION_RECENTLY_CHANGED"
+            Code::RBAC_ROLE_MISSING,
+            Code::ABAC_LEGACY_ROLE_IGNORED,
+            Code::ABAC_CONDITION_EXCLUDES_REPOSITORY,
+            Code::PERMISSION_RECENTLY_CHANGED
         ]
     );
     // One command per mode, and a step saying which one applies, before the portal step.
@@ -143,7 +144,7 @@ async fn legacy_mode_without_a_granting_role_is_a_missing_role() {
     let reg = registry(LEGACY_MODE);
     let roles = [assigned(ACR_PULL, None)];
     let found = explain(Some(&reg), Some(&roles), &["push"], &["pull"]).await;
-    assert_eq!(codes(&found), vec!["RBAC_ROLE_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::RBAC_ROLE_MISSING]);
     let f = &found[0];
     assert!(f.alternatives.is_empty());
     assert_eq!(evidence(f, "missing"), &json!(["push"]));
@@ -162,7 +163,7 @@ async fn abac_mode_ignores_a_legacy_role() {
     let reg = registry(ABAC_MODE);
     let roles = [assigned(ACR_PUSH, None)];
     let found = explain(Some(&reg), Some(&roles), &["pull", "push"], &[]).await;
-    assert_eq!(codes(&found), vec!["ABAC_LEGACY_ROLE_IGNORED"]);
+    assert_eq!(codes(&found), vec![Code::ABAC_LEGACY_ROLE_IGNORED]);
     assert_eq!(evidence(&found[0], "ignored_roles"), &json!(["AcrPush"]));
     assert_eq!(evidence(&found[0], "missing"), &json!(["pull", "push"]));
 }
@@ -172,7 +173,7 @@ async fn legacy_mode_ignores_a_repository_role() {
     let reg = registry(LEGACY_MODE);
     let roles = [assigned(REPOSITORY_READER, None)];
     let found = explain(Some(&reg), Some(&roles), &["pull"], &[]).await;
-    assert_eq!(codes(&found), vec!["RBAC_ROLE_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::RBAC_ROLE_MISSING]);
     assert_eq!(
         evidence(&found[0], "ignored_roles"),
         &json!([names::REPOSITORY_READER])
@@ -184,14 +185,17 @@ async fn abac_condition_that_leaves_the_repository_out() {
     let reg = registry(ABAC_MODE);
     let roles = [reader_limited_to("other")];
     let found = explain(Some(&reg), Some(&roles), &["pull"], &[]).await;
-    assert_eq!(codes(&found), vec!["ABAC_CONDITION_EXCLUDES_REPOSITORY"]);
+    assert_eq!(
+        codes(&found),
+        vec![Code::ABAC_CONDITION_EXCLUDES_REPOSITORY]
+    );
     let conditions = evidence(&found[0], "conditions");
     assert_eq!(conditions[0]["action"], json!("pull"));
     assert_eq!(conditions[0]["role"], json!(names::REPOSITORY_READER));
     // The same condition covering `app` grants pull: nothing to explain.
     let covering = [reader_limited_to("app")];
     let found = explain(Some(&reg), Some(&covering), &["push"], &["pull"]).await;
-    assert_eq!(codes(&found), vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
     assert_eq!(evidence(&found[0], "missing"), &json!(["push"]));
 }
 
@@ -200,7 +204,7 @@ async fn assigned_but_not_in_the_token_and_recently_changed() {
     let reg = registry(LEGACY_MODE);
     let old = [assigned(ACR_PULL, None)];
     let found = explain(Some(&reg), Some(&old), &["pull"], &[]).await;
-    assert_eq!(codes(&found), vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
     assert!(found[0].alternatives.is_empty());
 
     let mut recent = assigned(ACR_PULL, None);
@@ -209,11 +213,14 @@ async fn assigned_but_not_in_the_token_and_recently_changed() {
     assert_eq!(
         codes(&found),
         vec![
-            "REPOSITORY_PERMISSION_MISSING",
-            "PERMISSION_RECENTLY_CHANGED"
+            Code::REPOSITORY_PERMISSION_MISSING,
+            Code::PERMISSION_RECENTLY_CHANGED
         ]
     );
-    assert_eq!(found[1].alternatives, vec!["REPOSITORY_PERMISSION_MISSING"]);
+    assert_eq!(
+        found[1].alternatives,
+        vec![Code::REPOSITORY_PERMISSION_MISSING]
+    );
     assert_eq!(evidence(&found[1], "roles"), &json!(["AcrPull"]));
 }
 
