@@ -21,6 +21,84 @@ fn codes_and_causes_agree() {
     assert!("NOPE".parse::<Code>().is_err());
 }
 
+/// Every code published so far (CAUSES.md at the last release), in its order: a public
+/// contract. A new cause needs no line here; removing or renaming a published code fails.
+const PUBLISHED_CODES: &[&str] = &[
+    "DOCKER_COMMAND_ERROR",
+    "DOCKER_DAEMON_ERROR",
+    "DOCKER_VERSION_ERROR",
+    "DOCKER_PULL_ERROR",
+    "DOCKER_CREDENTIAL_HELPER_ERROR",
+    "DOCKER_STALE_CREDENTIALS",
+    "HELM_COMMAND_ERROR",
+    "HELM_VERSION_ERROR",
+    "REGISTRY_NAME_INVALID",
+    "LOGIN_SERVER_ERROR",
+    "CONNECTIVITY_DNS_ERROR",
+    "PRIVATE_ENDPOINT_DNS_ERROR",
+    "CONNECTIVITY_SSL_ERROR",
+    "CONNECTIVITY_CHALLENGE_ERROR",
+    "CONNECTIVITY_WWW_AUTHENTICATE_ERROR",
+    "CONNECTIVITY_AAD_LOGIN_ERROR",
+    "CONNECTIVITY_FORBIDDEN_ERROR",
+    "CONNECTIVITY_TOOMANYREQUESTS_ERROR",
+    "CLIENT_PROXY_ERROR",
+    "DATA_ENDPOINT_UNREACHABLE",
+    "AAD_CREDENTIAL_UNAVAILABLE",
+    "SERVICE_PRINCIPAL_CREDENTIALS_INVALID",
+    "APP_NOT_REGISTERED_WITH_AAD",
+    "CONNECTIVITY_REFRESH_TOKEN_ERROR",
+    "ARM_AUDIENCE_TOKEN_DISABLED",
+    "CONNECTIVITY_ACCESS_TOKEN_ERROR",
+    "ADMIN_USER_DISABLED",
+    "BASIC_CREDENTIALS_INVALID",
+    "EXPOSE_TOKEN_USERNAME",
+    "ANONYMOUS_PULL_DISABLED",
+    "WORKLOAD_IDENTITY_FEDERATION_ERROR",
+    "MANAGED_IDENTITY_NOT_FOUND",
+    "AAD_RESOURCE_INVALID",
+    "REPOSITORY_PERMISSION_MISSING",
+    "ABAC_LEGACY_ROLE_IGNORED",
+    "ABAC_CONDITION_EXCLUDES_REPOSITORY",
+    "CATALOG_LISTER_MISSING",
+    "RBAC_ROLE_MISSING",
+    "ARM_PERMISSION_MISSING",
+    "ROLE_ASSIGNMENT_PERMISSION_MISSING",
+    "ARTIFACT_LOCKED",
+    "PERMISSION_RECENTLY_CHANGED",
+    "AAD_TOKEN_EXPIRED",
+    "SP_SECRET_EXPIRED",
+    "REGISTRY_TOKEN_PASSWORD_EXPIRED",
+    "DOCKER_STORED_TOKEN_EXPIRED",
+    "CREDENTIAL_EXPIRES_SOON",
+    "IMAGE_NOT_FOUND",
+    "IMAGE_PLATFORM_MISMATCH",
+    "IMAGE_NOT_TAGGED_FOR_REGISTRY",
+    "CMK_ERROR",
+    "UNEXPECTED_ERROR",
+];
+
+/// The clean clone CI tests has no `../shared` beside it: the published codes are kept here too,
+/// so a deleted cause file or a renamed code cannot pass unnoticed, and their order still holds.
+#[test]
+fn published_codes_are_still_causes_in_their_order() {
+    let ours: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    let missing: Vec<&&str> = PUBLISHED_CODES
+        .iter()
+        .filter(|c| Code::parse(c).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "published codes no longer in the catalogue: {missing:?}"
+    );
+    let kept: Vec<&str> = ours
+        .iter()
+        .copied()
+        .filter(|c| PUBLISHED_CODES.contains(c))
+        .collect();
+    assert_eq!(kept, PUBLISHED_CODES);
+}
+
 #[test]
 fn catalogue_matches_causes_md_when_shared_is_beside_the_repo() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CAUSES.md");
