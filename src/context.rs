@@ -673,7 +673,7 @@ fn build_http(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::CheckArgs;
+    use crate::request::CheckArgs;
 
     fn test_context(env: BTreeMap<String, String>) -> Context {
         let args = CheckArgs {

@@ -10,10 +10,10 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Facts, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::report::{CheckStatus, TimelineEntry};
+use crate::request::CheckArgs;
 
 pub mod harness;
 pub mod report;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::AuthSource;
 use crate::redact::Secret;
+use crate::request::AuthSource;
 
 pub use crate::model::{ArmRegistry, IdentityClaims, LoginServer};
 

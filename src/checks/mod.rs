@@ -10,11 +10,11 @@ use std::sync::{Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::cli::CheckArgs;
 use crate::context::Context;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::report::{CheckStatus, TimelineEntry};
+use crate::request::CheckArgs;
 
 pub mod facts;
 pub use facts::*;
@@ -362,7 +362,7 @@ pub trait Check: Send + Sync {
 /// the condition under which their connections are opened early. `secret_only` narrows it to a
 /// client secret (the only credential whose end date is read from Graph).
 pub fn env_service_principal(cx: &CheckCx<'_>, secret_only: bool) -> bool {
-    use crate::cli::AuthSource;
+    use crate::request::AuthSource;
     let source_allows = match cx.args.auth {
         AuthSource::Auto => cx.args.username.is_none(),
         AuthSource::Env => true,

@@ -23,11 +23,11 @@
 use std::sync::Mutex;
 
 use crate::checks::{Check, CheckCx, Facts, Outcome};
-use crate::cli::{CheckArgs, FailOn};
 use crate::context::Context;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::report::CheckStatus;
+use crate::request::{CheckArgs, FailOn};
 use crate::CheckRun;
 
 use super::{EngineRun, Ran};

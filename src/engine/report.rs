@@ -6,13 +6,14 @@ use serde_json::{Map, Value};
 
 use crate::catalogue::fill_placeholders;
 use crate::checks::{self, Credential, Facts};
-use crate::cli::{CheckArgs, Cloud};
 use crate::context::Context;
 use crate::engine::EngineRun;
 use crate::engine_words::{self, Engine};
 use crate::finding::{Finding, RawFinding};
 use crate::lang::Lang;
+use crate::model::Cloud;
 use crate::report::{run_status, CheckResult, Identity, Report, Target, Tool, REPORT_SCHEMA};
+use crate::request::CheckArgs;
 use crate::{hygiene, model, protocol, redact};
 
 /// What a run was asked and where it ran, next to the engine's results.

@@ -8,9 +8,9 @@ use crate::azure::arm::{Arm, ArmError};
 use crate::catalogue::Code;
 use crate::checks::authorization::arm_client;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 pub(super) struct AksCluster;
 

@@ -13,9 +13,9 @@ use crate::azure::aks::{self, ManagedCluster, OutboundAddress, VnetInfo};
 use crate::azure::arm::{Arm, ArmError};
 use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 pub(super) struct AksEgress;
 

@@ -13,9 +13,9 @@ use crate::checks::authorization::{
     assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES,
 };
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 pub(super) struct AksIdentity;
 

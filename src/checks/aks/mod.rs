@@ -19,9 +19,9 @@ use crate::azure::aks::{self, ManagedCluster, VnetInfo};
 use crate::azure::arm::{Arm, ArmError};
 use crate::catalogue::Code;
 use crate::checks::ArmRegistry;
-use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 mod cluster;
 mod egress;

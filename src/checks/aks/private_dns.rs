@@ -14,9 +14,9 @@ use crate::azure::arm::Arm;
 use crate::azure::private_endpoints::{self as pe, EndpointInfo, ExpectedMapping};
 use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 pub(super) struct AksPrivateDns;
 

@@ -10,13 +10,13 @@ use super::probes::{errors_text, probe_inputs, probe_line, MANIFEST_ACCEPT};
 use super::repository_needs;
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::protocol::platform::{self, Platform};
 use crate::protocol::registry_name::ImageRef;
 use crate::protocol::tag_listing;
 use crate::redact::Secret;
+use crate::request::CheckArgs;
 use crate::trust::Carry;
 
 /// Pages of a tag list read at most, and the page size asked for.

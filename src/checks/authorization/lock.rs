@@ -17,11 +17,11 @@ use crate::checks::registry_name;
 use crate::checks::{
     evidence_of, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome, WriteRefusal,
 };
-use crate::cli::{CheckArgs, Need};
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::protocol::registry_name::ImageRef;
 use crate::redact::Secret;
+use crate::request::{CheckArgs, Need};
 use crate::trust::Carry;
 
 pub(super) struct AuthLock;

@@ -21,8 +21,8 @@ use super::{Check, CheckCx};
 use crate::azure::arm::{Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, AssignedRole, Mode};
 use crate::checks::ArmRegistry;
-use crate::cli::{CheckArgs, Need};
 use crate::redact::Secret;
+use crate::request::{CheckArgs, Need};
 
 mod arm;
 mod catalog;

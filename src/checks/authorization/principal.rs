@@ -5,8 +5,8 @@ use futures::future::BoxFuture;
 use super::explain::evaluate_principal;
 use super::{catalog_needed, repository_needs};
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::lang::Lang;
+use crate::request::CheckArgs;
 
 pub(super) struct AuthPrincipal;
 

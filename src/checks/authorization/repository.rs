@@ -13,10 +13,10 @@ use crate::checks::{
     ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
     RepositoryAccess,
 };
-use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::redact::Secret;
+use crate::request::CheckArgs;
 
 pub(super) struct AuthRepository;
 

@@ -107,7 +107,7 @@ async fn podman_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
 async fn docker_client(cx: &CheckCx<'_>, sel: &Selection) -> Outcome {
     let Some(path) = sel.docker_cli.clone() else {
         let (msg, step) = match (&sel.podman_cli, cx.args.engine) {
-                    (Some(p), crate::cli::Engine::Docker) => (
+                    (Some(p), crate::request::Engine::Docker) => (
                         cx.t(
                             format!("docker not found on PATH (--engine docker); only Podman is installed ({})", p.display()),
                             format!("PATH 上に docker が見つかりません (--engine docker)。インストールされているのは Podman ({}) だけです", p.display()),

@@ -8,10 +8,10 @@ use super::engine::{self, Kind};
 use super::{challenge, login_server_key};
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
-use crate::cli::AuthSource;
 use crate::finding::RawFinding;
 use crate::protocol::docker_config::{podman_auth_files, StoredCredential, StoredKind, EMPTY_GUID};
 use crate::report::TimelineEntry;
+use crate::request::AuthSource;
 
 /// A stored identity token expiring within this many seconds is "expiring" on the timeline.
 const EXPIRING_S: i64 = 15 * 60;

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::checks::{CheckCx, ContainerEngine};
-use crate::cli::Engine;
 use crate::protocol::docker_config::{config_dir, DockerConfig};
 use crate::protocol::docker_context::{
     self, address, podman_endpoint, rootless_docker_socket, Address,
 };
+use crate::request::Engine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

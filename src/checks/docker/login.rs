@@ -9,12 +9,12 @@ use super::challenge;
 use super::engine::{self, Kind};
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::docker::engine_api;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::protocol::docker_config::EMPTY_GUID;
 use crate::redact::Secret;
+use crate::request::CheckArgs;
 
 pub struct Login;
 

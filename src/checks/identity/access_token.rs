@@ -14,8 +14,8 @@ use crate::catalogue::Code;
 use crate::checks::{
     registry_name, Check, CheckCx, Credential, Fact, Grants, Group, Meta, Outcome,
 };
-use crate::cli::{CheckArgs, Need};
 use crate::finding::RawFinding;
+use crate::request::{CheckArgs, Need};
 
 pub(super) struct AccessTokenCheck;
 

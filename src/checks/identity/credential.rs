@@ -8,8 +8,8 @@ use super::claims_json;
 use super::sources::{self, Acquired, Attempt, MiNotFound};
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
-use crate::cli::AuthSource;
 use crate::finding::RawFinding;
+use crate::request::AuthSource;
 
 pub(super) struct CredentialCheck;
 

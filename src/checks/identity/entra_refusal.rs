@@ -6,10 +6,10 @@ use serde_json::Value;
 use crate::azure::entra::{self, EntraError};
 use crate::catalogue::Code;
 use crate::checks::{CheckCx, Outcome};
-use crate::cli::AuthSource;
 use crate::error_codes;
 use crate::finding::RawFinding;
 use crate::lang::Lang;
+use crate::request::AuthSource;
 
 /// Codes of a refused client assertion that, when the assertion is a federated token, mean the
 /// federation itself (the external issuer's signature or token) is what Entra refused.

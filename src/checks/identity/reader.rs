@@ -8,9 +8,9 @@ use crate::azure::cli_token;
 use crate::azure::credential_sources;
 use crate::azure::entra::{self, ClientAuth, MiEndpoint};
 use crate::checks::{cloud, CheckCx, IdentityClaims};
-use crate::cli::AuthSource;
 use crate::lang::Lang;
 use crate::redact::Secret;
+use crate::request::AuthSource;
 
 /// An identity other than the credential under test, with a token for Azure Resource Manager:
 /// used only to read the registry's settings when the credential under test cannot.

@@ -14,11 +14,11 @@ use crate::catalogue::Code;
 use crate::checks::{
     cloud, login_server, registry_name, BasicKind, CheckCx, ClientCertificate, Credential, Outcome,
 };
-use crate::cli::AuthSource;
 use crate::error_codes;
 use crate::finding::RawFinding;
 use crate::protocol::docker_config::{self, StoredKind, EMPTY_GUID};
 use crate::redact::Secret;
+use crate::request::AuthSource;
 
 /// A credential found.
 pub(super) struct Acquired {

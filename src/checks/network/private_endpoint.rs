@@ -10,11 +10,11 @@ use crate::azure::arm::ArmError;
 use crate::azure::private_endpoints::ExpectedMapping;
 use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
-use crate::cli::CheckArgs;
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::net::addr::{addr_list, classify};
 use crate::net::dns::resolve;
+use crate::request::CheckArgs;
 
 /// One FQDN compared: what the private endpoint declares, what resolves here.
 #[derive(Debug, Clone, PartialEq, Eq)]
