@@ -756,17 +756,7 @@ async fn password_credentials(
     }
     let json = resp.json;
     if resp.status != 200 {
-        let err = json
-            .as_ref()
-            .and_then(|j| j.get("error"))
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e.get("code").and_then(Value::as_str).unwrap_or(""),
-                    e.get("message").and_then(Value::as_str).unwrap_or("")
-                )
-            })
-            .unwrap_or_default();
+        let err = crate::azure::error_summary(json.as_ref());
         return Err(cx.t(
             format!("GET {url} answered {}: {}", resp.status, err.trim()),
             format!("GET {url} は {} を返しました: {}", resp.status, err.trim()),

@@ -69,17 +69,7 @@ async fn service_principal_object_id(cx: &CheckCx<'_>, client_id: &str) -> Resul
         .map_err(|e| format!("GET {url}: {e}"))?;
     let json = resp.json();
     if resp.status != 200 {
-        let err = json
-            .as_ref()
-            .and_then(|j| j.get("error"))
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e.get("code").and_then(Value::as_str).unwrap_or(""),
-                    e.get("message").and_then(Value::as_str).unwrap_or("")
-                )
-            })
-            .unwrap_or_default();
+        let err = crate::azure::error_summary(json.as_ref());
         return Err(format!("GET {url} → {}: {}", resp.status, err.trim()));
     }
     json.as_ref()
