@@ -20,9 +20,10 @@ pub mod facts;
 pub use facts::*;
 
 pub mod aks;
-pub mod authorization;
+pub mod auth;
 pub mod docker;
 pub mod expiry;
+pub mod helm;
 pub mod identity;
 pub mod network;
 pub mod registry;
@@ -404,15 +405,48 @@ pub fn login_server(cx: &CheckCx<'_>) -> String {
 /// Every check, in report order. The engine runs each as soon as the providers of the
 /// facts it needs or uses are done, so the order here is for reading, not for waiting.
 pub fn all() -> Vec<Box<dyn Check>> {
-    let mut checks: Vec<Box<dyn Check>> = Vec::new();
-    checks.extend(docker::checks());
-    checks.extend(registry::checks());
-    checks.extend(network::checks());
-    checks.extend(identity::checks());
-    checks.extend(authorization::checks());
-    checks.extend(aks::checks());
-    checks.extend(expiry::checks());
-    checks
+    fn shared(check: impl Check + 'static) -> Box<dyn Check> {
+        Box::new(Shared(Box::new(check)))
+    }
+    vec![
+        shared(docker::Client),
+        shared(docker::Daemon),
+        Box::new(docker::Config),
+        Box::new(docker::Credentials),
+        shared(helm::Helm),
+        Box::new(docker::Login),
+        Box::new(registry::NameCheck),
+        Box::new(registry::LoginServerCheck),
+        Box::new(network::DnsCheck),
+        Box::new(network::PrivateEndpointCheck),
+        Box::new(network::TlsCheck),
+        Box::new(registry::ChallengeCheck),
+        Box::new(registry::DataEndpointCheck),
+        Box::new(identity::CredentialCheck),
+        Box::new(identity::RefreshTokenCheck),
+        Box::new(identity::AccessTokenCheck),
+        Box::new(identity::AnonymousProbeCheck),
+        Box::new(registry::RegistryArm),
+        Box::new(registry::RegistryCmk),
+        Box::new(auth::AuthRepository),
+        Box::new(auth::AuthImage),
+        Box::new(auth::AuthLock),
+        Box::new(auth::AuthCatalog),
+        Box::new(auth::AuthPrincipal),
+        Box::new(aks::AksCluster),
+        Box::new(aks::AksIdentity),
+        Box::new(aks::AksEgress),
+        Box::new(aks::AksPrivateDns),
+        Box::new(expiry::Timeline),
+    ]
+}
+
+/// The checks whose id is one of `ids`, in report order (for tests and the harness).
+pub fn with_ids(ids: &[&str]) -> Vec<Box<dyn Check>> {
+    all()
+        .into_iter()
+        .filter(|c| ids.contains(&c.meta().id))
+        .collect()
 }
 
 /// A check whose result does not depend on the registry (the local Docker client and engine,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use acr_doctor::catalogue::Code;
 use acr_doctor::checks::{
-    authorization, ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer,
+    self as checks, ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer,
 };
 use acr_doctor::context::Context;
 use acr_doctor::engine::harness::HarnessRun;
@@ -168,7 +168,15 @@ async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
     let run = CheckHarness::new(&ctx)
         .args(args)
         .target(REG)
-        .checks(authorization::checks())
+        .checks(checks::with_ids(&[
+            "registry.arm",
+            "registry.cmk",
+            "auth.repository",
+            "auth.image",
+            "auth.lock",
+            "auth.catalog",
+            "auth.principal",
+        ]))
         .facts(|f| {
             f.registry_name = Some(REG.into());
             f.login_server = Some(LoginServer {

@@ -6,13 +6,13 @@ use super::not_requested;
 use crate::azure::aks::{self, ClusterRef, ManagedCluster, PullIdentity};
 use crate::azure::arm::{Arm, ArmError};
 use crate::catalogue::Code;
-use crate::checks::authorization::arm_client;
+use crate::checks::auth::arm_client;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::request::CheckArgs;
 
-pub(super) struct AksCluster;
+pub struct AksCluster;
 
 impl Check for AksCluster {
     fn meta(&self) -> &'static Meta {

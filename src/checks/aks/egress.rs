@@ -17,7 +17,7 @@ use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::request::CheckArgs;
 
-pub(super) struct AksEgress;
+pub struct AksEgress;
 
 impl Check for AksEgress {
     fn meta(&self) -> &'static Meta {

@@ -9,15 +9,13 @@ use crate::azure::aks::{self, ManagedCluster, PullIdentity};
 use crate::azure::arm::Arm;
 use crate::azure::roles::{self, names, Mode};
 use crate::catalogue::Code;
-use crate::checks::authorization::{
-    assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES,
-};
+use crate::checks::auth::{assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES};
 use crate::checks::{ArmRegistry, Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::lang::Lang;
 use crate::request::CheckArgs;
 
-pub(super) struct AksIdentity;
+pub struct AksIdentity;
 
 impl Check for AksIdentity {
     fn meta(&self) -> &'static Meta {

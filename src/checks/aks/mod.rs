@@ -13,8 +13,8 @@
 
 use serde_json::Value;
 
-use super::authorization::arm_client;
-use super::{Check, CheckCx, Outcome};
+use super::auth::arm_client;
+use super::{CheckCx, Outcome};
 use crate::azure::aks::{self, ManagedCluster, VnetInfo};
 use crate::azure::arm::{Arm, ArmError};
 use crate::catalogue::Code;
@@ -28,14 +28,10 @@ mod egress;
 mod identity;
 mod private_dns;
 
-pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(cluster::AksCluster),
-        Box::new(identity::AksIdentity),
-        Box::new(egress::AksEgress),
-        Box::new(private_dns::AksPrivateDns),
-    ]
-}
+pub use cluster::AksCluster;
+pub use egress::AksEgress;
+pub use identity::AksIdentity;
+pub use private_dns::AksPrivateDns;
 
 fn not_requested(args: &CheckArgs, lang: Lang) -> Option<String> {
     args.aks.is_none().then(|| {

@@ -18,7 +18,7 @@ use crate::finding::RawFinding;
 use crate::lang::Lang;
 use crate::request::CheckArgs;
 
-pub(super) struct AksPrivateDns;
+pub struct AksPrivateDns;
 
 impl Check for AksPrivateDns {
     fn meta(&self) -> &'static Meta {

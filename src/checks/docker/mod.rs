@@ -1,10 +1,11 @@
-//! Docker environment checks: client, daemon, config, stored credentials, helm, daemon-side login.
+//! Docker environment checks (`docker.*`): client, daemon, config, stored credentials, daemon-side
+//! login; one file per check.
 //!
 //! Everything here reads; nothing writes the user's Docker config or credential store.
 
 use std::time::Duration;
 
-use super::{Check, CheckCx};
+use super::CheckCx;
 use crate::checks::LoginServer;
 use crate::protocol::docker_config::normalize_host;
 
@@ -13,24 +14,18 @@ mod config;
 mod credentials;
 mod daemon;
 pub mod engine;
-mod helm;
 mod login;
 
 pub use daemon::{classify_connect_error, daemon_error, ConnectProblem};
 
-pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(super::Shared(Box::new(client::Client))),
-        Box::new(super::Shared(Box::new(daemon::Daemon))),
-        Box::new(config::Config),
-        Box::new(credentials::Credentials),
-        Box::new(super::Shared(Box::new(helm::Helm))),
-        Box::new(login::Login),
-    ]
-}
+pub use client::Client;
+pub use config::Config;
+pub use credentials::Credentials;
+pub use daemon::Daemon;
+pub use login::Login;
 
 /// Bound on a local subprocess (docker, helm, credential helpers).
-fn process_bound(cx: &CheckCx<'_>) -> Duration {
+pub(crate) fn process_bound(cx: &CheckCx<'_>) -> Duration {
     cx.ctx.timeout.min(Duration::from_secs(15))
 }
 

@@ -17,7 +17,7 @@ use crate::checks::{
 use crate::finding::RawFinding;
 use crate::request::{CheckArgs, Need};
 
-pub(super) struct AccessTokenCheck;
+pub struct AccessTokenCheck;
 
 impl Check for AccessTokenCheck {
     fn meta(&self) -> &'static Meta {

@@ -10,7 +10,7 @@ use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 
 /// A registry that allows anonymous pull (ARM says so) is probed anonymously too, beside the
 /// signed-in path, so the token exchange never waits for ARM.
-pub(super) struct AnonymousProbeCheck;
+pub struct AnonymousProbeCheck;
 
 impl Check for AnonymousProbeCheck {
     fn meta(&self) -> &'static Meta {

@@ -11,7 +11,7 @@ use crate::checks::{Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::request::AuthSource;
 
-pub(super) struct CredentialCheck;
+pub struct CredentialCheck;
 
 impl Check for CredentialCheck {
     fn meta(&self) -> &'static Meta {

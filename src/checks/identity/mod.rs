@@ -28,7 +28,7 @@
 
 use serde_json::{json, Value};
 
-use super::{BasicKind, Check, CheckCx, IdentityClaims, ServerDate};
+use super::{BasicKind, CheckCx, IdentityClaims, ServerDate};
 use crate::azure::acr_token;
 use crate::lang::Lang;
 use crate::protocol::docker_config::EMPTY_GUID;
@@ -45,14 +45,10 @@ mod sources;
 pub use access_token::requested_scopes;
 pub use reader::{arm_reader, reader_sources, ArmReader};
 
-pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(credential::CredentialCheck),
-        Box::new(refresh_token::RefreshTokenCheck),
-        Box::new(access_token::AccessTokenCheck),
-        Box::new(anonymous::AnonymousProbeCheck),
-    ]
-}
+pub use access_token::AccessTokenCheck;
+pub use anonymous::AnonymousProbeCheck;
+pub use credential::CredentialCheck;
+pub use refresh_token::RefreshTokenCheck;
 
 /// Every repository action, requested so that missing ones can be named.
 pub const REPOSITORY_ACTIONS: &str = "pull,push,delete,metadata_read,metadata_write";

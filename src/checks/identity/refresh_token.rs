@@ -11,7 +11,7 @@ use crate::catalogue::Code;
 use crate::checks::{BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 
-pub(super) struct RefreshTokenCheck;
+pub struct RefreshTokenCheck;
 
 impl Check for RefreshTokenCheck {
     fn meta(&self) -> &'static Meta {

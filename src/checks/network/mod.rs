@@ -1,23 +1,12 @@
-//! DNS, private endpoints, TLS, the challenge and the data endpoint.
-//!
-//! One file per check. `registry.challenge` and `registry.data_endpoint` keep their ids (a public
-//! contract) and their place in this family's report order. The clients they use (resolver,
-//! proxy, TCP, TLS) are in `crate::net`.
+//! The network path to the login server: `network.dns`, `network.private_endpoint`,
+//! `network.tls`, one file per check. The clients they use (resolver, proxy, TCP, TLS) are in
+//! `crate::net`; the registry's own endpoints (`registry.challenge`, `registry.data_endpoint`)
+//! are checked in `checks/registry/`.
 
-use super::Check;
-
-mod challenge;
-mod data_endpoint;
 mod dns;
 mod private_endpoint;
 mod tls;
 
-pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(dns::DnsCheck),
-        Box::new(private_endpoint::PrivateEndpointCheck),
-        Box::new(tls::TlsCheck),
-        Box::new(challenge::ChallengeCheck),
-        Box::new(data_endpoint::DataEndpointCheck),
-    ]
-}
+pub use dns::DnsCheck;
+pub use private_endpoint::PrivateEndpointCheck;
+pub use tls::TlsCheck;

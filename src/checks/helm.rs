@@ -2,8 +2,8 @@
 
 use futures::future::BoxFuture;
 
-use super::{parse_version, process_bound};
 use crate::catalogue::Code;
+use crate::checks::docker::{parse_version, process_bound};
 use crate::checks::{Check, CheckCx, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 

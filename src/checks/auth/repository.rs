@@ -18,7 +18,7 @@ use crate::lang::Lang;
 use crate::redact::Secret;
 use crate::request::CheckArgs;
 
-pub(super) struct AuthRepository;
+pub struct AuthRepository;
 
 impl Check for AuthRepository {
     fn meta(&self) -> &'static Meta {

@@ -1,7 +1,6 @@
-//! RBAC and ABAC analysis, proven with real registry calls.
+//! RBAC and ABAC analysis, proven with real registry calls: the `auth.*` checks.
 //!
-//! `registry.arm` reads the registry through Azure Resource Manager; `registry.cmk` checks the
-//! customer-managed-key identity; `auth.repository` compares what the access token grants on
+//! `auth.repository` compares what the access token grants on
 //! `--repository` with `--need` and confirms it with read-only registry calls; `auth.catalog`
 //! does the same for listing repositories; `auth.principal` evaluates another identity's role
 //! assignments through ARM. Every missing permission is explained from the role assignments and
@@ -10,23 +9,22 @@
 //! `auth.lock` (lock.rs) reads the repository's and image's locks.
 
 //!
-//! One file per check (`arm`, `cmk`, `repository`, `image`, `lock`, `catalog`, `principal`); the
+//! One file per check (`repository`, `image`, `lock`, `catalog`, `principal`); the ARM helpers
+//! here are shared with `registry.arm` and `registry.cmk` (in `checks/registry/`) and `aks.*`; the
 //! registry calls that prove what a token allows in `probes`; the explanation of missing rights
 //! from role assignments (and `evaluate_principal`, which `aks.identity` uses too) in
 //! `explain`.
 
 use serde_json::Value;
 
-use super::{Check, CheckCx};
+use super::CheckCx;
 use crate::azure::arm::{Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, AssignedRole, Mode};
 use crate::checks::ArmRegistry;
 use crate::redact::Secret;
 use crate::request::{CheckArgs, Need};
 
-mod arm;
 mod catalog;
-mod cmk;
 mod explain;
 mod image;
 mod lock;
@@ -34,19 +32,12 @@ mod principal;
 mod probes;
 mod repository;
 
+pub use catalog::AuthCatalog;
 pub(crate) use explain::evaluate_principal;
-
-pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(arm::RegistryArm),
-        Box::new(cmk::RegistryCmk),
-        Box::new(repository::AuthRepository),
-        Box::new(image::AuthImage),
-        Box::new(lock::AuthLock),
-        Box::new(catalog::AuthCatalog),
-        Box::new(principal::AuthPrincipal),
-    ]
-}
+pub use image::AuthImage;
+pub use lock::AuthLock;
+pub use principal::AuthPrincipal;
+pub use repository::AuthRepository;
 
 /// Assignments created this recently may not be in effect yet.
 pub(crate) const RECENT_MINUTES: i64 = 30;
@@ -72,7 +63,7 @@ fn repository_needs(args: &CheckArgs) -> Vec<&'static str> {
     out
 }
 
-fn catalog_needed(args: &CheckArgs) -> bool {
+pub(crate) fn catalog_needed(args: &CheckArgs) -> bool {
     args.need.contains(&Need::Catalog)
 }
 
@@ -136,7 +127,7 @@ pub(crate) async fn assignments(
     assignments_in(cx.ctx, arm, registry_id, principal).await
 }
 
-async fn assignments_in(
+pub(crate) async fn assignments_in(
     ctx: &crate::context::Context,
     arm: &Arm<'_>,
     registry_id: &str,

@@ -17,7 +17,7 @@ use crate::finding::{RawFinding, Severity};
 use crate::redact::Secret;
 use crate::trust::Carry;
 
-pub(super) struct AuthCatalog;
+pub struct AuthCatalog;
 
 impl Check for AuthCatalog {
     fn meta(&self) -> &'static Meta {

@@ -8,7 +8,7 @@ use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 
-pub(super) struct RegistryCmk;
+pub struct RegistryCmk;
 
 impl Check for RegistryCmk {
     fn meta(&self) -> &'static Meta {

@@ -24,7 +24,7 @@ use crate::redact::Secret;
 use crate::request::{CheckArgs, Need};
 use crate::trust::Carry;
 
-pub(super) struct AuthLock;
+pub struct AuthLock;
 
 fn writes_needed(args: &CheckArgs) -> bool {
     args.need

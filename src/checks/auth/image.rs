@@ -25,7 +25,7 @@ const PAGE_SIZE: usize = 100;
 /// Existing tags shown in the evidence.
 const TAGS_SHOWN: usize = 20;
 
-pub(super) struct AuthImage;
+pub struct AuthImage;
 
 impl Check for AuthImage {
     fn meta(&self) -> &'static Meta {

@@ -4,10 +4,10 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{arm_client, assignments_in, catalog_needed, mode_of};
 use crate::azure::arm::{self, Arm, ArmError, RegistrySettings};
 use crate::azure::roles::{self, Mode};
 use crate::catalogue::Code;
+use crate::checks::auth::{arm_client, assignments_in, catalog_needed, mode_of};
 use crate::checks::{
     evidence_of, registry_name, ArmRead, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact,
     Group, Meta, Outcome, RegistryTokenState, TokenPassword,
@@ -15,7 +15,7 @@ use crate::checks::{
 use crate::finding::{RawFinding, Severity};
 use crate::redact::Secret;
 
-pub(super) struct RegistryArm;
+pub struct RegistryArm;
 
 impl Check for RegistryArm {
     fn meta(&self) -> &'static Meta {

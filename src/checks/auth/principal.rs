@@ -8,7 +8,7 @@ use crate::checks::{Check, CheckCx, Fact, Group, Meta, Outcome};
 use crate::lang::Lang;
 use crate::request::CheckArgs;
 
-pub(super) struct AuthPrincipal;
+pub struct AuthPrincipal;
 
 impl Check for AuthPrincipal {
     fn meta(&self) -> &'static Meta {
