@@ -125,104 +125,186 @@ pub async fn run_seeded(
     let timeline = Mutex::new(Vec::new());
     let selected = selection(checks, args);
     let providers = providers(checks);
-    // One completion signal per provided fact, for checks that wait lazily (CheckCx::await_fact).
-    let mut senders: BTreeMap<&'static str, tokio::sync::watch::Sender<Option<CheckStatus>>> =
-        BTreeMap::new();
-    let mut receivers: BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>> =
-        BTreeMap::new();
-    for (fact, id) in &providers {
+    let (senders, receivers) = completion_signals(&providers);
+    let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline).with_done(&receivers);
+    // A check's bound: several network steps in a row, each bounded by --timeout.
+    let per_check = ctx.timeout * 4 + Duration::from_secs(2);
+    preconnect_selected(checks, &selected, &cx);
+    let futures = schedule(checks, &selected, &providers, &senders, &cx, per_check);
+    let results = gather(
+        checks,
+        &futures,
+        &providers,
+        run_deadline(ctx.timeout),
+        lang,
+    )
+    .await;
+    drop(futures);
+    EngineRun {
+        results,
+        facts: facts.into_inner().unwrap_or_else(|p| p.into_inner()),
+        timeline: timeline.into_inner().unwrap_or_else(|p| p.into_inner()),
+    }
+}
+
+/// A check's run, shared by the checks that wait for it.
+type Pending<'a> = Shared<BoxFuture<'a, Done>>;
+type Signal = tokio::sync::watch::Sender<Option<CheckStatus>>;
+type Signals = BTreeMap<&'static str, Signal>;
+type Waiters = BTreeMap<Fact, tokio::sync::watch::Receiver<Option<CheckStatus>>>;
+
+/// One completion signal per providing check, and a receiver of it for each fact it provides:
+/// for checks that wait lazily (CheckCx::await_fact).
+fn completion_signals(providers: &BTreeMap<Fact, &'static str>) -> (Signals, Waiters) {
+    let mut senders = Signals::new();
+    let mut receivers = Waiters::new();
+    for (fact, id) in providers {
         let tx = senders
             .entry(id)
             .or_insert_with(|| tokio::sync::watch::channel(None).0);
         receivers.insert(*fact, tx.subscribe());
     }
-    let cx = CheckCx::new(ctx, args, target, lang, &facts, &timeline).with_done(&receivers);
-    // A check's bound: several network steps in a row, each bounded by --timeout.
-    let per_check = ctx.timeout * 4 + Duration::from_secs(2);
+    (senders, receivers)
+}
 
-    // Connections that checks will need only after their prerequisites: opened now.
+/// Connections that the selected checks will need only after their prerequisites: opened now.
+fn preconnect_selected(
+    checks: &[Box<dyn Check>],
+    selected: &BTreeMap<&'static str, Selected>,
+    cx: &CheckCx<'_>,
+) {
     for check in checks {
         if selected.get(check.id()) == Some(&Selected::Run) {
-            if let Some(origin) = check.preconnect(&cx) {
-                ctx.preconnect(&origin);
+            if let Some(origin) = check.preconnect(cx) {
+                cx.ctx.preconnect(&origin);
             }
         }
     }
-    let mut futures: BTreeMap<&'static str, Shared<BoxFuture<'_, Done>>> = BTreeMap::new();
-    let order = topological(checks, &providers);
-    for index in order {
+}
+
+/// Every check's run, keyed by id, each starting once its prerequisites are done: built in
+/// dependency order so that a check's prerequisites are already in the map.
+fn schedule<'a>(
+    checks: &'a [Box<dyn Check>],
+    selected: &BTreeMap<&'static str, Selected>,
+    providers: &BTreeMap<Fact, &'static str>,
+    senders: &Signals,
+    cx: &'a CheckCx<'_>,
+    per_check: Duration,
+) -> BTreeMap<&'static str, Pending<'a>> {
+    let mut futures: BTreeMap<&'static str, Pending<'a>> = BTreeMap::new();
+    for index in topological(checks, providers) {
         let check = checks[index].as_ref();
-        let prereqs: Vec<(Fact, bool, Shared<BoxFuture<'_, Done>>)> = check
-            .needs()
-            .iter()
-            .map(|f| (*f, true))
-            .chain(check.uses().iter().map(|f| (*f, false)))
-            .filter_map(|(fact, hard)| {
-                let provider = providers.get(&fact)?;
-                Some((fact, hard, futures.get(provider)?.clone()))
-            })
-            .collect();
+        let prereqs = prerequisites(check, providers, &futures);
         let state = selected
             .get(check.id())
             .copied()
             .unwrap_or(Selected::NotSelected);
-        let cx = &cx;
         let signal = senders.get(check.id()).cloned();
-        let fut: BoxFuture<'_, Done> = async move {
-            let mut waits = Vec::new();
-            for (fact, hard, fut) in prereqs {
-                waits.push((fact, hard, fut.await));
-            }
-            let started = Instant::now();
-            let (outcome, crashed) = match state {
-                Selected::SkippedByFlag => (
-                    Outcome::skip(cx.t("skipped (--skip)", "スキップしました (--skip)")),
-                    false,
-                ),
-                Selected::NotSelected => (
-                    Outcome::skip(cx.t("not selected (--only)", "対象外です (--only)")),
-                    false,
-                ),
-                Selected::Run => {
-                    // A check nobody asked for says so, whatever became of its prerequisites.
-                    if let Some(reason) = check.not_requested(cx.args, cx.lang) {
-                        (Outcome::skip(reason), false)
-                    } else if let Some(reason) = missing_prerequisite(cx, &waits) {
-                        (Outcome::skip(reason), false)
-                    } else {
-                        if let Some(p) = &cx.ctx.progress {
-                            p(check.id(), None);
-                        }
-                        let own = cx.for_check(check.meta());
-                        let (outcome, crashed) = run_one(check, &own, per_check).await;
-                        if let Some(p) = &cx.ctx.progress {
-                            p(check.id(), Some(outcome.status));
-                        }
-                        (outcome, crashed)
-                    }
-                }
-            };
-            if let Some(tx) = signal {
-                let _ = tx.send(Some(outcome.status));
-            }
-            Arc::new(Ran {
-                id: check.id(),
-                outcome,
-                duration: started.elapsed(),
-                crashed,
-            })
-        }
-        .boxed();
+        let fut = check_run(check, cx, prereqs, state, signal, per_check).boxed();
         futures.insert(check.id(), fut.shared());
     }
+    futures
+}
+
+/// The runs a check waits for: those of the providers of what it needs (hard) and uses (soft).
+fn prerequisites<'a>(
+    check: &dyn Check,
+    providers: &BTreeMap<Fact, &'static str>,
+    futures: &BTreeMap<&'static str, Pending<'a>>,
+) -> Vec<(Fact, bool, Pending<'a>)> {
+    check
+        .needs()
+        .iter()
+        .map(|f| (*f, true))
+        .chain(check.uses().iter().map(|f| (*f, false)))
+        .filter_map(|(fact, hard)| {
+            let provider = providers.get(&fact)?;
+            Some((fact, hard, futures.get(provider)?.clone()))
+        })
+        .collect()
+}
+
+/// One check: waits for its prerequisites, runs (or skips), signals its completion.
+async fn check_run(
+    check: &dyn Check,
+    cx: &CheckCx<'_>,
+    prereqs: Vec<(Fact, bool, Pending<'_>)>,
+    state: Selected,
+    signal: Option<Signal>,
+    per_check: Duration,
+) -> Done {
+    let mut waits = Vec::new();
+    for (fact, hard, fut) in prereqs {
+        waits.push((fact, hard, fut.await));
+    }
+    let started = Instant::now();
+    let (outcome, crashed) = outcome_of(check, cx, &waits, state, per_check).await;
+    if let Some(tx) = signal {
+        let _ = tx.send(Some(outcome.status));
+    }
+    Arc::new(Ran {
+        id: check.id(),
+        outcome,
+        duration: started.elapsed(),
+        crashed,
+    })
+}
+
+/// What became of a check whose prerequisites are done: skipped (by a flag, not requested, or a
+/// prerequisite unusable) or run, with whether it crashed.
+async fn outcome_of(
+    check: &dyn Check,
+    cx: &CheckCx<'_>,
+    waits: &[(Fact, bool, Done)],
+    state: Selected,
+    per_check: Duration,
+) -> (Outcome, bool) {
+    match state {
+        Selected::SkippedByFlag => (
+            Outcome::skip(cx.t("skipped (--skip)", "スキップしました (--skip)")),
+            false,
+        ),
+        Selected::NotSelected => (
+            Outcome::skip(cx.t("not selected (--only)", "対象外です (--only)")),
+            false,
+        ),
+        Selected::Run => {
+            // A check nobody asked for says so, whatever became of its prerequisites.
+            if let Some(reason) = check.not_requested(cx.args, cx.lang) {
+                (Outcome::skip(reason), false)
+            } else if let Some(reason) = missing_prerequisite(cx, waits) {
+                (Outcome::skip(reason), false)
+            } else {
+                if let Some(p) = &cx.ctx.progress {
+                    p(check.id(), None);
+                }
+                let own = cx.for_check(check.meta());
+                let (outcome, crashed) = run_one(check, &own, per_check).await;
+                if let Some(p) = &cx.ctx.progress {
+                    p(check.id(), Some(outcome.status));
+                }
+                (outcome, crashed)
+            }
+        }
+    }
+}
+
+/// Every check's result in declared order. The whole run is bounded: what has not finished by
+/// the deadline is reported as timed out, with what it was still waiting for, and the report
+/// prints what did finish.
+async fn gather(
+    checks: &[Box<dyn Check>],
+    futures: &BTreeMap<&'static str, Pending<'_>>,
+    providers: &BTreeMap<Fact, &'static str>,
+    deadline: Duration,
+    lang: Lang,
+) -> Vec<Ran> {
     let all: Vec<_> = checks
         .iter()
         .filter_map(|c| futures.get(c.id()).cloned())
         .collect();
-    // The whole run is bounded: what has not finished by the deadline is reported as timed out,
-    // with what it was still waiting for, and the report prints what did finish.
-    let deadline = run_deadline(ctx.timeout);
-    let results = match tokio::time::timeout(deadline, futures::future::join_all(all)).await {
+    match tokio::time::timeout(deadline, futures::future::join_all(all)).await {
         Ok(done) => done.into_iter().map(|r| (*r).clone()).collect(),
         Err(_) => checks
             .iter()
@@ -230,16 +312,10 @@ pub async fn run_seeded(
                 let fut = futures.get(c.id())?;
                 Some(match fut.peek() {
                     Some(done) => (**done).clone(),
-                    None => unfinished(c.as_ref(), &futures, &providers, deadline, lang),
+                    None => unfinished(c.as_ref(), futures, providers, deadline, lang),
                 })
             })
             .collect(),
-    };
-    drop(futures);
-    EngineRun {
-        results,
-        facts: facts.into_inner().unwrap_or_else(|p| p.into_inner()),
-        timeline: timeline.into_inner().unwrap_or_else(|p| p.into_inner()),
     }
 }
 
@@ -542,6 +618,77 @@ mod tests {
         assert_eq!(d.outcome.status, CheckStatus::Fail);
         let waiting = d.outcome.evidence["waiting_for"].as_str().unwrap_or("");
         assert!(waiting.contains("fake.c"), "{waiting}");
+    }
+
+    static E: Meta = Meta::new("fake.e", Group::Registry, "e", "e")
+        .needs(&[Fact::LoginServer])
+        .uses(&[Fact::Dns])
+        .provides(&[Fact::Tls, Fact::Challenge]);
+
+    #[test]
+    fn one_completion_signal_per_provider_seen_by_each_fact_it_provides() {
+        let checks = vec![
+            fake(&A, 0, "pass"),
+            fake(&B, 0, "pass"),
+            fake(&E, 0, "pass"),
+        ];
+        let (senders, receivers) = completion_signals(&providers(&checks));
+        assert_eq!(
+            senders.keys().copied().collect::<Vec<_>>(),
+            vec!["fake.a", "fake.b", "fake.e"]
+        );
+        assert_eq!(
+            receivers.keys().copied().collect::<Vec<_>>(),
+            vec![
+                Fact::RegistryName,
+                Fact::LoginServer,
+                Fact::Tls,
+                Fact::Challenge
+            ]
+        );
+        senders["fake.e"]
+            .send(Some(CheckStatus::Warn))
+            .expect("receivers are alive");
+        for fact in [Fact::Tls, Fact::Challenge] {
+            assert_eq!(*receivers[&fact].borrow(), Some(CheckStatus::Warn));
+        }
+        assert_eq!(*receivers[&Fact::LoginServer].borrow(), None);
+    }
+
+    #[test]
+    fn prerequisites_are_the_runs_of_the_providers_hard_for_needs_soft_for_uses() {
+        let checks = vec![
+            fake(&B, 0, "pass"),
+            fake(&C, 0, "pass"),
+            fake(&E, 0, "pass"),
+        ];
+        let providers = providers(&checks);
+        let done = |id: &'static str| -> Pending<'static> {
+            let ran = Arc::new(Ran {
+                id,
+                outcome: Outcome::pass("ok"),
+                duration: Duration::ZERO,
+                crashed: false,
+            });
+            futures::future::ready(ran).boxed().shared()
+        };
+        let futures: BTreeMap<&'static str, Pending<'static>> =
+            [("fake.b", done("fake.b")), ("fake.c", done("fake.c"))].into();
+        let e = checks[2].as_ref();
+        let found: Vec<(Fact, bool, &str)> = prerequisites(e, &providers, &futures)
+            .into_iter()
+            .map(|(fact, hard, fut)| (fact, hard, fut.now_or_never().map_or("", |r| r.id)))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (Fact::LoginServer, true, "fake.b"),
+                (Fact::Dns, false, "fake.c")
+            ]
+        );
+        // A prerequisite with no provider among the checks is not waited for.
+        let b = checks[0].as_ref();
+        assert!(prerequisites(b, &providers, &futures).is_empty());
     }
 
     #[test]

@@ -44,41 +44,57 @@ pub(super) async fn explain_missing(
         scope: scope_or_lookup(reg, &name),
         repo,
     };
-    let mut findings: Vec<RawFinding> = Vec::new();
-
     let Some(roles) = roles else {
         // ARM cannot tell: name the actions, give the fix for the mode when known.
         let mode = reg.map(mode_of);
-        findings.push(unexplained(
+        return vec![unexplained(
             cx,
             &fix,
             mode,
             granted,
             why.unwrap_or_default(),
-        ));
-        return findings;
+        )];
     };
-
     let Some(reg) = reg else {
-        return findings;
+        return Vec::new();
     };
+    let mut findings = explained(cx, reg, subject, &fix, roles, granted);
+    // Would the caller be able to apply the fix?
+    if !findings.is_empty() {
+        if let Some(arm) = arm {
+            findings.extend(cannot_assign(cx, arm, reg).await);
+        }
+    }
+    findings
+}
+
+/// The role assignments read, evaluated in the registry's mode: one finding per reason that
+/// keeps some of the missing actions from being granted.
+fn explained(
+    cx: &CheckCx<'_>,
+    reg: &ArmRegistry,
+    subject: &Subject<'_>,
+    fix: &Fix<'_>,
+    roles: &[AssignedRole],
+    granted: &[&str],
+) -> Vec<RawFinding> {
     let mode = mode_of(reg);
     let now = cx.ctx.clock.now();
     let verdicts = roles::evaluate(
         mode,
         roles,
-        repo,
+        fix.repo,
         now,
         time::Duration::minutes(RECENT_MINUTES),
     );
-    let why = Why::of(mode, &verdicts, missing);
+    let why = Why::of(mode, &verdicts, fix.missing);
     let roles_json = roles_evidence(roles, &reg.id);
     let who = Who::of(subject, fix.assignee);
-
+    let mut findings: Vec<RawFinding> = Vec::new();
     if !why.excluded.is_empty() {
         findings.push(excluded_finding(
             cx,
-            &fix,
+            fix,
             mode,
             &who,
             &why.excluded,
@@ -88,7 +104,7 @@ pub(super) async fn explain_missing(
     if !why.ignored.is_empty() {
         findings.push(ignored_finding(
             cx,
-            &fix,
+            fix,
             mode,
             &who,
             &why.ignored,
@@ -99,7 +115,7 @@ pub(super) async fn explain_missing(
         let held: Vec<String> = roles.iter().map(|r| r.role.name.clone()).collect();
         findings.push(none_finding(
             cx,
-            &fix,
+            fix,
             mode,
             &who,
             &why.none,
@@ -109,50 +125,65 @@ pub(super) async fn explain_missing(
         ));
     }
     if !why.assigned_but_missing.is_empty() {
-        let assigned = &why.assigned_but_missing;
-        let actions: Vec<&str> = dedup(assigned.iter().map(|e| e.0));
-        let by: Vec<&str> = dedup(assigned.iter().flat_map(|e| e.1.iter().map(String::as_str)));
-        let recent = assigned.iter().any(|e| e.2);
-        findings.push(
-            RawFinding::new(
-                Code::REPOSITORY_PERMISSION_MISSING,
-                cx.t(
-                    format!(
-                        "the role assignments ({}) allow {} on {repo}, but the registry did not grant it to this token",
-                        join(&by), join(&actions)
-                    ),
-                    format!(
-                        "ロールの割り当て ({}) では {repo} の {} が許可されていますが、このトークンには付与されませんでした",
-                        join(&by), join(&actions)
-                    ),
-                ),
-            )
-            .evidence("repository", repo)
-            .evidence("missing", actions.clone())
-            .evidence("role_assignments", roles_json.clone()),
-        );
-        if recent {
-            findings.push(recently_changed(cx, &actions, &by));
-        }
-    }
-    // Would the caller be able to apply the fix?
-    if !findings.is_empty() {
-        if let Some(arm) = arm {
-            if let Ok(false) = roles::can_assign_roles(arm, &reg.id).await {
-                findings.push(
-                    RawFinding::new(
-                        Code::ROLE_ASSIGNMENT_PERMISSION_MISSING,
-                        cx.t(
-                            format!("the signed-in identity cannot create role assignments on {} (no Microsoft.Authorization/roleAssignments/write there); ask an owner to run the command", reg.name),
-                            format!("サインイン中の ID は {} にロールを割り当てられません (Microsoft.Authorization/roleAssignments/write がありません)。所有者にコマンドの実行を依頼してください", reg.name),
-                        ),
-                    )
-                    .evidence("scope", reg.id.clone()),
-                );
-            }
-        }
+        findings.extend(assigned_but_missing(
+            cx,
+            fix.repo,
+            &why.assigned_but_missing,
+            &roles_json,
+        ));
     }
     findings
+}
+
+/// REPOSITORY_PERMISSION_MISSING when the role assignments allow the actions and the token still
+/// lacks them; PERMISSION_RECENTLY_CHANGED too when one of the granting assignments is recent.
+fn assigned_but_missing(
+    cx: &CheckCx<'_>,
+    repo: &str,
+    assigned: &[(&'static str, Vec<String>, bool)],
+    roles_json: &Value,
+) -> Vec<RawFinding> {
+    let actions: Vec<&str> = dedup(assigned.iter().map(|e| e.0));
+    let by: Vec<&str> = dedup(assigned.iter().flat_map(|e| e.1.iter().map(String::as_str)));
+    let recent = assigned.iter().any(|e| e.2);
+    let mut findings = vec![RawFinding::new(
+        Code::REPOSITORY_PERMISSION_MISSING,
+        cx.t(
+            format!(
+                "the role assignments ({}) allow {} on {repo}, but the registry did not grant it to this token",
+                join(&by), join(&actions)
+            ),
+            format!(
+                "ロールの割り当て ({}) では {repo} の {} が許可されていますが、このトークンには付与されませんでした",
+                join(&by), join(&actions)
+            ),
+        ),
+    )
+    .evidence("repository", repo)
+    .evidence("missing", actions.clone())
+    .evidence("role_assignments", roles_json.clone())];
+    if recent {
+        findings.push(recently_changed(cx, &actions, &by));
+    }
+    findings
+}
+
+/// ROLE_ASSIGNMENT_PERMISSION_MISSING when ARM says the signed-in identity cannot create role
+/// assignments on the registry (nothing when it can, or cannot tell).
+async fn cannot_assign(cx: &CheckCx<'_>, arm: &Arm<'_>, reg: &ArmRegistry) -> Option<RawFinding> {
+    let Ok(false) = roles::can_assign_roles(arm, &reg.id).await else {
+        return None;
+    };
+    Some(
+        RawFinding::new(
+            Code::ROLE_ASSIGNMENT_PERMISSION_MISSING,
+            cx.t(
+                format!("the signed-in identity cannot create role assignments on {} (no Microsoft.Authorization/roleAssignments/write there); ask an owner to run the command", reg.name),
+                format!("サインイン中の ID は {} にロールを割り当てられません (Microsoft.Authorization/roleAssignments/write がありません)。所有者にコマンドの実行を依頼してください", reg.name),
+            ),
+        )
+        .evidence("scope", reg.id.clone()),
+    )
 }
 
 /// What a fix assigns: the roles that grant the `missing` actions, to `assignee` at `scope`

@@ -9,7 +9,7 @@ use super::entra_refusal::entra_failure;
 use super::{basic_kind, claims_json, kind_words, note_date, rfc3339, who};
 use crate::azure::cli_token::{self, CliError};
 use crate::azure::credential_sources::{self, App, EntraSet};
-use crate::azure::entra::{self, ClientAuth, EntraError, MiEndpoint};
+use crate::azure::entra::{self, ClientAuth, EntraError, EntraToken, MiEndpoint};
 use crate::catalogue::Code;
 use crate::checks::{
     cloud, login_server, registry_name, BasicKind, CheckCx, ClientCertificate, Credential, Outcome,
@@ -124,6 +124,9 @@ fn basic_credential(
     }))
 }
 
+/// The tokens a Microsoft Entra source asked for, checked and kept: the diagnosis when the
+/// registry's token did not come or has expired, else the credential with the ARM and Graph
+/// tokens that came.
 fn finish_entra(
     cx: &CheckCx<'_>,
     source: AuthSource,
@@ -142,57 +145,111 @@ fn finish_entra(
         Ok(t) => t,
         Err(e) => return Attempt::Failed(Box::new(entra_failure(cx, source, &how, &e, &evidence))),
     };
-    let now = cx.ctx.clock.unix();
-    if let Some(exp) = acr.claims.expires_at {
-        let server_now = acr.server_date.unwrap_or(now);
-        if exp <= now && exp <= server_now {
-            cx.facts().expiry_reported.push("entra_token".into());
-            cx.record_credential(crate::report::TimelineEntry {
-                kind: "entra_token".into(),
-                source: source.as_str().into(),
-                issued_at: acr.claims.issued_at.map(rfc3339),
-                expires_at: Some(rfc3339(exp)),
-                remaining_s: Some(exp - server_now),
-                state: "expired".into(),
-            });
-            let detail = cx.t(
-                format!(
-                    "the Microsoft Entra token from {how} expired at {} ({} ago): {}",
-                    rfc3339(exp),
-                    ago(now - exp),
-                    who(&acr.claims, cx.lang)
-                ),
-                format!(
-                    "{how} から得た Microsoft Entra トークンは {} に期限切れです ({} 前): {}",
-                    rfc3339(exp),
-                    ago(now - exp),
-                    who(&acr.claims, cx.lang)
-                ),
-            );
-            let command = match source {
-                AuthSource::Cli => "az login".to_string(),
-                AuthSource::ManagedIdentity => {
-                    "restart the workload so that it requests a new token".to_string()
-                }
-                _ => "acr-doctor check again after renewing the credential".to_string(),
-            };
-            return Attempt::Failed(Box::new(
-                Outcome::fail(
-                    cx.t(
-                        format!("{how}: token expired at {}", rfc3339(exp)),
-                        format!("{how}: トークンは {} に期限切れ", rfc3339(exp)),
-                    ),
-                    RawFinding::new(Code::AAD_TOKEN_EXPIRED, detail)
-                        .evidence("expires_at", rfc3339(exp))
-                        .evidence("identity", claims_json(&acr.claims))
-                        .command(command),
-                )
-                .evidence("source", source.as_str()),
-            ));
-        }
+    if let Some(when) = expired(&acr, cx.ctx.clock.unix()) {
+        return Attempt::Failed(Box::new(expired_token(cx, source, &how, &acr, when)));
     }
     cx.ctx.redactor.register_secret(&acr.token);
-    let arm = match set.arm {
+    let arm = arm_token(cx, set.arm, &mut evidence);
+    let graph = graph_token(cx, set.graph, &mut evidence);
+    let message = entra_message(cx, &how, &acr);
+    Attempt::Got(Box::new(Acquired {
+        credential: Credential::Entra {
+            source: source.as_str().to_string(),
+            token: acr.token,
+            claims: acr.claims,
+        },
+        arm,
+        graph,
+        message,
+        evidence,
+    }))
+}
+
+/// When a token expired, in Unix seconds: at `exp`, seen `now` on this machine and `server_now`
+/// on the server (this machine's time when the server sent none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Expired {
+    exp: i64,
+    now: i64,
+    server_now: i64,
+}
+
+/// Some when the token has expired by both this machine's clock (`now`) and the server's.
+fn expired(acr: &EntraToken, now: i64) -> Option<Expired> {
+    let exp = acr.claims.expires_at?;
+    let server_now = acr.server_date.unwrap_or(now);
+    (exp <= now && exp <= server_now).then_some(Expired {
+        exp,
+        now,
+        server_now,
+    })
+}
+
+/// AAD_TOKEN_EXPIRED for a token from `source` that expired at `exp`; records it on the timeline.
+fn expired_token(
+    cx: &CheckCx<'_>,
+    source: AuthSource,
+    how: &str,
+    acr: &EntraToken,
+    when: Expired,
+) -> Outcome {
+    let Expired {
+        exp,
+        now,
+        server_now,
+    } = when;
+    cx.facts().expiry_reported.push("entra_token".into());
+    cx.record_credential(crate::report::TimelineEntry {
+        kind: "entra_token".into(),
+        source: source.as_str().into(),
+        issued_at: acr.claims.issued_at.map(rfc3339),
+        expires_at: Some(rfc3339(exp)),
+        remaining_s: Some(exp - server_now),
+        state: "expired".into(),
+    });
+    let detail = cx.t(
+        format!(
+            "the Microsoft Entra token from {how} expired at {} ({} ago): {}",
+            rfc3339(exp),
+            ago(now - exp),
+            who(&acr.claims, cx.lang)
+        ),
+        format!(
+            "{how} から得た Microsoft Entra トークンは {} に期限切れです ({} 前): {}",
+            rfc3339(exp),
+            ago(now - exp),
+            who(&acr.claims, cx.lang)
+        ),
+    );
+    Outcome::fail(
+        cx.t(
+            format!("{how}: token expired at {}", rfc3339(exp)),
+            format!("{how}: トークンは {} に期限切れ", rfc3339(exp)),
+        ),
+        RawFinding::new(Code::AAD_TOKEN_EXPIRED, detail)
+            .evidence("expires_at", rfc3339(exp))
+            .evidence("identity", claims_json(&acr.claims))
+            .command(renew_command(source)),
+    )
+    .evidence("source", source.as_str())
+}
+
+/// What renews an expired Microsoft Entra token from `source`.
+fn renew_command(source: AuthSource) -> &'static str {
+    match source {
+        AuthSource::Cli => "az login",
+        AuthSource::ManagedIdentity => "restart the workload so that it requests a new token",
+        _ => "acr-doctor check again after renewing the credential",
+    }
+}
+
+/// The ARM token when it came (registered with the redactor); either way, evidence of it.
+fn arm_token(
+    cx: &CheckCx<'_>,
+    arm: Result<EntraToken, EntraError>,
+    evidence: &mut Vec<(&'static str, Value)>,
+) -> Option<Secret> {
+    match arm {
         Ok(t) => {
             cx.ctx.redactor.register_secret(&t.token);
             evidence.push((
@@ -208,8 +265,17 @@ fn finish_entra(
             evidence.push(("arm_token", Value::from(format!("not obtained: {e}"))));
             None
         }
-    };
-    let graph = match set.graph {
+    }
+}
+
+/// The Graph token when one was asked for and came (registered with the redactor); evidence of
+/// it when one was asked for.
+fn graph_token(
+    cx: &CheckCx<'_>,
+    graph: Option<Result<EntraToken, EntraError>>,
+    evidence: &mut Vec<(&'static str, Value)>,
+) -> Option<Secret> {
+    match graph {
         Some(Ok(t)) => {
             cx.ctx.redactor.register_secret(&t.token);
             evidence.push(("graph_token", Value::from("obtained")));
@@ -220,7 +286,12 @@ fn finish_entra(
             None
         }
         None => None,
-    };
+    }
+}
+
+/// The check's message for a registry token: who, through which source, for which audience,
+/// until when.
+fn entra_message(cx: &CheckCx<'_>, how: &str, acr: &EntraToken) -> String {
     let exp = acr
         .claims
         .expires_at
@@ -232,7 +303,7 @@ fn finish_entra(
         })
         .unwrap_or_default();
     let aud = acr.claims.audience.clone().unwrap_or_else(|| "?".into());
-    let message = cx.t(
+    cx.t(
         format!(
             "{} via {how}; token for {aud}{exp}",
             who(&acr.claims, cx.lang)
@@ -241,18 +312,7 @@ fn finish_entra(
             "{} ({how} 経由); {aud} 向けトークン{exp}",
             who(&acr.claims, cx.lang)
         ),
-    );
-    Attempt::Got(Box::new(Acquired {
-        credential: Credential::Entra {
-            source: source.as_str().to_string(),
-            token: acr.token,
-            claims: acr.claims,
-        },
-        arm,
-        graph,
-        message,
-        evidence,
-    }))
+    )
 }
 
 /// `1d2h`: [`span`](crate::model::time::span) without its space, as this message has always had it.
@@ -771,4 +831,59 @@ pub(super) async fn from_docker(cx: &CheckCx<'_>) -> Attempt {
         stored.secret.clone(),
         &origin,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(expires_at: Option<i64>, server_date: Option<i64>) -> EntraToken {
+        EntraToken {
+            token: Secret::new("t"),
+            claims: crate::model::identity::IdentityClaims {
+                expires_at,
+                ..Default::default()
+            },
+            server_date,
+            url: "https://login.example.invalid/token".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_is_expired_only_by_both_clocks() {
+        let now = 1_000;
+        assert_eq!(expired(&token(None, None), now), None);
+        assert_eq!(expired(&token(Some(2_000), None), now), None);
+        // Past by this machine's clock, not yet by the server's: a skewed clock, not an expiry.
+        assert_eq!(expired(&token(Some(900), Some(800)), now), None);
+        assert_eq!(
+            expired(&token(Some(900), Some(950)), now),
+            Some(Expired {
+                exp: 900,
+                now,
+                server_now: 950
+            })
+        );
+        // No server time: this machine's counts for both.
+        assert_eq!(
+            expired(&token(Some(1_000), None), now),
+            Some(Expired {
+                exp: 1_000,
+                now,
+                server_now: now
+            })
+        );
+    }
+
+    #[test]
+    fn each_source_has_its_way_to_renew() {
+        assert_eq!(renew_command(AuthSource::Cli), "az login");
+        let others = [
+            AuthSource::ManagedIdentity,
+            AuthSource::Env,
+            AuthSource::WorkloadIdentity,
+        ];
+        assert_ne!(renew_command(others[0]), renew_command(others[1]));
+        assert_eq!(renew_command(others[1]), renew_command(others[2]));
+    }
 }

@@ -246,3 +246,35 @@ fn why_sorts_each_missing_action_into_one_reason() {
     assert_eq!(why.assigned_but_missing[0].0, "pull");
     assert_eq!(why.none, vec!["delete"]);
 }
+
+#[test]
+fn assigned_but_missing_names_each_action_and_role_once() {
+    let args = crate::check_args(&["--name", "contosoreg"]).expect("args");
+    let ctx = crate::context::Context::new(BTreeMap::new(), &args).expect("context");
+    let facts = Mutex::new(Facts::default());
+    let timeline = Mutex::new(Vec::new());
+    let cx = CheckCx::new(&ctx, &args, "contosoreg", Lang::En, &facts, &timeline);
+    let roles_json = json!([{"role": "AcrPush"}]);
+    let by = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut assigned = vec![
+        ("pull", by(&["AcrPull", "AcrPush"]), false),
+        ("push", by(&["AcrPush"]), false),
+        ("pull", by(&["AcrPull"]), false),
+    ];
+    let found = assigned_but_missing(&cx, "app", &assigned, &roles_json);
+    assert_eq!(codes(&found), vec![Code::REPOSITORY_PERMISSION_MISSING]);
+    assert_eq!(evidence(&found[0], "repository"), &json!("app"));
+    assert_eq!(evidence(&found[0], "missing"), &json!(["pull", "push"]));
+    assert_eq!(evidence(&found[0], "role_assignments"), &roles_json);
+
+    assigned[1].2 = true;
+    let found = assigned_but_missing(&cx, "app", &assigned, &roles_json);
+    assert_eq!(
+        codes(&found),
+        vec![
+            Code::REPOSITORY_PERMISSION_MISSING,
+            Code::PERMISSION_RECENTLY_CHANGED
+        ]
+    );
+    assert_eq!(evidence(&found[1], "roles"), &json!(["AcrPull", "AcrPush"]));
+}
