@@ -39,6 +39,14 @@ impl Lang {
             Lang::Ja => ja,
         }
     }
+
+    /// The text for this language, owned (what `CheckCx::t` gives, for steps without a context).
+    pub fn t(self, en: impl Into<String>, ja: impl Into<String>) -> String {
+        match self {
+            Lang::En => en.into(),
+            Lang::Ja => ja.into(),
+        }
+    }
 }
 
 #[cfg(test)]

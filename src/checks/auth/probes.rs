@@ -81,133 +81,163 @@ async fn layer_download(
     repo: &str,
     tag: &str,
 ) -> (Vec<Value>, Option<LayerDownload>) {
-    let http = cx.ctx.http();
-    let base = login.base_url();
-    let carry = Carry::Registry(login);
     let mut calls = Vec::new();
-    let mut reference = tag.to_string();
-    let mut digest = None;
-    for _ in 0..2 {
-        // Tags and digests come from the registry: only well-formed ones go into a path.
-        if !crate::protocol::registry_name::is_reference(&reference) {
-            calls.push(probe_line(
-                "GET",
-                "-",
-                None,
-                "the registry named a malformed reference; not followed",
-            ));
-            return (calls, None);
-        }
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let request = http
-            .get(format!("{base}{path}"))
-            .bearer_auth(token.expose())
-            .header("Accept", MANIFEST_ACCEPT);
-        let r = match cx.ctx.send_credential(carry, request).await {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(probe_line("GET", &path, None, &e.to_string()));
-                return (calls, None);
-            }
-        };
-        let json = r.json().filter(|_| r.status == 200);
-        let Some(json) = json else {
-            calls.push(probe_line("GET", &path, Some(r.status), &errors_text(&r)));
-            return (calls, None);
-        };
-        let child = json
-            .get("manifests")
-            .and_then(Value::as_array)
-            .and_then(|m| m.first())
-            .and_then(|m| m.get("digest"))
-            .and_then(Value::as_str);
-        let config = json
-            .get("config")
-            .and_then(|c| c.get("digest"))
-            .and_then(Value::as_str)
-            .or_else(|| {
-                json.get("layers")
-                    .and_then(Value::as_array)
-                    .and_then(|l| l.first())
-                    .and_then(|l| l.get("digest"))
-                    .and_then(Value::as_str)
-            });
-        match (config, child) {
-            (Some(d), _) => {
-                calls.push(probe_line("GET", &path, Some(200), "image manifest read"));
-                digest = Some(d.to_string());
-                break;
-            }
-            (None, Some(c)) => {
-                calls.push(probe_line(
-                    "GET",
-                    &path,
-                    Some(200),
-                    "multi-platform index read; following its first image",
-                ));
-                reference = c.to_string();
-            }
-            (None, None) => {
-                calls.push(probe_line(
-                    "GET",
-                    &path,
-                    Some(200),
-                    "no blob named in the manifest",
-                ));
-                return (calls, None);
-            }
-        }
-    }
-    let Some(digest) = digest.filter(|d| d.starts_with("sha256:") && d.len() == 71) else {
+    let Some(digest) = image_blob(cx, login, token, repo, tag, &mut calls).await else {
         return (calls, None);
     };
     let path = format!("/v2/{repo}/blobs/{digest}");
-    let request = http
-        .get(format!("{base}{path}"))
+    let request = cx
+        .ctx
+        .http()
+        .get(format!("{}{path}", login.base_url()))
         .bearer_auth(token.expose())
         .header("Range", "bytes=0-0");
-    let r = match cx.ctx.send_credential(carry, request).await {
+    let r = match cx
+        .ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             calls.push(probe_line("GET", &path, None, &e.to_string()));
             return (calls, None);
         }
     };
-    let mut info = LayerDownload {
+    let (redirect, note) = where_served(&r);
+    let info = LayerDownload {
         repository: repo.to_string(),
         tag: tag.to_string(),
-        blob: digest.clone(),
+        blob: digest,
         status: r.status,
-        redirect: None,
+        redirect,
     };
-    let note = match r.status {
+    calls.push(probe_line("GET", &path, Some(r.status), &note));
+    (calls, Some(info))
+}
+
+/// The digest of the blob a layer download is tried with: the config (else first layer) of the
+/// tag's image manifest, following a multi-platform index to its first image. `None`, with the
+/// reason in `calls`, when the manifests do not lead to a well-formed `sha256` digest.
+async fn image_blob(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    tag: &str,
+    calls: &mut Vec<Value>,
+) -> Option<String> {
+    let mut reference = tag.to_string();
+    for _ in 0..2 {
+        // Tags and digests come from the registry: only well-formed ones go into a path.
+        if !crate::protocol::registry_name::is_reference(&reference) {
+            let note = "the registry named a malformed reference; not followed";
+            calls.push(probe_line("GET", "-", None, note));
+            return None;
+        }
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let request = cx
+            .ctx
+            .http()
+            .get(format!("{}{path}", login.base_url()))
+            .bearer_auth(token.expose())
+            .header("Accept", MANIFEST_ACCEPT);
+        let r = match cx
+            .ctx
+            .send_credential(Carry::Registry(login), request)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                calls.push(probe_line("GET", &path, None, &e.to_string()));
+                return None;
+            }
+        };
+        let Some(json) = r.json().filter(|_| r.status == 200) else {
+            calls.push(probe_line("GET", &path, Some(r.status), &errors_text(&r)));
+            return None;
+        };
+        match manifest_names(&json) {
+            Named::Blob(d) => {
+                calls.push(probe_line("GET", &path, Some(200), "image manifest read"));
+                return Some(d).filter(|d| d.starts_with("sha256:") && d.len() == 71);
+            }
+            Named::Image(c) => {
+                let note = "multi-platform index read; following its first image";
+                calls.push(probe_line("GET", &path, Some(200), note));
+                reference = c;
+            }
+            Named::Nothing => {
+                let note = "no blob named in the manifest";
+                calls.push(probe_line("GET", &path, Some(200), note));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// What a manifest names for a layer download.
+#[derive(Debug, PartialEq, Eq)]
+enum Named {
+    /// An image manifest: its config blob (else its first layer).
+    Blob(String),
+    /// A multi-platform index: its first image manifest.
+    Image(String),
+    Nothing,
+}
+
+fn manifest_names(json: &Value) -> Named {
+    let child = json
+        .get("manifests")
+        .and_then(Value::as_array)
+        .and_then(|m| m.first())
+        .and_then(|m| m.get("digest"))
+        .and_then(Value::as_str);
+    let config = json
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            json.get("layers")
+                .and_then(Value::as_array)
+                .and_then(|l| l.first())
+                .and_then(|l| l.get("digest"))
+                .and_then(Value::as_str)
+        });
+    match (config, child) {
+        (Some(d), _) => Named::Blob(d.to_string()),
+        (None, Some(c)) => Named::Image(c.to_string()),
+        (None, None) => Named::Nothing,
+    }
+}
+
+/// Where the login server's answer to a blob request sends the download (a redirect's target,
+/// the host only: the signature of a storage URL is a credential), and the call's note.
+fn where_served(r: &crate::http::HttpResponse) -> (Option<LayerRedirect>, String) {
+    match r.status {
         301 | 302 | 303 | 307 | 308 => {
             let target = r
                 .header("Location")
                 .and_then(|l| url::Url::parse(&r.url).ok()?.join(l).ok());
-            match target {
-                Some(t) => {
-                    let host = t.host_str().unwrap_or("").to_ascii_lowercase();
-                    let port = t.port_or_known_default().unwrap_or(443);
-                    info.redirect = Some(LayerRedirect {
-                        host: host.clone(),
-                        port,
-                        scheme: t.scheme().to_string(),
-                    });
-                    // The signature of a storage URL is a credential: only the host is kept.
-                    format!(
-                        "redirected to {}://{host}:{port} (not followed)",
-                        t.scheme()
-                    )
-                }
-                None => "redirect without a usable Location".to_string(),
-            }
+            let Some(t) = target else {
+                return (None, "redirect without a usable Location".to_string());
+            };
+            let host = t.host_str().unwrap_or("").to_ascii_lowercase();
+            let port = t.port_or_known_default().unwrap_or(443);
+            let note = format!(
+                "redirected to {}://{host}:{port} (not followed)",
+                t.scheme()
+            );
+            let redirect = LayerRedirect {
+                host,
+                port,
+                scheme: t.scheme().to_string(),
+            };
+            (Some(redirect), note)
         }
-        200 | 206 => "served by the login server itself".to_string(),
-        _ => errors_text(&r),
-    };
-    calls.push(probe_line("GET", &path, Some(r.status), &note));
-    (calls, Some(info))
+        200 | 206 => (None, "served by the login server itself".to_string()),
+        _ => (None, errors_text(r)),
+    }
 }
 
 /// An upload id no registry has handed out.
@@ -543,4 +573,69 @@ pub(super) fn probe_inputs(cx: &CheckCx<'_>) -> Result<ProbeInputs, Box<Outcome>
     };
     cx.ctx.redactor.register(token.expose());
     Ok((token, login, credential, arm_token, reg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, location: Option<&str>, body: &str) -> crate::http::HttpResponse {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(l) = location {
+            headers.insert("Location", l.parse().expect("header"));
+        }
+        crate::http::HttpResponse {
+            status,
+            headers,
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            elapsed: Default::default(),
+            url: "https://contosoreg.azurecr.io/v2/app/blobs/sha256:0".into(),
+        }
+    }
+
+    #[test]
+    fn an_image_manifest_names_its_config_then_its_first_layer() {
+        let m = json!({"config": {"digest": "sha256:c"}, "layers": [{"digest": "sha256:l"}]});
+        assert_eq!(manifest_names(&m), Named::Blob("sha256:c".into()));
+        let m = json!({"layers": [{"digest": "sha256:l"}, {"digest": "sha256:m"}]});
+        assert_eq!(manifest_names(&m), Named::Blob("sha256:l".into()));
+        let m = json!({"manifests": [{"digest": "sha256:a"}, {"digest": "sha256:b"}]});
+        assert_eq!(manifest_names(&m), Named::Image("sha256:a".into()));
+        assert_eq!(manifest_names(&json!({"manifests": []})), Named::Nothing);
+        assert_eq!(manifest_names(&json!({})), Named::Nothing);
+    }
+
+    #[test]
+    fn a_redirect_keeps_only_the_target_host() {
+        let r = response(
+            307,
+            Some("https://contosoreg.eastus.data.azurecr.io/blob?sig=SECRET"),
+            "",
+        );
+        let (redirect, note) = where_served(&r);
+        assert_eq!(
+            redirect,
+            Some(LayerRedirect {
+                host: "contosoreg.eastus.data.azurecr.io".into(),
+                port: 443,
+                scheme: "https".into(),
+            })
+        );
+        assert!(!note.contains("SECRET"));
+        // A relative Location is taken against the login server.
+        let (redirect, _) = where_served(&response(302, Some("/elsewhere"), ""));
+        assert_eq!(redirect.expect("redirect").host, "contosoreg.azurecr.io");
+        assert_eq!(where_served(&response(307, None, "")).0, None);
+    }
+
+    #[test]
+    fn an_answer_without_a_redirect_has_no_target() {
+        assert_eq!(where_served(&response(206, None, "")).0, None);
+        assert_eq!(where_served(&response(200, None, "")).0, None);
+        let body = r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#;
+        let (redirect, note) = where_served(&response(404, None, body));
+        assert_eq!(redirect, None);
+        assert_eq!(note, "BLOB_UNKNOWN: blob unknown");
+    }
 }

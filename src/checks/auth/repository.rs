@@ -10,7 +10,7 @@ use super::{arm_client, assignments, grants_for, join, lock, repository_needs};
 use crate::azure::roles;
 use crate::catalogue::Code;
 use crate::checks::{
-    ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
+    ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, LoginServer, Meta, Outcome,
     RepositoryAccess,
 };
 use crate::finding::{RawFinding, Severity};
@@ -58,144 +58,171 @@ async fn auth_repository(cx: &CheckCx<'_>) -> Outcome {
     };
     let (granted, requested) = grants_for(cx, &format!("repository:{repo}"));
     let granted = granted.unwrap_or_default();
-    let claims = |a: &str| granted.iter().any(|g| g == a);
-    // Write-method probes only on --probe-writes: by default the registry gets GET and HEAD only.
-    let writes = cx.args.probe_writes;
-    let try_push = writes && (claims("push") || needed.contains(&"push"));
-    let try_delete = writes && (claims("delete") || needed.contains(&"delete"));
+    let probes = probe(cx, &login, &token, &repo, &needed, &granted).await;
+    let access = Access::of(&needed, &granted, &probes);
+    cx.facts().repository_access = Some(RepositoryAccess {
+        repository: repo.clone(),
+        granted: access.have.clone(),
+        needed: needed.clone(),
+        missing: access.missing.clone(),
+        proven: access.proven.clone(),
+    });
+    let verdict = Verdict {
+        lang: cx.lang,
+        repo: &repo,
+        needed: &needed,
+        granted: &granted,
+        requested: requested.map(Value::from).unwrap_or(Value::Null),
+        access: &access,
+        calls: &probes.calls,
+    };
+    if access.missing.is_empty() {
+        return verdict.all_granted();
+    }
+    let (missing, have) = (&access.missing, &access.have);
+    let findings = match &credential {
+        Some(Credential::Entra { claims, .. }) => {
+            let oid = claims.object_id.clone();
+            explain_for_entra(cx, arm_token, reg.as_ref(), oid, &repo, missing, have).await
+        }
+        other => vec![credential_finding(cx, other.as_ref(), &repo, have, missing)],
+    };
+    verdict.missing(findings)
+}
+
+/// Which write methods to probe: only with `--probe-writes` (by default the registry gets GET and
+/// HEAD only), and only for an action the token claims or the run needs. `(push, delete)`.
+fn write_probes(probe_writes: bool, needed: &[&str], granted: &[String]) -> (bool, bool) {
+    let wanted = |a: &str| probe_writes && (granted.iter().any(|g| g == a) || needed.contains(&a));
+    (wanted("push"), wanted("delete"))
+}
+
+/// The registry probes for `repo`, and the lock attributes (auth.lock) read beside them, not
+/// after them.
+async fn probe(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    repo: &str,
+    needed: &[&str],
+    granted: &[String],
+) -> Probes {
+    let (try_push, try_delete) = write_probes(cx.args.probe_writes, needed, granted);
     let image = cx.args.image();
     let reference = image.as_ref().and_then(|i| i.reference());
-    // The lock attributes (auth.lock) are read beside the probes, not after them.
     let locks = async {
         if let Some(image) = image.as_ref().filter(|_| lock::wanted(cx.args)) {
-            lock::attributes(cx, &login, &token, image).await;
+            lock::attributes(cx, login, token, image).await;
         }
     };
     let (probes, ()) = futures::join!(
-        probe_repository(cx, &login, &token, &repo, reference, try_push, try_delete),
+        probe_repository(cx, login, token, repo, reference, try_push, try_delete),
         locks
     );
+    probes
+}
 
-    let Access {
-        have,
-        missing,
-        not_needed_missing,
-        proven,
-        refused_despite_claim,
-    } = Access::of(&needed, &granted, &probes);
+/// What was found for the repository, as the outcome words it.
+struct Verdict<'a> {
+    lang: Lang,
+    repo: &'a str,
+    needed: &'a [&'static str],
+    /// The actions the token lists.
+    granted: &'a [String],
+    /// The actions the token was asked for (`null` when unknown).
+    requested: Value,
+    access: &'a Access,
+    calls: &'a [Value],
+}
 
-    cx.facts().repository_access = Some(RepositoryAccess {
-        repository: repo.clone(),
-        granted: have.clone(),
-        needed: needed.clone(),
-        missing: missing.clone(),
-        proven: proven.clone(),
-    });
-
-    let requested_json = requested.clone().map(Value::from).unwrap_or(Value::Null);
-    let decorate = |o: Outcome| {
-        o.evidence("repository", repo.clone())
-            .evidence("needed", needed.clone())
-            .evidence("granted", have.clone())
-            .evidence("token_requested", requested_json.clone())
-            .evidence("token_granted", granted.clone())
-            .evidence("not_granted_not_needed", not_needed_missing.clone())
-            .evidence("proven_by_registry", proven.clone())
-            .evidence("registry_calls", probes.calls.clone())
-    };
-
-    if missing.is_empty() {
-        let extra_en = if not_needed_missing.is_empty() {
-            String::new()
-        } else {
-            format!("; not granted (not needed): {}", join(&not_needed_missing))
-        };
-        let extra_ja = if not_needed_missing.is_empty() {
-            String::new()
-        } else {
-            format!("。未付与 (不要): {}", join(&not_needed_missing))
-        };
-        return decorate(Outcome::pass(cx.t(
-            format!(
-                "{repo}: granted {} (needed {}); registry confirmed {}{extra_en}",
-                join(&have),
-                join(&needed),
-                join(&proven)
-            ),
-            format!(
-                "{repo}: 付与 {} (必要 {})。レジストリで確認済み {}{extra_ja}",
-                join(&have),
-                join(&needed),
-                join(&proven)
-            ),
-        )));
+impl Verdict<'_> {
+    /// The evidence every outcome carries.
+    fn decorate(&self, o: Outcome) -> Outcome {
+        let a = self.access;
+        o.evidence("repository", self.repo)
+            .evidence("needed", self.needed.to_vec())
+            .evidence("granted", a.have.clone())
+            .evidence("token_requested", self.requested.clone())
+            .evidence("token_granted", self.granted.to_vec())
+            .evidence("not_granted_not_needed", a.not_needed_missing.clone())
+            .evidence("proven_by_registry", a.proven.clone())
+            .evidence("registry_calls", self.calls.to_vec())
     }
 
-    let message = cx.t(
-        format!(
-            "{repo}: granted {}; missing {} (needed {})",
-            join(&have),
-            join(&missing),
-            join(&needed)
-        ),
-        format!(
-            "{repo}: 付与 {}、不足 {} (必要 {})",
-            join(&have),
-            join(&missing),
-            join(&needed)
-        ),
-    );
-
-    let mut findings = match &credential {
-        Some(Credential::Entra { claims, .. }) => {
-            let oid = claims.object_id.clone();
-            explain_for_entra(cx, arm_token, reg.as_ref(), oid, &repo, &missing, &have).await
-        }
-        other => vec![credential_finding(
-            cx,
-            other.as_ref(),
-            &repo,
-            &have,
-            &missing,
-        )],
-    };
-    if !refused_despite_claim.is_empty() {
-        findings.push(
-            RawFinding::new(
-                Code::REPOSITORY_PERMISSION_MISSING,
-                cx.t(
-                    format!(
-                        "the token lists {} on {repo}, but the registry refused it",
-                        join(&refused_despite_claim)
-                    ),
-                    format!(
-                        "トークンには {repo} の {} がありますが、レジストリが拒否しました",
-                        join(&refused_despite_claim)
-                    ),
-                ),
+    /// Every needed action is granted.
+    fn all_granted(&self) -> Outcome {
+        let Verdict {
+            lang,
+            repo,
+            needed,
+            access: a,
+            ..
+        } = self;
+        let (have, proven, extra) = (join(&a.have), join(&a.proven), &a.not_needed_missing);
+        let needed = join(needed);
+        let (extra_en, extra_ja) = if extra.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("; not granted (not needed): {}", join(extra)),
+                format!("。未付与 (不要): {}", join(extra)),
             )
-            .evidence("registry_calls", probes.calls.clone()),
+        };
+        self.decorate(Outcome::pass(lang.t(
+            format!(
+                "{repo}: granted {have} (needed {needed}); registry confirmed {proven}{extra_en}"
+            ),
+            format!("{repo}: 付与 {have} (必要 {needed})。レジストリで確認済み {proven}{extra_ja}"),
+        )))
+    }
+
+    /// Needed actions are missing: the explanation's `findings`, a finding for what the token
+    /// lists and the registry refused, and the error first.
+    fn missing(&self, mut findings: Vec<RawFinding>) -> Outcome {
+        let Verdict {
+            lang,
+            repo,
+            access: a,
+            ..
+        } = self;
+        let (have, missing, needed) = (join(&a.have), join(&a.missing), join(self.needed));
+        let message = lang.t(
+            format!("{repo}: granted {have}; missing {missing} (needed {needed})"),
+            format!("{repo}: 付与 {have}、不足 {missing} (必要 {needed})"),
         );
+        if !a.refused_despite_claim.is_empty() {
+            let refused = join(&a.refused_despite_claim);
+            findings.push(
+                RawFinding::new(
+                    Code::REPOSITORY_PERMISSION_MISSING,
+                    lang.t(
+                        format!("the token lists {refused} on {repo}, but the registry refused it"),
+                        format!("トークンには {repo} の {refused} がありますが、レジストリが拒否しました"),
+                    ),
+                )
+                .evidence("registry_calls", self.calls.to_vec()),
+            );
+        }
+        if findings.is_empty() {
+            findings.push(RawFinding::new(
+                Code::REPOSITORY_PERMISSION_MISSING,
+                message.clone(),
+            ));
+        }
+        // The primary (error) finding first.
+        findings.sort_by_key(|f| {
+            std::cmp::Reverse(
+                f.severity
+                    .or(Some(f.code.cause().severity))
+                    .unwrap_or(Severity::Error),
+            )
+        });
+        let mut out = self.decorate(Outcome::fail(message, findings.remove(0)));
+        for f in findings {
+            out = out.finding(f);
+        }
+        out
     }
-    if findings.is_empty() {
-        findings.push(RawFinding::new(
-            Code::REPOSITORY_PERMISSION_MISSING,
-            message.clone(),
-        ));
-    }
-    // The primary (error) finding first.
-    findings.sort_by_key(|f| {
-        std::cmp::Reverse(
-            f.severity
-                .or(Some(f.code.cause().severity))
-                .unwrap_or(Severity::Error),
-        )
-    });
-    let mut out = decorate(Outcome::fail(message, findings.remove(0)));
-    for f in findings {
-        out = out.finding(f);
-    }
-    out
 }
 
 /// What the token and the registry's answers say about each repository action: an action
@@ -360,6 +387,7 @@ fn credential_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::CheckStatus;
 
     fn probes(pull: Proof, push: Proof, delete: Proof) -> Probes {
         Probes {
@@ -387,6 +415,95 @@ mod tests {
             a.not_needed_missing,
             vec!["delete", "metadata_read", "metadata_write"]
         );
+    }
+
+    #[test]
+    fn writes_are_probed_only_when_asked_and_claimed_or_needed() {
+        let pull = granted(&["pull", "push", "delete"]);
+        assert_eq!(
+            write_probes(false, &["push", "delete"], &pull),
+            (false, false)
+        );
+        assert_eq!(write_probes(true, &["pull"], &pull), (true, true));
+        assert_eq!(
+            write_probes(true, &["pull"], &granted(&["pull"])),
+            (false, false)
+        );
+        assert_eq!(
+            write_probes(true, &["delete"], &granted(&["push"])),
+            (true, true)
+        );
+        assert_eq!(write_probes(true, &["delete"], &[]), (false, true));
+    }
+
+    fn verdict<'a>(
+        needed: &'a [&'static str],
+        granted: &'a [String],
+        access: &'a Access,
+    ) -> Verdict<'a> {
+        Verdict {
+            lang: Lang::En,
+            repo: "app",
+            needed,
+            granted,
+            requested: Value::Null,
+            access,
+            calls: &[],
+        }
+    }
+
+    #[test]
+    fn all_needed_granted_passes_with_what_is_not_needed() {
+        let g = granted(&["pull", "push"]);
+        let a = Access::of(
+            &["pull"],
+            &g,
+            &probes(Proof::Allowed, Proof::Unknown, Proof::Unknown),
+        );
+        let o = verdict(&["pull"], &g, &a).all_granted();
+        assert_eq!(o.status, CheckStatus::Pass);
+        assert!(o.findings.is_empty());
+        assert_eq!(o.evidence["granted"], serde_json::json!(["pull", "push"]));
+        assert_eq!(
+            o.evidence["proven_by_registry"],
+            serde_json::json!(["pull"])
+        );
+        assert_eq!(o.evidence["token_requested"], Value::Null);
+        assert_eq!(
+            o.evidence["not_granted_not_needed"],
+            serde_json::json!(["delete", "metadata_read", "metadata_write"])
+        );
+    }
+
+    #[test]
+    fn a_missing_action_fails_with_the_error_first() {
+        let g = granted(&["pull"]);
+        let a = Access::of(
+            &["pull", "push"],
+            &g,
+            &probes(Proof::Allowed, Proof::Unknown, Proof::Unknown),
+        );
+        // No explanation: the missing actions themselves.
+        let o = verdict(&["pull", "push"], &g, &a).missing(Vec::new());
+        assert_eq!(o.status, CheckStatus::Fail);
+        assert_eq!(o.findings.len(), 1);
+        assert_eq!(o.findings[0].code, Code::REPOSITORY_PERMISSION_MISSING);
+        assert_eq!(o.evidence["needed"], serde_json::json!(["pull", "push"]));
+
+        // Listed by the token, refused by the registry: a finding of its own, with the calls.
+        let g = granted(&["pull", "push"]);
+        let a = Access::of(
+            &["pull", "push"],
+            &g,
+            &probes(Proof::Allowed, Proof::Refused, Proof::Unknown),
+        );
+        let note =
+            RawFinding::new(Code::REPOSITORY_PERMISSION_MISSING, "n").severity(Severity::Info);
+        let o = verdict(&["pull", "push"], &g, &a).missing(vec![note]);
+        assert_eq!(o.findings.len(), 2);
+        assert_ne!(o.findings[0].severity, Some(Severity::Info));
+        assert!(o.findings[0].evidence.contains_key("registry_calls"));
+        assert_eq!(o.findings[1].severity, Some(Severity::Info));
     }
 
     #[test]
