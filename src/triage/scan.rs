@@ -16,11 +16,12 @@ use std::io::{self, Read};
 use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, Span};
 use memchr::{memchr, memrchr};
 
+use super::answer::explains;
+use super::confirm::{registry_name, repository_forms, repository_name};
+use super::data::Data;
+use super::input::normalize;
 use super::layers::Reading;
-use super::{
-    normalize, registry_name, repository_forms, Confidence, Context, Data, Limit, Link,
-    ReadSummary, TriageResult,
-};
+use super::result::{Confidence, Context, Limit, Link, ReadSummary, TriageResult};
 
 /// Lines longer than this are examined in overlapping windows of this size.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -589,7 +590,7 @@ impl Scanner {
             hits.retain(|h| {
                 h.cause == *cause
                     || h.confidence >= r.confidence
-                    || super::explains(data, code, data.causes[h.cause].code)
+                    || explains(data, code, data.causes[h.cause].code)
             });
             // A surer phrase of another cause is the finer reading of this line: the chain
             // reading then only vetoes, it adds nothing.
@@ -666,7 +667,7 @@ impl Scanner {
                     acc.best_start = hit.start;
                     acc.matched = matched;
                     acc.registry = registry_name(line);
-                    acc.repository = super::repository_name(line);
+                    acc.repository = repository_name(line);
                     acc.link = link;
                 }
             }
@@ -680,7 +681,7 @@ impl Scanner {
                     best_start: hit.start,
                     matched,
                     registry: registry_name(line),
-                    repository: super::repository_name(line),
+                    repository: repository_name(line),
                     context: Context {
                         first_line: line_no,
                         lines: Vec::new(),
@@ -724,7 +725,7 @@ impl Scanner {
             distinct.sort_unstable();
             distinct.dedup();
             // Only the first few guesses are shown, in the order they occur.
-            self.guess_filter = if distinct.len() >= super::MAX_GUESSES {
+            self.guess_filter = if distinct.len() >= super::answer::MAX_GUESSES {
                 None
             } else {
                 let done: Vec<usize> = self.guesses.iter().map(|h| h.guess).collect();
@@ -902,7 +903,7 @@ fn guess_prefilter(data: &Data, done: &[usize]) -> Prefilter {
 
 /// Reads a whole input through the scanner and builds the answer.
 pub(super) fn triage_reader<R: Read>(reader: R, mut read: ReadSummary) -> TriageResult {
-    let data = super::data();
+    let data = super::data::data();
     let found = scan(data, reader, &mut read);
-    super::answer(data, found, read)
+    super::answer::answer(data, found, read)
 }
