@@ -22,6 +22,7 @@ const NOT_ACCESS: &[&str] = &[
     Code::ARTIFACT_LOCKED.as_str(),
 ];
 
+/// How far before a cause it explains (`@outranks`) a match may lie and still join its chain.
 const CHAIN_LINES: u64 = 30;
 
 /// Whether `a` outranks `b`, directly or through other causes.
