@@ -5,7 +5,7 @@
 //!   and the `CAUSES` table (`$OUT_DIR/causes.rs`, included by `src/catalogue/mod.rs`). A bad front matter, a duplicate `order` or a missing
 //!   Japanese file fails the build, naming the file;
 //! - the triage pattern files (`causes/messages/*.txt`) become the `MESSAGE_FILES` list
-//!   (`$OUT_DIR/message_files.rs`, included by `src/triage.rs`); a file whose name is not a code
+//!   (`$OUT_DIR/message_files.rs`, included by `src/triage/data.rs`); a file whose name is not a code
 //!   fails the build. Every pattern's syntax is checked (a bad pattern fails the build, naming its
 //!   file and line), and the literal anchors of each pattern (see `src/triage/anchors.rs`) are
 //!   computed here rather than at every start, so that a run reads its first line sooner;

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use super::Confidence;
+use super::result::Confidence;
 
 use crate::catalogue::Code;
 
@@ -239,7 +239,7 @@ impl Marker {
 
     fn regex(&self) -> Option<&Regex> {
         self.re
-            .get_or_init(|| super::compile(self.source).ok())
+            .get_or_init(|| super::data::compile(self.source).ok())
             .as_ref()
     }
 }
@@ -252,7 +252,7 @@ fn markers() -> &'static [Marker] {
             kind,
             source: re,
             re: OnceLock::new(),
-            anchors: super::anchors_of(re),
+            anchors: super::data::anchors_of(re),
             host_group,
         };
         vec![
@@ -428,7 +428,7 @@ fn host_regexes() -> &'static [Regex] {
             r#"(?:^|[\s"'(\[=])([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:azurecr\.(?:io|cn|us)|docker\.io|microsoft\.com))\b"#,
         ]
         .iter()
-        .map(|re| super::compile(re).expect("host regex compiles"))
+        .map(|re| super::data::compile(re).expect("host regex compiles"))
         .collect()
     })
 }
@@ -473,7 +473,7 @@ fn host_before(text: &str, before: usize) -> Option<(usize, String)> {
 fn is_blob_download(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        super::compile(
+        super::data::compile(
             r"pulling image configuration|layer download|httpReadSeeker|/blobs/sha256|download failed after attempts|failed to copy: |error pulling image configuration|downloading layer|イメージ構成のプル|ダウンロードに失敗",
         )
         .expect("blob regex compiles")
@@ -629,7 +629,7 @@ fn read_joined(text: &str, from: usize) -> Option<Reading> {
 fn pushes_to_docker_hub(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        super::compile(
+        super::data::compile(
             r"\b(?:docker|podman|nerdctl|buildah)(?: image)? push (?:-{1,2}[a-z-]+(?:[= ]\S+)? )*([^\s/]+)/\S+|The push refers to repository \[(docker\.io)/",
         )
         .expect("push regex compiles")
@@ -693,7 +693,7 @@ fn table_codes(text: &str, found: &mut Vec<(Kind, usize, usize, Option<String>)>
                 .ok()
         };
         TableRes {
-            aadsts: super::compile(r"\bAADSTS(\d{4,8})\b").expect("aadsts regex compiles"),
+            aadsts: super::data::compile(r"\bAADSTS(\d{4,8})\b").expect("aadsts regex compiles"),
             arm: alternation(codes::arm_entries(), false),
             registry: alternation(codes::registry_entries(), true),
         }

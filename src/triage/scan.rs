@@ -16,11 +16,12 @@ use std::io::{self, Read};
 use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, Span};
 use memchr::{memchr, memrchr};
 
+use super::answer::explains;
+use super::confirm::{registry_name, repository_forms, repository_name};
+use super::data::Data;
+use super::input::normalize;
 use super::layers::Reading;
-use super::{
-    normalize, registry_name, repository_forms, Confidence, Context, Data, Limit, Link,
-    ReadSummary, TriageResult,
-};
+use super::result::{Confidence, Context, Limit, Link, ReadSummary, TriageResult};
 
 /// Lines longer than this are examined in overlapping windows of this size.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -257,6 +258,76 @@ pub(super) fn drop_weaker(hits: &[Hit]) -> Vec<Hit> {
         })
         .copied()
         .collect()
+}
+
+/// What the anchors found in a line ask for, beyond the patterns selected.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    /// The line may name the registry or a repository.
+    names: bool,
+    /// The line may hold a link that names a protocol layer.
+    layer: bool,
+    /// Keyword guesses are still looked for, and the line has one's anchor.
+    guessing: bool,
+}
+
+/// A line as text: lossy UTF-8, with JSON and Go escaping undone when it holds a backslash.
+fn line_text(raw: &[u8]) -> Cow<'_, str> {
+    let decoded = String::from_utf8_lossy(raw);
+    if decoded.contains('\\') {
+        Cow::Owned(normalize(&decoded))
+    } else {
+        decoded
+    }
+}
+
+/// Weighs a line's phrase matches against the error chain's reading (`cause`, read as `r`).
+fn weigh_reading(data: &Data, hits: &mut Vec<Hit>, cause: usize, r: &Reading) {
+    // Kept: the same cause, anything surer, and the causes this one is listed before
+    // (its neighbours, such as a missing image beside a platform mismatch).
+    let code = data.causes[cause].code;
+    hits.retain(|h| {
+        h.cause == cause
+            || h.confidence >= r.confidence
+            || explains(data, code, data.causes[h.cause].code)
+    });
+    // A surer phrase of another cause is the finer reading of this line: the chain
+    // reading then only vetoes, it adds nothing.
+    let surer_phrase = hits
+        .iter()
+        .any(|h| h.cause != cause && h.confidence > r.confidence);
+    if !surer_phrase
+        && !hits
+            .iter()
+            .any(|h| h.cause == cause && h.confidence >= r.confidence)
+    {
+        hits.push(Hit {
+            cause,
+            confidence: r.confidence,
+            start: r.start,
+            end: r.end,
+        });
+    }
+}
+
+/// The best hit of each cause on a line, once weaker matches inside surer ones are dropped:
+/// surest, then first.
+fn best_per_cause(hits: &[Hit]) -> Vec<Hit> {
+    let kept = drop_weaker(hits);
+    let mut best: Vec<Hit> = Vec::new();
+    for hit in kept {
+        match best.iter_mut().find(|h| h.cause == hit.cause) {
+            Some(h) => {
+                if (hit.confidence, std::cmp::Reverse(hit.start))
+                    > (h.confidence, std::cmp::Reverse(h.start))
+                {
+                    *h = hit;
+                }
+            }
+            None => best.push(hit),
+        }
+    }
+    best
 }
 
 /// What is known of one cause so far.
@@ -504,11 +575,51 @@ impl Scanner {
         line_no: u64,
         at: Option<(&[u8], usize)>,
     ) -> bool {
+        self.line_causes.clear();
+        let Some(wanted) = self.select(lower) else {
+            return false;
+        };
+        let text = line_text(raw);
+        let mut hits = self.pattern_hits(&text);
+        // The innermost link that names a layer: a phrase of another cause that is less sure
+        // contradicts what the protocol shows, and is dropped.
+        let reading = if wanted.layer {
+            self.read_chain(&text, at)
+        } else {
+            None
+        };
+        if let Some((cause, r)) = &reading {
+            weigh_reading(self.data, &mut hits, *cause, r);
+        }
+        let best = best_per_cause(&hits);
+        for hit in &best {
+            let read = reading
+                .as_ref()
+                .filter(|(cause, _)| *cause == hit.cause)
+                .map(|(_, r)| r);
+            self.record(*hit, line_no, &text, read);
+            self.line_causes.push(hit.cause);
+        }
+        if !best.is_empty() {
+            // A guess is offered only when no pattern matched anywhere: stop looking for them.
+            self.guess_filter = None;
+        } else if wanted.guessing {
+            self.guess(line_no, &text);
+        }
+        if wanted.names {
+            self.note_names(&text);
+        }
+        !best.is_empty()
+    }
+
+    /// What the anchors found in a line (`lower`, lowercased) ask for: the cause patterns into
+    /// `selected` (sorted, once each), the guesses into `guess_selected`, and whether to read
+    /// names and the error chain. `None` when the line asks for nothing.
+    fn select(&mut self, lower: &[u8]) -> Option<Wanted> {
         let data = self.data;
         let index = &data.index;
         self.selected.clear();
         self.guess_selected.clear();
-        self.line_causes.clear();
         let mut names = false;
         let mut layer = false;
         let every = index.every_line.iter();
@@ -532,21 +643,25 @@ impl Scanner {
         }
         let guessing = self.guess_filter.is_some() && !self.guess_selected.is_empty();
         if self.selected.is_empty() && !guessing && !names && !layer {
-            return false;
+            return None;
         }
         self.selected.sort_unstable();
         self.selected.dedup();
-        let decoded = String::from_utf8_lossy(raw);
-        let text: Cow<'_, str> = if decoded.contains('\\') {
-            Cow::Owned(normalize(&decoded))
-        } else {
-            decoded
-        };
+        Some(Wanted {
+            names,
+            layer,
+            guessing,
+        })
+    }
+
+    /// The matches of the selected cause patterns in `text` (empty matches left out).
+    fn pattern_hits(&self, text: &str) -> Vec<Hit> {
+        let data = self.data;
         let mut hits = Vec::new();
         for &i in &self.selected {
-            let (cause, pattern) = index.patterns[i];
+            let (cause, pattern) = data.index.patterns[i];
             let pattern = &data.causes[cause].patterns[pattern];
-            if let Some(m) = pattern.regex.get().and_then(|r| r.find(&text)) {
+            if let Some(m) = pattern.regex.get().and_then(|r| r.find(text)) {
                 if m.start() < m.end() {
                     hits.push(Hit {
                         cause,
@@ -557,91 +672,32 @@ impl Scanner {
                 }
             }
         }
-        // The innermost link that names a layer: a phrase of another cause that is less sure
-        // contradicts what the protocol shows, and is dropped.
-        let reading = if layer {
-            let before = || {
-                let lines = match at {
-                    Some((block, start)) => self.lines_before(block, start),
-                    None => self.tail.iter().cloned().collect(),
-                };
-                let joined = lines.join("\n");
-                if joined.contains('\\') {
-                    normalize(&joined)
-                } else {
-                    joined
-                }
+        hits
+    }
+
+    /// The error chain read by protocol layer (`layers.rs`), with the lines before when it
+    /// needs them: the cause it gives (by index) and the reading. `None` when it gives no cause.
+    fn read_chain(&self, text: &str, at: Option<(&[u8], usize)>) -> Option<(usize, Reading)> {
+        let data = self.data;
+        let before = || {
+            let lines = match at {
+                Some((block, start)) => self.lines_before(block, start),
+                None => self.tail.iter().cloned().collect(),
             };
-            super::layers::read_lazily(before, &text).and_then(|r| {
-                let cause = data
-                    .causes
-                    .iter()
-                    .position(|c| c.code == r.cause.as_str())?;
-                Some((cause, r))
-            })
-        } else {
-            None
+            let joined = lines.join("\n");
+            if joined.contains('\\') {
+                normalize(&joined)
+            } else {
+                joined
+            }
         };
-        if let Some((cause, r)) = &reading {
-            // Kept: the same cause, anything surer, and the causes this one is listed before
-            // (its neighbours, such as a missing image beside a platform mismatch).
-            let code = data.causes[*cause].code;
-            hits.retain(|h| {
-                h.cause == *cause
-                    || h.confidence >= r.confidence
-                    || super::explains(data, code, data.causes[h.cause].code)
-            });
-            // A surer phrase of another cause is the finer reading of this line: the chain
-            // reading then only vetoes, it adds nothing.
-            let surer_phrase = hits
+        super::layers::read_lazily(before, text).and_then(|r| {
+            let cause = data
+                .causes
                 .iter()
-                .any(|h| h.cause != *cause && h.confidence > r.confidence);
-            if !surer_phrase
-                && !hits
-                    .iter()
-                    .any(|h| h.cause == *cause && h.confidence >= r.confidence)
-            {
-                hits.push(Hit {
-                    cause: *cause,
-                    confidence: r.confidence,
-                    start: r.start,
-                    end: r.end,
-                });
-            }
-        }
-        let kept = drop_weaker(&hits);
-        // The best hit of each cause on this line: surest, then first.
-        let mut best: Vec<Hit> = Vec::new();
-        for hit in kept {
-            match best.iter_mut().find(|h| h.cause == hit.cause) {
-                Some(h) => {
-                    if (hit.confidence, std::cmp::Reverse(hit.start))
-                        > (h.confidence, std::cmp::Reverse(h.start))
-                    {
-                        *h = hit;
-                    }
-                }
-                None => best.push(hit),
-            }
-        }
-        for hit in &best {
-            let read = reading
-                .as_ref()
-                .filter(|(cause, _)| *cause == hit.cause)
-                .map(|(_, r)| r);
-            self.record(*hit, line_no, &text, read);
-            self.line_causes.push(hit.cause);
-        }
-        if !best.is_empty() {
-            // A guess is offered only when no pattern matched anywhere: stop looking for them.
-            self.guess_filter = None;
-        } else if guessing {
-            self.guess(line_no, &text);
-        }
-        if names {
-            self.note_names(&text);
-        }
-        !best.is_empty()
+                .position(|c| c.code == r.cause.as_str())?;
+            Some((cause, r))
+        })
     }
 
     fn record(&mut self, hit: Hit, line_no: u64, text: &str, reading: Option<&Reading>) {
@@ -666,7 +722,7 @@ impl Scanner {
                     acc.best_start = hit.start;
                     acc.matched = matched;
                     acc.registry = registry_name(line);
-                    acc.repository = super::repository_name(line);
+                    acc.repository = repository_name(line);
                     acc.link = link;
                 }
             }
@@ -680,7 +736,7 @@ impl Scanner {
                     best_start: hit.start,
                     matched,
                     registry: registry_name(line),
-                    repository: super::repository_name(line),
+                    repository: repository_name(line),
                     context: Context {
                         first_line: line_no,
                         lines: Vec::new(),
@@ -724,7 +780,7 @@ impl Scanner {
             distinct.sort_unstable();
             distinct.dedup();
             // Only the first few guesses are shown, in the order they occur.
-            self.guess_filter = if distinct.len() >= super::MAX_GUESSES {
+            self.guess_filter = if distinct.len() >= super::answer::MAX_GUESSES {
                 None
             } else {
                 let done: Vec<usize> = self.guesses.iter().map(|h| h.guess).collect();
@@ -902,7 +958,7 @@ fn guess_prefilter(data: &Data, done: &[usize]) -> Prefilter {
 
 /// Reads a whole input through the scanner and builds the answer.
 pub(super) fn triage_reader<R: Read>(reader: R, mut read: ReadSummary) -> TriageResult {
-    let data = super::data();
+    let data = super::data::data();
     let found = scan(data, reader, &mut read);
-    super::answer(data, found, read)
+    super::answer::answer(data, found, read)
 }
