@@ -65,7 +65,7 @@ impl Check for Timeline {
         &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
-        let cloud = crate::checks::cloud(cx);
+        let cloud = cx.cloud();
         super::env_service_principal(cx, true).then(|| entra::graph_endpoint(cx.ctx, cloud))
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -696,7 +696,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
             format!("アプリケーション ID {app_id:?} は GUID ではないため、Graph には問い合わせていません"),
         ));
     }
-    let cloud = crate::checks::cloud(cx);
+    let cloud = cx.cloud();
     let url = format!(
         "{}/v1.0/applications(appId='{app_id}')",
         entra::graph_endpoint(cx.ctx, cloud)

@@ -376,30 +376,33 @@ pub fn env_service_principal(cx: &CheckCx<'_>, secret_only: bool) -> bool {
     source_allows && has("AZURE_CLIENT_ID") && (secret || (!secret_only && other))
 }
 
-/// The cloud in effect for the run: `--cloud`, else the Azure CLI's active cloud.
-pub fn cloud(cx: &CheckCx<'_>) -> crate::model::Cloud {
-    crate::effective_cloud(cx.args, cx.ctx.env_map())
-}
+/// The facts every family needs, computed one way.
+impl CheckCx<'_> {
+    /// The cloud in effect for the run: `--cloud`, else the Azure CLI's active cloud.
+    pub fn cloud(&self) -> crate::model::Cloud {
+        crate::effective_cloud(self.args, self.ctx.env_map())
+    }
 
-/// The registry name: the fact when `registry.name` provided it, else the first label of the
-/// target as typed (`myregistry` of `https://myregistry.azurecr.io`), lower case.
-pub fn registry_name(cx: &CheckCx<'_>) -> String {
-    let from_facts = cx.facts().registry_name.clone();
-    from_facts.unwrap_or_else(|| {
-        cx.target
-            .trim_start_matches("https://")
-            .split(['.', ':', '/'])
-            .next()
-            .unwrap_or(cx.target)
-            .to_ascii_lowercase()
-    })
-}
+    /// The registry name: the fact when `registry.name` provided it, else the first label of the
+    /// target as typed (`myregistry` of `https://myregistry.azurecr.io`), lower case.
+    pub fn registry_name(&self) -> String {
+        let from_facts = self.facts().registry_name.clone();
+        from_facts.unwrap_or_else(|| {
+            self.target
+                .trim_start_matches("https://")
+                .split(['.', ':', '/'])
+                .next()
+                .unwrap_or(self.target)
+                .to_ascii_lowercase()
+        })
+    }
 
-/// The login server as `host[:port]`: the fact when known, else the registry name with the
-/// cloud's suffix.
-pub fn login_server(cx: &CheckCx<'_>) -> String {
-    let known = cx.facts().login_server.as_ref().map(|l| l.authority());
-    known.unwrap_or_else(|| cloud(cx).login_server(&registry_name(cx)))
+    /// The login server as `host[:port]`: the fact when known, else the registry name with the
+    /// cloud's suffix.
+    pub fn login_server(&self) -> String {
+        let known = self.facts().login_server.as_ref().map(|l| l.authority());
+        known.unwrap_or_else(|| self.cloud().login_server(&self.registry_name()))
+    }
 }
 
 /// Every check, in report order. The engine runs each as soon as the providers of the

@@ -48,7 +48,7 @@ async fn service_principal_object_id(cx: &CheckCx<'_>, client_id: &str) -> Resul
         ));
     };
     cx.ctx.redactor.register(token.expose());
-    let cloud = crate::checks::cloud(cx);
+    let cloud = cx.cloud();
     let url = format!(
         "{}/v1.0/servicePrincipals(appId='{client_id}')",
         crate::azure::entra::graph_endpoint(cx.ctx, cloud)

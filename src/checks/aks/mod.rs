@@ -64,7 +64,7 @@ fn inputs<'a>(cx: &'a CheckCx<'a>) -> Result<(ManagedCluster, ArmRegistry, Arm<'
             let host = if name.contains('.') {
                 name.split(['/', ':']).next().unwrap_or(&name).to_string()
             } else {
-                crate::checks::cloud(cx).login_server(&name)
+                cx.cloud().login_server(&name)
             };
             let confirm = vec![check_acr_command(&c, &host)];
             Err(Outcome::skip(cx.t(
@@ -100,8 +100,7 @@ fn login_host(cx: &CheckCx<'_>, reg: &ArmRegistry) -> String {
         .property("loginServer")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase);
-    from_arm
-        .unwrap_or_else(|| crate::checks::cloud(cx).login_server(&reg.name.to_ascii_lowercase()))
+    from_arm.unwrap_or_else(|| cx.cloud().login_server(&reg.name.to_ascii_lowercase()))
 }
 
 fn arm_denied(cx: &CheckCx<'_>, what_en: &str, what_ja: &str, e: &ArmError) -> Outcome {

@@ -87,7 +87,7 @@ async fn aks_private_dns(cx: &CheckCx<'_>) -> Outcome {
         Err(o) => return o,
     };
     let host = login_host(cx, &reg);
-    let cloud = crate::checks::cloud(cx);
+    let cloud = cx.cloud();
     let suffix = cloud.acr_suffix().trim_start_matches('.').to_string();
     let zone_name = format!("privatelink.{suffix}");
     let (endpoints, mappings) = match pe::expected_mappings(&arm, &reg).await {

@@ -10,9 +10,7 @@ use super::{
 };
 use crate::azure::roles::{self, names, Mode};
 use crate::catalogue::Code;
-use crate::checks::{
-    registry_name, ArmRegistry, Check, CheckCx, Credential, Fact, Group, Meta, Outcome,
-};
+use crate::checks::{ArmRegistry, Check, CheckCx, Credential, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::redact::Secret;
 use crate::trust::Carry;
@@ -135,7 +133,7 @@ async fn refusal_finding(
     reg: Option<&ArmRegistry>,
     assignee: Option<String>,
 ) -> Option<RawFinding> {
-    let name = registry_name(cx);
+    let name = cx.registry_name();
     match reg.map(mode_of) {
     Some(Mode::Abac) => {
         let mut roles_json = Value::Null;

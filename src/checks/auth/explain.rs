@@ -11,7 +11,7 @@ use super::{
 use crate::azure::arm::Arm;
 use crate::azure::roles::{self, names, AssignedRole, Mode};
 use crate::catalogue::Code;
-use crate::checks::{registry_name, ArmRegistry, CheckCx, Outcome};
+use crate::checks::{ArmRegistry, CheckCx, Outcome};
 use crate::finding::{RawFinding, Severity};
 use crate::protocol::abac_condition;
 
@@ -37,7 +37,7 @@ pub(super) async fn explain_missing(
     roles: Option<&[AssignedRole]>,
     why: Option<String>,
 ) -> Vec<RawFinding> {
-    let name = registry_name(cx);
+    let name = cx.registry_name();
     let fix = Fix {
         missing,
         assignee: subject.assignee.unwrap_or("<object ID>"),

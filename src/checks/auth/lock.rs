@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use super::probes::{errors_text, probe_inputs, probe_line};
 use super::repository_needs;
 use crate::catalogue::Code;
-use crate::checks::registry_name;
 use crate::checks::{
     evidence_of, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome, WriteRefusal,
 };
@@ -446,7 +445,7 @@ fn locked_finding(
     granted: &Value,
     refusals: &[WriteRefusal],
 ) -> (String, RawFinding) {
-    let registry = registry_name(cx);
+    let registry = cx.registry_name();
     let lines: Vec<String> = locked
         .iter()
         .map(|l| {

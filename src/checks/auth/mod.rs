@@ -43,7 +43,7 @@ pub use repository::AuthRepository;
 pub(crate) const RECENT_MINUTES: i64 = 30;
 
 pub(crate) fn arm_client<'a>(cx: &'a CheckCx<'a>, token: Secret) -> Arm<'a> {
-    let cloud = crate::checks::cloud(cx);
+    let cloud = cx.cloud();
     Arm::new(cx.ctx, crate::azure::arm::endpoint(cx.ctx, cloud), token)
 }
 

@@ -42,7 +42,7 @@ fn login_server_key(cx: &CheckCx<'_>) -> String {
     if name.contains('.') {
         return normalize_host(&name);
     }
-    super::cloud(cx).login_server(&name)
+    cx.cloud().login_server(&name)
 }
 
 /// The registry's Bearer challenge and the validated login server it belongs to: the

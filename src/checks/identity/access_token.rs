@@ -11,9 +11,7 @@ use super::refusal::{refusal, Step};
 use super::{note_date, REPOSITORY_ACTIONS};
 use crate::azure::acr_token::{self, AcrToken};
 use crate::catalogue::Code;
-use crate::checks::{
-    registry_name, Check, CheckCx, Credential, Fact, Grants, Group, Meta, Outcome,
-};
+use crate::checks::{Check, CheckCx, Credential, Fact, Grants, Group, Meta, Outcome};
 use crate::finding::RawFinding;
 use crate::request::{CheckArgs, Need};
 
@@ -191,7 +189,7 @@ fn anonymous_pull(
             detail.clone(),
             RawFinding::new(Code::ANONYMOUS_PULL_DISABLED, detail).command(format!(
                 "az acr update --name {} --anonymous-pull-enabled true",
-                registry_name(cx)
+                cx.registry_name()
             )),
         ));
     }

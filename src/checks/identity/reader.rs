@@ -7,7 +7,7 @@ use super::who;
 use crate::azure::cli_token;
 use crate::azure::credential_sources;
 use crate::azure::entra::{self, ClientAuth, MiEndpoint};
-use crate::checks::{cloud, CheckCx, IdentityClaims};
+use crate::checks::{CheckCx, IdentityClaims};
 use crate::lang::Lang;
 use crate::redact::Secret;
 use crate::request::AuthSource;
@@ -57,8 +57,8 @@ pub fn reader_sources() -> impl Iterator<Item = AuthSource> {
 
 /// An ARM token from `source`, or why there is none. Nothing is sent to the registry.
 pub async fn arm_reader(cx: &CheckCx<'_>, source: AuthSource) -> Result<ArmReader, String> {
-    let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
-    let authority = entra::authority(cx.ctx, cloud(cx));
+    let arm_aud = entra::arm_audience(cx.ctx, cx.cloud());
+    let authority = entra::authority(cx.ctx, cx.cloud());
     let tenant = cx.ctx.env("AZURE_TENANT_ID").map(str::to_string);
     let client = cx.ctx.env("AZURE_CLIENT_ID").map(str::to_string);
     let not_set = |what: &str| {

@@ -7,8 +7,7 @@ use super::{kind_words, note_date, rfc3339, who};
 use crate::azure::acr_token::AcrTokenError;
 use crate::catalogue::Code;
 use crate::checks::{
-    evidence_of, login_server, registry_name, BasicKind, CheckCx, Credential, IdentityClaims,
-    Outcome, RegistryTokenState,
+    evidence_of, BasicKind, CheckCx, Credential, IdentityClaims, Outcome, RegistryTokenState,
 };
 use crate::finding::RawFinding;
 use crate::protocol::docker_config::EMPTY_GUID;
@@ -40,7 +39,7 @@ pub(super) fn refusal(
     let message = e.message();
     let lower = message.to_ascii_lowercase();
     let request = e.request().to_string();
-    let registry = registry_name(cx);
+    let registry = cx.registry_name();
     let status_text = status
         .map(|s| s.to_string())
         .unwrap_or_else(|| "no answer".into());
@@ -100,7 +99,7 @@ pub(super) fn refusal(
                     ),
                 )
                 .command(format!("az acr update --name {registry} --anonymous-pull-enabled true"))
-                .command(format!("docker login {} && docker pull {}/{}", login_server(cx), login_server(cx), if repo.is_empty() { "<repository>" } else { &repo }))
+                .command(format!("docker login {} && docker pull {}/{}", cx.login_server(), cx.login_server(), if repo.is_empty() { "<repository>" } else { &repo }))
             }
         }
     };
@@ -143,7 +142,7 @@ fn entra_refusal(
             ),
         )
         .evidence("token_audience", aud)
-        .command(format!("az acr config authentication-as-arm update --registry {} --status enabled", registry_name(cx)));
+        .command(format!("az acr config authentication-as-arm update --registry {} --status enabled", cx.registry_name()));
     }
     if lower.contains("expired") {
         // At the exchange the Entra token is meant; at the token endpoint, the refresh token.

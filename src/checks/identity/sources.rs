@@ -11,9 +11,7 @@ use crate::azure::cli_token::{self, CliError};
 use crate::azure::credential_sources::{self, App, EntraSet};
 use crate::azure::entra::{self, ClientAuth, EntraError, EntraToken, MiEndpoint};
 use crate::catalogue::Code;
-use crate::checks::{
-    cloud, login_server, registry_name, BasicKind, CheckCx, ClientCertificate, Credential, Outcome,
-};
+use crate::checks::{BasicKind, CheckCx, ClientCertificate, Credential, Outcome};
 use crate::error_codes;
 use crate::finding::RawFinding;
 use crate::protocol::docker_config::{self, StoredKind, EMPTY_GUID};
@@ -74,7 +72,7 @@ fn basic_credential(
     password: Secret,
     origin: &str,
 ) -> Attempt {
-    let registry = registry_name(cx);
+    let registry = cx.registry_name();
     let kind = basic_kind(&username, password.expose(), &registry);
     if kind == BasicKind::RefreshToken && username != EMPTY_GUID {
         let detail = cx.t(
@@ -91,7 +89,7 @@ fn basic_credential(
                     .evidence("username", username.clone())
                     .command(format!(
                         "docker login {} --username {EMPTY_GUID} --password-stdin",
-                        login_server(cx)
+                        cx.login_server()
                     )),
             )
             .evidence("source", source.to_string()),
@@ -343,7 +341,7 @@ pub(super) async fn from_env(cx: &CheckCx<'_>) -> Attempt {
             format!("{} が設定されていません", lacking.join(", ")),
         ));
     };
-    let authority = entra::authority(cx.ctx, cloud(cx));
+    let authority = entra::authority(cx.ctx, cx.cloud());
     let mut evidence: Vec<(&'static str, Value)> = vec![
         ("tenant", Value::from(tenant.clone())),
         ("client_id", Value::from(client.clone())),
@@ -389,8 +387,8 @@ pub(super) async fn from_env(cx: &CheckCx<'_>) -> Attempt {
 fn env_audiences(cx: &CheckCx<'_>) -> (String, String, String) {
     (
         entra::acr_audience(cx.ctx),
-        entra::arm_audience(cx.ctx, cloud(cx)),
-        entra::graph_audience(cloud(cx)),
+        entra::arm_audience(cx.ctx, cx.cloud()),
+        entra::graph_audience(cx.cloud()),
     )
 }
 
@@ -524,10 +522,10 @@ pub(super) async fn from_workload(cx: &CheckCx<'_>) -> Attempt {
                    "expires_at": c.get("exp").and_then(Value::as_i64).map(rfc3339)}),
         ));
     }
-    let authority = entra::authority(cx.ctx, cloud(cx));
+    let authority = entra::authority(cx.ctx, cx.cloud());
     let auth = ClientAuth::Assertion(assertion);
     let acr_aud = entra::acr_audience(cx.ctx);
-    let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
+    let arm_aud = entra::arm_audience(cx.ctx, cx.cloud());
     let app = App {
         authority: &authority,
         tenant: &tenant,
@@ -547,7 +545,7 @@ pub(super) async fn from_managed(cx: &CheckCx<'_>) -> Attempt {
     let endpoint = MiEndpoint::from_env(cx.ctx);
     let client_id = cx.ctx.env("AZURE_CLIENT_ID").map(str::to_string);
     let acr_aud = entra::acr_audience(cx.ctx);
-    let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
+    let arm_aud = entra::arm_audience(cx.ctx, cx.cloud());
     // Probe first with the registry audience: off Azure nothing answers, quickly.
     let acr = entra::managed_identity(cx.ctx, &endpoint, client_id.as_deref(), &acr_aud).await;
     let place = endpoint.describe();
@@ -692,7 +690,7 @@ pub(super) fn managed_identity_not_found(
 
 pub(super) async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
     let acr_aud = entra::acr_audience(cx.ctx);
-    let arm_aud = entra::arm_audience(cx.ctx, cloud(cx));
+    let arm_aud = entra::arm_audience(cx.ctx, cx.cloud());
     let acr = cli_token::get_token(cx.ctx, &acr_aud).await;
     let acr = match acr {
         Ok(t) => t,
@@ -774,7 +772,7 @@ pub(super) async fn from_cli(cx: &CheckCx<'_>) -> Attempt {
 }
 
 pub(super) async fn from_docker(cx: &CheckCx<'_>) -> Attempt {
-    let server = login_server(cx);
+    let server = cx.login_server();
     let (stored, path) = {
         let f = cx.facts();
         (

@@ -54,7 +54,7 @@ impl Check for DnsCheck {
                     Outcome::pass(msg).evidence("dns", resolved_evidence(&r))
                 }
                 Err(failure) => {
-                    let cloud = crate::checks::cloud(cx);
+                    let cloud = cx.cloud();
                     let msg = cx.t(
                         format!(
                             "{}: {} (asked {})",

@@ -77,7 +77,7 @@ impl Check for PrivateEndpointCheck {
                     "プライベート エンドポイントを読む ARM トークンがありません",
                 ));
             };
-            let cloud = crate::checks::cloud(cx);
+            let cloud = cx.cloud();
             let arm = crate::azure::arm::Arm::new(
                 cx.ctx,
                 crate::azure::arm::endpoint(cx.ctx, cloud),

@@ -9,8 +9,8 @@ use crate::azure::roles::{self, Mode};
 use crate::catalogue::Code;
 use crate::checks::auth::{arm_client, assignments_in, catalog_needed, mode_of};
 use crate::checks::{
-    evidence_of, registry_name, ArmRead, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact,
-    Group, Meta, Outcome, RegistryTokenState, TokenPassword,
+    evidence_of, ArmRead, ArmRegistry, BasicKind, Check, CheckCx, Credential, Fact, Group, Meta,
+    Outcome, RegistryTokenState, TokenPassword,
 };
 use crate::finding::{RawFinding, Severity};
 use crate::redact::Secret;
@@ -33,7 +33,7 @@ impl Check for RegistryArm {
         &META
     }
     fn preconnect(&self, cx: &CheckCx<'_>) -> Option<String> {
-        let cloud = crate::checks::cloud(cx);
+        let cloud = cx.cloud();
         crate::checks::env_service_principal(cx, false).then(|| arm::endpoint(cx.ctx, cloud))
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
@@ -50,7 +50,7 @@ async fn registry_arm(cx: &CheckCx<'_>) -> Outcome {
         .as_ref()
         .map(|c| c.source().to_string())
         .unwrap_or_else(|| "-".into());
-    let name = registry_name(cx);
+    let name = cx.registry_name();
     let Some(token) = token else {
         return through_another_identity(cx, &name, &source, credential.as_ref()).await;
     };
@@ -477,7 +477,7 @@ fn prefetch_authorization(
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let cloud = crate::checks::cloud(cx);
+    let cloud = cx.cloud();
     let endpoint = arm::endpoint(cx.ctx, cloud);
     let ctx = cx.ctx.clone();
     let token = token.clone();

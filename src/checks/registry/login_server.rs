@@ -27,7 +27,7 @@ impl Check for LoginServerCheck {
         Box::pin(async move {
             let name = cx.facts().registry_name.clone();
             let parsed = registry_name::parse(cx.target);
-            let cloud = crate::checks::cloud(cx);
+            let cloud = cx.cloud();
             if let Some(flag) = &cx.args.login_server {
                 let spec = match registry_name::parse_login_server(flag) {
                     Ok(s) => s,

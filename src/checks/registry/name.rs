@@ -12,7 +12,7 @@ use crate::protocol::registry_name::{self, NameForm, NameProblem, RegistryName};
 fn suffix_for(cx: &CheckCx<'_>, parsed: &RegistryName) -> String {
     match &parsed.suffix {
         Some(s) => s.clone(),
-        None => crate::checks::cloud(cx).acr_suffix().to_string(),
+        None => cx.cloud().acr_suffix().to_string(),
     }
 }
 
