@@ -5,9 +5,13 @@ use std::io::{IsTerminal, Read, Write};
 
 use super::{ci_system, Out};
 use crate::cli::{CheckArgs, OutputFormat};
+use crate::context::{Context, ProgressFn, UsageError};
 use crate::exit;
 use crate::lang::Lang;
+use crate::redact::{Redactor, Secret};
 use crate::render::{self, Style};
+use crate::report::Report;
+use crate::CheckRun;
 
 /// Reads registry names from --name and --names-file (one per line, `#` comments).
 pub fn target_names(args: &CheckArgs) -> Result<Vec<String>, String> {
@@ -54,20 +58,16 @@ pub fn run(
         }
     };
     if args.password_stdin {
-        let mut buf = String::new();
-        if let Err(e) = std::io::stdin().take(64 * 1024).read_to_string(&mut buf) {
-            out.stderr(&format!(
-                "error: --password-stdin: cannot read standard input: {e}\n"
-            ));
-            return exit::USAGE;
+        match read_password_stdin() {
+            Ok(pw) => {
+                out.redactor.register(&pw);
+                args.password = Some(Secret::new(pw));
+            }
+            Err(e) => {
+                out.stderr(&format!("error: --password-stdin: {e}\n"));
+                return exit::USAGE;
+            }
         }
-        let pw = buf.trim_end_matches(['\r', '\n']).to_string();
-        if pw.is_empty() {
-            out.stderr("error: --password-stdin: standard input was empty\n");
-            return exit::USAGE;
-        }
-        out.redactor.register(&pw);
-        args.password = Some(crate::redact::Secret::new(pw));
     }
     if let Some(pw) = &args.password {
         out.redactor.register_secret(pw);
@@ -82,27 +82,13 @@ pub fn run(
             return exit::INTERNAL;
         }
     };
-    let ci = ci_system(&env);
-    let format = output.unwrap_or(OutputFormat::Human);
-    let summary_path = env.get("GITHUB_STEP_SUMMARY").cloned();
+    let delivery = Delivery::new(&env, output, style, lang);
     let jobs = args.jobs.clamp(1, 64);
-    let show_progress = format == OutputFormat::Human
-        && ci.is_none()
-        && std::io::stderr().is_terminal()
-        && !env.contains_key("NO_PROGRESS");
-    let spinner = show_progress.then(progress_line);
-    let result = runtime.block_on(async {
-        let mut ctx = crate::context::Context::new(env, &args)?;
-        if let Some((_, f)) = &spinner {
-            ctx.progress = Some(f.clone());
-        }
-        // The redactor of the run knows what the CLI registered.
-        if let Some(pw) = &args.password {
-            ctx.redactor.register_secret(pw);
-        }
-        let runs = crate::run_fleet(&args, &names, &ctx, lang, jobs).await?;
-        Ok::<_, crate::context::UsageError>((runs, ctx.redactor.clone()))
-    });
+    let spinner = delivery
+        .wants_progress(std::io::stderr().is_terminal(), &env)
+        .then(progress_line);
+    let progress = spinner.as_ref().map(|(_, f)| f.clone());
+    let result = runtime.block_on(check_fleet(env, &args, &names, lang, jobs, progress));
     // Work still in flight (a connection opener, a name lookup on a blocking thread that a
     // timeout gave up on) must not keep the process alive once the answer is known.
     runtime.shutdown_background();
@@ -116,9 +102,14 @@ pub fn run(
             return exit::USAGE;
         }
     };
-    let out = Out { redactor };
+    report_runs(&Out { redactor }, &args, &runs, &delivery)
+}
+
+/// Writes the traces (with --verbose) and the reports; gives the exit code, the worst of the
+/// runs'.
+fn report_runs(out: &Out, args: &CheckArgs, runs: &[CheckRun], delivery: &Delivery) -> i32 {
     if args.verbose {
-        for run in &runs {
+        for run in runs {
             for line in &run.trace {
                 out.stderr(&format!("* {line}\n"));
             }
@@ -129,33 +120,118 @@ pub fn run(
         .map(|r| r.exit_code(args.fail_on))
         .max()
         .unwrap_or(exit::OK);
-    let reports: Vec<&crate::report::Report> = runs.iter().map(|r| &r.report).collect();
-    let text = match format {
-        OutputFormat::Human => render::fleet::human(&reports, style),
-        OutputFormat::Json => render::fleet::json(&reports),
-        OutputFormat::Markdown => render::fleet::markdown(&reports, lang),
-        OutputFormat::Github => {
-            if let Some(path) = &summary_path {
-                let summary = out.redactor.scrub(&render::fleet::markdown(&reports, lang));
-                if let Err(e) = append_file(path, &summary) {
-                    out.stderr(&format!(
-                        "warning: cannot write GITHUB_STEP_SUMMARY {path}: {e}\n"
-                    ));
-                }
-            }
-            reports
-                .iter()
-                .map(|r| render::github::annotations(r, lang))
-                .collect::<String>()
-        }
-    };
-    out.stdout(&text);
-    if ci == Some("azure-pipelines") && format == OutputFormat::Human {
-        for r in &reports {
-            out.stdout(&render::github::azure_pipelines(r));
+    let reports: Vec<&Report> = runs.iter().map(|r| &r.report).collect();
+    delivery.write(out, &reports);
+    code
+}
+
+/// The password given on standard input (64 KiB at most, without its line end). The error
+/// completes `error: --password-stdin: `.
+fn read_password_stdin() -> Result<String, String> {
+    let mut buf = String::new();
+    if let Err(e) = std::io::stdin().take(64 * 1024).read_to_string(&mut buf) {
+        return Err(format!("cannot read standard input: {e}"));
+    }
+    password_from_input(&buf).ok_or_else(|| "standard input was empty".to_string())
+}
+
+/// The password in what standard input gave: the text without its line end, if any is left.
+fn password_from_input(input: &str) -> Option<String> {
+    let pw = input.trim_end_matches(['\r', '\n']);
+    (!pw.is_empty()).then(|| pw.to_string())
+}
+
+/// Runs the checks on every registry; gives the runs and the redactor that saw their secrets.
+async fn check_fleet(
+    env: BTreeMap<String, String>,
+    args: &CheckArgs,
+    names: &[String],
+    lang: Lang,
+    jobs: usize,
+    progress: Option<ProgressFn>,
+) -> Result<(Vec<CheckRun>, Redactor), UsageError> {
+    let mut ctx = Context::new(env, args)?;
+    if let Some(f) = progress {
+        ctx.progress = Some(f);
+    }
+    // The redactor of the run knows what the CLI registered.
+    if let Some(pw) = &args.password {
+        ctx.redactor.register_secret(pw);
+    }
+    let runs = crate::run_fleet(args, names, &ctx, lang, jobs).await?;
+    Ok((runs, ctx.redactor.clone()))
+}
+
+/// Where and how the report is written: its format, the CI system it runs under, and the
+/// GitHub step summary to append to.
+struct Delivery {
+    format: OutputFormat,
+    ci: Option<&'static str>,
+    style: Style,
+    lang: Lang,
+    summary_path: Option<String>,
+}
+
+impl Delivery {
+    fn new(
+        env: &BTreeMap<String, String>,
+        output: Option<OutputFormat>,
+        style: Style,
+        lang: Lang,
+    ) -> Self {
+        Delivery {
+            format: output.unwrap_or(OutputFormat::Human),
+            ci: ci_system(env),
+            style,
+            lang,
+            summary_path: env.get("GITHUB_STEP_SUMMARY").cloned(),
         }
     }
-    code
+
+    /// A live progress line is drawn for a person at a terminal only: not in CI, not for
+    /// machine formats, not when NO_PROGRESS is set.
+    fn wants_progress(&self, stderr_is_terminal: bool, env: &BTreeMap<String, String>) -> bool {
+        self.format == OutputFormat::Human
+            && self.ci.is_none()
+            && stderr_is_terminal
+            && !env.contains_key("NO_PROGRESS")
+    }
+
+    /// Writes the reports in the format asked for; under Azure Pipelines, the human form is
+    /// followed by its logging commands.
+    fn write(&self, out: &Out, reports: &[&Report]) {
+        let text = match self.format {
+            OutputFormat::Human => render::fleet::human(reports, self.style),
+            OutputFormat::Json => render::fleet::json(reports),
+            OutputFormat::Markdown => render::fleet::markdown(reports, self.lang),
+            OutputFormat::Github => self.github(out, reports),
+        };
+        out.stdout(&text);
+        if self.ci == Some("azure-pipelines") && self.format == OutputFormat::Human {
+            for r in reports {
+                out.stdout(&render::github::azure_pipelines(r));
+            }
+        }
+    }
+
+    /// GitHub Actions: the Markdown report appended to the step summary (when there is one),
+    /// and annotations for the log.
+    fn github(&self, out: &Out, reports: &[&Report]) -> String {
+        if let Some(path) = &self.summary_path {
+            let summary = out
+                .redactor
+                .scrub(&render::fleet::markdown(reports, self.lang));
+            if let Err(e) = append_file(path, &summary) {
+                out.stderr(&format!(
+                    "warning: cannot write GITHUB_STEP_SUMMARY {path}: {e}\n"
+                ));
+            }
+        }
+        reports
+            .iter()
+            .map(|r| render::github::annotations(r, self.lang))
+            .collect::<String>()
+    }
 }
 
 /// A live line on stderr naming the checks in flight.
@@ -183,4 +259,49 @@ fn append_file(path: &str, text: &str) -> std::io::Result<()> {
         .append(true)
         .open(path)?;
     f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_standard_input_without_its_line_end() {
+        assert_eq!(password_from_input("s3cret\n").as_deref(), Some("s3cret"));
+        assert_eq!(
+            password_from_input("s3cret\r\n\n").as_deref(),
+            Some("s3cret")
+        );
+        // Only line ends go: inner and leading spaces are part of a password.
+        assert_eq!(password_from_input(" a b \n").as_deref(), Some(" a b "));
+        assert_eq!(password_from_input(""), None);
+        assert_eq!(password_from_input("\r\n"), None);
+    }
+
+    #[test]
+    fn the_progress_line_is_for_a_person_at_a_terminal_only() {
+        let style = Style::plain(Lang::En);
+        let env = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let plain = env(&[]);
+        let human = Delivery::new(&plain, None, style, Lang::En);
+        assert!(matches!(human.format, OutputFormat::Human));
+        assert!(human.wants_progress(true, &plain));
+        assert!(!human.wants_progress(false, &plain));
+        assert!(!human.wants_progress(true, &env(&[("NO_PROGRESS", "")])));
+        let json = Delivery::new(&plain, Some(OutputFormat::Json), style, Lang::En);
+        assert!(!json.wants_progress(true, &plain));
+        let ci = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", "sum.md"),
+        ]);
+        let github = Delivery::new(&ci, None, style, Lang::En);
+        assert_eq!(github.ci, Some("github"));
+        assert_eq!(github.summary_path.as_deref(), Some("sum.md"));
+        assert!(!github.wants_progress(true, &ci));
+    }
 }
