@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, DockerEngine, Fact, Group, Meta, Outcome};
 use crate::finding::{RawFinding, Severity};
+use crate::lang::Lang;
 use crate::protocol::docker_config::{config_dir, DockerConfig};
 use crate::protocol::docker_context::{
     self, address, is_local, is_rootless_docker_socket, podman_endpoint, rootless_docker_socket,
@@ -258,112 +259,172 @@ fn report(
     version: &bollard::models::SystemVersion,
     info: &bollard::models::SystemInfo,
 ) -> Outcome {
-    let podman = podman_component(version);
-    let engine_version = match (kind, &podman) {
-        (Kind::Podman, Some(v)) => v.clone(),
-        _ => version.version.clone().unwrap_or_default(),
-    };
-    let api_version = version.api_version.clone();
-    let os_arch = format!(
-        "{}/{}",
-        version.os.clone().unwrap_or_default(),
-        version.arch.clone().unwrap_or_default()
-    );
-    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
-    let engine = DockerEngine {
-        endpoint: host.to_string(),
-        api_version: api_version.clone(),
-        version: Some(engine_version.clone()),
-        http_proxy: nonempty(&info.http_proxy),
-        https_proxy: nonempty(&info.https_proxy),
-        no_proxy: nonempty(&info.no_proxy),
-    };
-    let rootless = info
-        .security_options
-        .as_ref()
-        .is_some_and(|o| o.iter().any(|x| x.contains("name=rootless")));
-    let reg = info.registry_config.clone().unwrap_or_default();
-    let mirrors = reg.mirrors.clone().unwrap_or_default();
-    let insecure_cidrs = reg.insecure_registry_cidrs.clone().unwrap_or_default();
-    let insecure_hosts: Vec<String> = reg
-        .index_configs
-        .clone()
-        .unwrap_or_default()
-        .into_values()
-        .filter(|i| i.secure == Some(false))
-        .filter_map(|i| i.name)
-        .collect();
-    let proxies = json!({
-        "http_proxy": engine.http_proxy,
-        "https_proxy": engine.https_proxy,
-        "no_proxy": engine.no_proxy,
-    });
-    cx.facts().docker_engine = Some(engine.clone());
+    let answer = EngineAnswer::read(kind, host, version, info);
+    cx.facts().docker_engine = Some(answer.engine.clone());
     let ms = pinged.as_millis();
-    let mut message = match kind {
-        Kind::Docker => format!(
-            "{host} ({source}): engine {engine_version}, API {}, {os_arch}, {ms} ms",
-            api_version.as_deref().unwrap_or("?"),
-        ),
-        Kind::Podman => format!(
-            "{host} ({source}): Podman {engine_version}, Docker-compatible API {}, {os_arch}, {ms} ms",
-            api_version.as_deref().unwrap_or("?"),
-        ),
+    let message = answer.message(kind, cx.lang, host, source, ms);
+    let outcome = if pinged > SLOW {
+        slow_answer(cx, kind, host, source, ms, message)
+    } else {
+        Outcome::pass(message)
     };
-    if rootless {
-        message.push_str(", rootless");
+    answer.evidence(outcome, ms)
+}
+
+/// What an engine said about itself in its version and info.
+struct EngineAnswer {
+    /// The Podman version, when Podman serves the endpoint.
+    podman: Option<String>,
+    engine_version: String,
+    os_arch: String,
+    rootless: bool,
+    /// The fact later checks use.
+    engine: DockerEngine,
+    mirrors: Vec<String>,
+    insecure_cidrs: Vec<String>,
+    insecure_hosts: Vec<String>,
+}
+
+impl EngineAnswer {
+    fn read(
+        kind: Kind,
+        host: &str,
+        version: &bollard::models::SystemVersion,
+        info: &bollard::models::SystemInfo,
+    ) -> Self {
+        let podman = podman_component(version);
+        let engine_version = match (kind, &podman) {
+            (Kind::Podman, Some(v)) => v.clone(),
+            _ => version.version.clone().unwrap_or_default(),
+        };
+        let os_arch = format!(
+            "{}/{}",
+            version.os.clone().unwrap_or_default(),
+            version.arch.clone().unwrap_or_default()
+        );
+        let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+        let engine = DockerEngine {
+            endpoint: host.to_string(),
+            api_version: version.api_version.clone(),
+            version: Some(engine_version.clone()),
+            http_proxy: nonempty(&info.http_proxy),
+            https_proxy: nonempty(&info.https_proxy),
+            no_proxy: nonempty(&info.no_proxy),
+        };
+        let rootless = info
+            .security_options
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|x| x.contains("name=rootless")));
+        let reg = info.registry_config.clone().unwrap_or_default();
+        let insecure_hosts: Vec<String> = reg
+            .index_configs
+            .clone()
+            .unwrap_or_default()
+            .into_values()
+            .filter(|i| i.secure == Some(false))
+            .filter_map(|i| i.name)
+            .collect();
+        EngineAnswer {
+            podman,
+            engine_version,
+            os_arch,
+            rootless,
+            engine,
+            mirrors: reg.mirrors.clone().unwrap_or_default(),
+            insecure_cidrs: reg.insecure_registry_cidrs.clone().unwrap_or_default(),
+            insecure_hosts,
+        }
     }
-    if let (Kind::Docker, Some(p)) = (kind, &podman) {
-        message.push_str(&cx.t(
-            format!(" (this endpoint is served by Podman {p})"),
-            format!(" (このエンドポイントは Podman {p} が提供しています)"),
-        ));
+
+    /// The check's message: where, which engine and API, platform, time to answer, and what
+    /// sets this engine apart (rootless, Podman behind the docker endpoint, a daemon proxy).
+    fn message(&self, kind: Kind, lang: Lang, host: &str, source: &str, ms: u128) -> String {
+        let engine_version = &self.engine_version;
+        let os_arch = &self.os_arch;
+        let api_version = &self.engine.api_version;
+        let mut message = match kind {
+            Kind::Docker => format!(
+                "{host} ({source}): engine {engine_version}, API {}, {os_arch}, {ms} ms",
+                api_version.as_deref().unwrap_or("?"),
+            ),
+            Kind::Podman => format!(
+                "{host} ({source}): Podman {engine_version}, Docker-compatible API {}, {os_arch}, {ms} ms",
+                api_version.as_deref().unwrap_or("?"),
+            ),
+        };
+        if self.rootless {
+            message.push_str(", rootless");
+        }
+        if let (Kind::Docker, Some(p)) = (kind, &self.podman) {
+            message.push_str(&lang.t(
+                format!(" (this endpoint is served by Podman {p})"),
+                format!(" (このエンドポイントは Podman {p} が提供しています)"),
+            ));
+        }
+        let engine = &self.engine;
+        if let Some(p) = engine.https_proxy.as_ref().or(engine.http_proxy.as_ref()) {
+            message.push_str(&lang.t(
+                format!(", daemon proxy {p}"),
+                format!(", デーモンのプロキシ {p}"),
+            ));
+        }
+        message
     }
-    if let Some(p) = engine.https_proxy.as_ref().or(engine.http_proxy.as_ref()) {
-        message.push_str(&cx.t(
-            format!(", daemon proxy {p}"),
-            format!(", デーモンのプロキシ {p}"),
-        ));
+
+    /// The answer as the outcome's evidence.
+    fn evidence(self, outcome: Outcome, ms: u128) -> Outcome {
+        let proxies = json!({
+            "http_proxy": self.engine.http_proxy,
+            "https_proxy": self.engine.https_proxy,
+            "no_proxy": self.engine.no_proxy,
+        });
+        let mut outcome = outcome
+            .evidence("engine_version", self.engine_version)
+            .evidence("api_version", self.engine.api_version.unwrap_or_default())
+            .evidence("os_arch", self.os_arch)
+            .evidence("ping_ms", ms as u64)
+            .evidence("rootless", self.rootless)
+            .evidence("daemon_proxies", proxies)
+            .evidence("registry_mirrors", Value::from(self.mirrors))
+            .evidence("insecure_registries", Value::from(self.insecure_cidrs))
+            .evidence("insecure_registry_hosts", Value::from(self.insecure_hosts));
+        if let Some(p) = self.podman {
+            outcome = outcome.evidence("podman_version", p);
+        }
+        outcome
     }
+}
+
+/// An engine slower than [`SLOW`] to answer a ping: a warning, for its commands will be slow.
+fn slow_answer(
+    cx: &CheckCx<'_>,
+    kind: Kind,
+    host: &str,
+    source: &str,
+    ms: u128,
+    message: String,
+) -> Outcome {
     let what = match kind {
         Kind::Docker => cx.t("the daemon", "デーモン"),
         Kind::Podman => cx.t("the Podman service", "Podman サービス"),
     };
-    let outcome = if pinged > SLOW {
-        let detail = cx.t(
-            format!(
-                "{what} at {host} ({source}) took {ms} ms to answer a ping; {} commands will be slow or time out",
-                kind.command()
-            ),
-            format!(
-                "{host} ({source}) の{what}は ping の応答に {ms} ms かかりました。{} コマンドが遅くなるかタイムアウトします",
-                kind.command()
-            ),
-        );
-        Outcome::warn(
-            message,
-            RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail)
-                .severity(Severity::Warning)
-                .evidence("endpoint", host.to_string())
-                .evidence("ping_ms", ms as u64),
-        )
-    } else {
-        Outcome::pass(message)
-    };
-    let mut outcome = outcome
-        .evidence("engine_version", engine_version)
-        .evidence("api_version", api_version.unwrap_or_default())
-        .evidence("os_arch", os_arch)
-        .evidence("ping_ms", ms as u64)
-        .evidence("rootless", rootless)
-        .evidence("daemon_proxies", proxies)
-        .evidence("registry_mirrors", Value::from(mirrors))
-        .evidence("insecure_registries", Value::from(insecure_cidrs))
-        .evidence("insecure_registry_hosts", Value::from(insecure_hosts));
-    if let Some(p) = podman {
-        outcome = outcome.evidence("podman_version", p);
-    }
-    outcome
+    let detail = cx.t(
+        format!(
+            "{what} at {host} ({source}) took {ms} ms to answer a ping; {} commands will be slow or time out",
+            kind.command()
+        ),
+        format!(
+            "{host} ({source}) の{what}は ping の応答に {ms} ms かかりました。{} コマンドが遅くなるかタイムアウトします",
+            kind.command()
+        ),
+    );
+    Outcome::warn(
+        message,
+        RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail)
+            .severity(Severity::Warning)
+            .evidence("endpoint", host.to_string())
+            .evidence("ping_ms", ms as u64),
+    )
 }
 
 /// The default socket is absent but a rootless daemon runs: the CLI is not pointed at it.
@@ -538,72 +599,18 @@ pub fn daemon_error(
 ) -> Outcome {
     let host = &endpoint.host;
     let addr = address(host);
-    let remote_context =
-        matches!(endpoint.source, EndpointSource::Context { .. }) && !is_local(&addr);
-    let what = match &addr {
-        Address::Unix(p) => p.display().to_string(),
-        _ => host.clone(),
+    let place = DaemonPlace {
+        host,
+        what: match &addr {
+            Address::Unix(p) => p.display().to_string(),
+            _ => host.clone(),
+        },
+        source,
+        remote_context: matches!(endpoint.source, EndpointSource::Context { .. })
+            && !is_local(&addr),
     };
-    let mut finding;
-    let (kind, detail) = match &problem {
-        ConnectProblem::NoSocket => (
-            "no_socket",
-            cx.t(
-                format!("no Docker socket at {what} ({source}): the daemon is not running, or {source} points to the wrong place"),
-                format!("{what} ({source}) に Docker のソケットがありません。デーモンが起動していないか、{source} の指定先が誤っています"),
-            ),
-        ),
-        ConnectProblem::PermissionDenied => (
-            "permission_denied",
-            cx.t(
-                format!("permission denied on {what} ({source}): this user may not use the Docker socket; add it to the `docker` group with `sudo usermod -aG docker $USER`, then log out and in again"),
-                format!("{what} ({source}) へのアクセスが拒否されました。このユーザーは Docker のソケットを使えません。`sudo usermod -aG docker $USER` で `docker` グループに追加し、ログインし直してください"),
-            ),
-        ),
-        ConnectProblem::Refused if remote_context => (
-            "remote_refused",
-            cx.t(
-                format!("{source} points to {host}, which refuses the connection: nothing listens there"),
-                format!("{source} の指定先 {host} は接続を拒否しました。そこでは何も待ち受けていません"),
-            ),
-        ),
-        ConnectProblem::Refused => (
-            "connection_refused",
-            cx.t(
-                format!("connection refused at {what} ({source}): the socket exists but no daemon listens; start or restart Docker"),
-                format!("{what} ({source}) で接続が拒否されました。ソケットはありますがデーモンが待ち受けていません。Docker を起動または再起動してください"),
-            ),
-        ),
-        ConnectProblem::TimedOut | ConnectProblem::Unreachable if remote_context => (
-            "remote_no_answer",
-            cx.t(
-                format!("{source} points to the remote host {host}, which does not answer"),
-                format!("{source} の指定先であるリモートホスト {host} が応答しません"),
-            ),
-        ),
-        ConnectProblem::TimedOut => (
-            "timeout",
-            cx.t(
-                format!("the daemon at {what} ({source}) did not answer within {:.0} s", cx.ctx.timeout.as_secs_f64()),
-                format!("{what} ({source}) のデーモンが {:.0} 秒以内に応答しませんでした", cx.ctx.timeout.as_secs_f64()),
-            ),
-        ),
-        ConnectProblem::Unreachable => (
-            "unreachable",
-            cx.t(
-                format!("{host} ({source}) is unreachable from this machine"),
-                format!("{host} ({source}) にこのマシンから到達できません"),
-            ),
-        ),
-        ConnectProblem::Other(text) => (
-            "other",
-            cx.t(
-                format!("the daemon at {what} ({source}) could not be used: {text}"),
-                format!("{what} ({source}) のデーモンを使用できませんでした: {text}"),
-            ),
-        ),
-    };
-    finding = RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail.clone())
+    let (kind, detail) = place.describe(&problem, cx.lang, cx.ctx.timeout);
+    let mut finding = RawFinding::new(Code::DOCKER_DAEMON_ERROR, detail.clone())
         .evidence("endpoint", host.clone())
         .evidence("endpoint_source", source.to_string())
         .evidence("problem", kind);
@@ -612,30 +619,132 @@ pub fn daemon_error(
     if rootless {
         finding = finding.evidence("rootless", true);
     }
-    match (&problem, &endpoint.source) {
-        (ConnectProblem::NoSocket | ConnectProblem::Refused, _) if rootless => {
-            finding = finding
-                .command("systemctl --user start docker")
-                .command("systemctl --user status docker");
-        }
-        (ConnectProblem::PermissionDenied, _) => {
-            finding = finding
-                .command("sudo usermod -aG docker $USER")
-                .command("newgrp docker");
-        }
-        (_, EndpointSource::DockerHost) => {
-            finding = finding.command("unset DOCKER_HOST");
-        }
-        (_, EndpointSource::Context { .. }) => {
-            finding = finding
-                .command("docker context ls")
-                .command("docker context use default");
-        }
-        (_, EndpointSource::Default) => {
-            finding = finding.command("sudo systemctl start docker");
-        }
+    for command in daemon_fix_commands(&problem, &endpoint.source, rootless) {
+        finding = finding.command(*command);
     }
     Outcome::fail(detail, finding)
+}
+
+/// Where the daemon was looked for, as the messages name it.
+struct DaemonPlace<'a> {
+    host: &'a str,
+    /// The socket's path, or the host for other transports.
+    what: String,
+    /// Which setting chose the endpoint.
+    source: &'a str,
+    /// A docker context points to another machine.
+    remote_context: bool,
+}
+
+impl DaemonPlace<'_> {
+    /// The problem's evidence word and the finding's detail.
+    fn describe(
+        &self,
+        problem: &ConnectProblem,
+        lang: Lang,
+        timeout: Duration,
+    ) -> (&'static str, String) {
+        if let Some(remote) = self.describe_remote(problem, lang) {
+            return remote;
+        }
+        let DaemonPlace {
+            host, what, source, ..
+        } = self;
+        match problem {
+            ConnectProblem::NoSocket => (
+                "no_socket",
+                lang.t(
+                    format!("no Docker socket at {what} ({source}): the daemon is not running, or {source} points to the wrong place"),
+                    format!("{what} ({source}) に Docker のソケットがありません。デーモンが起動していないか、{source} の指定先が誤っています"),
+                ),
+            ),
+            ConnectProblem::PermissionDenied => (
+                "permission_denied",
+                lang.t(
+                    format!("permission denied on {what} ({source}): this user may not use the Docker socket; add it to the `docker` group with `sudo usermod -aG docker $USER`, then log out and in again"),
+                    format!("{what} ({source}) へのアクセスが拒否されました。このユーザーは Docker のソケットを使えません。`sudo usermod -aG docker $USER` で `docker` グループに追加し、ログインし直してください"),
+                ),
+            ),
+            ConnectProblem::Refused => (
+                "connection_refused",
+                lang.t(
+                    format!("connection refused at {what} ({source}): the socket exists but no daemon listens; start or restart Docker"),
+                    format!("{what} ({source}) で接続が拒否されました。ソケットはありますがデーモンが待ち受けていません。Docker を起動または再起動してください"),
+                ),
+            ),
+            ConnectProblem::TimedOut => (
+                "timeout",
+                lang.t(
+                    format!("the daemon at {what} ({source}) did not answer within {:.0} s", timeout.as_secs_f64()),
+                    format!("{what} ({source}) のデーモンが {:.0} 秒以内に応答しませんでした", timeout.as_secs_f64()),
+                ),
+            ),
+            ConnectProblem::Unreachable => (
+                "unreachable",
+                lang.t(
+                    format!("{host} ({source}) is unreachable from this machine"),
+                    format!("{host} ({source}) にこのマシンから到達できません"),
+                ),
+            ),
+            ConnectProblem::Other(text) => (
+                "other",
+                lang.t(
+                    format!("the daemon at {what} ({source}) could not be used: {text}"),
+                    format!("{what} ({source}) のデーモンを使用できませんでした: {text}"),
+                ),
+            ),
+        }
+    }
+
+    /// The host of a remote context that refuses or does not answer is named as such.
+    fn describe_remote(
+        &self,
+        problem: &ConnectProblem,
+        lang: Lang,
+    ) -> Option<(&'static str, String)> {
+        if !self.remote_context {
+            return None;
+        }
+        let DaemonPlace { host, source, .. } = self;
+        match problem {
+            ConnectProblem::Refused => Some((
+                "remote_refused",
+                lang.t(
+                    format!("{source} points to {host}, which refuses the connection: nothing listens there"),
+                    format!("{source} の指定先 {host} は接続を拒否しました。そこでは何も待ち受けていません"),
+                ),
+            )),
+            ConnectProblem::TimedOut | ConnectProblem::Unreachable => Some((
+                "remote_no_answer",
+                lang.t(
+                    format!("{source} points to the remote host {host}, which does not answer"),
+                    format!("{source} の指定先であるリモートホスト {host} が応答しません"),
+                ),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The commands that fix a daemon problem: start a rootless daemon, join the `docker` group,
+/// or stop pointing elsewhere (DOCKER_HOST, a context) or start the system daemon.
+fn daemon_fix_commands(
+    problem: &ConnectProblem,
+    source: &EndpointSource,
+    rootless: bool,
+) -> &'static [&'static str] {
+    match (problem, source) {
+        (ConnectProblem::NoSocket | ConnectProblem::Refused, _) if rootless => &[
+            "systemctl --user start docker",
+            "systemctl --user status docker",
+        ],
+        (ConnectProblem::PermissionDenied, _) => {
+            &["sudo usermod -aG docker $USER", "newgrp docker"]
+        }
+        (_, EndpointSource::DockerHost) => &["unset DOCKER_HOST"],
+        (_, EndpointSource::Context { .. }) => &["docker context ls", "docker context use default"],
+        (_, EndpointSource::Default) => &["sudo systemctl start docker"],
+    }
 }
 
 #[cfg(test)]
@@ -652,5 +761,205 @@ mod tests {
         assert_eq!(classify_connect_error(&e), ConnectProblem::NoSocket);
         let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(classify_connect_error(&e), ConnectProblem::Refused);
+    }
+
+    fn every_problem() -> Vec<ConnectProblem> {
+        vec![
+            ConnectProblem::NoSocket,
+            ConnectProblem::PermissionDenied,
+            ConnectProblem::Refused,
+            ConnectProblem::TimedOut,
+            ConnectProblem::Unreachable,
+            ConnectProblem::Other("boom".into()),
+        ]
+    }
+
+    #[test]
+    fn a_daemon_problem_is_named_for_where_the_daemon_was_looked_for() {
+        let kinds = |remote_context: bool, lang: Lang| -> Vec<&'static str> {
+            let place = DaemonPlace {
+                host: "tcp://192.0.2.1:2375",
+                what: "tcp://192.0.2.1:2375".into(),
+                source: "DOCKER_HOST",
+                remote_context,
+            };
+            every_problem()
+                .iter()
+                .map(|p| {
+                    let (kind, detail) = place.describe(p, lang, Duration::from_secs(5));
+                    assert!(!detail.is_empty());
+                    kind
+                })
+                .collect()
+        };
+        for lang in [Lang::En, Lang::Ja] {
+            assert_eq!(
+                kinds(false, lang),
+                [
+                    "no_socket",
+                    "permission_denied",
+                    "connection_refused",
+                    "timeout",
+                    "unreachable",
+                    "other"
+                ]
+            );
+            assert_eq!(
+                kinds(true, lang),
+                [
+                    "no_socket",
+                    "permission_denied",
+                    "remote_refused",
+                    "remote_no_answer",
+                    "remote_no_answer",
+                    "other"
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn each_daemon_problem_has_its_fix() {
+        let context = EndpointSource::Context {
+            name: "remote".into(),
+            from_env: false,
+            meta: Default::default(),
+        };
+        for problem in every_problem() {
+            let rootless_start =
+                matches!(problem, ConnectProblem::NoSocket | ConnectProblem::Refused);
+            for source in [
+                EndpointSource::Default,
+                EndpointSource::DockerHost,
+                context.clone(),
+            ] {
+                let plain = daemon_fix_commands(&problem, &source, false);
+                let rootless = daemon_fix_commands(&problem, &source, true);
+                assert!(!plain.is_empty() && !rootless.is_empty());
+                if problem == ConnectProblem::PermissionDenied {
+                    assert_eq!(plain, ["sudo usermod -aG docker $USER", "newgrp docker"]);
+                    assert_eq!(rootless, plain);
+                    continue;
+                }
+                assert_eq!(rootless[0].starts_with("systemctl --user"), rootless_start);
+                let first = match source {
+                    EndpointSource::Default => "sudo systemctl start docker",
+                    EndpointSource::DockerHost => "unset DOCKER_HOST",
+                    EndpointSource::Context { .. } => "docker context ls",
+                };
+                assert_eq!(plain[0], first);
+            }
+        }
+    }
+
+    fn engine_answer(kind: Kind) -> EngineAnswer {
+        use bollard::models::{IndexInfo, RegistryServiceConfig, SystemVersionComponents};
+        let version = bollard::models::SystemVersion {
+            version: Some("5.0.0".into()),
+            api_version: Some("1.41".into()),
+            os: Some("linux".into()),
+            arch: Some("amd64".into()),
+            components: Some(vec![SystemVersionComponents {
+                name: "Podman Engine".into(),
+                version: "4.9.3".into(),
+                details: None,
+            }]),
+            ..Default::default()
+        };
+        let insecure = IndexInfo {
+            name: Some("reg.internal.test".into()),
+            secure: Some(false),
+            ..Default::default()
+        };
+        let secure = IndexInfo {
+            name: Some("docker.io".into()),
+            secure: Some(true),
+            ..Default::default()
+        };
+        let info = bollard::models::SystemInfo {
+            http_proxy: Some("http://proxy.test:3128".into()),
+            https_proxy: Some(String::new()),
+            security_options: Some(vec!["name=seccomp".into(), "name=rootless".into()]),
+            registry_config: Some(RegistryServiceConfig {
+                insecure_registry_cidrs: Some(vec!["127.0.0.0/8".into()]),
+                index_configs: Some(
+                    [("a".to_string(), insecure), ("b".to_string(), secure)]
+                        .into_iter()
+                        .collect(),
+                ),
+                mirrors: Some(vec!["https://mirror.test".into()]),
+            }),
+            ..Default::default()
+        };
+        EngineAnswer::read(kind, "unix:///run/podman/podman.sock", &version, &info)
+    }
+
+    #[test]
+    fn the_engine_answer_reads_versions_proxies_and_registries() {
+        let podman = engine_answer(Kind::Podman);
+        assert_eq!(podman.engine_version, "4.9.3");
+        assert_eq!(podman.podman.as_deref(), Some("4.9.3"));
+        assert_eq!(podman.os_arch, "linux/amd64");
+        assert!(podman.rootless);
+        assert_eq!(podman.engine.endpoint, "unix:///run/podman/podman.sock");
+        assert_eq!(podman.engine.api_version.as_deref(), Some("1.41"));
+        assert_eq!(podman.engine.version.as_deref(), Some("4.9.3"));
+        assert_eq!(
+            podman.engine.http_proxy.as_deref(),
+            Some("http://proxy.test:3128")
+        );
+        // An empty setting is no setting.
+        assert_eq!(podman.engine.https_proxy, None);
+        assert_eq!(podman.engine.no_proxy, None);
+        assert_eq!(podman.mirrors, ["https://mirror.test"]);
+        assert_eq!(podman.insecure_cidrs, ["127.0.0.0/8"]);
+        assert_eq!(podman.insecure_hosts, ["reg.internal.test"]);
+
+        // Through the docker endpoint the engine's own version is the one named.
+        let docker = engine_answer(Kind::Docker);
+        assert_eq!(docker.engine_version, "5.0.0");
+        assert_eq!(docker.podman.as_deref(), Some("4.9.3"));
+        let message = docker.message(Kind::Docker, Lang::En, "h", "s", 12);
+        for part in [
+            "5.0.0",
+            "1.41",
+            "linux/amd64",
+            "12 ms",
+            "4.9.3",
+            "http://proxy.test:3128",
+        ] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+    }
+
+    #[test]
+    fn the_engine_answer_is_the_outcomes_evidence() {
+        let outcome = engine_answer(Kind::Podman).evidence(Outcome::pass("m"), 12);
+        let keys: Vec<&str> = outcome.evidence.keys().map(String::as_str).collect();
+        for key in [
+            "engine_version",
+            "api_version",
+            "os_arch",
+            "ping_ms",
+            "rootless",
+            "daemon_proxies",
+            "registry_mirrors",
+            "insecure_registries",
+            "insecure_registry_hosts",
+            "podman_version",
+        ] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+        assert_eq!(outcome.evidence["ping_ms"], json!(12));
+        assert_eq!(
+            outcome.evidence["daemon_proxies"]["https_proxy"],
+            Value::Null
+        );
+        let docker_only = EngineAnswer {
+            podman: None,
+            ..engine_answer(Kind::Docker)
+        };
+        let outcome = docker_only.evidence(Outcome::pass("m"), 12);
+        assert!(!outcome.evidence.contains_key("podman_version"));
     }
 }
