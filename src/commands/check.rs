@@ -63,8 +63,8 @@ pub fn run(
                 out.redactor.register(&pw);
                 args.password = Some(Secret::new(pw));
             }
-            Err(e) => {
-                out.stderr(&format!("error: --password-stdin: {e}\n"));
+            Err(line) => {
+                out.stderr(&line);
                 return exit::USAGE;
             }
         }
@@ -125,14 +125,17 @@ fn report_runs(out: &Out, args: &CheckArgs, runs: &[CheckRun], delivery: &Delive
     code
 }
 
-/// The password given on standard input (64 KiB at most, without its line end). The error
-/// completes `error: --password-stdin: `.
+/// The password given on standard input (64 KiB at most, without its line end); else the
+/// error line for stderr.
 fn read_password_stdin() -> Result<String, String> {
     let mut buf = String::new();
     if let Err(e) = std::io::stdin().take(64 * 1024).read_to_string(&mut buf) {
-        return Err(format!("cannot read standard input: {e}"));
+        return Err(format!(
+            "error: --password-stdin: cannot read standard input: {e}\n"
+        ));
     }
-    password_from_input(&buf).ok_or_else(|| "standard input was empty".to_string())
+    password_from_input(&buf)
+        .ok_or_else(|| "error: --password-stdin: standard input was empty\n".to_string())
 }
 
 /// The password in what standard input gave: the text without its line end, if any is left.
