@@ -9,7 +9,7 @@ use super::{
     RECENT_MINUTES,
 };
 use crate::azure::arm::Arm;
-use crate::azure::roles::{self, names, AssignedRole, Mode};
+use crate::azure::roles::{self, names, ActionVerdict, AssignedRole, Mode};
 use crate::catalogue::Code;
 use crate::checks::{ArmRegistry, CheckCx, Outcome};
 use crate::finding::{RawFinding, Severity};
@@ -689,112 +689,172 @@ async fn on_repository(
     notes: Vec<RawFinding>,
     base: impl Fn(Outcome) -> Outcome,
 ) -> Outcome {
-    let (principal, reg, mode, roles, held_text) =
-        (a.principal, a.reg, a.mode, a.roles, a.held_text);
-    let needed = needed.to_vec();
     let now = cx.ctx.clock.now();
     let verdicts = roles::evaluate(
-        mode,
-        roles,
+        a.mode,
+        a.roles,
         repo,
         now,
         time::Duration::minutes(RECENT_MINUTES),
     );
-    let can: Vec<&'static str> = verdicts
-        .iter()
-        .filter(|v| v.allowed())
-        .map(|v| v.action)
-        .collect();
-    let cannot: Vec<&'static str> = verdicts
-        .iter()
-        .filter(|v| !v.allowed())
-        .map(|v| v.action)
-        .collect();
-    let missing: Vec<&'static str> = needed
-        .iter()
-        .copied()
-        .filter(|a| !can.contains(a))
-        .collect();
-    let recent: Vec<&str> = dedup(
-        verdicts
-            .iter()
-            .filter(|v| needed.contains(&v.action))
-            .flat_map(|v| v.recent.iter().map(String::as_str)),
-    );
+    let rights = Rights::of(&verdicts, needed);
     let catalog_finding = if catalog {
         listing_finding(cx, a)
     } else {
         None
     };
-    let msg =
-        cx.t(
-            format!(
-                "{principal} on {repo} ({}): can {}; cannot {} (needed {}; roles: {held_text})",
-                mode.portal_name(),
-                join(&can),
-                join(&cannot),
-                join(&needed)
-            ),
-            format!(
-            "{principal} の {repo} への権限 ({}): 可 {}、不可 {} (必要 {}。ロール: {held_text})",
-            mode.portal_name(), join(&can), join(&cannot), join(&needed)
-        ),
-        );
-    if missing.is_empty() && catalog_finding.is_none() {
-        let mut o = base(Outcome::pass(msg))
-            .evidence("can", can.clone())
-            .evidence("cannot", cannot.clone());
-        if !recent.is_empty() {
-            o = o.finding(recently_changed(cx, &needed, &recent));
-        }
-        return o;
+    let msg = rights.message(cx, a, repo);
+    if rights.missing.is_empty() && catalog_finding.is_none() {
+        return rights.allowed(cx, base(Outcome::pass(msg)));
     }
-    let subject = Subject {
-        assignee: Some(principal),
-        other: true,
-    };
-    let mut findings = if missing.is_empty() {
-        Vec::new()
-    } else {
-        explain_missing(
-            cx,
-            Some(arm),
-            Some(reg),
-            &subject,
-            repo,
-            &missing,
-            &can,
-            Some(roles),
-            None,
-        )
-        .await
-    };
+    let mut findings = rights.explain(cx, arm, a, repo).await;
     // The "no assignments at all" note is part of the explanation when nothing is held.
-    if roles.is_empty() {
-        if let Some(first) = findings.first_mut() {
-            if let Some(note) = notes.first() {
-                first.solution.push(note.detail.clone());
-                first.commands.extend(note.commands.iter().cloned());
-            }
-        }
+    if a.roles.is_empty() {
+        add_note(&mut findings, &notes);
     }
     if let Some(f) = catalog_finding {
         findings.push(f);
     }
-    if findings.is_empty() {
-        findings.push(RawFinding::new(
-            Code::REPOSITORY_PERMISSION_MISSING,
-            msg.clone(),
-        ));
+    rights.refused(base, msg, findings)
+}
+
+/// What a principal can do on one repository, from the verdicts of its roles, against the
+/// actions it needed.
+struct Rights<'v> {
+    needed: Vec<&'static str>,
+    can: Vec<&'static str>,
+    cannot: Vec<&'static str>,
+    /// Needed and not allowed.
+    missing: Vec<&'static str>,
+    /// Roles granting a needed action that were assigned only recently.
+    recent: Vec<&'v str>,
+}
+
+impl<'v> Rights<'v> {
+    fn of(verdicts: &'v [ActionVerdict], needed: &[&'static str]) -> Rights<'v> {
+        let needed = needed.to_vec();
+        let can: Vec<&'static str> = verdicts
+            .iter()
+            .filter(|v| v.allowed())
+            .map(|v| v.action)
+            .collect();
+        let cannot: Vec<&'static str> = verdicts
+            .iter()
+            .filter(|v| !v.allowed())
+            .map(|v| v.action)
+            .collect();
+        let missing: Vec<&'static str> = needed
+            .iter()
+            .copied()
+            .filter(|a| !can.contains(a))
+            .collect();
+        let recent: Vec<&str> = dedup(
+            verdicts
+                .iter()
+                .filter(|v| needed.contains(&v.action))
+                .flat_map(|v| v.recent.iter().map(String::as_str)),
+        );
+        Rights {
+            needed,
+            can,
+            cannot,
+            missing,
+            recent,
+        }
     }
-    let mut o = base(Outcome::fail(msg, findings.remove(0)))
-        .evidence("can", can.clone())
-        .evidence("cannot", cannot.clone())
-        .evidence("missing", missing.clone());
-    for f in findings {
-        o = o.finding(f);
+
+    /// `<principal> on <repo> (<mode>): can …; cannot … (needed …; roles: …)`.
+    fn message(&self, cx: &CheckCx<'_>, a: &Assigned<'_>, repo: &str) -> String {
+        let (principal, mode, held_text) = (a.principal, a.mode, a.held_text);
+        let (can, cannot, needed) = (&self.can, &self.cannot, &self.needed);
+        cx.t(
+            format!(
+                "{principal} on {repo} ({}): can {}; cannot {} (needed {}; roles: {held_text})",
+                mode.portal_name(),
+                join(can),
+                join(cannot),
+                join(needed)
+            ),
+            format!(
+            "{principal} の {repo} への権限 ({}): 可 {}、不可 {} (必要 {}。ロール: {held_text})",
+            mode.portal_name(), join(can), join(cannot), join(needed)
+        ),
+        )
     }
-    o
+
+    /// Everything needed is allowed: the pass, noting roles assigned too recently to be sure.
+    fn allowed(&self, cx: &CheckCx<'_>, pass: Outcome) -> Outcome {
+        let mut o = pass
+            .evidence("can", self.can.clone())
+            .evidence("cannot", self.cannot.clone());
+        if !self.recent.is_empty() {
+            o = o.finding(recently_changed(cx, &self.needed, &self.recent));
+        }
+        o
+    }
+
+    /// Why each missing action is missing (nothing when none is).
+    async fn explain(
+        &self,
+        cx: &CheckCx<'_>,
+        arm: &Arm<'_>,
+        a: &Assigned<'_>,
+        repo: &str,
+    ) -> Vec<RawFinding> {
+        if self.missing.is_empty() {
+            return Vec::new();
+        }
+        let subject = Subject {
+            assignee: Some(a.principal),
+            other: true,
+        };
+        explain_missing(
+            cx,
+            Some(arm),
+            Some(a.reg),
+            &subject,
+            repo,
+            &self.missing,
+            &self.can,
+            Some(a.roles),
+            None,
+        )
+        .await
+    }
+
+    /// The failure, carrying the first finding (REPOSITORY_PERMISSION_MISSING saying `msg` when
+    /// there is none), with what can, cannot and is missing, then the other findings.
+    fn refused(
+        &self,
+        base: impl Fn(Outcome) -> Outcome,
+        msg: String,
+        mut findings: Vec<RawFinding>,
+    ) -> Outcome {
+        if findings.is_empty() {
+            findings.push(RawFinding::new(
+                Code::REPOSITORY_PERMISSION_MISSING,
+                msg.clone(),
+            ));
+        }
+        let mut o = base(Outcome::fail(msg, findings.remove(0)))
+            .evidence("can", self.can.clone())
+            .evidence("cannot", self.cannot.clone())
+            .evidence("missing", self.missing.clone());
+        for f in findings {
+            o = o.finding(f);
+        }
+        o
+    }
+}
+
+/// The first note's text and commands join the first finding.
+fn add_note(findings: &mut [RawFinding], notes: &[RawFinding]) {
+    if let Some(first) = findings.first_mut() {
+        if let Some(note) = notes.first() {
+            first.solution.push(note.detail.clone());
+            first.commands.extend(note.commands.iter().cloned());
+        }
+    }
 }
 
 /// Listing repositories: CATALOG_LISTER_MISSING (ABAC) or RBAC_ROLE_MISSING (legacy) when no

@@ -249,23 +249,13 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         Ok(inputs) => inputs,
         Err(skip) => return *skip,
     };
-    let needs: Vec<&'static str> = repository_needs(cx.args)
-        .into_iter()
-        .filter(|n| matches!(*n, "push" | "delete"))
-        .collect();
-    let repo = image.repository.clone();
+    let needs = write_needs(cx.args);
     let items = items_of(&image);
     let (reads, calls): (Vec<Read>, Vec<Value>) = attributes(cx, &login, &token, &image)
         .await
         .into_iter()
         .unzip();
-
-    let Locks {
-        locked,
-        attributes,
-        not_read,
-        absent,
-    } = Locks::of(cx, &items, &reads, &needs);
+    let locks = Locks::of(cx, &items, &reads, &needs);
     let refusals: Vec<WriteRefusal> = cx.facts().write_refusals.clone();
     let granted = cx
         .facts()
@@ -273,42 +263,102 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
         .as_ref()
         .map(|a| Value::from(a.granted.clone()))
         .unwrap_or(Value::Null);
-    let checked = not_read.is_empty();
-    let decorate = |o: Outcome| {
-        o.evidence("repository", repo.clone())
-            .evidence("needed", needs.clone())
-            .evidence("attributes", Value::Object(attributes.clone()))
-            .evidence("locked", locked.clone())
-            .evidence("checked", checked)
-            .evidence("registry_refusals", evidence_of(&refusals))
-            .evidence("registry_calls", calls.clone())
-    };
+    Verdict {
+        repo: image.repository.clone(),
+        needs,
+        items,
+        reads,
+        calls,
+        locks,
+        refusals,
+        granted,
+    }
+    .outcome(cx)
+}
 
-    if !locked.is_empty() {
-        let (msg, f) = locked_finding(cx, &items, &locked, &needs, &granted, &refusals);
-        return decorate(Outcome::fail(msg, f));
+/// The writes `--need` asks for that a lock can stop: push and delete.
+fn write_needs(args: &CheckArgs) -> Vec<&'static str> {
+    repository_needs(args)
+        .into_iter()
+        .filter(|n| matches!(*n, "push" | "delete"))
+        .collect()
+}
+
+/// Everything auth.lock decides from: the writes needed, the items and what was read about
+/// them, the locks that makes, the registry's refusals of write probes, and what the access
+/// token granted.
+struct Verdict {
+    repo: String,
+    needs: Vec<&'static str>,
+    items: Vec<Item>,
+    reads: Vec<Read>,
+    calls: Vec<Value>,
+    locks: Locks,
+    refusals: Vec<WriteRefusal>,
+    granted: Value,
+}
+
+impl Verdict {
+    /// A lock stops a needed write; else the registry refused a write anyway; else the locks
+    /// could not all be read; else no lock stops the writes.
+    fn outcome(&self, cx: &CheckCx<'_>) -> Outcome {
+        if !self.locks.locked.is_empty() {
+            let (msg, f) = locked_finding(
+                cx,
+                &self.items,
+                &self.locks.locked,
+                &self.needs,
+                &self.granted,
+                &self.refusals,
+            );
+            return self.decorate(Outcome::fail(msg, f));
+        }
+        if !self.refusals.is_empty() {
+            let (msg, f) = disallowed_finding(cx, &self.refusals, self.checked(), &self.granted);
+            return self.decorate(Outcome::fail(msg, f));
+        }
+        let summary = self.summary(cx);
+        if !self.checked() {
+            return self.decorate(self.not_checked(cx, &summary));
+        }
+        self.decorate(self.no_lock(cx, &summary))
     }
 
-    if !refusals.is_empty() {
-        let (msg, f) = disallowed_finding(cx, &refusals, checked, &granted);
-        return decorate(Outcome::fail(msg, f));
+    /// Every attribute could be read.
+    fn checked(&self) -> bool {
+        self.locks.not_read.is_empty()
     }
 
-    let summary: Vec<String> = items
-        .iter()
-        .zip(&reads)
-        .filter_map(|(item, r)| match r {
-            Read::Attributes(a) => Some(format!(
-                "{}: writeEnabled={}, deleteEnabled={}",
-                named(cx, item.level, &item.name),
-                flag(a, "writeEnabled").map_or("-".into(), |b| b.to_string()),
-                flag(a, "deleteEnabled").map_or("-".into(), |b| b.to_string())
-            )),
-            _ => None,
-        })
-        .collect();
-    if !checked {
-        return decorate(Outcome::info(cx.t(
+    fn decorate(&self, o: Outcome) -> Outcome {
+        o.evidence("repository", self.repo.clone())
+            .evidence("needed", self.needs.clone())
+            .evidence("attributes", Value::Object(self.locks.attributes.clone()))
+            .evidence("locked", self.locks.locked.clone())
+            .evidence("checked", self.checked())
+            .evidence("registry_refusals", evidence_of(&self.refusals))
+            .evidence("registry_calls", self.calls.clone())
+    }
+
+    /// `tag app:1.0: writeEnabled=true, deleteEnabled=true` for every item read.
+    fn summary(&self, cx: &CheckCx<'_>) -> Vec<String> {
+        self.items
+            .iter()
+            .zip(&self.reads)
+            .filter_map(|(item, r)| match r {
+                Read::Attributes(a) => Some(format!(
+                    "{}: writeEnabled={}, deleteEnabled={}",
+                    named(cx, item.level, &item.name),
+                    flag(a, "writeEnabled").map_or("-".into(), |b| b.to_string()),
+                    flag(a, "deleteEnabled").map_or("-".into(), |b| b.to_string())
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn not_checked(&self, cx: &CheckCx<'_>, summary: &[String]) -> Outcome {
+        let not_read = &self.locks.not_read;
+        Outcome::info(cx.t(
             format!(
                 "locks not checked: {}{}",
                 not_read.join("; "),
@@ -327,36 +377,40 @@ async fn auth_lock(cx: &CheckCx<'_>) -> Outcome {
                     format!(" (読み取り済み: {})", summary.join("; "))
                 }
             ),
-        )));
+        ))
     }
-    let absent_en = if absent.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; {} not in the registry yet (no attributes of its own)",
-            absent.join(", ")
-        )
-    };
-    let absent_ja = if absent.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "。{} はまだレジストリにないため、独自の属性はありません",
-            absent.join("、")
-        )
-    };
-    decorate(Outcome::pass(cx.t(
-        format!(
-            "no lock stops {}: {}{absent_en}",
-            needs.join(" or "),
-            summary.join("; ")
-        ),
-        format!(
-            "{} を止めるロックはありません: {}{absent_ja}",
-            needs.join("、"),
-            summary.join("; ")
-        ),
-    )))
+
+    fn no_lock(&self, cx: &CheckCx<'_>, summary: &[String]) -> Outcome {
+        let (absent, needs) = (&self.locks.absent, &self.needs);
+        let absent_en = if absent.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not in the registry yet (no attributes of its own)",
+                absent.join(", ")
+            )
+        };
+        let absent_ja = if absent.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "。{} はまだレジストリにないため、独自の属性はありません",
+                absent.join("、")
+            )
+        };
+        Outcome::pass(cx.t(
+            format!(
+                "no lock stops {}: {}{absent_en}",
+                needs.join(" or "),
+                summary.join("; ")
+            ),
+            format!(
+                "{} を止めるロックはありません: {}{absent_ja}",
+                needs.join("、"),
+                summary.join("; ")
+            ),
+        ))
+    }
 }
 
 /// What the attributes read say: which attribute stops which needed write (`locked`), the
@@ -569,6 +623,7 @@ fn disallowed_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::CheckStatus;
 
     #[test]
     fn locks_matter_only_for_writes() {
@@ -594,5 +649,122 @@ mod tests {
                 Lang::En
             )
             .is_none());
+    }
+
+    fn verdict(cx: &CheckCx<'_>, reads: Vec<Read>, refusals: Vec<WriteRefusal>) -> Verdict {
+        let image = ImageRef {
+            repository: "app".into(),
+            tag: Some("1.0".into()),
+            digest: None,
+        };
+        let needs = write_needs(cx.args);
+        let items = items_of(&image);
+        let locks = Locks::of(cx, &items, &reads, &needs);
+        Verdict {
+            repo: image.repository.clone(),
+            needs,
+            items,
+            calls: vec![Value::Null; reads.len()],
+            reads,
+            locks,
+            refusals,
+            granted: Value::Null,
+        }
+    }
+
+    fn open() -> Read {
+        Read::Attributes(json!({"writeEnabled": true, "deleteEnabled": true}))
+    }
+
+    fn codes(o: &Outcome) -> Vec<Code> {
+        o.findings.iter().map(|f| f.code).collect()
+    }
+
+    const ARGV: [&str; 6] = [
+        "--name",
+        "reg",
+        "--repository",
+        "app:1.0",
+        "--need",
+        "pull,push,delete",
+    ];
+
+    #[test]
+    fn only_writes_are_needed_from_locks() {
+        let args = crate::check_args(&ARGV).unwrap();
+        assert_eq!(write_needs(&args), ["push", "delete"]);
+    }
+
+    #[test]
+    fn a_lock_on_the_tag_stops_the_writes() {
+        crate::checks::with_test_cx(&ARGV, Lang::En, |cx| {
+            let locked = Read::Attributes(json!({"writeEnabled": false, "deleteEnabled": true}));
+            let o = verdict(cx, vec![open(), locked], vec![]).outcome(cx);
+            assert_eq!(o.status, CheckStatus::Fail);
+            assert_eq!(codes(&o), [Code::ARTIFACT_LOCKED]);
+            let keys: Vec<&str> = o.evidence.keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                [
+                    "attributes",
+                    "checked",
+                    "locked",
+                    "needed",
+                    "registry_calls",
+                    "registry_refusals",
+                    "repository"
+                ]
+            );
+            assert_eq!(o.evidence["checked"], json!(true));
+            assert_eq!(
+                o.evidence["locked"],
+                json!([{"on": "tag", "name": "app:1.0", "attribute": "writeEnabled",
+                    "value": false, "blocks": ["push", "delete"]}])
+            );
+            assert_eq!(o.findings[0].commands.len(), 2);
+        });
+    }
+
+    #[test]
+    fn no_lock_passes_and_an_unread_attribute_is_not_guessed() {
+        crate::checks::with_test_cx(&ARGV, Lang::En, |cx| {
+            let o =
+                verdict(cx, vec![open(), Read::Absent("TAG_UNKNOWN".into())], vec![]).outcome(cx);
+            assert_eq!(o.status, CheckStatus::Pass);
+            assert!(o.findings.is_empty());
+            assert_eq!(o.evidence["checked"], json!(true));
+            assert_eq!(o.evidence["locked"], json!([]));
+
+            let unread = Read::Unreadable("403".into());
+            let o = verdict(cx, vec![open(), unread], vec![]).outcome(cx);
+            assert_eq!(o.status, CheckStatus::Info);
+            assert!(o.findings.is_empty());
+            assert_eq!(o.evidence["checked"], json!(false));
+            assert_eq!(
+                o.evidence["attributes"]["tag"],
+                json!({"unreadable": "403"})
+            );
+        });
+    }
+
+    #[test]
+    fn a_refused_write_without_a_lock_is_inferred() {
+        crate::checks::with_test_cx(&ARGV, Lang::En, |cx| {
+            let refusal = WriteRefusal {
+                call: "PUT /v2/app/manifests/1.0".into(),
+                status: 405,
+                code: "DENIED".into(),
+                message: "The operation is disallowed on this registry, repository or image."
+                    .into(),
+            };
+            let o = verdict(cx, vec![open(), open()], vec![refusal]).outcome(cx);
+            assert_eq!(o.status, CheckStatus::Fail);
+            assert_eq!(codes(&o), [Code::ARTIFACT_LOCKED]);
+            assert_eq!(
+                o.findings[0].confidence,
+                crate::finding::Confidence::Inferred
+            );
+            assert_eq!(o.evidence["checked"], json!(true));
+        });
     }
 }

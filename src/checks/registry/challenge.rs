@@ -11,7 +11,7 @@ use crate::checks::{
     ArmRegistry, Challenge, Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome,
 };
 use crate::finding::RawFinding;
-use crate::http::HttpError;
+use crate::http::{HttpError, HttpResponse};
 use crate::protocol::challenge::{self as chal, AuthChallenge};
 use crate::report::CheckStatus;
 
@@ -403,119 +403,155 @@ impl Check for ChallengeCheck {
         &META
     }
     fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            let Some(ls) = cx.facts().login_server.clone() else {
-                return Outcome::skip(cx.t("no login server", "ログイン サーバーがありません"));
-            };
-            let url = format!("{}/v2/", ls.base_url());
-            let started = Instant::now();
-            let mut retried = None;
-            let resp = loop {
-                let resp = match cx.ctx.send(cx.ctx.http().get(&url)).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let tls = cx.await_fact(Fact::Tls).await;
-                        if !matches!(
-                            tls,
-                            Some(CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Info) | None
-                        ) {
-                            return Outcome::skip(cx.t(
-                                format!("GET {url} failed ({e}); the DNS and TLS checks above say why"),
-                                format!("GET {url} は失敗しました ({e})。原因は上の DNS と TLS のチェックを参照してください"),
-                            ));
-                        }
-                        return Self::http_error(cx, &url, &e);
-                    }
-                };
-                if resp.status != 429 || retried.is_some() {
-                    break resp;
-                }
-                let wait = resp
-                    .header("retry-after")
-                    .and_then(|v| retry_after_secs(v, cx.ctx.clock.unix()));
-                // Retry once when the wait fits in the time budget.
-                match wait {
-                    Some(secs)
-                        if Duration::from_secs(secs) + started.elapsed() <= cx.ctx.timeout =>
-                    {
-                        cx.ctx.trace.push(format!(
-                            "waiting {secs} s (Retry-After) before retrying GET {url}"
-                        ));
-                        tokio::time::sleep(Duration::from_secs(secs)).await;
-                        retried = Some(secs);
-                    }
-                    _ => break resp,
-                }
-            };
-            match resp.status {
-                401 => Self::analyse_401(cx, &ls, &url, &resp),
-                403 => {
-                    // Only a 403 needs the registry's settings: wait for ARM here, not upfront.
-                    cx.await_fact(Fact::ArmRegistry).await;
-                    Self::forbidden(cx, &url, &resp)
-                }
-                429 => {
-                    let ra = resp.header("retry-after").map(str::to_string);
-                    let msg = match (&retried, &ra) {
-                        (Some(s), _) => cx.t(
-                            format!("GET {url} answered 429 Too Many Requests, again after waiting {s} s as Retry-After asked"),
-                            format!("GET {url} は 429 Too Many Requests を返し、Retry-After に従い {s} 秒待った後も同じでした"),
-                        ),
-                        (None, Some(v)) => cx.t(
-                            format!("GET {url} answered 429 Too Many Requests; Retry-After: {v} is longer than --timeout {:.0} s, so acr-doctor did not wait", cx.ctx.timeout.as_secs_f64()),
-                            format!("GET {url} は 429 Too Many Requests を返しました。Retry-After: {v} が --timeout {:.0} 秒より長いため待機しませんでした", cx.ctx.timeout.as_secs_f64()),
-                        ),
-                        (None, None) => cx.t(
-                            format!("GET {url} answered 429 Too Many Requests"),
-                            format!("GET {url} は 429 Too Many Requests を返しました"),
-                        ),
-                    };
-                    let mut f =
-                        RawFinding::new(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR, msg.clone())
-                            .evidence("url", url.clone())
-                            .evidence("retried", retried.is_some());
-                    if let Some(v) = ra {
-                        f = f.evidence("retry_after", v);
-                    }
-                    Outcome::fail(msg, f)
-                }
-                status => {
-                    let what = if status == 200 {
-                        cx.t(
-                            "it let an anonymous client in without asking for authentication: this is not how an ACR login server answers".to_string(),
-                            "認証を求めずに匿名クライアントを受け入れました。ACR のログイン サーバーの応答ではありません".to_string(),
-                        )
-                    } else {
-                        let errors = resp.registry_errors();
-                        let first = errors
-                            .first()
-                            .map(|(c, m)| format!(" ({c}: {m})"))
-                            .unwrap_or_default();
-                        cx.t(
-                            format!("expected 401 with a challenge{first}"),
-                            format!("チャレンジ付きの 401 が期待されます{first}"),
-                        )
-                    };
-                    let msg = cx.t(
-                        format!("GET {url} answered {status} (layer: HTTP): {what}"),
-                        format!("GET {url} は {status} を返しました (層: HTTP): {what}"),
-                    );
-                    Outcome::fail(
-                        msg.clone(),
-                        RawFinding::new(Code::CONNECTIVITY_CHALLENGE_ERROR, msg)
-                            .evidence("url", url.clone())
-                            .evidence("status", status)
-                            .evidence("layer", "http"),
-                    )
-                }
-            }
-        })
+        Box::pin(async move { challenge(cx).await })
     }
+}
+
+/// `GET /v2/` (once more after a 429 whose Retry-After fits in the time budget), then what the
+/// answer says: 401 is read for its challenge, anything else fails.
+async fn challenge(cx: &CheckCx<'_>) -> Outcome {
+    let Some(ls) = cx.facts().login_server.clone() else {
+        return Outcome::skip(cx.t("no login server", "ログイン サーバーがありません"));
+    };
+    let url = format!("{}/v2/", ls.base_url());
+    let (resp, retried) = match get_v2(cx, &url).await {
+        Ok(answer) => answer,
+        Err(failed) => return *failed,
+    };
+    match resp.status {
+        401 => ChallengeCheck::analyse_401(cx, &ls, &url, &resp),
+        403 => {
+            // Only a 403 needs the registry's settings: wait for ARM here, not upfront.
+            cx.await_fact(Fact::ArmRegistry).await;
+            ChallengeCheck::forbidden(cx, &url, &resp)
+        }
+        429 => too_many_requests(
+            cx,
+            &url,
+            retried,
+            resp.header("retry-after").map(str::to_string),
+        ),
+        status => unexpected_status(cx, &url, status, &resp.registry_errors()),
+    }
+}
+
+/// The answer to `GET url`, and the seconds waited before the one retry after a 429 (`None`:
+/// not retried). A request that fails is reported by the DNS or TLS check when one of them
+/// failed, else here.
+async fn get_v2(cx: &CheckCx<'_>, url: &str) -> Result<(HttpResponse, Option<u64>), Box<Outcome>> {
+    let started = Instant::now();
+    let mut retried = None;
+    loop {
+        let resp = match cx.ctx.send(cx.ctx.http().get(url)).await {
+            Ok(r) => r,
+            Err(e) => return Err(Box::new(request_failed(cx, url, &e).await)),
+        };
+        if resp.status != 429 || retried.is_some() {
+            return Ok((resp, retried));
+        }
+        let wait = resp
+            .header("retry-after")
+            .and_then(|v| retry_after_secs(v, cx.ctx.clock.unix()));
+        // Retry once when the wait fits in the time budget.
+        match wait {
+            Some(secs) if Duration::from_secs(secs) + started.elapsed() <= cx.ctx.timeout => {
+                cx.ctx.trace.push(format!(
+                    "waiting {secs} s (Retry-After) before retrying GET {url}"
+                ));
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                retried = Some(secs);
+            }
+            _ => return Ok((resp, retried)),
+        }
+    }
+}
+
+/// `GET url` failed: skipped when the TLS check (after DNS) failed and says why, else the
+/// failure's layer and cause.
+async fn request_failed(cx: &CheckCx<'_>, url: &str, e: &HttpError) -> Outcome {
+    let tls = cx.await_fact(Fact::Tls).await;
+    if !matches!(
+        tls,
+        Some(CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Info) | None
+    ) {
+        return Outcome::skip(cx.t(
+            format!("GET {url} failed ({e}); the DNS and TLS checks above say why"),
+            format!("GET {url} は失敗しました ({e})。原因は上の DNS と TLS のチェックを参照してください"),
+        ));
+    }
+    ChallengeCheck::http_error(cx, url, e)
+}
+
+/// 429 Too Many Requests, after the one retry or when Retry-After asked for longer than the
+/// time budget.
+fn too_many_requests(
+    cx: &CheckCx<'_>,
+    url: &str,
+    retried: Option<u64>,
+    ra: Option<String>,
+) -> Outcome {
+    let msg = match (&retried, &ra) {
+        (Some(s), _) => cx.t(
+            format!("GET {url} answered 429 Too Many Requests, again after waiting {s} s as Retry-After asked"),
+            format!("GET {url} は 429 Too Many Requests を返し、Retry-After に従い {s} 秒待った後も同じでした"),
+        ),
+        (None, Some(v)) => cx.t(
+            format!("GET {url} answered 429 Too Many Requests; Retry-After: {v} is longer than --timeout {:.0} s, so acr-doctor did not wait", cx.ctx.timeout.as_secs_f64()),
+            format!("GET {url} は 429 Too Many Requests を返しました。Retry-After: {v} が --timeout {:.0} 秒より長いため待機しませんでした", cx.ctx.timeout.as_secs_f64()),
+        ),
+        (None, None) => cx.t(
+            format!("GET {url} answered 429 Too Many Requests"),
+            format!("GET {url} は 429 Too Many Requests を返しました"),
+        ),
+    };
+    let mut f = RawFinding::new(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR, msg.clone())
+        .evidence("url", url.to_string())
+        .evidence("retried", retried.is_some());
+    if let Some(v) = ra {
+        f = f.evidence("retry_after", v);
+    }
+    Outcome::fail(msg, f)
+}
+
+/// Any status but 401, 403 and 429: a 200 lets anyone in, anything else is not a challenge.
+fn unexpected_status(
+    cx: &CheckCx<'_>,
+    url: &str,
+    status: u16,
+    errors: &[(String, String)],
+) -> Outcome {
+    let what = if status == 200 {
+        cx.t(
+            "it let an anonymous client in without asking for authentication: this is not how an ACR login server answers".to_string(),
+            "認証を求めずに匿名クライアントを受け入れました。ACR のログイン サーバーの応答ではありません".to_string(),
+        )
+    } else {
+        let first = errors
+            .first()
+            .map(|(c, m)| format!(" ({c}: {m})"))
+            .unwrap_or_default();
+        cx.t(
+            format!("expected 401 with a challenge{first}"),
+            format!("チャレンジ付きの 401 が期待されます{first}"),
+        )
+    };
+    let msg = cx.t(
+        format!("GET {url} answered {status} (layer: HTTP): {what}"),
+        format!("GET {url} は {status} を返しました (層: HTTP): {what}"),
+    );
+    Outcome::fail(
+        msg.clone(),
+        RawFinding::new(Code::CONNECTIVITY_CHALLENGE_ERROR, msg)
+            .evidence("url", url.to_string())
+            .evidence("status", status)
+            .evidence("layer", "http"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::Lang;
     use serde_json::json;
 
     #[test]
@@ -578,5 +614,49 @@ mod tests {
             forbidden_reason(Some(&open), None),
             ForbiddenReason::SettingsAllow
         );
+    }
+
+    fn codes(o: &Outcome) -> Vec<Code> {
+        o.findings.iter().map(|f| f.code).collect()
+    }
+
+    fn evidence_keys(o: &Outcome) -> Vec<&str> {
+        o.findings[0].evidence.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn too_many_requests_says_whether_it_waited() {
+        let url = "https://reg.azurecr.io/v2/";
+        crate::checks::with_test_cx(&["--name", "reg"], Lang::En, |cx| {
+            let o = too_many_requests(cx, url, Some(3), Some("3".into()));
+            assert_eq!(o.status, CheckStatus::Fail);
+            assert_eq!(codes(&o), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
+            assert_eq!(evidence_keys(&o), ["retried", "retry_after", "url"]);
+            assert_eq!(o.findings[0].evidence["retried"], json!(true));
+            assert_eq!(o.findings[0].evidence["retry_after"], json!("3"));
+
+            let o = too_many_requests(cx, url, None, None);
+            assert_eq!(codes(&o), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
+            assert_eq!(evidence_keys(&o), ["retried", "url"]);
+            assert_eq!(o.findings[0].evidence["retried"], json!(false));
+        });
+    }
+
+    #[test]
+    fn any_other_status_is_not_a_challenge() {
+        let url = "https://reg.azurecr.io/v2/";
+        crate::checks::with_test_cx(&["--name", "reg"], Lang::En, |cx| {
+            for (status, errors) in [
+                (200, vec![]),
+                (404, vec![("NOT_FOUND".to_string(), "no".to_string())]),
+            ] {
+                let o = unexpected_status(cx, url, status, &errors);
+                assert_eq!(o.status, CheckStatus::Fail);
+                assert_eq!(codes(&o), [Code::CONNECTIVITY_CHALLENGE_ERROR]);
+                assert_eq!(evidence_keys(&o), ["layer", "status", "url"]);
+                assert_eq!(o.findings[0].evidence["status"], json!(status));
+                assert_eq!(o.findings[0].evidence["layer"], json!("http"));
+            }
+        });
     }
 }

@@ -12,6 +12,7 @@ use crate::azure::arm::{ABAC_MODE, LEGACY_MODE};
 use crate::catalogue::Code;
 use crate::checks::Facts;
 use crate::lang::Lang;
+use crate::report::CheckStatus;
 
 const REGISTRY_ID: &str =
     "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/contosoreg";
@@ -277,4 +278,99 @@ fn assigned_but_missing_names_each_action_and_role_once() {
         ]
     );
     assert_eq!(evidence(&found[1], "roles"), &json!(["AcrPull", "AcrPush"]));
+}
+
+fn verdict(action: &'static str, granted_by: &[&str], recent: &[&str]) -> ActionVerdict {
+    ActionVerdict {
+        action,
+        granted_by: granted_by.iter().map(|s| s.to_string()).collect(),
+        recent: recent.iter().map(|s| s.to_string()).collect(),
+        ..ActionVerdict::default()
+    }
+}
+
+/// What a principal can do on a repository, against what it needed: missing is what is
+/// needed and not allowed; recent names each recently assigned role granting a needed
+/// action once.
+#[test]
+fn rights_on_a_repository() {
+    let verdicts = [
+        verdict("pull", &["AcrPull", "AcrPush"], &["AcrPush"]),
+        verdict("push", &["AcrPush"], &["AcrPush"]),
+        verdict("delete", &[], &[]),
+        verdict("metadata_read", &["AcrPull"], &["AcrPull"]),
+    ];
+    let rights = Rights::of(&verdicts, &["pull", "delete", "push"]);
+    assert_eq!(rights.needed, ["pull", "delete", "push"]);
+    assert_eq!(rights.can, ["pull", "push", "metadata_read"]);
+    assert_eq!(rights.cannot, ["delete"]);
+    assert_eq!(rights.missing, ["delete"]);
+    assert_eq!(rights.recent, ["AcrPush"]);
+}
+
+/// Everything allowed: pass with what can and cannot be done, noting a recent assignment.
+/// Something missing: the first finding fails the check, the others follow, and without any
+/// explanation REPOSITORY_PERMISSION_MISSING says the message.
+#[test]
+fn rights_allowed_and_refused() {
+    let args = crate::check_args(&["--name", "contosoreg"]).expect("args");
+    let ctx = crate::context::Context::new(BTreeMap::new(), &args).expect("context");
+    let facts = Mutex::new(Facts::default());
+    let timeline = Mutex::new(Vec::new());
+    let cx = CheckCx::new(&ctx, &args, "contosoreg", Lang::En, &facts, &timeline);
+    let keys = |o: &Outcome| o.evidence.keys().cloned().collect::<Vec<_>>();
+    let outcome_codes = |o: &Outcome| o.findings.iter().map(|f| f.code).collect::<Vec<_>>();
+
+    let verdicts = [
+        verdict("pull", &["AcrPull"], &["AcrPull"]),
+        verdict("push", &[], &[]),
+    ];
+    let pulled = Rights::of(&verdicts, &["pull"]);
+    let o = pulled.allowed(&cx, Outcome::pass("ok"));
+    assert_eq!(o.status, CheckStatus::Pass);
+    assert_eq!(keys(&o), ["can", "cannot"]);
+    assert_eq!(outcome_codes(&o), [Code::PERMISSION_RECENTLY_CHANGED]);
+    let quiet = [verdict("pull", &["AcrPull"], &[])];
+    assert!(Rights::of(&quiet, &["pull"])
+        .allowed(&cx, Outcome::pass("ok"))
+        .findings
+        .is_empty());
+
+    let pushed = Rights::of(&verdicts, &["pull", "push"]);
+    let tagged = |o: Outcome| o.evidence("principal", "p");
+    let o = pushed.refused(tagged, "m".into(), Vec::new());
+    assert_eq!(o.status, CheckStatus::Fail);
+    assert_eq!(keys(&o), ["can", "cannot", "missing", "principal"]);
+    assert_eq!(o.evidence["missing"], json!(["push"]));
+    assert_eq!(outcome_codes(&o), [Code::REPOSITORY_PERMISSION_MISSING]);
+    let o = pushed.refused(
+        tagged,
+        "m".into(),
+        vec![
+            RawFinding::new(Code::RBAC_ROLE_MISSING, "a"),
+            RawFinding::new(Code::CATALOG_LISTER_MISSING, "b"),
+        ],
+    );
+    assert_eq!(
+        outcome_codes(&o),
+        [Code::RBAC_ROLE_MISSING, Code::CATALOG_LISTER_MISSING]
+    );
+}
+
+/// The "no assignments" note joins the first finding only.
+#[test]
+fn the_note_joins_the_first_finding() {
+    let note =
+        RawFinding::new(Code::REPOSITORY_PERMISSION_MISSING, "note").command("az ad sp show");
+    let mut findings = vec![
+        RawFinding::new(Code::RBAC_ROLE_MISSING, "a"),
+        RawFinding::new(Code::CATALOG_LISTER_MISSING, "b"),
+    ];
+    add_note(&mut findings, &[note]);
+    assert_eq!(findings[0].solution, ["note"]);
+    assert_eq!(findings[0].commands, ["az ad sp show"]);
+    assert!(findings[1].solution.is_empty() && findings[1].commands.is_empty());
+    let mut none: Vec<RawFinding> = Vec::new();
+    add_note(&mut none, &[]);
+    assert!(none.is_empty());
 }
