@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::probes::{errors_text, probe_inputs, probe_line};
+use super::probes::{errors_text, probe_inputs, probe_line, registry_request};
 use super::{
     arm_client, assignments, catalog_needed, grants_for, mode_of, portal_step, roles_evidence,
     scope_or_lookup,
@@ -43,15 +43,10 @@ async fn auth_catalog(cx: &CheckCx<'_>) -> Outcome {
     let (granted, requested) = grants_for(cx, "registry:catalog");
     let claimed = granted.as_ref().is_some_and(|g| !g.is_empty());
     let path = "/v2/_catalog?n=100";
+    let request = registry_request(cx, &login, &token, reqwest::Method::GET, path);
     let (status, note, listed) = match cx
         .ctx
-        .send_credential(
-            Carry::Registry(&login),
-            cx.ctx
-                .http()
-                .get(format!("{}{path}", login.base_url()))
-                .bearer_auth(token.expose()),
-        )
+        .send_credential(Carry::Registry(&login), request)
         .await
     {
         Ok(r) if r.status == 200 => {

@@ -6,7 +6,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::probes::{errors_text, probe_inputs, probe_line, MANIFEST_ACCEPT};
+use super::probes::{errors_text, probe_inputs, probe_line, registry_get, MANIFEST_ACCEPT};
 use super::repository_needs;
 use crate::catalogue::Code;
 use crate::checks::{Check, CheckCx, Fact, Group, LoginServer, Meta, Outcome};
@@ -17,7 +17,6 @@ use crate::protocol::registry_name::ImageRef;
 use crate::protocol::tag_listing;
 use crate::redact::Secret;
 use crate::request::CheckArgs;
-use crate::trust::Carry;
 
 /// Pages of a tag list read at most, and the page size asked for.
 const MAX_TAG_PAGES: usize = 10;
@@ -75,25 +74,10 @@ async fn get(
     accept: Option<&str>,
     calls: &mut Vec<Value>,
 ) -> Option<crate::http::HttpResponse> {
-    let mut request = cx
-        .ctx
-        .http()
-        .get(format!("{}{path}", login.base_url()))
-        .bearer_auth(token.expose());
-    if let Some(accept) = accept {
-        request = request.header("Accept", accept);
-    }
-    match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
+    let headers: Vec<_> = accept.map(|a| ("Accept", a)).into_iter().collect();
+    registry_get(cx, login, token, path, &headers, calls)
         .await
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            calls.push(probe_line("GET", path, None, &e.to_string()));
-            None
-        }
-    }
+        .ok()
 }
 
 /// Reads the repository's tag list, following `Link` to at most [`MAX_TAG_PAGES`] pages.

@@ -10,7 +10,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::probes::{errors_text, probe_inputs, probe_line};
+use super::probes::{errors_text, probe_inputs, probe_line, registry_get};
 use super::repository_needs;
 use crate::catalogue::Code;
 use crate::checks::{
@@ -21,7 +21,6 @@ use crate::lang::Lang;
 use crate::protocol::registry_name::ImageRef;
 use crate::redact::Secret;
 use crate::request::{CheckArgs, Need};
-use crate::trust::Carry;
 
 pub struct AuthLock;
 
@@ -101,21 +100,9 @@ async fn read_into(
     item: &Item,
     calls: &mut Vec<Value>,
 ) -> Read {
-    let request = cx
-        .ctx
-        .http()
-        .get(format!("{}{}", login.base_url(), item.path))
-        .bearer_auth(token.expose());
-    let r = match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
-        .await
-    {
+    let r = match registry_get(cx, login, token, &item.path, &[], calls).await {
         Ok(r) => r,
-        Err(e) => {
-            calls.push(probe_line("GET", &item.path, None, &e.to_string()));
-            return Read::Unreadable(e.to_string());
-        }
+        Err(e) => return Read::Unreadable(e),
     };
     let said = errors_text(&r);
     match r.status {

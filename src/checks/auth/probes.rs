@@ -8,6 +8,7 @@ use crate::checks::{
     ArmRegistry, CheckCx, Credential, LayerDownload, LayerRedirect, LoginServer, Outcome,
     ReferenceProbe, WriteRefusal,
 };
+use crate::http::HttpResponse;
 use crate::redact::Secret;
 use crate::trust::Carry;
 
@@ -86,22 +87,9 @@ async fn layer_download(
         return (calls, None);
     };
     let path = format!("/v2/{repo}/blobs/{digest}");
-    let request = cx
-        .ctx
-        .http()
-        .get(format!("{}{path}", login.base_url()))
-        .bearer_auth(token.expose())
-        .header("Range", "bytes=0-0");
-    let r = match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            calls.push(probe_line("GET", &path, None, &e.to_string()));
-            return (calls, None);
-        }
+    let range = [("Range", "bytes=0-0")];
+    let Ok(r) = registry_get(cx, login, token, &path, &range, &mut calls).await else {
+        return (calls, None);
     };
     let (redirect, note) = where_served(&r);
     let info = LayerDownload {
@@ -135,23 +123,10 @@ async fn image_blob(
             return None;
         }
         let path = format!("/v2/{repo}/manifests/{reference}");
-        let request = cx
-            .ctx
-            .http()
-            .get(format!("{}{path}", login.base_url()))
-            .bearer_auth(token.expose())
-            .header("Accept", MANIFEST_ACCEPT);
-        let r = match cx
-            .ctx
-            .send_credential(Carry::Registry(login), request)
+        let accept = [("Accept", MANIFEST_ACCEPT)];
+        let r = registry_get(cx, login, token, &path, &accept, calls)
             .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(probe_line("GET", &path, None, &e.to_string()));
-                return None;
-            }
-        };
+            .ok()?;
         let Some(json) = r.json().filter(|_| r.status == 200) else {
             calls.push(probe_line("GET", &path, Some(r.status), &errors_text(&r)));
             return None;
@@ -243,6 +218,44 @@ fn where_served(r: &crate::http::HttpResponse) -> (Option<LayerRedirect>, String
 /// An upload id no registry has handed out.
 const NO_SUCH_UPLOAD: &str = "acr-doctor-probe-00000000-0000-0000-0000-000000000000";
 
+/// A request to the login server at `path`, with the access token as bearer.
+pub(super) fn registry_request(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    cx.ctx
+        .http()
+        .request(method, format!("{}{path}", login.base_url()))
+        .bearer_auth(token.expose())
+}
+
+/// GETs `path` from the login server with the access token and `headers`, through the trust
+/// gate (the token goes to the login server only). A GET that got no answer is recorded in
+/// `calls` and returned as its error's text.
+pub(super) async fn registry_get(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    token: &Secret,
+    path: &str,
+    headers: &[(&str, &str)],
+    calls: &mut Vec<Value>,
+) -> Result<HttpResponse, String> {
+    let mut request = registry_request(cx, login, token, reqwest::Method::GET, path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    cx.ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+        .map_err(|e| {
+            calls.push(probe_line("GET", path, None, &e.to_string()));
+            e.to_string()
+        })
+}
+
 pub(super) fn probe_line(method: &str, path: &str, status: Option<u16>, note: &str) -> Value {
     json!({"call": format!("{method} {path}"), "status": status, "result": note})
 }
@@ -326,16 +339,12 @@ async fn list_tags(
     repo: &str,
     p: &mut Probes,
 ) {
-    let http = cx.ctx.http();
-    let base = login.base_url();
-    let carry = Carry::Registry(login);
     let path = format!("/v2/{repo}/tags/list");
     match cx
         .ctx
         .send_credential(
-            carry,
-            http.get(format!("{base}{path}"))
-                .bearer_auth(token.expose()),
+            Carry::Registry(login),
+            registry_request(cx, login, token, reqwest::Method::GET, &path),
         )
         .await
     {
@@ -381,16 +390,15 @@ async fn head_manifest(
     named: bool,
     p: &mut Probes,
 ) -> bool {
-    let http = cx.ctx.http();
-    let base = login.base_url();
-    let carry = Carry::Registry(login);
     let mut probed_readable = false;
     let path = format!("/v2/{repo}/manifests/{tag}");
-    let request = http
-        .head(format!("{base}{path}"))
-        .bearer_auth(token.expose())
+    let request = registry_request(cx, login, token, reqwest::Method::HEAD, &path)
         .header("Accept", MANIFEST_ACCEPT);
-    match cx.ctx.send_credential(carry, request).await {
+    match cx
+        .ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+    {
         Ok(r) => {
             let note = match r.status {
                 200 => {
@@ -432,14 +440,13 @@ async fn probe_delete(
     repo: &str,
     w: &mut WriteProbes,
 ) {
-    let http = cx.ctx.http();
-    let base = login.base_url();
-    let carry = Carry::Registry(login);
     let path = format!("/v2/{repo}/manifests/sha256:{}", "0".repeat(64));
-    let request = http
-        .delete(format!("{base}{path}"))
-        .bearer_auth(token.expose());
-    match cx.ctx.send_credential(carry, request).await {
+    let request = registry_request(cx, login, token, reqwest::Method::DELETE, &path);
+    match cx
+        .ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+    {
         Ok(r) => {
             let note = match r.status {
                 404 => {
@@ -483,20 +490,19 @@ async fn probe_push(
     repo: &str,
     w: &mut WriteProbes,
 ) {
-    let http = cx.ctx.http();
-    let base = login.base_url();
-    let carry = Carry::Registry(login);
     // Push: touch an upload that does not exist. The registry checks push before it looks
     // the upload up, and writes nothing. (Opening a real upload session and cancelling it
     // is not clean: distribution 2.8 wants `delete` to cancel, and even a cancelled
     // session leaves its hash state in storage.)
     let path = format!("/v2/{repo}/blobs/uploads/{NO_SUCH_UPLOAD}");
-    let request = http
-        .patch(format!("{base}{path}"))
-        .bearer_auth(token.expose())
+    let request = registry_request(cx, login, token, reqwest::Method::PATCH, &path)
         .header("Content-Type", "application/octet-stream")
         .body(Vec::new());
-    match cx.ctx.send_credential(carry, request).await {
+    match cx
+        .ctx
+        .send_credential(Carry::Registry(login), request)
+        .await
+    {
         Ok(r) => {
             let note = match r.status {
                 400 | 404 => {
