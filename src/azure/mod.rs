@@ -7,6 +7,7 @@ pub mod cli_config;
 pub mod cli_token;
 pub mod credential_sources;
 pub mod entra;
+pub mod graph;
 pub mod private_endpoints;
 pub mod roles;
 

@@ -22,7 +22,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{Check, CheckCx, ClientCertificate, Credential, Fact, Group, Meta, Outcome};
-use crate::azure::entra;
+use crate::azure::{entra, graph};
 use crate::catalogue::Code;
 use crate::checks::identity::rfc3339;
 use crate::finding::{RawFinding, Severity};
@@ -38,15 +38,6 @@ pub struct Timeline;
 
 /// What the timeline reads once the checks providing them are done.
 const LATER_FACTS: &[Fact] = &[Fact::RefreshToken, Fact::AccessToken, Fact::Permissions];
-
-/// Graph's answer about one application, shared by the registries of a run.
-#[derive(Clone)]
-struct GraphAnswer {
-    status: u16,
-    json: Option<Value>,
-    /// The server's Date header and the local clock when it arrived.
-    date: Option<(i64, i64)>,
-}
 
 type SecretDates = Result<Vec<(String, Option<i64>, Option<i64>)>, String>;
 
@@ -697,10 +688,7 @@ async fn secret_end_dates(cx: &CheckCx<'_>, graph: Option<&Secret>, app_id: &str
         ));
     }
     let cloud = cx.cloud();
-    let url = format!(
-        "{}/v1.0/applications(appId='{app_id}')",
-        entra::graph_endpoint(cx.ctx, cloud)
-    );
+    let url = graph::application_url(cx.ctx, cloud, app_id);
     let creds = password_credentials(cx, token, &url).await?;
     let secret = cx
         .ctx
@@ -721,26 +709,9 @@ async fn password_credentials(
     url: &str,
 ) -> Result<Vec<Value>, String> {
     let key = format!("graph:application:{url}");
-    let fetched: Result<GraphAnswer, String> = cx
+    let fetched: Result<graph::GraphAnswer, String> = cx
         .ctx
-        .once(&key, || async {
-            let rb = cx
-                .ctx
-                .http()
-                .get(url)
-                .bearer_auth(token.expose())
-                .header("Accept", "application/json");
-            let resp = cx
-                .ctx
-                .send_credential(crate::trust::Carry::Graph, rb)
-                .await
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            Ok(GraphAnswer {
-                status: resp.status,
-                json: resp.json(),
-                date: entra::date_header(&resp).map(|d| (d, cx.ctx.clock.unix())),
-            })
-        })
+        .once(&key, || graph::get(cx.ctx, url, &[], token))
         .await;
     let resp = fetched?;
     if let Some((server_unix, local_unix)) = resp.date {

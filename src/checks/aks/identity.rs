@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{arm_denied, inputs, not_requested};
 use crate::azure::aks::{self, ManagedCluster, PullIdentity};
 use crate::azure::arm::Arm;
+use crate::azure::graph;
 use crate::azure::roles::{self, names, Mode};
 use crate::catalogue::Code;
 use crate::checks::auth::{assignments, evaluate_principal, mode_of, portal_step, RECENT_MINUTES};
@@ -49,23 +50,10 @@ async fn service_principal_object_id(cx: &CheckCx<'_>, client_id: &str) -> Resul
     };
     cx.ctx.redactor.register(token.expose());
     let cloud = cx.cloud();
-    let url = format!(
-        "{}/v1.0/servicePrincipals(appId='{client_id}')",
-        crate::azure::entra::graph_endpoint(cx.ctx, cloud)
-    );
-    let rb = cx
-        .ctx
-        .http()
-        .get(&url)
-        .query(&[("$select", "id,appId,displayName")])
-        .bearer_auth(token.expose())
-        .header("Accept", "application/json");
-    let resp = cx
-        .ctx
-        .send_credential(crate::trust::Carry::Graph, rb)
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    let json = resp.json();
+    let url = graph::service_principal_url(cx.ctx, cloud, client_id);
+    let select = [("$select", "id,appId,displayName")];
+    let resp = graph::get(cx.ctx, &url, &select, &token).await?;
+    let json = resp.json;
     if resp.status != 200 {
         let err = crate::azure::error_summary(json.as_ref());
         return Err(format!("GET {url} → {}: {}", resp.status, err.trim()));
