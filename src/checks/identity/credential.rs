@@ -41,86 +41,134 @@ pub(super) const AUTO_ORDER: [AuthSource; 6] = [
 ];
 
 async fn credential(cx: &CheckCx<'_>) -> Outcome {
-    let order: Vec<AuthSource> = match cx.args.auth {
-        AuthSource::Auto => AUTO_ORDER.to_vec(),
-        pinned => vec![pinned],
-    };
-    let mut tried: Vec<Value> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
-    let mut deferred: Option<Box<MiNotFound>> = None;
-    for source in order {
-        let attempt = match source {
-            AuthSource::Basic => sources::from_basic(cx),
-            AuthSource::Env => sources::from_env(cx).await,
-            AuthSource::WorkloadIdentity => sources::from_workload(cx).await,
-            AuthSource::ManagedIdentity => sources::from_managed(cx).await,
-            AuthSource::Cli => sources::from_cli(cx).await,
-            AuthSource::DockerConfig => sources::from_docker(cx).await,
-            AuthSource::Anonymous => Attempt::Got(Box::new(Acquired {
-                credential: Credential::Anonymous {
-                    source: "anonymous".into(),
-                },
-                arm: None,
-                graph: None,
-                message: cx.t(
-                    "anonymous (--auth anonymous): no credential is sent",
-                    "匿名 (--auth anonymous): 資格情報は送りません",
-                ),
-                evidence: Vec::new(),
-            })),
-            AuthSource::Auto => continue,
+    let mut tally = Tally::default();
+    for source in auth_order(cx.args.auth) {
+        let Some(attempt) = attempt(cx, source).await else {
+            continue;
         };
         match attempt {
-            Attempt::Unavailable(why) => {
-                tried.push(
-                    json!({"source": source.as_str(), "result": format!("unavailable: {why}")}),
-                );
-                missing.push(format!("{}: {why}", source.as_str()));
-            }
+            Attempt::Unavailable(why) => tally.unavailable(source, &why),
             Attempt::Deferred(why, not_found) => {
-                tried.push(
-                    json!({"source": source.as_str(), "result": format!("unavailable: {why}")}),
-                );
-                missing.push(format!("{}: {why}", source.as_str()));
-                deferred.get_or_insert(not_found);
+                tally.unavailable(source, &why);
+                tally.deferred.get_or_insert(not_found);
             }
             Attempt::Failed(outcome) => {
-                tried.push(json!({"source": source.as_str(), "result": "failed"}));
-                return outcome.evidence("tried", tried);
+                tally.record(source, json!("failed"));
+                return outcome.evidence("tried", tally.tried);
             }
             Attempt::Got(got) => {
-                tried.push(json!({"source": source.as_str(), "result": "used"}));
-                let Acquired {
-                    credential,
-                    arm,
-                    graph,
-                    message,
-                    evidence,
-                } = *got;
-                let mut outcome = Outcome::pass(message)
-                    .evidence("source", source.as_str())
-                    .evidence("tried", tried);
-                for (k, v) in evidence {
-                    outcome = outcome.evidence(k, v);
-                }
-                if let Credential::Entra { claims, .. } = &credential {
-                    outcome = outcome.evidence("identity", claims_json(claims));
-                }
-                let mut f = cx.facts();
-                f.credential = Some(credential);
-                f.arm_token = arm;
-                f.graph_token = graph;
-                return outcome;
+                tally.record(source, json!("used"));
+                return used(cx, source, *got, tally.tried);
             }
         }
     }
+    none_found(cx, tally)
+}
+
+/// The sources to try: the order of `--auth auto`, or the one pinned.
+fn auth_order(auth: AuthSource) -> Vec<AuthSource> {
+    match auth {
+        AuthSource::Auto => AUTO_ORDER.to_vec(),
+        pinned => vec![pinned],
+    }
+}
+
+/// What one source gives; `None` for `auto`, which is not a source itself.
+async fn attempt(cx: &CheckCx<'_>, source: AuthSource) -> Option<Attempt> {
+    Some(match source {
+        AuthSource::Basic => sources::from_basic(cx),
+        AuthSource::Env => sources::from_env(cx).await,
+        AuthSource::WorkloadIdentity => sources::from_workload(cx).await,
+        AuthSource::ManagedIdentity => sources::from_managed(cx).await,
+        AuthSource::Cli => sources::from_cli(cx).await,
+        AuthSource::DockerConfig => sources::from_docker(cx).await,
+        AuthSource::Anonymous => anonymous(cx),
+        AuthSource::Auto => return None,
+    })
+}
+
+/// `--auth anonymous`: no credential, on purpose.
+fn anonymous(cx: &CheckCx<'_>) -> Attempt {
+    Attempt::Got(Box::new(Acquired {
+        credential: Credential::Anonymous {
+            source: "anonymous".into(),
+        },
+        arm: None,
+        graph: None,
+        message: cx.t(
+            "anonymous (--auth anonymous): no credential is sent",
+            "匿名 (--auth anonymous): 資格情報は送りません",
+        ),
+        evidence: Vec::new(),
+    }))
+}
+
+/// The sources tried so far: the `tried` evidence, what each unavailable one lacked, and the
+/// first managed-identity answer kept as the diagnosis if nothing else gives a credential.
+#[derive(Default)]
+struct Tally {
+    tried: Vec<Value>,
+    missing: Vec<String>,
+    deferred: Option<Box<MiNotFound>>,
+}
+
+impl Tally {
+    fn record(&mut self, source: AuthSource, result: Value) {
+        self.tried
+            .push(json!({"source": source.as_str(), "result": result}));
+    }
+
+    fn unavailable(&mut self, source: AuthSource, why: &str) {
+        self.record(source, json!(format!("unavailable: {why}")));
+        self.missing.push(format!("{}: {why}", source.as_str()));
+    }
+}
+
+/// The credential found: the pass, and the credential and tokens stored as facts.
+fn used(cx: &CheckCx<'_>, source: AuthSource, got: Acquired, tried: Vec<Value>) -> Outcome {
+    let Acquired {
+        credential,
+        arm,
+        graph,
+        message,
+        evidence,
+    } = got;
+    let mut outcome = Outcome::pass(message)
+        .evidence("source", source.as_str())
+        .evidence("tried", tried);
+    for (k, v) in evidence {
+        outcome = outcome.evidence(k, v);
+    }
+    if let Credential::Entra { claims, .. } = &credential {
+        outcome = outcome.evidence("identity", claims_json(claims));
+    }
+    let mut f = cx.facts();
+    f.credential = Some(credential);
+    f.arm_token = arm;
+    f.graph_token = graph;
+    outcome
+}
+
+/// What the other sources lacked, without the managed identity's own line.
+fn others_than_managed(missing: &[String]) -> Vec<&str> {
+    missing
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !m.starts_with("managed-identity:"))
+        .collect()
+}
+
+/// No source gave a credential: the managed identity's answer if one was kept, else what each
+/// source lacked.
+fn none_found(cx: &CheckCx<'_>, tally: Tally) -> Outcome {
+    let Tally {
+        tried,
+        missing,
+        deferred,
+    } = tally;
     let list = missing.join("; ");
     if let Some(not_found) = deferred {
-        let others: Vec<&str> = missing
-            .iter()
-            .map(String::as_str)
-            .filter(|m| !m.starts_with("managed-identity:"))
-            .collect();
+        let others = others_than_managed(&missing);
         return sources::managed_identity_not_found(cx, &not_found, Some(&others.join("; ")))
             .evidence("tried", tried);
     }
@@ -145,4 +193,47 @@ async fn credential(cx: &CheckCx<'_>) -> Outcome {
             )),
     )
     .evidence("tried", tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_tries_every_source_in_order_and_a_pinned_source_alone() {
+        assert_eq!(auth_order(AuthSource::Auto), AUTO_ORDER.to_vec());
+        assert_eq!(auth_order(AuthSource::Cli), vec![AuthSource::Cli]);
+        assert_eq!(
+            auth_order(AuthSource::Anonymous),
+            vec![AuthSource::Anonymous]
+        );
+    }
+
+    #[test]
+    fn tally_records_each_source_as_the_tried_evidence_had_it() {
+        let mut t = Tally::default();
+        t.unavailable(AuthSource::Basic, "no flags");
+        t.record(AuthSource::Cli, json!("failed"));
+        t.record(AuthSource::Env, json!("used"));
+        assert_eq!(
+            t.tried,
+            vec![
+                json!({"source": "basic", "result": "unavailable: no flags"}),
+                json!({"source": "cli", "result": "failed"}),
+                json!({"source": "env", "result": "used"}),
+            ]
+        );
+        assert_eq!(t.missing, vec!["basic: no flags".to_string()]);
+        assert!(t.deferred.is_none());
+    }
+
+    #[test]
+    fn others_than_managed_drops_only_the_managed_identity_line() {
+        let missing = vec![
+            "basic: a".to_string(),
+            "managed-identity: b".to_string(),
+            "cli: c".to_string(),
+        ];
+        assert_eq!(others_than_managed(&missing), vec!["basic: a", "cli: c"]);
+    }
 }

@@ -272,6 +272,24 @@ fn settings_outcome(
     read_by: Option<ReadBy>,
 ) -> Outcome {
     let s = RegistrySettings::of(&reg);
+    let summary = settings_summary(cx, &s);
+    let by = read_by_note(cx, read_by.as_ref());
+    let message = cx.t(
+        format!(
+            "{} in {} ({}): {summary}{by}",
+            reg.name, reg.resource_group, reg.subscription
+        ),
+        format!(
+            "{} ({} / {}): {summary}{by}",
+            reg.name, reg.resource_group, reg.subscription
+        ),
+    );
+    let outcome = settings_evidence(Outcome::pass(message), &reg, &s, endpoint);
+    record_read(cx, outcome, reg, read_by)
+}
+
+/// The settings in one line: the mode, the switches and ARM's own values.
+fn settings_summary(cx: &CheckCx<'_>, s: &RegistrySettings) -> String {
     let onoff = |b: Option<bool>| match b {
         Some(true) => cx.t("on", "有効"),
         Some(false) => cx.t("off", "無効"),
@@ -279,8 +297,7 @@ fn settings_outcome(
     };
     // Values ARM returns (`Enabled`, `Deny`, the mode's name) are evidence and stay as they are.
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-    let mode = Mode::from_arm(&s.role_assignment_mode);
-    let summary = cx.t(
+    cx.t(
         format!(
             "mode {}, admin user {}, anonymous pull {}, public access {}, firewall {}, auth-as-arm {}, CMK {}",
             s.role_assignment_mode,
@@ -301,8 +318,12 @@ fn settings_outcome(
             opt(&s.arm_audience_policy),
             opt(&s.encryption),
         ),
-    );
-    let by = match &read_by {
+    )
+}
+
+/// The message's note naming the other identity that read the settings, or nothing.
+fn read_by_note(cx: &CheckCx<'_>, read_by: Option<&ReadBy>) -> String {
+    match read_by {
         Some((reader, source, _, _)) => cx.t(
             format!(
                 " (read as {} from {}, because the credential from {source} cannot read Azure Resource Manager)",
@@ -316,18 +337,18 @@ fn settings_outcome(
             ),
         ),
         None => String::new(),
-    };
-    let message = cx.t(
-        format!(
-            "{} in {} ({}): {summary}{by}",
-            reg.name, reg.resource_group, reg.subscription
-        ),
-        format!(
-            "{} ({} / {}): {summary}{by}",
-            reg.name, reg.resource_group, reg.subscription
-        ),
-    );
-    let mut outcome = Outcome::pass(message)
+    }
+}
+
+/// The registry and its settings as evidence, in the report's order.
+fn settings_evidence(
+    outcome: Outcome,
+    reg: &ArmRegistry,
+    s: &RegistrySettings,
+    endpoint: String,
+) -> Outcome {
+    let mode = Mode::from_arm(&s.role_assignment_mode);
+    outcome
         .evidence("registry_id", reg.id.clone())
         .evidence("subscription", reg.subscription.clone())
         .evidence("resource_group", reg.resource_group.clone())
@@ -342,7 +363,16 @@ fn settings_outcome(
         .evidence("authentication_as_arm", s.arm_audience_policy.clone())
         .evidence("encryption", s.encryption.clone())
         .evidence("encryption_identity", s.encryption_identity.clone())
-        .evidence("sku", s.sku.clone());
+        .evidence("sku", s.sku.clone())
+}
+
+/// Who read the settings, as evidence, and the registry (and the other reader) kept as facts.
+fn record_read(
+    cx: &CheckCx<'_>,
+    mut outcome: Outcome,
+    reg: ArmRegistry,
+    read_by: Option<ReadBy>,
+) -> Outcome {
     let mut f = cx.facts();
     match read_by {
         Some((reader, _, tried, token_state)) => {
@@ -495,4 +525,63 @@ fn prefetch_authorization(
         };
         let _ = futures::join!(futures::future::join_all(reads), can_assign);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_evidence_keys_and_values_in_order() {
+        let reg = ArmRegistry {
+            id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/reg".into(),
+            subscription: "s".into(),
+            resource_group: "rg".into(),
+            name: "reg".into(),
+            resource: json!({"properties": {
+                "roleAssignmentMode": arm::ABAC_MODE,
+                "adminUserEnabled": false,
+                "publicNetworkAccess": "Enabled",
+            }}),
+        };
+        let s = RegistrySettings::of(&reg);
+        let out = settings_evidence(Outcome::pass("m"), &reg, &s, "https://arm".into());
+        let keys: Vec<&str> = out.evidence.keys().map(String::as_str).collect();
+        let mut expected = vec![
+            "registry_id",
+            "subscription",
+            "resource_group",
+            "arm_endpoint",
+            "api_version",
+            "role_assignment_mode",
+            "role_assignment_mode_portal",
+            "admin_user_enabled",
+            "anonymous_pull_enabled",
+            "public_network_access",
+            "network_default_action",
+            "authentication_as_arm",
+            "encryption",
+            "encryption_identity",
+            "sku",
+        ];
+        if keys != expected {
+            // Without serde_json's preserve_order the map is sorted: the same keys.
+            expected.sort_unstable();
+        }
+        assert_eq!(keys, expected);
+        let e = &out.evidence;
+        assert_eq!(e["registry_id"], json!(reg.id));
+        assert_eq!(e["arm_endpoint"], json!("https://arm"));
+        assert_eq!(e["api_version"], json!(arm::REGISTRY_API_VERSION));
+        assert_eq!(e["role_assignment_mode"], json!(arm::ABAC_MODE));
+        assert_eq!(
+            e["role_assignment_mode_portal"],
+            json!(Mode::Abac.portal_name())
+        );
+        assert_eq!(e["admin_user_enabled"], json!(false));
+        assert_eq!(e["anonymous_pull_enabled"], Value::Null);
+        assert_eq!(e["public_network_access"], json!("Enabled"));
+        assert_eq!(e["sku"], Value::Null);
+        assert_eq!(out.status, crate::report::CheckStatus::Pass);
+    }
 }
