@@ -48,102 +48,164 @@ pub(super) fn entra_failure(
     e: &EntraError,
     known: &[(&'static str, Value)],
 ) -> Outcome {
-    let client = cx.ctx.env("AZURE_CLIENT_ID").unwrap_or("?").to_string();
-    let tenant = cx.ctx.env("AZURE_TENANT_ID").unwrap_or("?").to_string();
-    let sp_source = matches!(source, AuthSource::Env | AuthSource::WorkloadIdentity);
-    let aadsts = e.aadsts();
-    let entry = aadsts.and_then(error_codes::aadsts);
-    let cause = aadsts.and_then(|c| entra_cause(source, c));
-    let said = match e {
-        EntraError::Aad(a) => a.description.clone(),
-        other => other.to_string(),
-    };
-    // The table's meaning as a clause inside our sentence (without its final full stop).
-    let meaning = |lang: Lang| {
-        entry
-            .map(|e| e.meaning(lang).trim_end_matches(['.', '。']))
-            .unwrap_or_default()
-    };
+    let refusal = Refusal::new(cx, source, how, e);
     let mut extra: Vec<(&'static str, Value)> = Vec::new();
-    let (code, en, ja): (Code, String, String) = match (e, aadsts, cause) {
-        (_, Some(7000222), _) => {
-            cx.facts().expiry_reported.push("sp_client_secret".into());
-            (
-                Code::SP_SECRET_EXPIRED,
-                format!("Microsoft Entra refused the client secret of application {client}: it has expired (AADSTS7000222)"),
-                format!("Microsoft Entra はアプリケーション {client} のクライアント シークレットを拒否しました: 期限切れです (AADSTS7000222)"),
-            )
-        }
-        (_, Some(90002), _) => (
-            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
-            format!("Microsoft Entra does not know tenant '{tenant}' (AADSTS90002): AZURE_TENANT_ID is wrong, or the tenant belongs to another cloud"),
-            format!("Microsoft Entra はテナント '{tenant}' を知りません (AADSTS90002): AZURE_TENANT_ID が誤っているか、別のクラウドのテナントです"),
-        ),
-        (_, Some(700016), _) => (
-            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
-            format!("application '{client}' does not exist in tenant '{tenant}' (AADSTS700016): AZURE_CLIENT_ID is wrong or the app lives in another tenant"),
-            format!("アプリケーション '{client}' はテナント '{tenant}' に存在しません (AADSTS700016): AZURE_CLIENT_ID が誤っているか、別のテナントのアプリです"),
-        ),
-        (_, Some(7000215), _) => (
-            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
-            format!("the client secret of application '{client}' is wrong (AADSTS7000215): give the secret's value, not its ID; it may have been rotated"),
-            format!("アプリケーション '{client}' のクライアント シークレットが誤っています (AADSTS7000215): シークレットの ID ではなく値を指定してください。ローテーションされた可能性もあります"),
-        ),
-        (_, Some(c), Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)) => {
-            federation_words(c, &client, &tenant, &said, meaning, known, &mut extra)
-        }
-        (_, Some(c), Some(Code::AAD_RESOURCE_INVALID)) => {
-            resource_words(cx, c, how, &tenant, &said, meaning, &mut extra)
-        }
-        (_, Some(c), Some(cause)) => {
-            if cause == Code::AAD_TOKEN_EXPIRED {
-                cx.facts().expiry_reported.push("entra_token".into());
-            }
-            let who_en = if sp_source {
-                format!(" application '{client}'")
-            } else {
-                String::new()
-            };
-            let who_ja = if sp_source {
-                format!("アプリケーション '{client}' を")
-            } else {
-                String::new()
-            };
-            (
-                cause,
-                format!(
-                    "{how}: Microsoft Entra refused{who_en}: {} (AADSTS{c}). Entra said: {said}",
-                    meaning(Lang::En)
-                ),
-                format!(
-                    "{how}: Microsoft Entra が{who_ja}拒否しました: {} (AADSTS{c})。Entra の応答: {said}",
-                    meaning(Lang::Ja)
-                ),
-            )
-        }
-        (EntraError::Aad(a), Some(c), None) if sp_source => (
-            Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
-            format!("Microsoft Entra refused application '{client}': {} (AADSTS{c})", a.description),
-            format!("Microsoft Entra がアプリケーション '{client}' を拒否しました: {} (AADSTS{c})", a.description),
-        ),
-        (EntraError::Http { error, url }, _, _) => (
-            Code::AAD_CREDENTIAL_UNAVAILABLE,
-            format!("{how}: {url} could not be reached: {error}"),
-            format!("{how}: {url} に到達できません: {error}"),
-        ),
-        (other, _, _) => (
-            Code::AAD_CREDENTIAL_UNAVAILABLE,
-            format!("{how} gave no token: {other}"),
-            format!("{how} からトークンを取得できませんでした: {other}"),
-        ),
-    };
+    let (code, en, ja) = refusal.words(cx, e, known, &mut extra);
     let detail = cx.t(en, ja);
-    let finding = entra_finding(cx, e, code, detail, extra, &client);
+    let finding = entra_finding(cx, e, code, detail, extra, &refusal.client);
     Outcome::fail(
         cx.t(format!("{how}: {code}"), format!("{how}: {code}")),
         finding,
     )
     .evidence("source", source.as_str())
+}
+
+/// One refusal as the words need it: who was refused, the AADSTS code, its table row and cause,
+/// and what Entra said.
+struct Refusal<'a> {
+    how: &'a str,
+    client: String,
+    tenant: String,
+    /// The source signs in as an application (a service principal or a federated one).
+    sp_source: bool,
+    aadsts: Option<u32>,
+    entry: Option<&'static error_codes::Entry>,
+    cause: Option<Code>,
+    said: String,
+}
+
+impl<'a> Refusal<'a> {
+    fn new(cx: &CheckCx<'_>, source: AuthSource, how: &'a str, e: &EntraError) -> Self {
+        let aadsts = e.aadsts();
+        Refusal {
+            how,
+            client: cx.ctx.env("AZURE_CLIENT_ID").unwrap_or("?").to_string(),
+            tenant: cx.ctx.env("AZURE_TENANT_ID").unwrap_or("?").to_string(),
+            sp_source: matches!(source, AuthSource::Env | AuthSource::WorkloadIdentity),
+            aadsts,
+            entry: aadsts.and_then(error_codes::aadsts),
+            cause: aadsts.and_then(|c| entra_cause(source, c)),
+            said: match e {
+                EntraError::Aad(a) => a.description.clone(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// The table's meaning as a clause inside our sentence (without its final full stop).
+    fn meaning(&self, lang: Lang) -> &'static str {
+        self.entry
+            .map(|e| e.meaning(lang).trim_end_matches(['.', '。']))
+            .unwrap_or_default()
+    }
+
+    /// The cause and its words (English, Japanese); `extra` gets the evidence the words cite.
+    fn words(
+        &self,
+        cx: &CheckCx<'_>,
+        e: &EntraError,
+        known: &[(&'static str, Value)],
+        extra: &mut Vec<(&'static str, Value)>,
+    ) -> (Code, String, String) {
+        if let Some(words) = self.aadsts.and_then(|c| self.service_principal_words(c)) {
+            if self.aadsts == Some(7000222) {
+                cx.facts().expiry_reported.push("sp_client_secret".into());
+            }
+            return words;
+        }
+        let meaning = |lang: Lang| self.meaning(lang);
+        let (client, tenant, said) = (&self.client, &self.tenant, &self.said);
+        match (e, self.aadsts, self.cause) {
+            (_, Some(c), Some(Code::WORKLOAD_IDENTITY_FEDERATION_ERROR)) => {
+                federation_words(c, client, tenant, said, meaning, known, extra)
+            }
+            (_, Some(c), Some(Code::AAD_RESOURCE_INVALID)) => {
+                resource_words(cx, c, self.how, tenant, said, meaning, extra)
+            }
+            (_, Some(c), Some(cause)) => {
+                if cause == Code::AAD_TOKEN_EXPIRED {
+                    cx.facts().expiry_reported.push("entra_token".into());
+                }
+                self.table_words(c, cause)
+            }
+            (EntraError::Aad(a), Some(c), None) if self.sp_source => (
+                Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
+                format!(
+                    "Microsoft Entra refused application '{client}': {} (AADSTS{c})",
+                    a.description
+                ),
+                format!(
+                    "Microsoft Entra がアプリケーション '{client}' を拒否しました: {} (AADSTS{c})",
+                    a.description
+                ),
+            ),
+            (EntraError::Http { error, url }, _, _) => (
+                Code::AAD_CREDENTIAL_UNAVAILABLE,
+                format!("{}: {url} could not be reached: {error}", self.how),
+                format!("{}: {url} に到達できません: {error}", self.how),
+            ),
+            (other, _, _) => (
+                Code::AAD_CREDENTIAL_UNAVAILABLE,
+                format!("{} gave no token: {other}", self.how),
+                format!("{} からトークンを取得できませんでした: {other}", self.how),
+            ),
+        }
+    }
+
+    /// The codes that name the service principal's own mistake, in its own words.
+    fn service_principal_words(&self, c: u32) -> Option<(Code, String, String)> {
+        let (client, tenant) = (&self.client, &self.tenant);
+        Some(match c {
+            7000222 => (
+                Code::SP_SECRET_EXPIRED,
+                format!("Microsoft Entra refused the client secret of application {client}: it has expired (AADSTS7000222)"),
+                format!("Microsoft Entra はアプリケーション {client} のクライアント シークレットを拒否しました: 期限切れです (AADSTS7000222)"),
+            ),
+            90002 => (
+                Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
+                format!("Microsoft Entra does not know tenant '{tenant}' (AADSTS90002): AZURE_TENANT_ID is wrong, or the tenant belongs to another cloud"),
+                format!("Microsoft Entra はテナント '{tenant}' を知りません (AADSTS90002): AZURE_TENANT_ID が誤っているか、別のクラウドのテナントです"),
+            ),
+            700016 => (
+                Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
+                format!("application '{client}' does not exist in tenant '{tenant}' (AADSTS700016): AZURE_CLIENT_ID is wrong or the app lives in another tenant"),
+                format!("アプリケーション '{client}' はテナント '{tenant}' に存在しません (AADSTS700016): AZURE_CLIENT_ID が誤っているか、別のテナントのアプリです"),
+            ),
+            7000215 => (
+                Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID,
+                format!("the client secret of application '{client}' is wrong (AADSTS7000215): give the secret's value, not its ID; it may have been rotated"),
+                format!("アプリケーション '{client}' のクライアント シークレットが誤っています (AADSTS7000215): シークレットの ID ではなく値を指定してください。ローテーションされた可能性もあります"),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// A code with a cause in the table: the table's meaning and Entra's own words, naming the
+    /// application when the source signs in as one.
+    fn table_words(&self, c: u32, cause: Code) -> (Code, String, String) {
+        let (how, client, said) = (self.how, &self.client, &self.said);
+        let who_en = if self.sp_source {
+            format!(" application '{client}'")
+        } else {
+            String::new()
+        };
+        let who_ja = if self.sp_source {
+            format!("アプリケーション '{client}' を")
+        } else {
+            String::new()
+        };
+        (
+            cause,
+            format!(
+                "{how}: Microsoft Entra refused{who_en}: {} (AADSTS{c}). Entra said: {said}",
+                self.meaning(Lang::En)
+            ),
+            format!(
+                "{how}: Microsoft Entra が{who_ja}拒否しました: {} (AADSTS{c})。Entra の応答: {said}",
+                self.meaning(Lang::Ja)
+            ),
+        )
+    }
 }
 
 /// WORKLOAD_IDENTITY_FEDERATION_ERROR: what the refused federated token says (issuer, subject,
@@ -278,4 +340,59 @@ fn entra_finding(
             .command("az identity federated-credential list --identity-name <identity-name> --resource-group <identity-resource-group>");
     }
     finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(sp_source: bool, aadsts: u32) -> Refusal<'static> {
+        Refusal {
+            how: "env",
+            client: "app-id".into(),
+            tenant: "tenant-id".into(),
+            sp_source,
+            aadsts: Some(aadsts),
+            entry: error_codes::aadsts(aadsts),
+            cause: entra_cause(AuthSource::Env, aadsts),
+            said: "said".into(),
+        }
+    }
+
+    #[test]
+    fn service_principal_codes_have_their_own_cause() {
+        let r = refusal(true, 0);
+        let code = |c| r.service_principal_words(c).map(|(code, _, _)| code);
+        assert_eq!(code(7000222), Some(Code::SP_SECRET_EXPIRED));
+        for c in [90002, 700016, 7000215] {
+            assert_eq!(code(c), Some(Code::SERVICE_PRINCIPAL_CREDENTIALS_INVALID));
+        }
+        assert_eq!(code(700082), None);
+        assert_eq!(code(50076), None);
+    }
+
+    #[test]
+    fn table_words_keep_the_cause_and_name_the_application_only_for_an_application() {
+        let app = refusal(true, 700082);
+        let (code, en, ja) = app.table_words(700082, Code::AAD_TOKEN_EXPIRED);
+        assert_eq!(code, Code::AAD_TOKEN_EXPIRED);
+        assert!(en.contains("'app-id'") && ja.contains("'app-id'"));
+        assert!(en.contains("AADSTS700082") && ja.contains("AADSTS700082"));
+        let user = refusal(false, 700082);
+        let (_, en, ja) = user.table_words(700082, Code::AAD_TOKEN_EXPIRED);
+        assert!(!en.contains("app-id") && !ja.contains("app-id"));
+    }
+
+    #[test]
+    fn meaning_is_the_table_row_without_its_full_stop_or_empty() {
+        let r = refusal(false, 700082);
+        let row = error_codes::aadsts(700082).unwrap().meaning(Lang::En);
+        assert_eq!(r.meaning(Lang::En), row.trim_end_matches('.'));
+        assert!(!r.meaning(Lang::En).ends_with('.'));
+        let unknown = Refusal {
+            entry: None,
+            ..refusal(false, 1)
+        };
+        assert_eq!(unknown.meaning(Lang::Ja), "");
+    }
 }
