@@ -142,30 +142,62 @@ pub fn rule_problems(name: &str) -> Vec<NameProblem> {
 /// Classifies what the user typed.
 pub fn parse(input: &str) -> RegistryName {
     let raw = input.trim();
-    let mut problems = Vec::new();
-    let mut form = NameForm::ResourceName;
-    let mut scheme = None;
     if raw.is_empty() {
         return RegistryName {
             input: input.to_string(),
-            form,
+            form: NameForm::ResourceName,
             candidate: String::new(),
             host: None,
             port: None,
-            scheme,
+            scheme: None,
             suffix: None,
             problems: vec![NameProblem::Empty],
         };
     }
-    let mut rest = raw;
-    if let Some((s, after)) = raw.split_once("://") {
-        scheme = Some(s.to_ascii_lowercase());
-        problems.push(NameProblem::UrlGiven {
-            scheme: s.to_ascii_lowercase(),
-        });
+    let mut problems = Vec::new();
+    let mut form = NameForm::ResourceName;
+    let (scheme, rest) = split_scheme(raw);
+    if let Some(s) = &scheme {
+        problems.push(NameProblem::UrlGiven { scheme: s.clone() });
         form = NameForm::Url;
-        rest = after;
     }
+    let (authority, port, extra) = split_authority(rest);
+    if !extra.is_empty() {
+        problems.push(NameProblem::PathOrTag { extra });
+        if form != NameForm::Url {
+            form = NameForm::WithPath;
+        }
+    }
+    if authority.chars().any(|c| c.is_ascii_uppercase()) {
+        problems.push(NameProblem::UpperCase);
+    }
+    let lower = authority.to_ascii_lowercase();
+    let lower = lower.trim_end_matches('.');
+    let (candidate, host, suffix) = split_host(lower, port, &mut form, &mut problems);
+    problems.extend(rule_problems(&candidate));
+    RegistryName {
+        input: input.to_string(),
+        form,
+        candidate,
+        host,
+        port,
+        scheme,
+        suffix,
+        problems,
+    }
+}
+
+/// A URL's scheme (lower case) and what follows `://`; no scheme, the whole input.
+fn split_scheme(raw: &str) -> (Option<String>, &str) {
+    match raw.split_once("://") {
+        Some((s, after)) => (Some(s.to_ascii_lowercase()), after),
+        None => (None, raw),
+    }
+}
+
+/// The authority (the host as typed), its port, and what came after the name: a path
+/// (repository), a digest or tag, or a port that is not one, as typed.
+fn split_authority(rest: &str) -> (&str, Option<u16>, String) {
     // A path (repository) after the first slash.
     let (mut authority, path) = match rest.split_once('/') {
         Some((a, p)) => (a, p),
@@ -193,18 +225,18 @@ pub fn parse(input: &str) -> RegistryName {
         }
         authority = a;
     }
-    if !extra.is_empty() {
-        problems.push(NameProblem::PathOrTag { extra });
-        if form != NameForm::Url {
-            form = NameForm::WithPath;
-        }
-    }
-    if authority.chars().any(|c| c.is_ascii_uppercase()) {
-        problems.push(NameProblem::UpperCase);
-    }
-    let lower = authority.to_ascii_lowercase();
-    let lower = lower.trim_end_matches('.');
-    let (candidate, host, suffix) = match lower.split_once('.') {
+    (authority, port, extra)
+}
+
+/// The resource name, host and DNS suffix in the lower-cased authority: a dotted name or a
+/// name with a port is a login server (the form becomes one unless it is a URL or has a path).
+fn split_host(
+    lower: &str,
+    port: Option<u16>,
+    form: &mut NameForm,
+    problems: &mut Vec<NameProblem>,
+) -> (String, Option<String>, Option<String>) {
+    match lower.split_once('.') {
         Some((first, tail)) => {
             let suffix = format!(".{tail}");
             if !ACR_SUFFIXES.iter().any(|s| suffix.ends_with(s)) {
@@ -212,35 +244,24 @@ pub fn parse(input: &str) -> RegistryName {
                     suffix: suffix.clone(),
                 });
             }
-            if form == NameForm::ResourceName {
-                form = NameForm::LoginServer;
+            if *form == NameForm::ResourceName {
+                *form = NameForm::LoginServer;
             }
             problems.push(NameProblem::LoginServerGiven);
             (first.to_string(), Some(lower.to_string()), Some(suffix))
         }
         None => {
-            if port.is_some() && form == NameForm::ResourceName {
+            if port.is_some() && *form == NameForm::ResourceName {
                 // `myregistry:5000` is a host with a port.
-                form = NameForm::LoginServer;
+                *form = NameForm::LoginServer;
                 problems.push(NameProblem::LoginServerGiven);
                 (lower.to_string(), Some(lower.to_string()), None)
-            } else if form == NameForm::Url {
+            } else if *form == NameForm::Url {
                 (lower.to_string(), Some(lower.to_string()), None)
             } else {
                 (lower.to_string(), None, None)
             }
         }
-    };
-    problems.extend(rule_problems(&candidate));
-    RegistryName {
-        input: input.to_string(),
-        form,
-        candidate,
-        host,
-        port,
-        scheme,
-        suffix,
-        problems,
     }
 }
 
@@ -802,5 +823,97 @@ mod repository_tests {
         ] {
             assert!(!is_reference(bad), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    #[test]
+    fn split_scheme_lowercases_the_scheme_and_keeps_the_rest() {
+        assert_eq!(
+            split_scheme("HTTPS://Reg.azurecr.io/x"),
+            (Some("https".to_string()), "Reg.azurecr.io/x")
+        );
+        assert_eq!(split_scheme("reg:5000"), (None, "reg:5000"));
+        assert_eq!(split_scheme("://reg"), (Some(String::new()), "reg"));
+    }
+
+    #[test]
+    fn split_authority_separates_port_tag_digest_and_path() {
+        assert_eq!(split_authority("reg"), ("reg", None, String::new()));
+        assert_eq!(
+            split_authority("reg:5000"),
+            ("reg", Some(5000), String::new())
+        );
+        assert_eq!(
+            split_authority("reg:latest/"),
+            ("reg", None, ":latest".to_string())
+        );
+        assert_eq!(
+            split_authority("reg@sha256:ab/repo/x//"),
+            ("reg", None, "@sha256:ab/repo/x".to_string())
+        );
+        assert_eq!(
+            split_authority("reg:99999"),
+            ("reg", None, ":99999".to_string())
+        );
+        assert_eq!(split_authority("reg//"), ("reg", None, String::new()));
+    }
+
+    #[test]
+    fn split_host_finds_the_login_server_and_its_suffix() {
+        let mut form = NameForm::ResourceName;
+        let mut problems = Vec::new();
+        let got = split_host("reg.azurecr.io", None, &mut form, &mut problems);
+        assert_eq!(
+            got,
+            (
+                "reg".to_string(),
+                Some("reg.azurecr.io".to_string()),
+                Some(".azurecr.io".to_string())
+            )
+        );
+        assert_eq!(form, NameForm::LoginServer);
+        assert_eq!(problems, vec![NameProblem::LoginServerGiven]);
+
+        let mut form = NameForm::WithPath;
+        let mut problems = Vec::new();
+        let got = split_host("reg.example.com", None, &mut form, &mut problems);
+        assert_eq!(got.2.as_deref(), Some(".example.com"));
+        assert_eq!(form, NameForm::WithPath);
+        assert_eq!(
+            problems,
+            vec![
+                NameProblem::NotAcrSuffix {
+                    suffix: ".example.com".into()
+                },
+                NameProblem::LoginServerGiven
+            ]
+        );
+    }
+
+    #[test]
+    fn split_host_without_a_dot() {
+        let mut form = NameForm::ResourceName;
+        let mut problems = Vec::new();
+        let got = split_host("reg", Some(5000), &mut form, &mut problems);
+        assert_eq!(got, ("reg".to_string(), Some("reg".to_string()), None));
+        assert_eq!(form, NameForm::LoginServer);
+        assert_eq!(problems, vec![NameProblem::LoginServerGiven]);
+
+        let mut form = NameForm::Url;
+        let mut problems = Vec::new();
+        let got = split_host("reg", None, &mut form, &mut problems);
+        assert_eq!(got, ("reg".to_string(), Some("reg".to_string()), None));
+        assert!(problems.is_empty());
+
+        let mut form = NameForm::ResourceName;
+        let mut problems = Vec::new();
+        let got = split_host("reg", None, &mut form, &mut problems);
+        assert_eq!(got, ("reg".to_string(), None, None));
+        assert_eq!(form, NameForm::ResourceName);
+        assert!(problems.is_empty());
     }
 }
