@@ -215,6 +215,10 @@ fn permission_denied_on_socket_explains_the_docker_group() {
 #[tokio::test]
 async fn current_context_pointing_elsewhere_is_followed_and_named() {
     let home = Home::new();
+    // docker.daemon needs docker.client; a docker command that answers at once keeps the
+    // one-second bound below about the daemon, not about how fast the CLI starts on a busy
+    // machine (the daemon is reached through the Engine API, not through this command).
+    home.script("docker", "echo 'Docker version 28.2.2, build e6534b4'");
     // A listener that accepts and never answers: a context endpoint that does not respond.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
