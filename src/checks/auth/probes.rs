@@ -247,11 +247,25 @@ pub(super) async fn registry_get(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
+    registry_send(cx, login, request, "GET", path, calls).await
+}
+
+/// Sends a registry request (`method path`, as it is recorded) through the trust gate: the
+/// token goes to the login server only. A request that got no answer is recorded in `calls`
+/// and returned as its error's text.
+async fn registry_send(
+    cx: &CheckCx<'_>,
+    login: &LoginServer,
+    request: reqwest::RequestBuilder,
+    method: &str,
+    path: &str,
+    calls: &mut Vec<Value>,
+) -> Result<HttpResponse, String> {
     cx.ctx
         .send_credential(Carry::Registry(login), request)
         .await
         .map_err(|e| {
-            calls.push(probe_line("GET", path, None, &e.to_string()));
+            calls.push(probe_line(method, path, None, &e.to_string()));
             e.to_string()
         })
 }
@@ -340,43 +354,34 @@ async fn list_tags(
     p: &mut Probes,
 ) {
     let path = format!("/v2/{repo}/tags/list");
-    match cx
-        .ctx
-        .send_credential(
-            Carry::Registry(login),
-            registry_request(cx, login, token, reqwest::Method::GET, &path),
-        )
-        .await
-    {
-        Ok(r) => {
-            let note = match r.status {
-                200 => {
-                    p.pull = Proof::Allowed;
-                    p.tags = r
-                        .json()
-                        .and_then(|j| j.get("tags").cloned())
-                        .and_then(|t| t.as_array().cloned())
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect();
-                    format!("{} tag(s)", p.tags.len())
-                }
-                404 => {
-                    p.pull = Proof::Allowed;
-                    "allowed; the repository does not exist yet".to_string()
-                }
-                401 | 403 => {
-                    p.pull = Proof::Refused;
-                    errors_text(&r)
-                }
-                _ => errors_text(&r),
-            };
-            p.calls
-                .push(probe_line("GET", &path, Some(r.status), &note));
+    let Ok(r) = registry_get(cx, login, token, &path, &[], &mut p.calls).await else {
+        return;
+    };
+    let note = match r.status {
+        200 => {
+            p.pull = Proof::Allowed;
+            p.tags = r
+                .json()
+                .and_then(|j| j.get("tags").cloned())
+                .and_then(|t| t.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect();
+            format!("{} tag(s)", p.tags.len())
         }
-        Err(e) => p.calls.push(probe_line("GET", &path, None, &e.to_string())),
-    }
+        404 => {
+            p.pull = Proof::Allowed;
+            "allowed; the repository does not exist yet".to_string()
+        }
+        401 | 403 => {
+            p.pull = Proof::Refused;
+            errors_text(&r)
+        }
+        _ => errors_text(&r),
+    };
+    p.calls
+        .push(probe_line("GET", &path, Some(r.status), &note));
 }
 
 /// `HEAD` of the manifest of `tag`: whether it is readable (pull refused on 401/403); for the
@@ -390,46 +395,34 @@ async fn head_manifest(
     named: bool,
     p: &mut Probes,
 ) -> bool {
-    let mut probed_readable = false;
     let path = format!("/v2/{repo}/manifests/{tag}");
     let request = registry_request(cx, login, token, reqwest::Method::HEAD, &path)
         .header("Accept", MANIFEST_ACCEPT);
-    match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
-        .await
-    {
-        Ok(r) => {
-            let note = match r.status {
-                200 => {
-                    probed_readable = true;
-                    format!(
-                        "manifest readable ({})",
-                        r.header("Docker-Content-Digest").unwrap_or("no digest")
-                    )
-                }
-                401 | 403 => {
-                    p.pull = Proof::Refused;
-                    "refused".to_string()
-                }
-                s => format!("status {s}"),
-            };
-            p.calls
-                .push(probe_line("HEAD", &path, Some(r.status), &note));
-            // The image named in --repository: auth.image starts from this answer.
-            if named {
-                cx.facts().reference_probe = Some(ReferenceProbe {
-                    reference: tag.to_string(),
-                    status: r.status,
-                    digest: r.header("Docker-Content-Digest").map(str::to_string),
-                });
-            }
+    let Ok(r) = registry_send(cx, login, request, "HEAD", &path, &mut p.calls).await else {
+        return false;
+    };
+    let note = match r.status {
+        200 => format!(
+            "manifest readable ({})",
+            r.header("Docker-Content-Digest").unwrap_or("no digest")
+        ),
+        401 | 403 => {
+            p.pull = Proof::Refused;
+            "refused".to_string()
         }
-        Err(e) => p
-            .calls
-            .push(probe_line("HEAD", &path, None, &e.to_string())),
+        s => format!("status {s}"),
+    };
+    p.calls
+        .push(probe_line("HEAD", &path, Some(r.status), &note));
+    // The image named in --repository: auth.image starts from this answer.
+    if named {
+        cx.facts().reference_probe = Some(ReferenceProbe {
+            reference: tag.to_string(),
+            status: r.status,
+            digest: r.header("Docker-Content-Digest").map(str::to_string),
+        });
     }
-    probed_readable
+    r.status == 200
 }
 
 /// Delete: a manifest whose digest cannot exist; the registry checks delete first.
@@ -442,44 +435,36 @@ async fn probe_delete(
 ) {
     let path = format!("/v2/{repo}/manifests/sha256:{}", "0".repeat(64));
     let request = registry_request(cx, login, token, reqwest::Method::DELETE, &path);
-    match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
-        .await
-    {
-        Ok(r) => {
-            let note = match r.status {
-                404 => {
-                    w.delete = Proof::Allowed;
-                    format!("delete allowed; nothing to delete ({})", errors_text(&r))
-                }
-                405 if disallowed_by_lock(&r).is_some() => {
-                    let (code, message) = disallowed_by_lock(&r).unwrap_or_default();
-                    w.locked
-                        .push(lock_refusal("DELETE", &path, &r, code, message));
-                    format!(
-                        "refused by a lock on the repository or image ({})",
-                        errors_text(&r)
-                    )
-                }
-                // Deletion switched off on the registry: the rights cannot be told.
-                405 => format!(
-                    "could not prove: deletion is not enabled here ({})",
-                    errors_text(&r)
-                ),
-                401 | 403 => {
-                    w.delete = Proof::Refused;
-                    errors_text(&r)
-                }
-                _ => errors_text(&r),
-            };
-            w.calls
-                .push(probe_line("DELETE", &path, Some(r.status), &note));
+    let Ok(r) = registry_send(cx, login, request, "DELETE", &path, &mut w.calls).await else {
+        return;
+    };
+    let note = match r.status {
+        404 => {
+            w.delete = Proof::Allowed;
+            format!("delete allowed; nothing to delete ({})", errors_text(&r))
         }
-        Err(e) => w
-            .calls
-            .push(probe_line("DELETE", &path, None, &e.to_string())),
-    }
+        405 if disallowed_by_lock(&r).is_some() => {
+            let (code, message) = disallowed_by_lock(&r).unwrap_or_default();
+            w.locked
+                .push(lock_refusal("DELETE", &path, &r, code, message));
+            format!(
+                "refused by a lock on the repository or image ({})",
+                errors_text(&r)
+            )
+        }
+        // Deletion switched off on the registry: the rights cannot be told.
+        405 => format!(
+            "could not prove: deletion is not enabled here ({})",
+            errors_text(&r)
+        ),
+        401 | 403 => {
+            w.delete = Proof::Refused;
+            errors_text(&r)
+        }
+        _ => errors_text(&r),
+    };
+    w.calls
+        .push(probe_line("DELETE", &path, Some(r.status), &note));
 }
 
 /// Push: touch an upload that does not exist (see below); nothing is written.
@@ -498,43 +483,35 @@ async fn probe_push(
     let request = registry_request(cx, login, token, reqwest::Method::PATCH, &path)
         .header("Content-Type", "application/octet-stream")
         .body(Vec::new());
-    match cx
-        .ctx
-        .send_credential(Carry::Registry(login), request)
-        .await
-    {
-        Ok(r) => {
-            let note = match r.status {
-                400 | 404 => {
-                    w.push = Proof::Allowed;
-                    format!(
-                        "push allowed; no such upload ({}), nothing written",
-                        errors_text(&r)
-                    )
-                }
-                401 | 403 => {
-                    w.push = Proof::Refused;
-                    errors_text(&r)
-                }
-                _ => match disallowed_by_lock(&r) {
-                    Some((code, message)) => {
-                        w.locked
-                            .push(lock_refusal("PATCH", &path, &r, code, message));
-                        format!(
-                            "refused by a lock on the repository or image ({})",
-                            errors_text(&r)
-                        )
-                    }
-                    None => errors_text(&r),
-                },
-            };
-            w.calls
-                .push(probe_line("PATCH", &path, Some(r.status), &note));
+    let Ok(r) = registry_send(cx, login, request, "PATCH", &path, &mut w.calls).await else {
+        return;
+    };
+    let note = match r.status {
+        400 | 404 => {
+            w.push = Proof::Allowed;
+            format!(
+                "push allowed; no such upload ({}), nothing written",
+                errors_text(&r)
+            )
         }
-        Err(e) => w
-            .calls
-            .push(probe_line("PATCH", &path, None, &e.to_string())),
-    }
+        401 | 403 => {
+            w.push = Proof::Refused;
+            errors_text(&r)
+        }
+        _ => match disallowed_by_lock(&r) {
+            Some((code, message)) => {
+                w.locked
+                    .push(lock_refusal("PATCH", &path, &r, code, message));
+                format!(
+                    "refused by a lock on the repository or image ({})",
+                    errors_text(&r)
+                )
+            }
+            None => errors_text(&r),
+        },
+    };
+    w.calls
+        .push(probe_line("PATCH", &path, Some(r.status), &note));
 }
 
 pub(super) fn errors_text(r: &crate::http::HttpResponse) -> String {
