@@ -624,6 +624,20 @@ mod tests {
         }
     }
 
+    /// A passing docker config outcome with `mismatches`; `found`: something is stored under the
+    /// right key.
+    fn docker_pass_with(mismatches: &[KeyMismatch], found: bool) -> Outcome {
+        with_key_finding(
+            Lang::En,
+            Kind::Docker,
+            Outcome::pass("x"),
+            mismatches,
+            SERVER,
+            PATH,
+            found,
+        )
+    }
+
     fn parse_error() -> ConfigError {
         ConfigError::Parse {
             path: PATH.into(),
@@ -700,15 +714,7 @@ mod tests {
             "scheme_or_path",
             true,
         )];
-        let o = with_key_finding(
-            Lang::En,
-            Kind::Docker,
-            Outcome::pass("x"),
-            &m,
-            SERVER,
-            PATH,
-            true,
-        );
+        let o = docker_pass_with(&m, true);
         assert_eq!(o.status, CheckStatus::Warn);
         assert_eq!(
             o.evidence["key_mismatches"],
@@ -735,15 +741,7 @@ mod tests {
             "letter_case",
             false,
         )];
-        let o = with_key_finding(
-            Lang::En,
-            Kind::Docker,
-            Outcome::pass("x"),
-            &m,
-            SERVER,
-            PATH,
-            true,
-        );
+        let o = docker_pass_with(&m, true);
         assert_eq!(o.status, CheckStatus::Pass);
         let f = &o.findings[0];
         assert_eq!(f.severity, Some(Severity::Info));
@@ -751,27 +749,11 @@ mod tests {
         assert_eq!(f.solution.len(), 1);
         assert_eq!(f.commands, vec![format!("docker login {SERVER}")]);
         // Nothing under the right key: a warning.
-        let o = with_key_finding(
-            Lang::En,
-            Kind::Docker,
-            Outcome::pass("x"),
-            &m,
-            SERVER,
-            PATH,
-            false,
-        );
+        let o = docker_pass_with(&m, false);
         assert_eq!(o.status, CheckStatus::Warn);
         assert_eq!(o.findings[0].severity, Some(Severity::Warning));
         // No mismatch: the outcome as it was.
-        let o = with_key_finding(
-            Lang::En,
-            Kind::Docker,
-            Outcome::pass("x"),
-            &[],
-            SERVER,
-            PATH,
-            false,
-        );
+        let o = docker_pass_with(&[], false);
         assert!(o.findings.is_empty() && !o.evidence.contains_key("key_mismatches"));
     }
 
