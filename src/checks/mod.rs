@@ -236,10 +236,7 @@ impl<'a> CheckCx<'a> {
 
     /// Text in the run's language.
     pub fn t(&self, en: impl Into<String>, ja: impl Into<String>) -> String {
-        match self.lang {
-            Lang::En => en.into(),
-            Lang::Ja => ja.into(),
-        }
+        self.lang.t(en, ja)
     }
 
     /// Puts a credential on the expiry timeline.
