@@ -516,14 +516,8 @@ impl Check for Shared {
 pub(crate) fn with_test_cx<R>(argv: &[&str], lang: Lang, f: impl FnOnce(&CheckCx<'_>) -> R) -> R {
     let args = crate::check_args(argv).expect("args");
     let ctx = Context::new(std::collections::BTreeMap::new(), &args).expect("context");
-    let facts = Mutex::new(Facts::default());
-    let timeline = Mutex::new(Vec::new());
-    let target = argv
-        .iter()
-        .position(|a| *a == "--name")
-        .and_then(|i| argv.get(i + 1))
-        .copied()
-        .unwrap_or("");
-    let cx = CheckCx::new(&ctx, &args, target, lang, &facts, &timeline);
-    f(&cx)
+    crate::engine::CheckHarness::new(&ctx)
+        .args(args)
+        .lang(lang)
+        .with_cx(f)
 }
