@@ -33,9 +33,11 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let mut used = BTreeSet::new();
         for path in paths {
             let text = std::fs::read_to_string(path).expect("read");
-            // Test modules may reach anywhere; comments name paths without importing them.
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-            let code: String = code
+            // Test code may reach anywhere; comments name paths without importing them.
+            if path.file_stem().is_some_and(|s| s == "tests") {
+                continue;
+            }
+            let code: String = without_test_items(&text)
                 .lines()
                 .map(|l| l.split("//").next().unwrap_or_default())
                 .collect::<Vec<_>>()
@@ -59,6 +61,56 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         graph.insert(module.clone(), used);
     }
     graph
+}
+
+/// `text` without its `#[cfg(test)]` items: each attribute with the item it marks, to the `;`
+/// or the brace that closes it. Code after a test item still counts.
+fn without_test_items(text: &str) -> String {
+    const MARK: &str = "#[cfg(test)]";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let item = &rest[at + MARK.len()..];
+        let end = match (item.find('{'), item.find(';')) {
+            (Some(open), semi) if semi.is_none_or(|s| open < s) => {
+                let mut depth = 0usize;
+                let close = item[open..].char_indices().find_map(|(i, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(open + i + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    None
+                });
+                close.unwrap_or(item.len())
+            }
+            (_, Some(semi)) => semi + 1,
+            _ => item.len(),
+        };
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn test_items_are_dropped_and_the_code_after_them_is_kept() {
+    let text = "use crate::a;\n#[cfg(test)]\nmod t;\n#[cfg(test)]\nimpl X {\n    fn f() { crate::b::g() }\n}\nuse crate::c;\n";
+    let kept = without_test_items(text);
+    assert!(
+        kept.contains("crate::a") && kept.contains("crate::c"),
+        "{kept}"
+    );
+    assert!(
+        !kept.contains("crate::b") && !kept.contains("mod t"),
+        "{kept}"
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
