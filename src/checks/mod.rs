@@ -67,6 +67,14 @@ pub struct Outcome {
     pub findings: Vec<RawFinding>,
 }
 
+#[cfg(test)]
+impl Outcome {
+    /// The codes of the findings, in order (for unit tests).
+    pub(crate) fn codes(&self) -> Vec<crate::catalogue::Code> {
+        self.findings.iter().map(|f| f.code).collect()
+    }
+}
+
 impl Outcome {
     fn new(status: CheckStatus, message: impl Into<String>) -> Self {
         Outcome {

@@ -663,10 +663,6 @@ mod tests {
         Read::Attributes(json!({"writeEnabled": true, "deleteEnabled": true}))
     }
 
-    fn codes(o: &Outcome) -> Vec<Code> {
-        o.findings.iter().map(|f| f.code).collect()
-    }
-
     const ARGV: [&str; 6] = [
         "--name",
         "reg",
@@ -688,7 +684,7 @@ mod tests {
             let locked = Read::Attributes(json!({"writeEnabled": false, "deleteEnabled": true}));
             let o = verdict(cx, vec![open(), locked], vec![]).outcome(cx);
             assert_eq!(o.status, CheckStatus::Fail);
-            assert_eq!(codes(&o), [Code::ARTIFACT_LOCKED]);
+            assert_eq!(o.codes(), [Code::ARTIFACT_LOCKED]);
             let keys: Vec<&str> = o.evidence.keys().map(String::as_str).collect();
             assert_eq!(
                 keys,
@@ -746,7 +742,7 @@ mod tests {
             };
             let o = verdict(cx, vec![open(), open()], vec![refusal]).outcome(cx);
             assert_eq!(o.status, CheckStatus::Fail);
-            assert_eq!(codes(&o), [Code::ARTIFACT_LOCKED]);
+            assert_eq!(o.codes(), [Code::ARTIFACT_LOCKED]);
             assert_eq!(
                 o.findings[0].confidence,
                 crate::finding::Confidence::Inferred

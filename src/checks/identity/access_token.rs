@@ -359,7 +359,7 @@ mod tests {
                 false,
             );
             assert_eq!(o.status, CheckStatus::Fail);
-            let codes: Vec<Code> = o.findings.iter().map(|f| f.code).collect();
+            let codes = o.codes();
             assert_eq!(codes, [Code::CONNECTIVITY_ACCESS_TOKEN_ERROR]);
             let keys: Vec<&String> = o.findings[0].evidence.keys().collect();
             assert_eq!(keys, ["request", "status"]);
@@ -383,7 +383,7 @@ mod tests {
                 token(json!({"access": [{"type": "repository", "name": "app", "actions": []}]}));
             let o = grants(cx, t, &scopes(&["repository:app:pull"]), true);
             assert_eq!(o.status, CheckStatus::Fail);
-            let codes: Vec<Code> = o.findings.iter().map(|f| f.code).collect();
+            let codes = o.codes();
             assert_eq!(codes, [Code::ANONYMOUS_PULL_DISABLED]);
             assert!(cx.facts().grants.is_none());
         });

@@ -616,10 +616,6 @@ mod tests {
         );
     }
 
-    fn codes(o: &Outcome) -> Vec<Code> {
-        o.findings.iter().map(|f| f.code).collect()
-    }
-
     fn evidence_keys(o: &Outcome) -> Vec<&str> {
         o.findings[0].evidence.keys().map(String::as_str).collect()
     }
@@ -630,13 +626,13 @@ mod tests {
         crate::checks::with_test_cx(&["--name", "reg"], Lang::En, |cx| {
             let o = too_many_requests(cx, url, Some(3), Some("3".into()));
             assert_eq!(o.status, CheckStatus::Fail);
-            assert_eq!(codes(&o), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
+            assert_eq!(o.codes(), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
             assert_eq!(evidence_keys(&o), ["retried", "retry_after", "url"]);
             assert_eq!(o.findings[0].evidence["retried"], json!(true));
             assert_eq!(o.findings[0].evidence["retry_after"], json!("3"));
 
             let o = too_many_requests(cx, url, None, None);
-            assert_eq!(codes(&o), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
+            assert_eq!(o.codes(), [Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR]);
             assert_eq!(evidence_keys(&o), ["retried", "url"]);
             assert_eq!(o.findings[0].evidence["retried"], json!(false));
         });
@@ -652,7 +648,7 @@ mod tests {
             ] {
                 let o = unexpected_status(cx, url, status, &errors);
                 assert_eq!(o.status, CheckStatus::Fail);
-                assert_eq!(codes(&o), [Code::CONNECTIVITY_CHALLENGE_ERROR]);
+                assert_eq!(o.codes(), [Code::CONNECTIVITY_CHALLENGE_ERROR]);
                 assert_eq!(evidence_keys(&o), ["layer", "status", "url"]);
                 assert_eq!(o.findings[0].evidence["status"], json!(status));
                 assert_eq!(o.findings[0].evidence["layer"], json!("http"));

@@ -194,7 +194,7 @@ mod tests {
         with_test_cx(&["--name", "reg"], Lang::En, |cx| {
             let o = from_flag(cx, "ftp://reg.azurecr.io", Some("reg"));
             assert_eq!(o.status, CheckStatus::Fail);
-            let codes: Vec<Code> = o.findings.iter().map(|f| f.code).collect();
+            let codes = o.codes();
             assert_eq!(codes, [Code::LOGIN_SERVER_ERROR]);
             assert_eq!(
                 o.findings[0].evidence["login_server_flag"],

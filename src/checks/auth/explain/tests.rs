@@ -319,7 +319,6 @@ fn rights_allowed_and_refused() {
     let timeline = Mutex::new(Vec::new());
     let cx = CheckCx::new(&ctx, &args, "contosoreg", Lang::En, &facts, &timeline);
     let keys = |o: &Outcome| o.evidence.keys().cloned().collect::<Vec<_>>();
-    let outcome_codes = |o: &Outcome| o.findings.iter().map(|f| f.code).collect::<Vec<_>>();
 
     let verdicts = [
         verdict("pull", &["AcrPull"], &["AcrPull"]),
@@ -329,7 +328,7 @@ fn rights_allowed_and_refused() {
     let o = pulled.allowed(&cx, Outcome::pass("ok"));
     assert_eq!(o.status, CheckStatus::Pass);
     assert_eq!(keys(&o), ["can", "cannot"]);
-    assert_eq!(outcome_codes(&o), [Code::PERMISSION_RECENTLY_CHANGED]);
+    assert_eq!(o.codes(), [Code::PERMISSION_RECENTLY_CHANGED]);
     let quiet = [verdict("pull", &["AcrPull"], &[])];
     assert!(Rights::of(&quiet, &["pull"])
         .allowed(&cx, Outcome::pass("ok"))
@@ -342,7 +341,7 @@ fn rights_allowed_and_refused() {
     assert_eq!(o.status, CheckStatus::Fail);
     assert_eq!(keys(&o), ["can", "cannot", "missing", "principal"]);
     assert_eq!(o.evidence["missing"], json!(["push"]));
-    assert_eq!(outcome_codes(&o), [Code::REPOSITORY_PERMISSION_MISSING]);
+    assert_eq!(o.codes(), [Code::REPOSITORY_PERMISSION_MISSING]);
     let o = pushed.refused(
         tagged,
         "m".into(),
@@ -352,7 +351,7 @@ fn rights_allowed_and_refused() {
         ],
     );
     assert_eq!(
-        outcome_codes(&o),
+        o.codes(),
         [Code::RBAC_ROLE_MISSING, Code::CATALOG_LISTER_MISSING]
     );
 }
