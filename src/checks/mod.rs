@@ -449,14 +449,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// The checks whose id is one of `ids`, in report order (for tests and the harness).
-pub fn with_ids(ids: &[&str]) -> Vec<Box<dyn Check>> {
-    all()
-        .into_iter()
-        .filter(|c| ids.contains(&c.meta().id))
-        .collect()
-}
-
 /// A check whose result does not depend on the registry (the local Docker client and engine,
 /// helm): run once per run and replayed for every other registry of a fleet run.
 pub struct Shared(pub Box<dyn Check>);

@@ -12,9 +12,7 @@ use crate::support;
 use std::time::Duration;
 
 use acr_doctor::catalogue::Code;
-use acr_doctor::checks::{
-    self as checks, ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer,
-};
+use acr_doctor::checks::{ArmRegistry, Challenge, Credential, Grants, IdentityClaims, LoginServer};
 use acr_doctor::context::Context;
 use acr_doctor::engine::harness::HarnessRun;
 use acr_doctor::engine::CheckHarness;
@@ -168,15 +166,9 @@ async fn run(bed: &TestBed, opts: Opts<'_>) -> Run {
     let run = CheckHarness::new(&ctx)
         .args(args)
         .target(REG)
-        .checks(checks::with_ids(&[
-            "registry.arm",
-            "registry.cmk",
-            "auth.repository",
-            "auth.image",
-            "auth.lock",
-            "auth.catalog",
-            "auth.principal",
-        ]))
+        .only("registry.arm")
+        .only("registry.cmk")
+        .only("auth")
         .facts(|f| {
             f.registry_name = Some(REG.into());
             f.login_server = Some(LoginServer {
